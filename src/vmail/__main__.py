@@ -1,0 +1,5 @@
+"""Allow ``python -m vmail``."""
+
+from vmail.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Command-line faces: thin translation of argv into library calls."""

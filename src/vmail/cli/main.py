@@ -1,0 +1,74 @@
+"""The ``vmail`` command: dispatches to one module per subcommand.
+
+``-c DIR`` (the configuration directory) is accepted before or after the subcommand, as
+in ``vmail -c DIR postconf`` and ``vmail postconf -c DIR``; ``$VMAIL_CONFIG_DIR`` is the
+fallback. Every expected failure is one line on stderr and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+from types import ModuleType
+
+from vmail import __version__
+from vmail.core.errors import VmailError
+
+# subcommand -> module under vmail.cli providing add_arguments(parser) and run(args) -> int
+SUBCOMMANDS: dict[str, str] = {
+    "postconf": "Print configuration parameters, as Postfix's postconf(1).",
+    "postmap": "Compile or query lookup tables, as Postfix's postmap(1).",
+    "route": "Explain what happens to mail for an address.",
+}
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _config_dir_option(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "-c",
+        dest="config_dir",
+        metavar="DIR",
+        default=default,
+        help="configuration directory (default: $VMAIL_CONFIG_DIR, else /etc/vmail)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vmail", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vmail {__version__}")
+    _config_dir_option(parser, default=None)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, summary in SUBCOMMANDS.items():
+        module = _module(name)
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        # SUPPRESS keeps a -c given before the subcommand from being overwritten.
+        _config_dir_option(sub, default=argparse.SUPPRESS)
+        module.add_arguments(sub)
+    return parser
+
+
+def _module(name: str) -> ModuleType:
+    return import_module(f"vmail.cli.{name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    run: Callable[[argparse.Namespace], int] = _module(args.command).run
+    try:
+        return run(args)
+    except VmailError as e:
+        print(f"vmail {args.command}: fatal: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130

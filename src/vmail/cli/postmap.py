@@ -1,0 +1,13 @@
+"""`vmail postmap` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this subcommand's options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    raise SystemExit("vmail postmap: not implemented yet")
