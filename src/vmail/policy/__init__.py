@@ -1,0 +1,1 @@
+"""SMTP access policy: smtpd restriction lists evaluated against a client and an address."""

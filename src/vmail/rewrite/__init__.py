@@ -1,0 +1,1 @@
+"""Address rewriting and resolution: address classes, virtual(5) alias expansion, transports."""
