@@ -24,8 +24,7 @@ def _load_builtin_types() -> None:
 
 def open_table(spec: str, context: TableContext | None = None) -> Table:
     """Open ``type:name``; ConfigError for an unknown type or a malformed spec."""
-    if not _FACTORIES:
-        _load_builtin_types()
+    _load_builtin_types()  # a no-op after the first call (modules are imported once)
     table_type, sep, name = spec.partition(":")
     if not sep or not table_type:
         raise ConfigError(f'need dictionary type:name, got "{spec}"')

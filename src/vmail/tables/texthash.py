@@ -1,0 +1,37 @@
+"""``texthash:FILE``: a postmap source read into memory at open, never compiled.
+
+Keys are folded to lower case; of duplicate keys the first wins (with a warning), as in
+Postfix. The file is read once: like Postfix, a changed file takes effect when the table
+is opened again.
+"""
+
+from __future__ import annotations
+
+from vmail.core.errors import ConfigError
+from vmail.tables.base import Table, TableContext
+from vmail.tables.registry import register
+from vmail.tables.source import load_entries, read_source
+
+
+class TextHashTable(Table):
+    """An in-memory postmap table."""
+
+    def __init__(self, spec: str, entries: dict[str, str]) -> None:
+        super().__init__(spec)
+        self.entries = entries
+
+    def lookup(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    def items(self) -> list[tuple[str, str]]:
+        return sorted(self.entries.items())
+
+
+def _open_texthash(spec: str, name: str, context: TableContext) -> Table:
+    if not name:
+        raise ConfigError(f'open dictionary: expecting "type:name" form instead of "{spec}"')
+    path = context.resolve(name)
+    return TextHashTable(spec, load_entries(read_source(path), str(path)))
+
+
+register("texthash", _open_texthash)
