@@ -1,0 +1,112 @@
+"""access(5) tables: lookup keys for addresses, domains and clients, and their actions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from vmail.core.address import Address, parent_domains, quote_local, split_extension
+
+_CODE = re.compile(r"([45]\d\d)(?:\s+|\Z)(.*)\Z", re.S)
+_DSN = re.compile(r"([245]\.\d{1,3}\.\d{1,3})(?:\s+|\Z)(.*)\Z", re.S)
+
+
+def address_keys(
+    address: Address, delimiters: str, parent_style: bool
+) -> Iterator[tuple[str, bool]]:
+    """``(key, partial)`` for an email address, in access(5) order.
+
+    ``user+ext@domain``, ``user@domain``, ``domain`` and its parents, ``user+ext@``,
+    ``user@``. Pattern tables are only asked the full address.
+    """
+    base, extension = split_extension(address.local, delimiters)
+    if address.has_at:
+        yield address.external, False
+        if extension is not None:
+            yield Address(base, address.domain).external, True
+        yield from ((d, True) for d in domain_keys(address.domain, parent_style))
+        yield quote_local(address.local) + "@", True
+        if extension is not None:
+            yield quote_local(base) + "@", True
+    else:
+        yield address.external, False
+
+
+def domain_keys(domain: str, parent_style: bool) -> Iterator[str]:
+    """The domain, then each parent domain (``parent`` or ``.parent`` form)."""
+    name = domain.lower().rstrip(".")
+    if name:
+        yield name
+        yield from parent_domains(name, dotted=not parent_style)
+
+
+def client_keys(ip: str) -> Iterator[str]:
+    """An IPv4 client is looked up as ``1.2.3.4``, ``1.2.3``, ``1.2``, ``1``."""
+    yield ip
+    if ":" in ip:
+        parts = ip.split(":")
+        while len(parts) > 1:
+            parts.pop()
+            if parts[-1]:
+                yield ":".join(parts)
+        return
+    parts = ip.split(".")
+    while len(parts) > 1:
+        parts.pop()
+        yield ".".join(parts)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A parsed access-table value."""
+
+    verb: str  # an access(5) verb, CODE (NNN text) or RESTRICTIONS (a restriction list)
+    code: int = 0
+    dsn: str = ""
+    text: str = ""
+    restrictions: tuple[str, ...] = ()
+
+
+_SIMPLE_VERBS = {
+    "OK",
+    "DUNNO",
+    "REJECT",
+    "DEFER",
+    "DEFER_IF_REJECT",
+    "DEFER_IF_PERMIT",
+    "HOLD",
+    "DISCARD",
+    "PREPEND",
+    "REDIRECT",
+    "FILTER",
+    "WARN",
+    "INFO",
+    "BCC",
+}
+
+
+def parse_action(value: str) -> Action:
+    """Turn ``REJECT text`` / ``550 5.7.1 text`` / ``permit_mynetworks, reject`` into an Action."""
+    value = value.strip()
+    if value.isdigit() and not value.startswith(("4", "5")):
+        return Action("OK")  # a numerical value other than 4xx/5xx means OK (access(5))
+    m = _CODE.match(value)
+    if m:
+        code, rest = int(m.group(1)), m.group(2).strip()
+        dsn_match = _DSN.match(rest)
+        dsn = ""
+        if dsn_match and dsn_match.group(1)[0] == str(code)[0]:
+            dsn, rest = dsn_match.group(1), dsn_match.group(2).strip()
+        return Action("CODE", code, dsn, rest)
+    word, _, rest = value.partition(" ")
+    upper = word.upper()
+    if upper in _SIMPLE_VERBS:
+        rest = rest.strip()
+        dsn_match = _DSN.match(rest)
+        dsn = ""
+        if dsn_match:
+            dsn, rest = dsn_match.group(1), dsn_match.group(2).strip()
+        return Action(upper, 0, dsn, rest)
+    items = tuple(x for x in re.split(r"[\s,]+", value) if x)
+    return Action("RESTRICTIONS", restrictions=items)

@@ -1,0 +1,492 @@
+"""smtpd restriction lists evaluated for RCPT TO, with Postfix's replies.
+
+At RCPT time vmail evaluates, like Postfix with ``smtpd_delay_reject = yes``:
+``smtpd_client_restrictions``, ``smtpd_helo_restrictions``,
+``smtpd_sender_restrictions``, then ``smtpd_relay_restrictions`` and
+``smtpd_recipient_restrictions``; a ``defer_if_permit`` left pending turns acceptance into
+a deferral; finally the implicit ``reject_unlisted_recipient``
+(``smtpd_reject_unlisted_recipient``). The first REJECT ends the evaluation; ``permit``
+ends only the list it is in. A table that cannot be searched gives
+``451 4.3.0 <addr>: Temporary lookup failure``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from vmail.core.address import Address, AddressError
+from vmail.core.errors import TableError
+from vmail.core.reply import Reply
+from vmail.dns import Resolver as DNSResolver
+from vmail.policy.access import Action, address_keys, client_keys, domain_keys, parse_action
+from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
+from vmail.rewrite.addrfind import find_address
+from vmail.rewrite.canonical import Canonicalizer
+from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.resolve import AddressClass, Resolver
+from vmail.tables import Maps, Table
+from vmail.tables.base import Trace
+
+log = logging.getLogger("vmail.policy")
+
+ACCEPTED = Reply(250, "2.1.5", "Ok")
+RECIPIENT = "Recipient address"
+SENDER = "Sender address"
+CLIENT = "Client host"
+HELO = "Helo command"
+
+OK, DUNNO = "OK", "DUNNO"
+
+
+@dataclass(frozen=True)
+class Client:
+    """The SMTP client as the policy sees it."""
+
+    address: str = "127.0.0.1"
+    name: str = "localhost"
+    helo: str | None = None
+    sasl_username: str | None = None
+
+
+class RejectedError(Exception):
+    """Stops evaluation: the request gets ``reply``."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(str(reply))
+
+
+def _fix_dsn(code: int, dsn: str) -> str:
+    """Make the enhanced code's class agree with the reply code (4xx ↔ 4.x.x)."""
+    first = str(code)[0]
+    return dsn if dsn.startswith(first) else first + dsn[1:]
+
+
+@dataclass
+class _State:
+    """Per-request evaluation state: who is asking, and pending defer_if_* decisions."""
+
+    client: Client
+    sender: str | None
+    recipient: str | None
+    trace: Trace | None
+    defer_if_permit: Reply | None = None
+    defer_if_reject: bool = False
+    warn_if_reject: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class RecipientPolicy:
+    """Decides the RCPT TO reply for one configuration."""
+
+    def __init__(
+        self,
+        context: RoutingContext,
+        resolver: Resolver,
+        canonical: Canonicalizer,
+        dns: DNSResolver | None = None,
+    ) -> None:
+        self.context = context
+        self.config = context.config
+        self.resolver = resolver
+        self.canonical = canonical
+        self.dns = dns
+        config = self.config
+        self.delimiters = config.get("recipient_delimiter")
+        networks = config.get_list("mynetworks") or list(LOOPBACK_NETWORKS)
+        self.mynetworks = NetworkList("mynetworks", networks, context.table)
+        self.access_parent_style = "smtpd_access_maps" in config.get_list(
+            "parent_domain_matches_subdomains"
+        )
+
+    # -- public --------------------------------------------------------------------
+
+    def check_recipient(
+        self, client: Client, sender: str | None, recipient: str, trace: Trace | None = None
+    ) -> Reply:
+        """The reply to ``RCPT TO:<recipient>`` (recipient as given, without brackets)."""
+        state = _State(client, sender, recipient, trace)
+        if not recipient:
+            return Reply(501, "5.1.3", "Bad recipient address syntax")
+        try:
+            for parameter in (
+                "smtpd_client_restrictions",
+                "smtpd_helo_restrictions",
+                "smtpd_sender_restrictions",
+                "smtpd_relay_restrictions",
+                "smtpd_recipient_restrictions",
+            ):
+                self._run(state, self.config.get_list(parameter), RECIPIENT)
+            if state.defer_if_permit is not None:
+                return state.defer_if_permit
+            if self.config.get_bool("smtpd_reject_unlisted_recipient"):
+                self._reject_unlisted(state, recipient)
+        except RejectedError as r:
+            return r.reply
+        return ACCEPTED
+
+    # -- evaluation ----------------------------------------------------------------
+
+    def _run(self, state: _State, restrictions: list[str], reply_class: str) -> str:
+        """Evaluate one restriction list; OK or DUNNO, or raise RejectedError."""
+        items = iter(restrictions)
+        for name in items:
+            low = name.lower()
+            if low in _NEEDS_TABLE:
+                spec = next(items, None)
+                if spec is None:
+                    log.warning("restriction %s needs a table argument", name)
+                    self._config_error(state)
+                result = self._check_access(state, low, spec or "")
+            else:
+                result = self._restriction(state, low, reply_class)
+            if result == OK:
+                return OK
+        return DUNNO
+
+    def _restriction(self, state: _State, name: str, reply_class: str) -> str:
+        recipient = state.recipient or ""
+        if name == "permit":
+            return OK
+        if name == "dunno":
+            return DUNNO
+        if name == "reject":
+            return self._reject(
+                state,
+                self.config.get_int("reject_code"),
+                "5.7.1",
+                f"<{recipient}>: {RECIPIENT} rejected: Access denied",
+            )
+        if name == "defer":
+            return self._reject(
+                state,
+                self.config.get_int("defer_code"),
+                "4.7.1",
+                f"<{recipient}>: {RECIPIENT} rejected: Access denied",
+            )
+        if name == "defer_if_permit":
+            self._defer_if_permit(state, f"<{recipient}>: {RECIPIENT} rejected: Access denied")
+            return DUNNO
+        if name == "defer_if_reject":
+            state.defer_if_reject = True
+            return DUNNO
+        if name == "warn_if_reject":
+            state.warn_if_reject = True
+            return DUNNO
+        if name == "permit_mynetworks":
+            return OK if self._in_mynetworks(state) else DUNNO
+        if name == "permit_sasl_authenticated":
+            return OK if state.client.sasl_username else DUNNO
+        if name == "permit_auth_destination":
+            return OK if self._auth_destination(state, recipient) else DUNNO
+        if name in ("reject_unauth_destination", "defer_unauth_destination"):
+            if self._auth_destination(state, recipient):
+                return DUNNO
+            if name == "reject_unauth_destination":
+                code, dsn = self.config.get_int("relay_domains_reject_code"), "5.7.1"
+            else:
+                code, dsn = self.config.get_int("defer_code"), "4.7.1"
+            return self._reject(state, code, dsn, f"<{recipient}>: Relay access denied")
+        if name == "reject_unlisted_recipient":
+            self._reject_unlisted(state, recipient)
+            return DUNNO
+        if name == "reject_non_fqdn_recipient":
+            return self._non_fqdn(state, recipient, RECIPIENT)
+        if name == "reject_non_fqdn_sender":
+            return self._non_fqdn(state, state.sender or "", SENDER) if state.sender else DUNNO
+        if name == "reject_unknown_recipient_domain":
+            return self._unknown_domain(state, recipient, RECIPIENT)
+        if name == "reject_unknown_sender_domain":
+            if not state.sender:
+                return DUNNO
+            return self._unknown_domain(state, state.sender, SENDER)
+        if name in _IGNORED_AT_RCPT:
+            state.notes.append(f"{name}: not evaluated at RCPT time by vmail")
+            return DUNNO
+        classes = self.config.get_list("smtpd_restriction_classes")
+        if name in classes:
+            return self._run(state, self.config.get_list(name), reply_class)
+        log.warning("unknown smtpd restriction: %s", name)
+        self._config_error(state)
+        return DUNNO
+
+    # -- individual checks ---------------------------------------------------------
+
+    def _in_mynetworks(self, state: _State) -> bool:
+        try:
+            return self.mynetworks.match(state.client.address, state.client.name)
+        except TableError:
+            self._tempfail(state, state.client.address, CLIENT)
+            return False
+
+    def _parse(self, state: _State, text: str) -> Address:
+        try:
+            return self.canonical.rewrite(Address.parse(text))
+        except AddressError:
+            raise RejectedError(Reply(501, "5.1.3", "Bad recipient address syntax")) from None
+
+    def _auth_destination(self, state: _State, recipient: str) -> bool:
+        """Postfix's permit_auth_destination: we are the final destination or relay for it."""
+        address = self._parse(state, recipient)
+        try:
+            resolution = self.resolver.resolve(address, state.trace)
+        except TableError:
+            self._tempfail(state, recipient, RECIPIENT)
+        if resolution.routed and not self.config.get_bool("allow_untrusted_routing"):
+            return False
+        return resolution.address_class.final or resolution.address_class is AddressClass.RELAY
+
+    def _reject_unlisted(self, state: _State, recipient: str) -> None:
+        """Postfix's check_rcpt_maps: unknown users in our own domains are rejected."""
+        address = self._parse(state, recipient)
+        try:
+            resolution = self.resolver.resolve(address, state.trace)
+            final = resolution.recipient
+            if (
+                self._listed(final, "virtual_alias_maps", state)
+                or self._listed(final, "canonical_maps", state)
+                or self._listed(final, "recipient_canonical_maps", state)
+            ):
+                return
+            if resolution.transport in ("error", "retry"):
+                code_dsn, _, text = resolution.nexthop.partition(" ")
+                dsn = code_dsn if code_dsn[:1].isdigit() else "5.1.1"
+                text = text if code_dsn[:1].isdigit() else resolution.nexthop
+                if resolution.transport == "retry":
+                    code = 450
+                elif resolution.address_class is AddressClass.VIRTUAL_ALIAS:
+                    code = self.config.get_int("unknown_virtual_alias_reject_code")
+                else:
+                    code = 550
+                self._reject(state, code, dsn, f"<{recipient}>: {RECIPIENT} rejected: {text}")
+                return
+            self._unlisted_in_class(state, recipient, resolution.address_class, final)
+        except TableError:
+            self._tempfail(state, recipient, RECIPIENT)
+
+    def _unlisted_in_class(
+        self, state: _State, recipient: str, address_class: AddressClass, final: Address
+    ) -> None:
+        show = self.config.get_bool("show_user_unknown_table_name")
+        if address_class is AddressClass.LOCAL:
+            parameter, code_param, table = (
+                "local_recipient_maps",
+                "unknown_local_recipient_reject_code",
+                "local recipient table",
+            )
+            local = final.local.lower()
+            if (
+                local in ("postmaster", "mailer-daemon")
+                or local == self.config.get("double_bounce_sender").lower()
+            ):
+                return
+        elif address_class is AddressClass.VIRTUAL:
+            parameter, code_param, table = (
+                "virtual_mailbox_maps",
+                "unknown_virtual_mailbox_reject_code",
+                "virtual mailbox table",
+            )
+        elif address_class is AddressClass.RELAY:
+            parameter, code_param, table = (
+                "relay_recipient_maps",
+                "unknown_relay_recipient_reject_code",
+                "relay recipient table",
+            )
+        else:
+            return
+        if not self.config.get(parameter).strip():
+            return
+        if self._listed(final, parameter, state):
+            return
+        suffix = f" in {table}" if show else ""
+        self._reject(
+            state,
+            self.config.get_int(code_param),
+            "5.1.1",
+            f"<{recipient}>: {RECIPIENT} rejected: User unknown{suffix}",
+        )
+
+    def _listed(self, address: Address, parameter: str, state: _State) -> bool:
+        maps: Maps = self.context.maps(parameter)
+        if not maps:
+            return False
+        found = find_address(
+            maps,
+            address,
+            delimiters=self.delimiters,
+            is_local=self.resolver.is_local,
+            trace=state.trace,
+        )
+        return found is not None
+
+    def _non_fqdn(self, state: _State, text: str, reply_class: str) -> str:
+        address = Address.parse(text)
+        domain = address.domain
+        if address.has_at and (domain.startswith("[") or "." in domain.rstrip(".")):
+            return DUNNO
+        return self._reject(
+            state,
+            self.config.get_int("non_fqdn_reject_code"),
+            "5.5.2",
+            f"<{text}>: {reply_class} rejected: need fully-qualified address",
+        )
+
+    def _unknown_domain(self, state: _State, text: str, reply_class: str) -> str:
+        address = self._parse(state, text)
+        try:
+            resolution = self.resolver.resolve(address, state.trace)
+        except TableError:
+            self._tempfail(state, text, reply_class)
+        if resolution.address_class.final or resolution.address_class is AddressClass.RELAY:
+            return DUNNO
+        domain = resolution.recipient.domain
+        if not domain or domain.startswith("["):
+            return DUNNO
+        exists = self.dns.domain_exists(domain) if self.dns is not None else None
+        dsn = "4.1.2" if reply_class == RECIPIENT else "4.1.8"
+        message = f"<{text}>: {reply_class} rejected: Domain not found"
+        if exists is None:
+            action = self.config.get("unknown_address_tempfail_action").lower()
+            if action == "defer_if_permit":
+                self._defer_if_permit(state, message, dsn)
+                return DUNNO
+            return self._reject(state, self.config.get_int("defer_code"), dsn, message)
+        if exists:
+            return DUNNO
+        return self._reject(state, self.config.get_int("unknown_address_reject_code"), dsn, message)
+
+    def _check_access(self, state: _State, restriction: str, spec: str) -> str:
+        kind = restriction[len("check_") : -len("_access")]
+        try:
+            table = self.context.table(spec)
+        except Exception:
+            log.warning("%s: cannot open table %s", restriction, spec)
+            self._config_error(state)
+        if kind == "client":
+            keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
+            name, reply_class = state.client.address, CLIENT
+            if state.client.name and state.client.name != "unknown":
+                keys = [
+                    (k, True) for k in domain_keys(state.client.name, self.access_parent_style)
+                ] + keys
+        elif kind in ("helo", "helo_a", "helo_mx", "helo_ns"):
+            helo = state.client.helo or ""
+            keys = [(k, True) for k in domain_keys(helo, self.access_parent_style)]
+            name, reply_class = helo, HELO
+        else:
+            text = state.recipient if kind == "recipient" else state.sender
+            if not text:
+                return DUNNO
+            try:
+                address = self.canonical.rewrite(Address.parse(text))
+            except AddressError:
+                return DUNNO
+            keys = list(address_keys(address, self.delimiters, self.access_parent_style))
+            name, reply_class = text, RECIPIENT if kind == "recipient" else SENDER
+        value = self._find(state, table, keys, name, reply_class)
+        if value is None:
+            return DUNNO
+        return self._apply(state, parse_action(value), name, reply_class)
+
+    def _find(
+        self, state: _State, table: Table, keys: list[tuple[str, bool]], name: str, reply_class: str
+    ) -> str | None:
+        maps = Maps(table.spec, [table])
+        for key, partial in keys:
+            try:
+                value = maps.find(key, partial=partial, trace=state.trace)
+            except TableError:
+                self._tempfail(state, name, reply_class)
+            if value is not None:
+                return value
+        return None
+
+    def _apply(self, state: _State, action: Action, name: str, reply_class: str) -> str:
+        prefix = f"<{name}>: {reply_class} rejected: "
+        verb = action.verb
+        if verb == "OK":
+            return OK
+        if verb in ("DUNNO", "HOLD", "PREPEND", "REDIRECT", "FILTER", "WARN", "INFO", "BCC"):
+            return DUNNO
+        if verb == "DISCARD":
+            return OK
+        if verb == "REJECT":
+            return self._reject(
+                state,
+                self.config.get_int("access_map_reject_code"),
+                action.dsn or "5.7.1",
+                prefix + (action.text or "Access denied"),
+            )
+        if verb == "DEFER":
+            return self._reject(
+                state,
+                self.config.get_int("access_map_defer_code"),
+                action.dsn or "4.7.1",
+                prefix + (action.text or "Access denied"),
+            )
+        if verb == "DEFER_IF_PERMIT":
+            self._defer_if_permit(state, prefix + (action.text or "Service unavailable"))
+            return DUNNO
+        if verb == "DEFER_IF_REJECT":
+            state.defer_if_reject = True
+            return DUNNO
+        if verb == "CODE":
+            default_dsn = "4.7.1" if action.code < 500 else "5.7.1"
+            return self._reject(
+                state,
+                action.code,
+                action.dsn or default_dsn,
+                prefix + (action.text or "Access denied"),
+            )
+        return self._run(state, list(action.restrictions), reply_class)
+
+    # -- outcomes ------------------------------------------------------------------
+
+    def _reject(self, state: _State, code: int, dsn: str, text: str) -> str:
+        if state.warn_if_reject:
+            state.warn_if_reject = False
+            log.warning("reject_warning: %d %s %s", code, dsn, text)
+            return DUNNO
+        if state.defer_if_reject and code >= 500:
+            code = self.config.get_int("defer_code")
+        if self.config.get_bool("soft_bounce") and code >= 500:
+            code = 450
+        raise RejectedError(Reply(code, _fix_dsn(code, dsn), text))
+
+    def _defer_if_permit(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
+        if state.defer_if_permit is None:
+            code = self.config.get_int("defer_code")
+            state.defer_if_permit = Reply(code, _fix_dsn(code, dsn), text)
+
+    def _tempfail(self, state: _State, name: str, reply_class: str) -> NoReturn:
+        raise RejectedError(Reply(451, "4.3.0", f"<{name}>: Temporary lookup failure"))
+
+    def _config_error(self, state: _State) -> NoReturn:
+        raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
+
+
+_NEEDS_TABLE = {
+    "check_recipient_access",
+    "check_sender_access",
+    "check_client_access",
+    "check_helo_access",
+}
+
+_IGNORED_AT_RCPT = {
+    "reject_unauth_pipelining",
+    "permit_tls_clientcerts",
+    "permit_tls_all_clientcerts",
+    "reject_sender_login_mismatch",
+    "reject_authenticated_sender_login_mismatch",
+    "reject_unauthenticated_sender_login_mismatch",
+    "reject_known_sender_login_mismatch",
+    "reject_invalid_helo_hostname",
+    "reject_non_fqdn_helo_hostname",
+    "reject_unknown_helo_hostname",
+    "reject_unknown_client_hostname",
+    "reject_unknown_reverse_client_hostname",
+    "reject_unverified_recipient",
+    "reject_unverified_sender",
+}

@@ -1,0 +1,55 @@
+"""Opened tables and domain lists for one configuration snapshot.
+
+Parameters name tables (``virtual_alias_maps = hash:/etc/postfix/virtual``) and domain
+lists (``virtual_mailbox_domains = example.com, hash:/etc/postfix/domains``). This object
+opens each once, on first use, and shares tables that several parameters name.
+"""
+
+from __future__ import annotations
+
+from vmail.config import MainConfig
+from vmail.rewrite.domains import DomainList
+from vmail.tables import Maps, Table, TableContext, open_table
+
+
+class RoutingContext:
+    """Configuration plus the tables it names, opened lazily and cached."""
+
+    def __init__(self, config: MainConfig) -> None:
+        self.config = config
+        self.table_context = TableContext(base_dir=config.config_dir)
+        self._tables: dict[str, Table] = {}
+        self._maps: dict[str, Maps] = {}
+        self._domain_lists: dict[str, DomainList] = {}
+
+    def table(self, spec: str) -> Table:
+        table = self._tables.get(spec)
+        if table is None:
+            table = self._tables[spec] = open_table(spec, self.table_context)
+        return table
+
+    def maps(self, parameter: str) -> Maps:
+        """The tables named by a ``*_maps`` parameter, in order."""
+        maps = self._maps.get(parameter)
+        if maps is None:
+            specs = self.config.get_list(parameter)
+            maps = self._maps[parameter] = Maps(parameter, [self.table(s) for s in specs])
+        return maps
+
+    def domain_list(self, parameter: str) -> DomainList:
+        """The domain list named by a parameter such as ``mydestination``."""
+        domains = self._domain_lists.get(parameter)
+        if domains is None:
+            parent_style = parameter in self.config.get_list("parent_domain_matches_subdomains")
+            domains = DomainList(
+                parameter, self.config.get_list(parameter), self.table, parent_style=parent_style
+            )
+            self._domain_lists[parameter] = domains
+        return domains
+
+    def close(self) -> None:
+        for table in self._tables.values():
+            table.close()
+        self._tables.clear()
+        self._maps.clear()
+        self._domain_lists.clear()

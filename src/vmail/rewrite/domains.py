@@ -1,0 +1,106 @@
+"""Domain lists such as ``mydestination`` or ``relay_domains``, matched as Postfix does.
+
+A list holds domain names, ``.domain`` patterns (any subdomain), ``type:table`` lookups,
+``/file/name`` files of further patterns, and ``!pattern`` exclusions; the first pattern
+that matches decides. When the parameter is listed in ``parent_domain_matches_subdomains``,
+``example.com`` also matches ``sub.example.com``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from vmail.config.values import split_list
+from vmail.core.address import parent_domains
+from vmail.core.errors import ConfigError
+from vmail.tables import Table
+from vmail.tables.base import LookupEvent, Trace
+
+
+def _is_table(pattern: str) -> bool:
+    kind, sep, _ = pattern.partition(":")
+    return bool(sep) and kind.isidentifier() and not pattern.startswith("[")
+
+
+class DomainList:
+    """A compiled domain list; :meth:`match` answers whether a domain is on it."""
+
+    def __init__(
+        self,
+        parameter: str,
+        patterns: list[str],
+        open_table: Callable[[str], Table],
+        *,
+        parent_style: bool,
+    ) -> None:
+        self.parameter = parameter
+        self.parent_style = parent_style
+        self._open_table = open_table
+        self.patterns = list(self._flatten(patterns))
+
+    def _flatten(self, patterns: list[str]) -> Iterator[str]:
+        for pattern in patterns:
+            bare = pattern.lstrip("!")
+            if bare.startswith("/"):
+                negate = pattern.startswith("!")
+                for item in self._read_file(bare):
+                    yield "!" + item if negate else item
+            else:
+                yield pattern
+
+    def _read_file(self, path: str) -> list[str]:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise ConfigError(f"{self.parameter}: cannot read {path}: {e.strerror}") from None
+        words: list[str] = []
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                words.extend(split_list(line))
+        return words
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def match(self, domain: str, trace: Trace | None = None) -> bool:
+        """True if ``domain`` is on the list. A failing table raises TableError."""
+        name = domain.lower().rstrip(".")
+        for pattern in self.patterns:
+            negate = pattern.startswith("!")
+            bare = pattern.lstrip("!")
+            if self._match_one(name, bare, trace):
+                return not negate
+        return False
+
+    def _match_one(self, name: str, pattern: str, trace: Trace | None) -> bool:
+        if _is_table(pattern):
+            return self._match_table(name, self._open_table(pattern), trace)
+        pattern = pattern.lower()
+        if name == pattern:
+            return True
+        if pattern.startswith("."):
+            return name.endswith(pattern)
+        return self.parent_style and name.endswith("." + pattern)
+
+    def _match_table(self, name: str, table: Table, trace: Trace | None) -> bool:
+        for key in self._table_keys(name, table):
+            query = key.lower() if table.fold_case else key
+            try:
+                value = table.lookup(query)
+            except Exception as e:
+                if trace is not None:
+                    trace.add(LookupEvent(table.spec, query, None, str(e)))
+                raise
+            if trace is not None:
+                trace.add(LookupEvent(table.spec, query, value))
+            if value is not None:
+                return True
+        return False
+
+    def _table_keys(self, name: str, table: Table) -> list[str]:
+        """The name, then (fixed-string tables only) each parent domain."""
+        if table.pattern:
+            return [name]
+        return [name, *parent_domains(name, dotted=not self.parent_style)]

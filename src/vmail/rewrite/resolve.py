@@ -1,0 +1,186 @@
+"""Address resolution: the address class, transport and next hop of a recipient.
+
+This is trivial-rewrite(8)'s *resolve* step. The class comes from the domain:
+
+============== ============================================= ======================
+class          domain matches                                default transport
+============== ============================================= ======================
+local          ``mydestination``, ``[our IP]``               ``$local_transport``
+virtual alias  ``virtual_alias_domains``                     ``error`` (User unknown)
+virtual        ``virtual_mailbox_domains``                   ``$virtual_transport``
+relay          ``relay_domains``                             ``$relay_transport``
+default        anything else                                 ``$default_transport``
+============== ============================================= ======================
+
+``transport_maps`` then overrides transport and next hop for every class but virtual
+alias. ``relayhost`` is the next hop of relay and default mail unless a transport names
+one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import Enum
+
+from vmail.core.address import Address
+from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.transport import Route, find_transport
+from vmail.tables.base import Trace
+
+
+class AddressClass(Enum):
+    LOCAL = "local"
+    VIRTUAL_ALIAS = "virtual_alias"
+    VIRTUAL = "virtual"
+    RELAY = "relay"
+    DEFAULT = "default"
+
+    @property
+    def final(self) -> bool:
+        """Classes for which this system is the final destination."""
+        return self in (AddressClass.LOCAL, AddressClass.VIRTUAL_ALIAS, AddressClass.VIRTUAL)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where one (already expanded) recipient goes."""
+
+    recipient: Address
+    address_class: AddressClass
+    route: Route
+    routed: bool = False  # the local part held a routing operator (user%host@ourdomain)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def transport(self) -> str:
+        return self.route.transport
+
+    @property
+    def nexthop(self) -> str:
+        return self.route.nexthop
+
+
+def _split_transport(value: str, default_nexthop: str) -> Route:
+    transport, _, nexthop = value.partition(":")
+    return Route(transport, nexthop or default_nexthop)
+
+
+class Resolver:
+    """Resolves recipients for one configuration (tables opened through the context)."""
+
+    def __init__(self, context: RoutingContext) -> None:
+        self.context = context
+        config = context.config
+        self.config = config
+        self.myhostname = config.get("myhostname")
+        self.delimiters = config.get("recipient_delimiter")
+        self.percent_hack = config.get_bool("allow_percent_hack")
+        self.swap_bangpath = config.get_bool("swap_bangpath")
+        self.resolve_null_domain = config.get_bool("resolve_null_domain")
+        self.show_table = config.get_bool("show_user_unknown_table_name")
+        self._own_addresses = self._interface_addresses()
+
+    def _interface_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+        for parameter in ("inet_interfaces", "proxy_interfaces"):
+            for item in self.config.get_list(parameter):
+                if item in ("all", "loopback-only"):
+                    addresses.update(
+                        {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
+                    )
+                    continue
+                try:
+                    addresses.add(ipaddress.ip_address(item.strip("[]")))
+                except ValueError:
+                    continue  # host names are not resolved here
+        return addresses
+
+    def is_local(self, domain: str, trace: Trace | None = None) -> bool:
+        """Postfix's resolve_local: ``mydestination`` or one of our IP literals."""
+        name = domain.lower().rstrip(".")
+        if self.context.domain_list("mydestination").match(name, trace):
+            return True
+        if name.startswith("[") and name.endswith("]"):
+            literal = name[1:-1]
+            if literal.startswith("ipv6:"):
+                literal = literal[5:]
+            try:
+                return ipaddress.ip_address(literal) in self._own_addresses
+            except ValueError:
+                return False
+        return False
+
+    def resolve(self, recipient: Address, trace: Trace | None = None) -> Resolution:
+        """Class, transport and next hop for ``recipient``; TableError if a lookup fails."""
+        routed = False
+        address = recipient
+        while address.has_at and address.domain and self.is_local(address.domain, trace):
+            inner = self._strip_local_route(address)
+            if inner is None:
+                break
+            address, routed = inner, True
+        if not address.has_at:
+            address = address.with_domain(self.myhostname)
+        domain = address.domain.lower().rstrip(".")
+        if not domain:
+            if not self.resolve_null_domain:
+                return Resolution(
+                    address,
+                    AddressClass.DEFAULT,
+                    Route("error", "5.1.3 bad address syntax"),
+                    routed,
+                )
+            domain = self.myhostname
+            address = address.with_domain(domain)
+        address_class, route = self._classify(domain, trace)
+        if address_class is not AddressClass.VIRTUAL_ALIAS:
+            transport_maps = self.context.maps("transport_maps")
+            if transport_maps:
+                parent_style = "transport_maps" in self.config.get_list(
+                    "parent_domain_matches_subdomains"
+                )
+                found = find_transport(
+                    transport_maps,
+                    address,
+                    route,
+                    delimiters=self.delimiters,
+                    parent_style=parent_style,
+                    trace=trace,
+                )
+                if found is not None:
+                    route = found
+        return Resolution(address, address_class, route, routed)
+
+    def _strip_local_route(self, address: Address) -> Address | None:
+        """``user@host@ourdomain`` / ``user%host@ourdomain`` / ``host!user@ourdomain``."""
+        local = address.local
+        if "@" in local:
+            return Address.from_internal(local)
+        if self.percent_hack and "%" in local:
+            user, _, host = local.rpartition("%")
+            return Address(user, host)
+        if self.swap_bangpath and "!" in local:
+            host, _, user = local.partition("!")
+            return Address(user, host)
+        return None
+
+    def _classify(self, domain: str, trace: Trace | None) -> tuple[AddressClass, Route]:
+        config = self.config
+        if self.is_local(domain, trace):
+            return AddressClass.LOCAL, _split_transport(
+                config.get("local_transport"), self.myhostname
+            )
+        if self.context.domain_list("virtual_alias_domains").match(domain, trace):
+            text = "5.1.1 User unknown" + (" in virtual alias table" if self.show_table else "")
+            return AddressClass.VIRTUAL_ALIAS, Route("error", text)
+        if self.context.domain_list("virtual_mailbox_domains").match(domain, trace):
+            return AddressClass.VIRTUAL, _split_transport(config.get("virtual_transport"), domain)
+        relayhost = config.get("relayhost")
+        if self.context.domain_list("relay_domains").match(domain, trace):
+            return AddressClass.RELAY, _split_transport(
+                config.get("relay_transport"), relayhost or domain
+            )
+        return AddressClass.DEFAULT, _split_transport(
+            config.get("default_transport"), relayhost or domain
+        )
