@@ -10,7 +10,8 @@ syntax with the same matches:
   newlines and ``.``/``[^...]`` do not match one;
 * GNU escapes ``\\w \\W \\s \\S \\b \\B \\< \\> \\``` ``\\'`` and back-references ``\\1``..``\\9``;
   any other escaped character stands for itself;
-* ``*`` with nothing before it is literal; a repeated repetition (``a+?``, ``a**``) repeats
+* a repetition with nothing before it is an error in an ERE (literal in a BRE), as is a
+  ``{`` that does not start a valid interval; a repeated repetition (``a+?``, ``a**``) repeats
   the repetition (greedily), as in POSIX, rather than meaning "lazy";
 * BRE: ``\\( \\) \\{ \\} \\| \\+ \\?`` are the operators, ``^``/``$`` are anchors only at
   the ends of the expression or of a group.
@@ -89,7 +90,9 @@ class _Translator:
     def repeat(self, quantifier: str) -> None:
         level = self.stack[-1]
         if not level.last_is_atom():
-            self.emit(re.escape(quantifier[0]) + quantifier[1:])  # nothing to repeat
+            if self.extended:
+                raise PosixRegexError("Invalid preceding regular expression")
+            self.emit(re.escape(quantifier[0]) + quantifier[1:])  # BRE: literal
             return
         text, kind = level.pieces[-1]
         if kind == "repeat":
@@ -148,11 +151,13 @@ class _Translator:
         self.emit("(" + "".join(text for text, _ in inner.pieces) + ")")
 
     def interval(self, pattern: re.Pattern[str], c: str) -> None:
+        if not self.stack[-1].last_is_atom():
+            raise PosixRegexError("Invalid preceding regular expression")
         m = pattern.match(self.pattern, self.pos - len(c))
         if m is None:
-            if self.extended:
-                self.emit(r"\{")
-                return
+            close = "}" if self.extended else "\\}"
+            if self.pattern.find(close, self.pos) < 0:
+                raise PosixRegexError("Unmatched \\{")
             raise PosixRegexError("Invalid content of \\{\\}")
         low, comma, high = m.group(1), m.group(2), m.group(3)
         if high and int(high) < int(low):
