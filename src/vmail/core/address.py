@@ -47,6 +47,9 @@ class Address:
             text = text[1:-1]
         if text.startswith("@") and ":" in text:
             text = text.split(":", 1)[1]  # strip source route
+        if '"' not in text:  # fast path: nothing to unquote
+            local, sep, domain = text.rpartition("@")
+            return cls(local, domain) if sep else cls(text, "", has_at=False)
         local_chars: list[str] = []
         at = -1
         i, n, quoted = 0, len(text), False

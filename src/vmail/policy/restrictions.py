@@ -25,7 +25,7 @@ from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
-from vmail.rewrite.resolve import AddressClass, Resolver
+from vmail.rewrite.resolve import AddressClass, Resolution, Resolver
 from vmail.tables import Maps, Table
 from vmail.tables.base import Trace
 
@@ -76,6 +76,7 @@ class _State:
     defer_if_reject: bool = False
     warn_if_reject: bool = False
     notes: list[str] = field(default_factory=list)
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
 
 
 class RecipientPolicy:
@@ -100,6 +101,15 @@ class RecipientPolicy:
         self.access_parent_style = "smtpd_access_maps" in config.get_list(
             "parent_domain_matches_subdomains"
         )
+        self.stages = [config.get_list(p) for p in _STAGES]
+        self.restriction_classes = set(config.get_list("smtpd_restriction_classes"))
+        self.code = {name: config.get_int(name) for name in _CODES}
+        self.reject_unlisted = config.get_bool("smtpd_reject_unlisted_recipient")
+        self.soft_bounce = config.get_bool("soft_bounce")
+        self.allow_untrusted_routing = config.get_bool("allow_untrusted_routing")
+        self.show_table = config.get_bool("show_user_unknown_table_name")
+        self.double_bounce = config.get("double_bounce_sender").lower()
+        self.tempfail_action = config.get("unknown_address_tempfail_action").lower()
 
     # -- public --------------------------------------------------------------------
 
@@ -111,17 +121,11 @@ class RecipientPolicy:
         if not recipient:
             return Reply(501, "5.1.3", "Bad recipient address syntax")
         try:
-            for parameter in (
-                "smtpd_client_restrictions",
-                "smtpd_helo_restrictions",
-                "smtpd_sender_restrictions",
-                "smtpd_relay_restrictions",
-                "smtpd_recipient_restrictions",
-            ):
-                self._run(state, self.config.get_list(parameter), RECIPIENT)
+            for restrictions in self.stages:
+                self._run(state, restrictions, RECIPIENT)
             if state.defer_if_permit is not None:
                 return state.defer_if_permit
-            if self.config.get_bool("smtpd_reject_unlisted_recipient"):
+            if self.reject_unlisted:
                 self._reject_unlisted(state, recipient)
         except RejectedError as r:
             return r.reply
@@ -155,14 +159,14 @@ class RecipientPolicy:
         if name == "reject":
             return self._reject(
                 state,
-                self.config.get_int("reject_code"),
+                self.code["reject_code"],
                 "5.7.1",
                 f"<{recipient}>: {RECIPIENT} rejected: Access denied",
             )
         if name == "defer":
             return self._reject(
                 state,
-                self.config.get_int("defer_code"),
+                self.code["defer_code"],
                 "4.7.1",
                 f"<{recipient}>: {RECIPIENT} rejected: Access denied",
             )
@@ -185,9 +189,9 @@ class RecipientPolicy:
             if self._auth_destination(state, recipient):
                 return DUNNO
             if name == "reject_unauth_destination":
-                code, dsn = self.config.get_int("relay_domains_reject_code"), "5.7.1"
+                code, dsn = self.code["relay_domains_reject_code"], "5.7.1"
             else:
-                code, dsn = self.config.get_int("defer_code"), "4.7.1"
+                code, dsn = self.code["defer_code"], "4.7.1"
             return self._reject(state, code, dsn, f"<{recipient}>: Relay access denied")
         if name == "reject_unlisted_recipient":
             self._reject_unlisted(state, recipient)
@@ -205,8 +209,7 @@ class RecipientPolicy:
         if name in _IGNORED_AT_RCPT:
             state.notes.append(f"{name}: not evaluated at RCPT time by vmail")
             return DUNNO
-        classes = self.config.get_list("smtpd_restriction_classes")
-        if name in classes:
+        if name in self.restriction_classes:
             return self._run(state, self.config.get_list(name), reply_class)
         log.warning("unknown smtpd restriction: %s", name)
         self._config_error(state)
@@ -227,22 +230,29 @@ class RecipientPolicy:
         except AddressError:
             raise RejectedError(Reply(501, "5.1.3", "Bad recipient address syntax")) from None
 
+    def _resolve(self, state: _State, text: str, reply_class: str) -> Resolution:
+        """Resolve an address once per request (Postfix's smtpd caches resolutions too)."""
+        resolution = state.resolutions.get(text)
+        if resolution is None:
+            address = self._parse(state, text)
+            try:
+                resolution = self.resolver.resolve(address, state.trace)
+            except TableError:
+                self._tempfail(state, text, reply_class)
+            state.resolutions[text] = resolution
+        return resolution
+
     def _auth_destination(self, state: _State, recipient: str) -> bool:
         """Postfix's permit_auth_destination: we are the final destination or relay for it."""
-        address = self._parse(state, recipient)
-        try:
-            resolution = self.resolver.resolve(address, state.trace)
-        except TableError:
-            self._tempfail(state, recipient, RECIPIENT)
-        if resolution.routed and not self.config.get_bool("allow_untrusted_routing"):
+        resolution = self._resolve(state, recipient, RECIPIENT)
+        if resolution.routed and not self.allow_untrusted_routing:
             return False
         return resolution.address_class.final or resolution.address_class is AddressClass.RELAY
 
     def _reject_unlisted(self, state: _State, recipient: str) -> None:
         """Postfix's check_rcpt_maps: unknown users in our own domains are rejected."""
-        address = self._parse(state, recipient)
+        resolution = self._resolve(state, recipient, RECIPIENT)
         try:
-            resolution = self.resolver.resolve(address, state.trace)
             final = resolution.recipient
             if (
                 self._listed(final, "virtual_alias_maps", state)
@@ -257,7 +267,7 @@ class RecipientPolicy:
                 if resolution.transport == "retry":
                     code = 450
                 elif resolution.address_class is AddressClass.VIRTUAL_ALIAS:
-                    code = self.config.get_int("unknown_virtual_alias_reject_code")
+                    code = self.code["unknown_virtual_alias_reject_code"]
                 else:
                     code = 550
                 self._reject(state, code, dsn, f"<{recipient}>: {RECIPIENT} rejected: {text}")
@@ -269,7 +279,6 @@ class RecipientPolicy:
     def _unlisted_in_class(
         self, state: _State, recipient: str, address_class: AddressClass, final: Address
     ) -> None:
-        show = self.config.get_bool("show_user_unknown_table_name")
         if address_class is AddressClass.LOCAL:
             parameter, code_param, table = (
                 "local_recipient_maps",
@@ -277,10 +286,7 @@ class RecipientPolicy:
                 "local recipient table",
             )
             local = final.local.lower()
-            if (
-                local in ("postmaster", "mailer-daemon")
-                or local == self.config.get("double_bounce_sender").lower()
-            ):
+            if local in ("postmaster", "mailer-daemon", self.double_bounce):
                 return
         elif address_class is AddressClass.VIRTUAL:
             parameter, code_param, table = (
@@ -296,14 +302,12 @@ class RecipientPolicy:
             )
         else:
             return
-        if not self.config.get(parameter).strip():
+        if not self.context.maps(parameter) or self._listed(final, parameter, state):
             return
-        if self._listed(final, parameter, state):
-            return
-        suffix = f" in {table}" if show else ""
+        suffix = f" in {table}" if self.show_table else ""
         self._reject(
             state,
-            self.config.get_int(code_param),
+            self.code[code_param],
             "5.1.1",
             f"<{recipient}>: {RECIPIENT} rejected: User unknown{suffix}",
         )
@@ -328,17 +332,13 @@ class RecipientPolicy:
             return DUNNO
         return self._reject(
             state,
-            self.config.get_int("non_fqdn_reject_code"),
+            self.code["non_fqdn_reject_code"],
             "5.5.2",
             f"<{text}>: {reply_class} rejected: need fully-qualified address",
         )
 
     def _unknown_domain(self, state: _State, text: str, reply_class: str) -> str:
-        address = self._parse(state, text)
-        try:
-            resolution = self.resolver.resolve(address, state.trace)
-        except TableError:
-            self._tempfail(state, text, reply_class)
+        resolution = self._resolve(state, text, reply_class)
         if resolution.address_class.final or resolution.address_class is AddressClass.RELAY:
             return DUNNO
         domain = resolution.recipient.domain
@@ -348,14 +348,13 @@ class RecipientPolicy:
         dsn = "4.1.2" if reply_class == RECIPIENT else "4.1.8"
         message = f"<{text}>: {reply_class} rejected: Domain not found"
         if exists is None:
-            action = self.config.get("unknown_address_tempfail_action").lower()
-            if action == "defer_if_permit":
+            if self.tempfail_action == "defer_if_permit":
                 self._defer_if_permit(state, message, dsn)
                 return DUNNO
-            return self._reject(state, self.config.get_int("defer_code"), dsn, message)
+            return self._reject(state, self.code["defer_code"], dsn, message)
         if exists:
             return DUNNO
-        return self._reject(state, self.config.get_int("unknown_address_reject_code"), dsn, message)
+        return self._reject(state, self.code["unknown_address_reject_code"], dsn, message)
 
     def _check_access(self, state: _State, restriction: str, spec: str) -> str:
         kind = restriction[len("check_") : -len("_access")]
@@ -415,14 +414,14 @@ class RecipientPolicy:
         if verb == "REJECT":
             return self._reject(
                 state,
-                self.config.get_int("access_map_reject_code"),
+                self.code["access_map_reject_code"],
                 action.dsn or "5.7.1",
                 prefix + (action.text or "Access denied"),
             )
         if verb == "DEFER":
             return self._reject(
                 state,
-                self.config.get_int("access_map_defer_code"),
+                self.code["access_map_defer_code"],
                 action.dsn or "4.7.1",
                 prefix + (action.text or "Access denied"),
             )
@@ -450,14 +449,14 @@ class RecipientPolicy:
             log.warning("reject_warning: %d %s %s", code, dsn, text)
             return DUNNO
         if state.defer_if_reject and code >= 500:
-            code = self.config.get_int("defer_code")
-        if self.config.get_bool("soft_bounce") and code >= 500:
+            code = self.code["defer_code"]
+        if self.soft_bounce and code >= 500:
             code = 450
         raise RejectedError(Reply(code, _fix_dsn(code, dsn), text))
 
     def _defer_if_permit(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
         if state.defer_if_permit is None:
-            code = self.config.get_int("defer_code")
+            code = self.code["defer_code"]
             state.defer_if_permit = Reply(code, _fix_dsn(code, dsn), text)
 
     def _tempfail(self, state: _State, name: str, reply_class: str) -> NoReturn:
@@ -466,6 +465,28 @@ class RecipientPolicy:
     def _config_error(self, state: _State) -> NoReturn:
         raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
 
+
+_STAGES = (
+    "smtpd_client_restrictions",
+    "smtpd_helo_restrictions",
+    "smtpd_sender_restrictions",
+    "smtpd_relay_restrictions",
+    "smtpd_recipient_restrictions",
+)
+
+_CODES = (
+    "reject_code",
+    "defer_code",
+    "relay_domains_reject_code",
+    "access_map_reject_code",
+    "access_map_defer_code",
+    "non_fqdn_reject_code",
+    "unknown_address_reject_code",
+    "unknown_local_recipient_reject_code",
+    "unknown_virtual_alias_reject_code",
+    "unknown_virtual_mailbox_reject_code",
+    "unknown_relay_recipient_reject_code",
+)
 
 _NEEDS_TABLE = {
     "check_recipient_access",

@@ -70,6 +70,8 @@ def find_address(
 
 def split_result(value: str) -> list[str]:
     """Split a table result into address strings at commas outside quotes and brackets."""
+    if '"' not in value and "<" not in value:
+        return [item.strip() for item in value.split(",") if item.strip()]
     items: list[str] = []
     current: list[str] = []
     quoted = False
