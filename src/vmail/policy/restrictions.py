@@ -188,10 +188,9 @@ class RecipientPolicy:
         if name in ("reject_unauth_destination", "defer_unauth_destination"):
             if self._auth_destination(state, recipient):
                 return DUNNO
-            if name == "reject_unauth_destination":
-                code, dsn = self.code["relay_domains_reject_code"], "5.7.1"
-            else:
-                code, dsn = self.code["defer_code"], "4.7.1"
+            code, dsn = self.code["relay_domains_reject_code"], "5.7.1"
+            if name == "defer_unauth_destination":  # the same reply, made temporary
+                code, dsn = 400 + code % 100, "4.7.1"
             return self._reject(state, code, dsn, f"<{recipient}>: Relay access denied")
         if name == "reject_unlisted_recipient":
             self._reject_unlisted(state, recipient)
