@@ -3,5 +3,4 @@
 from __future__ import annotations
 
 import vmail.tables.sql_sqlite  # noqa: F401
-import vmail.tables.sql_sqlite  # noqa: F401
 from vmail.tables import cidr, indexed, regexp, simple, texthash, unix  # noqa: F401
