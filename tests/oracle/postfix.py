@@ -44,6 +44,13 @@ questions about recipient addresses:
         transport, nexthop  what trivial-rewrite(8) resolves the final
                             recipient to (see ``resolve``), i.e. the
                             transport:nexthop the queue manager used
+        source              "report", or "log" for the null sender: Postfix
+                            sends no report to <> ("not sending
+                            trace/success notification for single-bounce
+                            message"), so the entries are rebuilt from the
+                            delivery agents' log lines (to=, orig_to=, dsn=,
+                            status=, and the text in parentheses, which lacks
+                            the "delivery via NAME:" prefix; agent is None)
         address_class       "local" | "alias" | "virtual" | "relay" |
                             "default" (the resolver's address class)
         resolve_flags       list of resolver flags: "final", "routed",
@@ -116,7 +123,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -148,6 +154,7 @@ _RESOLVE_CLASSES = {
 }
 
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?: |$)")
+_LOG_REPORT_PREFIX = "vmail-oracle-log-entries:"
 _DELIVERY_VIA = re.compile(r"^delivery via ([^:\s]+):")
 
 # master.cf of the private instance: no chroot anywhere (the instance has no
@@ -194,7 +201,7 @@ class PostfixError(RuntimeError):
     """Raised when the private instance cannot be built, started or queried."""
 
 
-class MessageNotAccepted(PostfixError):
+class MessageNotAcceptedError(PostfixError):
     """cleanup(8) refused the whole -bv probe; the message is the reason."""
 
 
@@ -218,10 +225,13 @@ class Resolved(NamedTuple):
 
 def postfix_available() -> bool:
     """True if the Postfix programs this harness needs are installed."""
-    return all(
-        os.access(p, os.X_OK)
-        for p in (POSTFIX, POSTCONF, POSTMAP, POSTCAT, POSTQUEUE, POSTSUPER, SENDMAIL)
-    ) and (META_SOURCE / "postfix-files").is_file()
+    return (
+        all(
+            os.access(p, os.X_OK)
+            for p in (POSTFIX, POSTCONF, POSTMAP, POSTCAT, POSTQUEUE, POSTSUPER, SENDMAIL)
+        )
+        and (META_SOURCE / "postfix-files").is_file()
+    )
 
 
 def base_main_cf(root: Path, myhostname: str = DEFAULT_MYHOSTNAME) -> dict[str, str]:
@@ -349,6 +359,7 @@ def parse_report(raw: str) -> list[dict[str, Any]]:
                     "dsn": (block.get("Status") or "").strip(),
                     "text": text,
                     "agent": m.group(1) if m else None,
+                    "source": "report",
                 }
             )
         return result
@@ -368,8 +379,9 @@ class _SMTP:
         while True:
             raw = self.file.readline()
             if not raw:
-                raise PostfixError("smtpd closed the connection; transcript:\n"
-                                   + "\n".join(self.transcript))
+                raise PostfixError(
+                    "smtpd closed the connection; transcript:\n" + "\n".join(self.transcript)
+                )
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
             self.transcript.append("S: " + line)
             lines.append(line)
@@ -735,7 +747,7 @@ class PostfixInstance:
     def verify(self, addresses: Sequence[str], sender: str = "") -> list[dict[str, Any]]:
         """``sendmail -bv`` report for ``addresses`` (see module doc).
 
-        Raises ``MessageNotAccepted`` when cleanup(8) refuses the probe as a
+        Raises ``MessageNotAcceptedError`` when cleanup(8) refuses the probe as a
         whole (e.g. a virtual alias loop); the probe is then removed from
         the maildrop queue so that pickup does not retry it.
         """
@@ -749,7 +761,10 @@ class PostfixInstance:
             )
             raw = self._wait_for_report(offset, sender)
         self.last_report = raw
-        entries = parse_report(raw)
+        if raw.startswith(_LOG_REPORT_PREFIX):
+            entries = json.loads(raw[len(_LOG_REPORT_PREFIX) :])
+        else:
+            entries = parse_report(raw)
         for entry in entries:
             if entry["recipient"]:
                 res = self.resolve(entry["recipient"], sender)
@@ -758,6 +773,30 @@ class PostfixInstance:
                 entry["address_class"] = res.address_class
                 entry["resolve_flags"] = res.flags
         return entries
+
+    @staticmethod
+    def _log_entries(probe_id: str, log: str) -> str:
+        """Report entries rebuilt from the delivery agents' log lines (JSON)."""
+        line_re = re.compile(
+            r"^.*postfix/[^\s\[]+\[\d+\]: "
+            + probe_id
+            + r": to=<(?P<to>[^>]*)>, (?:orig_to=<(?P<orig>[^>]*)>, )?relay=(?P<relay>[^,]*), "
+            r".*?dsn=(?P<dsn>[0-9.]+), status=(?P<status>\w+) \((?P<text>.*)\)$",
+            re.M,
+        )
+        entries = [
+            {
+                "recipient": m.group("to"),
+                "original_recipient": m.group("orig") or m.group("to"),
+                "status": m.group("status"),
+                "dsn": m.group("dsn"),
+                "text": m.group("text"),
+                "agent": None,
+                "source": "log",
+            }
+            for m in line_re.finditer(log)
+        ]
+        return json.dumps(entries)
 
     def _clear_maildrop(self) -> None:
         """Remove refused probes: pickup would retry them forever.
@@ -793,13 +832,16 @@ class PostfixInstance:
                     probe_id = m.group(1)
             if probe_id is not None:
                 refused = re.search(
-                    r"postfix/cleanup\[\d+\]: warning: " + probe_id
+                    r"postfix/cleanup\[\d+\]: warning: "
+                    + probe_id
                     + r": (.*) -- message not accepted, try again later",
                     new_log,
                 )
                 if refused:
                     self._clear_maildrop()
-                    raise MessageNotAccepted(refused.group(1))
+                    raise MessageNotAcceptedError(refused.group(1))
+                if re.search(probe_id + r": not sending trace/success notification", new_log):
+                    return _LOG_REPORT_PREFIX + self._log_entries(probe_id, new_log)
                 for qid in self._held():
                     if qid in seen:
                         continue
@@ -854,7 +896,9 @@ def expect(lines: list[str], code: int, smtp: _SMTP) -> None:
 
 
 @contextlib.contextmanager
-def postfix_instance(base_dir: Path | str | None = None, **kwargs: Any) -> Iterator[PostfixInstance]:
+def postfix_instance(
+    base_dir: Path | str | None = None, **kwargs: Any
+) -> Iterator[PostfixInstance]:
     """Functional spelling of ``with PostfixInstance(...) as pf``."""
     with PostfixInstance(base_dir, **kwargs) as pf:
         yield pf
