@@ -20,6 +20,7 @@ from vmail.policy.restrictions import Client, RecipientPolicy
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.local_aliases import LocalAliasExpander, LocalTarget
 from vmail.rewrite.resolve import Resolution, Resolver
 from vmail.rewrite.virtual import EXPANSION_ERROR, AliasExpansionError, VirtualAliasExpander
 from vmail.tables.base import LookupEvent, Trace
@@ -69,6 +70,17 @@ class Router:
         self.policy = RecipientPolicy(self.context, self.resolver, self.canonical, dns)
         self.expander = VirtualAliasExpander(self.context, self.canonical, self.resolver.is_local)
         self.virtual_transport = config.get("virtual_transport").partition(":")[0]
+        self.local = LocalAliasExpander(
+            self.context.maps("alias_maps", alias_syntax=True),
+            self._unix_user_exists,
+            self.canonical,
+            self.resolver.is_local,
+            config.get("recipient_delimiter"),
+        )
+
+    def _unix_user_exists(self, name: str, trace: Trace | None) -> bool:
+        """local(8) delivers to UNIX accounts that are not aliases."""
+        return self.context.table("unix:passwd.byname").lookup(name) is not None
 
     def route(
         self, addresses: list[str], client: Client | None = None, sender: str | None = None
@@ -112,27 +124,29 @@ class Router:
                 report.duplicates.append(final.external)
                 continue
             seen.add(key)
-            report.deliveries.append(self._deliver(final, original, trace))
+            report.deliveries.extend(self._deliver(final, original, trace))
 
-    def _deliver(self, final: Address, original: str, trace: Trace) -> Delivery:
+    def _deliver(self, final: Address, original: str, trace: Trace) -> list[Delivery]:
         try:
             resolution = self.resolver.resolve(final, trace)
         except TableError as e:
-            return Delivery(
-                final.external,
-                original,
-                "",
-                "",
-                "",
-                DEFERRED,
-                f"address resolver lookup failure: {e}",
-                bounce=Reply(451, "4.3.0", "Temporary lookup failure"),
-            )
+            return [
+                Delivery(
+                    final.external,
+                    original,
+                    "",
+                    "",
+                    "",
+                    DEFERRED,
+                    f"address resolver lookup failure: {e}",
+                    bounce=Reply(451, "4.3.0", "Temporary lookup failure"),
+                )
+            ]
         return self._agent(resolution, final, original, trace)
 
     def _agent(
         self, resolution: Resolution, final: Address, original: str, trace: Trace
-    ) -> Delivery:
+    ) -> list[Delivery]:
         """What the transport's delivery agent would do."""
         transport, nexthop = resolution.transport, resolution.nexthop
         common = Delivery(
@@ -150,12 +164,51 @@ class Router:
                 dsn, text = ("4.3.0" if transport == "retry" else "5.0.0"), nexthop
             code = 450 if transport == "retry" or dsn.startswith("4") else 550
             status = DEFERRED if code < 500 else UNDELIVERABLE
-            return replace(common, status=status, detail=text, bounce=Reply(code, dsn, text))
+            return [replace(common, status=status, detail=text, bounce=Reply(code, dsn, text))]
         if transport == "discard":
-            return replace(common, status=DISCARDED, detail=f"discarded: {nexthop}")
+            return [replace(common, status=DISCARDED, detail=f"discarded: {nexthop}")]
         if transport == self.virtual_transport == "virtual":
-            return self._virtual(common, resolution.recipient, trace)
-        return common
+            return [self._virtual(common, resolution.recipient, trace)]
+        if transport == "local":
+            return self._local(common, resolution.recipient, trace)
+        return [common]
+
+    def _local(self, common: Delivery, recipient: Address, trace: Trace) -> list[Delivery]:
+        """local(8): aliases(5) expansion, then mailbox, file, command or forwarding."""
+        try:
+            targets = self.local.expand(recipient, trace)
+        except TableError as e:
+            return [
+                replace(
+                    common,
+                    status=DEFERRED,
+                    detail=f"alias_maps lookup failure: {e}",
+                    bounce=Reply(451, "4.3.0", "Temporary lookup failure"),
+                )
+            ]
+        deliveries: list[Delivery] = []
+        for target in targets:
+            deliveries.extend(self._local_target(common, target, trace))
+        return deliveries
+
+    def _local_target(self, common: Delivery, target: LocalTarget, trace: Trace) -> list[Delivery]:
+        local = replace(common, recipient=target.recipient.external)
+        if target.kind == "forward":
+            forwarded = []
+            for final in self.expander.expand(target.recipient, trace).recipients:
+                forwarded.extend(self._deliver(final, common.original_recipient, trace))
+            return forwarded
+        if target.kind == "unknown":
+            text = f'unknown user: "{target.target}"'
+            return [
+                replace(local, status=UNDELIVERABLE, detail=text, bounce=Reply(550, "5.1.1", text))
+            ]
+        detail = (
+            "delivers to mailbox"
+            if target.kind == "mailbox"
+            else (f"delivers to {target.kind}: {target.target}")
+        )
+        return [replace(local, status=DELIVERABLE, detail=detail)]
 
     def _virtual(self, common: Delivery, recipient: Address, trace: Trace) -> Delivery:
         """virtual(8): look up the mailbox path; unknown users bounce."""

@@ -18,22 +18,27 @@ class RoutingContext:
     def __init__(self, config: MainConfig) -> None:
         self.config = config
         self.table_context = TableContext(base_dir=config.config_dir)
+        self.alias_table_context = TableContext(base_dir=config.config_dir, alias_syntax=True)
         self._tables: dict[str, Table] = {}
         self._maps: dict[str, Maps] = {}
         self._domain_lists: dict[str, DomainList] = {}
 
-    def table(self, spec: str) -> Table:
-        table = self._tables.get(spec)
+    def table(self, spec: str, *, alias_syntax: bool = False) -> Table:
+        """The table named ``spec``; ``alias_syntax``: its source is in aliases(5) format."""
+        key = ("aliases:" if alias_syntax else "") + spec
+        table = self._tables.get(key)
         if table is None:
-            table = self._tables[spec] = open_table(spec, self.table_context)
+            context = self.alias_table_context if alias_syntax else self.table_context
+            table = self._tables[key] = open_table(spec, context)
         return table
 
-    def maps(self, parameter: str) -> Maps:
+    def maps(self, parameter: str, *, alias_syntax: bool = False) -> Maps:
         """The tables named by a ``*_maps`` parameter, in order."""
         maps = self._maps.get(parameter)
         if maps is None:
             specs = self.config.get_list(parameter)
-            maps = self._maps[parameter] = Maps(parameter, [self.table(s) for s in specs])
+            tables = [self.table(s, alias_syntax=alias_syntax) for s in specs]
+            maps = self._maps[parameter] = Maps(parameter, tables)
         return maps
 
     def domain_list(self, parameter: str) -> DomainList:

@@ -13,9 +13,12 @@ class TableContext:
 
     ``base_dir`` resolves relative file names (vmail resolves them against the config
     directory; Postfix against its working directory, so relative names are rare there).
+    ``alias_syntax``: file sources are in aliases(5) format (``name: value``, as
+    postalias(1) reads them) instead of postmap's ``key value``; set for ``alias_maps``.
     """
 
     base_dir: Path | None = None
+    alias_syntax: bool = False
 
     def resolve(self, name: str) -> Path:
         path = Path(name)
