@@ -115,7 +115,7 @@ def test_relay_decisions_inside_outside_sasl(tmp_path: Path) -> None:
             remote, client_ip="192.0.2.7", sasl_user="alice", sender="s@example.org"
         ) == [Reply(250, "2.1.5", "Ok")]
         assert any("LOGIN=alice" in line for line in pf.last_transcript)
-        assert "sasl_method=XCLIENT, sasl_username=alice" in pf.log()
+        pf.wait_for_log(r"sasl_method=XCLIENT, sasl_username=alice$")
 
 
 @pytest.mark.usefixtures("need_postfix")

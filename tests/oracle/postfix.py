@@ -76,6 +76,12 @@ What the harness can observe
       original recipient and what its delivery agent reports in verify mode;
     * transport and nexthop per final recipient through the resolver.
 
+    * with ``rcpt(..., data=True)``, the end-of-DATA reply, which is where
+      whole-message cleanup(8) errors appear (a virtual alias loop gets
+      ``250 2.1.5 Ok`` at RCPT but ``451 4.6.0 Alias expansion error`` after
+      DATA; ``verify`` raises ``MessageNotAcceptedError`` with cleanup's
+      reason, e.g. "unreasonable virtual_alias_maps map nesting for a@b").
+
 What it cannot observe
     * Anything that happens only at DATA time or on real delivery: header or
       body checks, milters, the actual mailbox path written by virtual(8)
@@ -86,6 +92,9 @@ What it cannot observe
       (``smtp_dns_support_level = disabled``, native lookups, no network), so
       the report text for remote recipients is a lookup or connect failure;
       use ``transport``/``nexthop`` from the resolver instead.
+    * smtpd's cleanup is the ``holdcleanup`` service (so accepted DATA is
+      held, never delivered); a scenario's own ``header_checks`` therefore do
+      not apply to SMTP-submitted mail in this harness.
     * Duplicate elimination across *separate* SMTP transactions, queue
       behaviour over time, retries, rate limits.
     * For recipients handled by local(8), alias/.forward expansion happens in
@@ -465,6 +474,17 @@ class PostfixInstance:
         except FileNotFoundError:
             return ""
 
+    def wait_for_log(self, pattern: str, timeout: float | None = None) -> re.Match[str]:
+        """Poll the mail log for a regex; postlogd writes asynchronously."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            m = re.search(pattern, self.log(), re.M)
+            if m:
+                return m
+            if time.monotonic() >= deadline:
+                raise PostfixError(f"log never matched {pattern!r}")
+            time.sleep(POLL_INTERVAL)
+
     # -------------------------------------------------------------- running
     def _run(
         self, argv: Sequence[str], *, input: str | None = None, check: bool = True
@@ -761,6 +781,7 @@ class PostfixInstance:
             )
             raw = self._wait_for_report(offset, sender)
         self.last_report = raw
+        entries: list[dict[str, Any]]
         if raw.startswith(_LOG_REPORT_PREFIX):
             entries = json.loads(raw[len(_LOG_REPORT_PREFIX) :])
         else:
@@ -876,7 +897,7 @@ class _AttrReader:
         return field.decode("utf-8", "surrogateescape")
 
     def read_pairs(self) -> list[tuple[str, str]]:
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         while True:
             key = self._field()
             if key == "":
