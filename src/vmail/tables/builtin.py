@@ -2,5 +2,8 @@
 
 from __future__ import annotations
 
+import vmail.tables.proxy
+import vmail.tables.sql_mysql
+import vmail.tables.sql_pgsql
 import vmail.tables.sql_sqlite  # noqa: F401
-from vmail.tables import cidr, indexed, regexp, simple, texthash, unix  # noqa: F401
+from vmail.tables import cidr, indexed, nis, regexp, simple, texthash, unix  # noqa: F401
