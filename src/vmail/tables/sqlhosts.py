@@ -9,9 +9,10 @@ each query tries the servers in this order until one answers:
 2. within each group, UNIX-domain sockets before TCP;
 3. within that, in random order (spreading the load).
 
-A server whose connection or query fails is closed and left alone for ``retry_seconds``;
-when no server is left to try, the lookup fails (TableError). A connection idle for
-longer than ``idle_seconds`` is closed and reopened before use.
+A kept connection that fails is reopened once and the query retried (the server may have
+closed it). A server whose connection or query still fails is closed and left alone for
+``retry_seconds``; when no server is left to try, the lookup fails (TableError). A
+connection idle for longer than ``idle_seconds`` is closed and reopened before use.
 """
 
 from __future__ import annotations
@@ -118,22 +119,27 @@ class HostPool(Generic[C]):
             now = self._clock()
             if slot.connection is not None and now - slot.last_used > self.idle_seconds:
                 self._drop(slot)
-            if slot.connection is None:
+            # A kept connection may have been closed by the server meanwhile: when it
+            # fails, reconnect once before giving up on this server.
+            attempts = 2 if slot.connection is not None else 1
+            for attempt in range(attempts):
+                if slot.connection is None:
+                    try:
+                        slot.connection = self._connect(slot.address)
+                    except self._errors as e:
+                        problems.append(f"connect to {self.describe} server {slot.address}: {e}")
+                        break
                 try:
-                    slot.connection = self._connect(slot.address)
+                    result = work(slot.connection)
                 except self._errors as e:
-                    self._fail(slot, now)
-                    problems.append(f"connect to {self.describe} server {slot.address}: {e}")
+                    self._drop(slot)
+                    if attempt == attempts - 1:
+                        problems.append(f"{self.describe} query failed on {slot.address}: {e}")
                     continue
-            try:
-                result = work(slot.connection)
-            except self._errors as e:
-                self._fail(slot, now)
-                problems.append(f"{self.describe} query failed on {slot.address}: {e}")
-                continue
-            slot.failed_at = None
-            slot.last_used = self._clock()
-            return result
+                slot.failed_at = None
+                slot.last_used = self._clock()
+                return result
+            self._fail(slot, now)
         if not problems:
             problems.append(f"no {self.describe} server available (all failed recently)")
         raise TableError(self.spec, "; ".join(problems))

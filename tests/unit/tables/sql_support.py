@@ -62,6 +62,22 @@ def vmail_answer(spec: str, key: str, base_dir: Path | None = None) -> str | Non
         table.close()
 
 
+def vmail_answers(spec: str, keys: list[str], base_dir: Path | None = None) -> list[str | None]:
+    """:func:`vmail_answer` for many keys, through one open table."""
+    table = open_table(spec, TableContext(base_dir))
+    maps = Maps("test", [table])
+    answers: list[str | None] = []
+    try:
+        for key in keys:
+            try:
+                answers.append(maps.find(key))
+            except TableError:
+                answers.append("ERROR")
+    finally:
+        table.close()
+    return answers
+
+
 def postfix_available() -> bool:
     return shutil.which(POSTMAP) is not None
 

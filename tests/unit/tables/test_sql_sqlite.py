@@ -15,7 +15,7 @@ from postfixadmin_schema import (
     ROWS,
     SCHEMA,
 )
-from sql_support import postfix_available, postmap_answers, vmail_answer, write_cf
+from sql_support import postfix_available, postmap_answers, vmail_answer, vmail_answers, write_cf
 
 from vmail.core.errors import ConfigError, TableError
 from vmail.tables import TableContext, open_table
@@ -73,7 +73,7 @@ def test_same_answers_as_postfix(case: str, tmp_path: Path, db: Path) -> None:
     spec = cf(tmp_path, db, CASES[case])
     keys = [k for k in KEYS if k]  # postmap cannot be asked for an empty key
     expected = postmap_answers(spec, keys, tmp_path / "etc_dir_for_postmap")
-    assert [vmail_answer(spec, k) for k in keys] == expected
+    assert vmail_answers(spec, keys) == expected
 
 
 @pytest.mark.parametrize(
