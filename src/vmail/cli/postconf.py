@@ -57,11 +57,14 @@ def run(args: argparse.Namespace) -> int:
             config.config_dir,
             config.warnings,
         )
-    for message in config.warnings:
-        warn(message)
+    if not args.defaults:
+        for message in config.warnings:
+            warn(message)
     master = _load_master(directory)
+    if args.fields:
+        _check_field_requests(args.names)
     if args.services or args.fields or args.service_params:
-        _check_unused(config, master)
+        _check_unused(config, master, main_cf=False)
         if args.services:
             return _print_services(master, args.names, fold=args.fold)
         if args.fields:
@@ -97,17 +100,23 @@ def _service_names(master: MasterConfig) -> dict[str, str]:
     return names
 
 
-def _check_unused(config: MainConfig, master: MasterConfig) -> set[str]:
-    """Warn about unused settings as Postfix does; return the user-defined names in use."""
+def _check_unused(
+    config: MainConfig, master: MasterConfig, *, main_cf: bool = True, master_cf: bool = True
+) -> set[str]:
+    """Warn about unused settings as Postfix does; return the user-defined names in use.
+
+    Postfix checks main.cf only when it prints parameters and master.cf ``-o`` names
+    except for ``-d``; ``main_cf``/``master_cf`` select which warnings to give.
+    """
     override_values = [v for s in master for v in s.overrides.values()]
     known = set(_service_names(master))
-    for name in config.unused_parameters(known, override_values):
+    for name in config.unused_parameters(known, override_values) if main_cf else ():
         location = config.locations.get(name)
         filename = location.filename if location else "main.cf"
         warn(f"{filename}: unused parameter: {name}={config.settings[name]}")
     referenced = config.referenced_names(override_values)
     valid = set(PARAMETERS) | known | referenced
-    for service in master:
+    for service in master if master_cf else ():
         for name, value in service.overrides.items():
             if name not in valid:
                 warn(f"{master.path}: unused parameter: {name}={value}")
@@ -123,7 +132,8 @@ def _restriction_classes(config: MainConfig) -> set[str]:
 def _print_parameters(config: MainConfig, master: MasterConfig, args: argparse.Namespace) -> int:
     for name in sorted(config.settings, key=lambda n: config.locations.get(n) is None):
         config.get(name)  # Postfix refuses to run with a malformed $ reference anywhere
-    user_defined = _check_unused(config, master)
+    quiet = args.defaults
+    user_defined = _check_unused(config, master, main_cf=not quiet, master_cf=not quiet)
     per_service = _service_names(master)
     listed = {n for n, p in PARAMETERS.items() if not p.hidden} | set(per_service)
     if not args.defaults:
@@ -244,11 +254,13 @@ def format_service(service: Service, *, fold: bool = False) -> str:
     if not fold:
         return " ".join([line, *rendered])
     lines = [line]
+    after_option = False
     for arg in rendered:
-        if arg.startswith("-o ") or len(lines[-1]) + 1 + len(arg) >= _FOLD_WIDTH:
+        if arg.startswith("-o ") or after_option or len(lines[-1]) + 1 + len(arg) >= _FOLD_WIDTH:
             lines.append("    " + arg)
         else:
             lines[-1] += " " + arg
+        after_option = arg.startswith("-o ")
     return "\n".join(lines)
 
 
@@ -266,13 +278,21 @@ def _field_values(service: Service) -> list[tuple[str, str]]:
     return [*zip(FIELDS, values, strict=True), ("command", command)]
 
 
+def _check_field_requests(requests: list[str]) -> None:
+    """Postfix rejects an unknown field name in ``-F name/type/field`` before any output."""
+    for request in requests:
+        parts = request.split("/")
+        if len(parts) > 2 and parts[2] not in (*FIELDS, "command"):
+            raise ConfigError(f'invalid service attribute name: "{parts[2]}"')
+
+
 def _print_fields(master: MasterConfig, requests: list[str], *, values_only: bool) -> int:
     rows = [(f"{s.key}/{f}", v) for s in master for f, v in _field_values(s)]
     return _print_rows(rows, requests, values_only=values_only)
 
 
 def _print_service_params(master: MasterConfig, requests: list[str], *, values_only: bool) -> int:
-    rows = [(f"{s.key}/{n}", v) for s in master for n, v in s.overrides.items()]
+    rows = [(f"{s.key}/{n}", v) for s in master for n, v in sorted(s.overrides.items())]
     return _print_rows(rows, requests, values_only=values_only)
 
 

@@ -188,7 +188,7 @@ def test_with_overrides_keeps_locations() -> None:
     loc = Location("/c/master.cf", 7)
     over = base.with_overrides({"smtputf8_enable": "bad"}, {"smtputf8_enable": loc})
     assert over.get("relayhost") == "a"
-    with pytest.raises(ConfigError, match="^/c/master.cf:7: bad boolean"):
+    with pytest.raises(ConfigError, match=r"^/c/master\.cf:7: bad boolean"):
         over.get_bool("smtputf8_enable")
     assert base.get_bool("smtputf8_enable") is True
 
@@ -282,7 +282,7 @@ def test_schema_is_complete_and_consistent() -> None:
     ):
         assert name in PARAMETERS, name
     for param in PARAMETERS.values():
-        assert param.doc and param.doc.endswith("."), param.name
+        assert param.doc.endswith("."), param.name
         assert "compatibility_level}" not in param.default, param.name
         if param.kind is Kind.TIME:
             assert param.time_unit in "smhdw"
@@ -296,10 +296,12 @@ def test_schema_is_complete_and_consistent() -> None:
 
 def test_per_transport_parameters() -> None:
     names = {p.name for p in service_parameters("maildrop", "pipe")}
-    assert "maildrop_time_limit" in names and "maildrop_destination_recipient_limit" in names
+    assert "maildrop_time_limit" in names
+    assert "maildrop_destination_recipient_limit" in names
     assert service_parameters("pickup", "pickup") == []
     assert "relay_time_limit" not in {p.name for p in service_parameters("relay", "smtp")}
     param = lookup("virtual_destination_concurrency_limit")
-    assert param is not None and param.default == "$default_destination_concurrency_limit"
+    assert param is not None
+    assert param.default == "$default_destination_concurrency_limit"
     assert MainConfig.from_text("").get_int("virtual_destination_recipient_limit") == 50
     assert MainConfig.from_text("").get_int("local_destination_recipient_limit") == 1
