@@ -176,5 +176,5 @@ def _compile(spec: str, *, fold: bool, incremental: bool) -> None:
     if source.exists():
         IndexedTable(spec, source).close()  # brings the compiled file up to date
     elif not target.exists():
-        write_compiled(target, [], fold, None)
-    add_entries(target, parse_entries(sys.stdin.read(), "stdin", fold_case=fold))
+        write_compiled(target, [], str(source), fold, None)
+    add_entries(target, parse_entries(sys.stdin.read(), "stdin", fold_case=fold), "stdin")

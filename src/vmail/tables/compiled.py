@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmail.core.errors import ConfigError, Location, TableError
-from vmail.tables.source import ENCODING, ERRORS, parse_entries, read_source, warn
+from vmail.tables.source import ENCODING, ERRORS, Entry, read_entries, read_source, warn
 
 SUFFIX = ".vmdb"
 FORMAT = "vmail-table-1"
@@ -60,24 +60,30 @@ def _decode(data: bytes) -> str:
     return data.decode(ENCODING, ERRORS)
 
 
-def compile_source(source: Path, *, fold_case: bool = True, target: Path | None = None) -> int:
+def compile_source(
+    source: Path, *, fold_case: bool = True, alias_syntax: bool = False, target: Path | None = None
+) -> int:
     """Compile ``source`` into ``target`` (default ``SOURCE.vmdb``); the number of entries.
+
+    ``alias_syntax``: the source is in aliases(5) format (``alias_maps``); the format is
+    recorded, and a file compiled from the other format counts as stale.
 
     Raises ConfigError when the source cannot be read or the target cannot be written.
     """
     state = SourceState.of(source)
     text = read_source(source)
     target = target or compiled_path(source)
-    return write_compiled(
-        target, parse_entries(text, str(source), fold_case=fold_case), fold_case, state
-    )
+    entries = read_entries(text, str(source), fold_case=fold_case, alias_syntax=alias_syntax)
+    return write_compiled(target, entries, str(source), fold_case, state, alias_syntax)
 
 
 def write_compiled(
     target: Path,
-    entries: Iterable[tuple[str, str, Location]],
+    entries: Iterable[Entry],
+    filename: str,
     fold_case: bool,
     state: SourceState | None,
+    alias_syntax: bool = False,
 ) -> int:
     """Write ``entries`` (first of duplicates wins) atomically to ``target``."""
     try:
@@ -87,7 +93,7 @@ def write_compiled(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        count = _fill(tmp, entries, fold_case, state, target)
+        count = _fill(tmp, entries, filename, fold_case, state, alias_syntax)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
@@ -102,10 +108,11 @@ def write_compiled(
 
 def _fill(
     tmp: Path,
-    entries: Iterable[tuple[str, str, Location]],
+    entries: Iterable[Entry],
+    filename: str,
     fold_case: bool,
     state: SourceState | None,
-    target: Path,
+    alias_syntax: bool,
 ) -> int:
     db = sqlite3.connect(tmp, isolation_level=None)
     try:
@@ -114,13 +121,17 @@ def _fill(
         db.execute("BEGIN")
         db.execute("CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("CREATE TABLE entries(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
-        meta = {"format": FORMAT, "fold_case": "1" if fold_case else "0"}
+        meta = {
+            "format": FORMAT,
+            "fold_case": "1" if fold_case else "0",
+            "syntax": "aliases" if alias_syntax else "postmap",
+        }
         if state is not None:
             meta["source_mtime_ns"] = str(state.mtime_ns)
             meta["source_size"] = str(state.size)
         db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         count = 0
-        for batch in _batches(entries, target):
+        for batch in _batches(entries, filename):
             db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?)", batch)
             count += len(batch)
         db.execute("COMMIT")
@@ -129,24 +140,23 @@ def _fill(
         db.close()
 
 
-def _batches(
-    entries: Iterable[tuple[str, str, Location]], target: Path
-) -> Iterator[list[tuple[bytes, bytes]]]:
-    """Encoded entries in batches; duplicate keys are reported here (first one wins)."""
-    seen: set[bytes] = set()
-    batch: list[tuple[bytes, bytes]] = []
-    for key, value, location in entries:
+def _batches(entries: Iterable[Entry], filename: str) -> Iterator[list[tuple[bytes, bytes]]]:
+    """Encoded entries in key order, in batches; duplicate keys are reported (first wins).
+
+    Inserting in key order fills the B-tree sequentially: about twice as fast as random
+    order for a million entries.
+    """
+    table: dict[bytes, bytes] = {}
+    for key, value, number in entries:
         k = _encode(key)
-        if k in seen:
-            warn(location, f'duplicate entry: "{key}"')
+        if k in table:
+            warn(Location(filename, number), f'duplicate entry: "{key}"')
             continue
-        seen.add(k)
-        batch.append((k, _encode(value)))
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        table[k] = _encode(value)
+    ordered = sorted(table.items())
+    del table
+    for start in range(0, len(ordered), _BATCH):
+        yield ordered[start : start + _BATCH]
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -183,6 +193,7 @@ class CompiledFile:
             self._db.close()
             raise ConfigError("not a vmail table file", Location(str(path)))
         self.fold_case = self.meta.get("fold_case", "1") == "1"
+        self.alias_syntax = self.meta.get("syntax") == "aliases"
         self._lock = threading.Lock()
         self._sql = "SELECT v FROM entries WHERE k = ?"
 
@@ -211,18 +222,18 @@ class CompiledFile:
         self._db.close()
 
 
-def add_entries(path: Path, entries: Iterable[tuple[str, str, Location]]) -> int:
+def add_entries(path: Path, entries: Iterable[Entry], filename: str) -> int:
     """Add entries to an existing compiled file (``postmap -i``); existing keys win."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("BEGIN IMMEDIATE")
         added = 0
-        for key, value, location in entries:
+        for key, value, number in entries:
             cur = db.execute(
                 "INSERT OR IGNORE INTO entries VALUES (?, ?)", (_encode(key), _encode(value))
             )
             if cur.rowcount == 0:
-                warn(location, f'duplicate entry: "{key}"')
+                warn(Location(filename, number), f'duplicate entry: "{key}"')
             added += cur.rowcount
         db.execute("COMMIT")
         return added

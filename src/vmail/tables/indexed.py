@@ -36,9 +36,10 @@ CHECK_INTERVAL = 1.0
 class IndexedTable(Table):
     """A compiled postmap table, rebuilt from its source when that changes."""
 
-    def __init__(self, spec: str, source: Path) -> None:
+    def __init__(self, spec: str, source: Path, *, alias_syntax: bool = False) -> None:
         super().__init__(spec)
         self.source = source
+        self.alias_syntax = alias_syntax
         self.compiled = compiled_path(source)
         self._lock = threading.Lock()
         self._file: CompiledFile | None = None
@@ -65,7 +66,7 @@ class IndexedTable(Table):
             return
         fold = self._file.fold_case if self._file is not None else self._fold_case
         if os.access(self.source.parent, os.W_OK):
-            compile_source(self.source, fold_case=fold)
+            compile_source(self.source, fold_case=fold, alias_syntax=self.alias_syntax)
             self._swap(CompiledFile(self.compiled, self.spec), None)
         else:
             warn(
@@ -73,7 +74,12 @@ class IndexedTable(Table):
                 f"directory not writable, cannot update {self.compiled.name}: "
                 "reading the source directly",
             )
-            entries = load_entries(read_source(self.source), str(self.source), fold_case=fold)
+            entries = load_entries(
+                read_source(self.source),
+                str(self.source),
+                fold_case=fold,
+                alias_syntax=self.alias_syntax,
+            )
             self._memory_state = state
             self._swap(None, entries)
 
@@ -91,18 +97,21 @@ class IndexedTable(Table):
     def _open_current(self, state: SourceState) -> CompiledFile | None:
         """The compiled file if it matches ``state`` (reusing the open one if unchanged)."""
         if self._file is not None and self._same_file(self._file):
-            return self._file if self._file.source_state() == state else None
+            return self._file if self._fresh(self._file, state) else None
         if not self.compiled.exists():
             return None
         try:
             candidate = CompiledFile(self.compiled, self.spec)
         except ConfigError:
             return None  # unreadable or foreign: rebuild it
-        if candidate.source_state() == state:
+        if self._fresh(candidate, state):
             return candidate
         self._fold_case = candidate.fold_case
         candidate.close()
         return None
+
+    def _fresh(self, f: CompiledFile, state: SourceState) -> bool:
+        return f.source_state() == state and f.alias_syntax == self.alias_syntax
 
     def _same_file(self, f: CompiledFile) -> bool:
         try:
@@ -152,7 +161,7 @@ class IndexedTable(Table):
 def _open_indexed(spec: str, name: str, context: TableContext) -> Table:
     if not name:
         raise ConfigError(f'open dictionary: expecting "type:name" form instead of "{spec}"')
-    return IndexedTable(spec, context.resolve(name))
+    return IndexedTable(spec, context.resolve(name), alias_syntax=context.alias_syntax)
 
 
 for _type in INDEXED_TYPES:

@@ -21,6 +21,7 @@ Warnings go to the ``vmail.tables`` logger as ``file:line: text``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,16 +61,18 @@ def read_source(path: Path) -> str:
     return data.decode(ENCODING, ERRORS)
 
 
-def logical_lines(lines: Iterable[str], filename: str) -> Iterator[LogicalLine]:
-    """Join continuation lines and drop comments, as Postfix's table readers do."""
+def _logical(lines: Iterable[str], filename: str) -> Iterator[tuple[int, str]]:
+    """``(first line number, text)`` of each logical line (the fast core, no objects)."""
     current: list[str] = []
     start = 0
     for number, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
-        stripped = line.lstrip(_BLANK)
-        if not stripped or stripped.startswith("#"):
+        if not line:
             continue
         if line[0] in _BLANK:
+            stripped = line.lstrip(_BLANK)
+            if not stripped or stripped[0] == "#":
+                continue
             if current:
                 current.append(line)
                 continue
@@ -78,48 +81,84 @@ def logical_lines(lines: Iterable[str], filename: str) -> Iterator[LogicalLine]:
                 f'logical line must not start with whitespace: "{line}"',
             )
             continue
+        if line[0] == "#":
+            continue
         if current:
-            yield LogicalLine("".join(current).rstrip(_BLANK), Location(filename, start))
+            yield start, (current[0] if len(current) == 1 else "".join(current)).rstrip(_BLANK)
         current = [line]
         start = number
     if current:
-        yield LogicalLine("".join(current).rstrip(_BLANK), Location(filename, start))
+        yield start, "".join(current).rstrip(_BLANK)
 
 
-def split_entry(line: LogicalLine) -> tuple[str, str] | None:
-    """``key value`` of one logical line, or None (with a warning) if it has no value."""
-    text = line.text
-    end = 0
-    while end < len(text) and text[end] not in _BLANK:
-        end += 1
-    key = text[:end]
-    value = text[end:].lstrip(_BLANK)
-    if not value:
-        warn(line.location, "expected format: key whitespace value")
-        return None
-    if key.endswith(":"):
-        warn(line.location, 'record is in "key: value" format; is this an alias file?')
-    return key, value
+def logical_lines(lines: Iterable[str], filename: str) -> Iterator[LogicalLine]:
+    """Join continuation lines and drop comments, as Postfix's table readers do."""
+    for number, text in _logical(lines, filename):
+        yield LogicalLine(text, Location(filename, number))
 
 
-def parse_entries(
-    text: str, filename: str, *, fold_case: bool = True
-) -> Iterator[tuple[str, str, Location]]:
-    """``(key, value, location)`` for every well-formed entry, duplicates included."""
-    for line in logical_lines(text.splitlines(), filename):
-        entry = split_entry(line)
-        if entry is None:
+_ENTRY = re.compile(r"([^ \t\r\n\f\v]+)[ \t\r\n\f\v]*(.*)", re.DOTALL)
+
+Entry = tuple[str, str, int]
+"""``(key, value, line number)`` of one postmap source entry."""
+
+
+def parse_entries(text: str, filename: str, *, fold_case: bool = True) -> Iterator[Entry]:
+    """Every well-formed entry, duplicates included; malformed lines are warned about."""
+    match = _ENTRY.match
+    for number, line in _logical(text.splitlines(), filename):
+        m = match(line)
+        if m is None or not m.group(2):
+            warn(Location(filename, number), "expected format: key whitespace value")
             continue
-        key, value = entry
-        yield (key.lower() if fold_case else key), value, line.location
+        key, value = m.group(1, 2)
+        if key[-1] == ":":
+            warn(
+                Location(filename, number),
+                'record is in "key: value" format; is this an alias file?',
+            )
+        yield (key.lower() if fold_case else key), value, number
 
 
-def load_entries(text: str, filename: str, *, fold_case: bool = True) -> dict[str, str]:
+def parse_alias_entries(text: str, filename: str, *, fold_case: bool = True) -> Iterator[Entry]:
+    """Entries of an aliases(5) source (``name: value, value``), as postalias(1) reads it.
+
+    The name ends at the first ``:`` (whitespace before it is dropped, ``"quoted names"``
+    lose their quotes); the value is a comma-separated list whose items have their
+    whitespace collapsed (``a,\n  b`` becomes ``a, b``). postalias re-formats values with
+    a full RFC 822 tokenizer; this approximation keeps comments and quoted strings as
+    written.
+    """
+    for number, line in _logical(text.splitlines(), filename):
+        name, colon, value = line.partition(":")
+        name = name.strip(_BLANK)
+        if len(name) >= 2 and name[0] == name[-1] == '"':
+            name = name[1:-1]
+        items = [" ".join(item.split()) for item in value.split(",")]
+        joined = ", ".join(item for item in items if item)
+        if not colon or not name or not joined:
+            warn(Location(filename, number), "need name:value pair")
+            continue
+        yield (name.lower() if fold_case else name), joined, number
+
+
+def read_entries(
+    text: str, filename: str, *, fold_case: bool = True, alias_syntax: bool = False
+) -> Iterator[Entry]:
+    """Entries in postmap (``key value``) or, with ``alias_syntax``, aliases(5) format."""
+    parse = parse_alias_entries if alias_syntax else parse_entries
+    return parse(text, filename, fold_case=fold_case)
+
+
+def load_entries(
+    text: str, filename: str, *, fold_case: bool = True, alias_syntax: bool = False
+) -> dict[str, str]:
     """All entries of a source as a dict; the first of duplicate keys wins (with a warning)."""
     entries: dict[str, str] = {}
-    for key, value, location in parse_entries(text, filename, fold_case=fold_case):
+    found = read_entries(text, filename, fold_case=fold_case, alias_syntax=alias_syntax)
+    for key, value, number in found:
         if key in entries:
-            warn(location, f'duplicate entry: "{key}"')
+            warn(Location(filename, number), f'duplicate entry: "{key}"')
             continue
         entries[key] = value
     return entries

@@ -31,7 +31,8 @@ def _open_texthash(spec: str, name: str, context: TableContext) -> Table:
     if not name:
         raise ConfigError(f'open dictionary: expecting "type:name" form instead of "{spec}"')
     path = context.resolve(name)
-    return TextHashTable(spec, load_entries(read_source(path), str(path)))
+    text = read_source(path)
+    return TextHashTable(spec, load_entries(text, str(path), alias_syntax=context.alias_syntax))
 
 
 register("texthash", _open_texthash)

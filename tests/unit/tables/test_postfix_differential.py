@@ -143,9 +143,10 @@ def test_incremental_add(tmp_path: Path, env: dict[str, str]) -> None:
     postfix(env, f"btree:{src}")
     vmail(env, f"btree:{src}")
     stdin = "a 9\nC 3\nnokey\n"
-    assert vmail(env, "-i", f"btree:{src}", stdin=stdin)[0] == postfix(
-        env, "-i", f"btree:{src}", stdin=stdin
-    )[0]
+    assert (
+        vmail(env, "-i", f"btree:{src}", stdin=stdin)[0]
+        == postfix(env, "-i", f"btree:{src}", stdin=stdin)[0]
+    )
     assert vmail(env, "-s", f"btree:{src}")[:2] == postfix(env, "-s", f"btree:{src}")
 
 
@@ -448,7 +449,8 @@ def test_error_cases(env: dict[str, str], key: str, spec: str) -> None:
     assert (rc, out) == expected
     assert rc != 0
     assert "Traceback" not in err
-    assert err.count("\n") == 1 and "fatal:" in err
+    assert err.count("\n") == 1
+    assert "fatal:" in err
 
 
 @pytest.mark.parametrize(
