@@ -71,7 +71,7 @@ class Router:
         self.expander = VirtualAliasExpander(self.context, self.canonical, self.resolver.is_local)
         self.virtual_transport = config.get("virtual_transport").partition(":")[0]
         self.local = LocalAliasExpander(
-            self.context.maps("alias_maps", alias_syntax=True),
+            self.context.maps("alias_maps"),
             self._unix_user_exists,
             self.canonical,
             self.resolver.is_local,

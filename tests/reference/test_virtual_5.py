@@ -16,7 +16,9 @@ user2@virtual.domain address2@elsewhere.example, address3@elsewhere.example
 
 
 def test_typical_virtual_domain_accepts_listed_and_rejects_unknown(tmp_path: Path) -> None:
-    router = make_router(tmp_path, "virtual_alias_maps = hash:{dir}/virtual\n", {"virtual": TYPICAL})
+    router = make_router(
+        tmp_path, "virtual_alias_maps = hash:{dir}/virtual\n", {"virtual": TYPICAL}
+    )
     ok = route1(router, "user2@virtual.domain")
     assert ok.rcpt.code == 250
     assert finals(ok) == [

@@ -8,7 +8,9 @@ from tests.routing_helpers import OUTSIDE, finals, make_router, route1
 
 
 def test_shared_domain_in_mydestination_is_local(tmp_path: Path) -> None:
-    router = make_router(tmp_path, "mydestination = $myhostname localhost.$mydomain localhost example.com\n")
+    router = make_router(
+        tmp_path, "mydestination = $myhostname localhost.$mydomain localhost example.com\n"
+    )
     report = route1(router, "info@example.com")
     assert finals(report) == [("info@example.com", "local", "mail.example.net")]
     assert report.deliveries[0].address_class == "local"
@@ -97,7 +99,9 @@ def test_virtual_mailbox_example(tmp_path: Path) -> None:
 
 
 def test_virtual_mailbox_catch_all(tmp_path: Path) -> None:
-    table = VMAILBOX.replace("# @example.com      example.com/catchall", "@example.com example.com/catchall")
+    table = VMAILBOX.replace(
+        "# @example.com      example.com/catchall", "@example.com example.com/catchall"
+    )
     router = make_router(tmp_path, VIRTUAL_MAILBOX_CF, {"vmailbox": table, "virtual": ""})
     report = route1(router, "whoever@example.com")
     assert report.rcpt.code == 250

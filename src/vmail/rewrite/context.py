@@ -19,26 +19,30 @@ class RoutingContext:
         self.config = config
         self.table_context = TableContext(base_dir=config.config_dir)
         self.alias_table_context = TableContext(base_dir=config.config_dir, alias_syntax=True)
+        self._alias_specs = set(config.get_list("alias_maps"))
         self._tables: dict[str, Table] = {}
         self._maps: dict[str, Maps] = {}
         self._domain_lists: dict[str, DomainList] = {}
 
-    def table(self, spec: str, *, alias_syntax: bool = False) -> Table:
-        """The table named ``spec``; ``alias_syntax``: its source is in aliases(5) format."""
-        key = ("aliases:" if alias_syntax else "") + spec
-        table = self._tables.get(key)
+    def table(self, spec: str) -> Table:
+        """The table named ``spec``, opened once.
+
+        A table named in ``alias_maps`` is an aliases(5) file (``name: value``, compiled
+        by postalias in Postfix) wherever it is named — ``local_recipient_maps`` names it
+        through ``$alias_maps`` — so it is always read with alias syntax.
+        """
+        table = self._tables.get(spec)
         if table is None:
-            context = self.alias_table_context if alias_syntax else self.table_context
-            table = self._tables[key] = open_table(spec, context)
+            context = self.alias_table_context if spec in self._alias_specs else self.table_context
+            table = self._tables[spec] = open_table(spec, context)
         return table
 
-    def maps(self, parameter: str, *, alias_syntax: bool = False) -> Maps:
+    def maps(self, parameter: str) -> Maps:
         """The tables named by a ``*_maps`` parameter, in order."""
         maps = self._maps.get(parameter)
         if maps is None:
             specs = self.config.get_list(parameter)
-            tables = [self.table(s, alias_syntax=alias_syntax) for s in specs]
-            maps = self._maps[parameter] = Maps(parameter, tables)
+            maps = self._maps[parameter] = Maps(parameter, [self.table(s) for s in specs])
         return maps
 
     def domain_list(self, parameter: str) -> DomainList:

@@ -28,7 +28,8 @@ def test_parse_and_render(text: str, local: str, domain: str, external: str) -> 
 
 def test_null_address() -> None:
     address = Address.parse("<>")
-    assert address.local == "" and not address.has_at
+    assert address.local == ""
+    assert not address.has_at
     assert address.external == ""
 
 
