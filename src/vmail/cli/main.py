@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -56,6 +57,16 @@ def _module(name: str) -> ModuleType:
     return import_module(f"vmail.cli.{name}")
 
 
+def _warnings_to_stderr(command: str) -> None:
+    """Library warnings appear as ``vmail COMMAND: warning: text``, Postfix-style."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"vmail {command}: warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger("vmail")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -63,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     run: Callable[[argparse.Namespace], int] = _module(args.command).run
+    _warnings_to_stderr(args.command)
     try:
         return run(args)
     except VmailError as e:

@@ -7,7 +7,11 @@ opens each once, on first use, and shares tables that several parameters name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from vmail.config import MainConfig
+from vmail.core.errors import ConfigError
 from vmail.rewrite.domains import DomainList
 from vmail.tables import Maps, Table, TableContext, open_table
 
@@ -41,18 +45,34 @@ class RoutingContext:
         """The tables named by a ``*_maps`` parameter, in order."""
         maps = self._maps.get(parameter)
         if maps is None:
-            specs = self.config.get_list(parameter)
-            maps = self._maps[parameter] = Maps(parameter, [self.table(s) for s in specs])
+            with self._blame(parameter):
+                tables = [self.table(s) for s in self.config.get_list(parameter)]
+            maps = self._maps[parameter] = Maps(parameter, tables)
         return maps
+
+    @contextmanager
+    def _blame(self, parameter: str) -> Iterator[None]:
+        """Name the parameter (and where it is set) in errors about the tables it names."""
+        try:
+            yield
+        except ConfigError as e:
+            if e.location is not None:
+                raise
+            location = self.config.locations.get(parameter)
+            raise ConfigError(f"{parameter}: {e.message}", location) from None
 
     def domain_list(self, parameter: str) -> DomainList:
         """The domain list named by a parameter such as ``mydestination``."""
         domains = self._domain_lists.get(parameter)
         if domains is None:
             parent_style = parameter in self.config.get_list("parent_domain_matches_subdomains")
-            domains = DomainList(
-                parameter, self.config.get_list(parameter), self.table, parent_style=parent_style
-            )
+            with self._blame(parameter):
+                domains = DomainList(
+                    parameter,
+                    self.config.get_list(parameter),
+                    self.table,
+                    parent_style=parent_style,
+                )
             self._domain_lists[parameter] = domains
         return domains
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 from vmail.config.values import split_list
 from vmail.core.address import parent_domains
-from vmail.core.errors import ConfigError
+from vmail.core.errors import ConfigError, TableError
 from vmail.tables import Table
 from vmail.tables.base import LookupEvent, Trace
 
@@ -35,8 +35,13 @@ class DomainList:
     ) -> None:
         self.parameter = parameter
         self.parent_style = parent_style
-        self._open_table = open_table
         self.patterns = list(self._flatten(patterns))
+        # open tables now, so a bad table spec is reported when the list is built
+        self._tables = {
+            bare: open_table(bare)
+            for bare in (p.lstrip("!") for p in self.patterns)
+            if _is_table(bare)
+        }
 
     def _flatten(self, patterns: list[str]) -> Iterator[str]:
         for pattern in patterns:
@@ -76,7 +81,7 @@ class DomainList:
 
     def _match_one(self, name: str, pattern: str, trace: Trace | None) -> bool:
         if _is_table(pattern):
-            return self._match_table(name, self._open_table(pattern), trace)
+            return self._match_table(name, self._tables[pattern], trace)
         pattern = pattern.lower()
         if name == pattern:
             return True
@@ -89,9 +94,9 @@ class DomainList:
             query = key.lower() if table.fold_case else key
             try:
                 value = table.lookup(query)
-            except Exception as e:
+            except TableError as e:
                 if trace is not None:
-                    trace.add(LookupEvent(table.spec, query, None, str(e)))
+                    trace.add(LookupEvent(table.spec, query, None, e.message))
                 raise
             if trace is not None:
                 trace.add(LookupEvent(table.spec, query, value))

@@ -1,0 +1,148 @@
+"""RCPT TO decisions: restriction lists, access tables, and their replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.routing_helpers import BASE, INSIDE, OUTSIDE
+from vmail.config import MainConfig
+from vmail.core.errors import TableError
+from vmail.policy.restrictions import Client
+from vmail.route import Router
+from vmail.tables import Table
+from vmail.tables.registry import register
+
+
+class FakeDNS:
+    """Known domains exist, ``broken.example`` fails, everything else does not exist."""
+
+    def domain_exists(self, domain: str) -> bool | None:
+        if domain == "broken.example":
+            return None
+        return domain in {"exists.example"}
+
+
+def _reply(tmp_path: Path, main_cf: str, address: str, client: Client = OUTSIDE) -> str:
+    (tmp_path / "main.cf").write_text(BASE + main_cf)
+    router = Router(MainConfig.load(tmp_path), dns=FakeDNS())
+    return str(router.route([address], client, "sender@example.org")[0].rcpt)
+
+
+ACCESS = "smtpd_recipient_restrictions = check_recipient_access inline:{{{table}}}, permit\n"
+
+
+@pytest.mark.parametrize(
+    ("table", "reply"),
+    [
+        ("a@x.example=OK", "250 2.1.5 Ok"),
+        (
+            "a@x.example=REJECT",
+            "554 5.7.1 <a@x.example>: Recipient address rejected: Access denied",
+        ),
+        (
+            "{a@x.example=REJECT not here}",
+            "554 5.7.1 <a@x.example>: Recipient address rejected: not here",
+        ),
+        (
+            "{a@x.example=550 5.1.1 gone}",
+            "550 5.1.1 <a@x.example>: Recipient address rejected: gone",
+        ),
+        (
+            "{a@x.example=450 try later}",
+            "450 4.7.1 <a@x.example>: Recipient address rejected: try later",
+        ),
+        ("a@x.example=DEFER", "450 4.7.1 <a@x.example>: Recipient address rejected: Access denied"),
+        ("x.example=REJECT", "554 5.7.1 <a@x.example>: Recipient address rejected: Access denied"),
+        ("example=REJECT", "554 5.7.1 <a@x.example>: Recipient address rejected: Access denied"),
+        ("a@=REJECT", "554 5.7.1 <a@x.example>: Recipient address rejected: Access denied"),
+        ("a@x.example=DUNNO", "250 2.1.5 Ok"),
+        ("{a@x.example=reject_unauth_destination}", "554 5.7.1 <a@x.example>: Relay access denied"),
+    ],
+)
+def test_check_recipient_access(tmp_path: Path, table: str, reply: str) -> None:
+    main_cf = "smtpd_relay_restrictions =\n" + ACCESS.format(table=table)
+    assert _reply(tmp_path, main_cf, "a@x.example") == reply
+
+
+def test_reject_non_fqdn_recipient(tmp_path: Path) -> None:
+    main_cf = "smtpd_recipient_restrictions = reject_non_fqdn_recipient, permit\n"
+    assert _reply(tmp_path, main_cf, "user@localhost", INSIDE) == (
+        "504 5.5.2 <user@localhost>: Recipient address rejected: need fully-qualified address"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "reply"),
+    [
+        ("a@exists.example", "250 2.1.5 Ok"),
+        (
+            "a@missing.example",
+            "450 4.1.2 <a@missing.example>: Recipient address rejected: Domain not found",
+        ),
+        (
+            "a@broken.example",
+            "450 4.1.2 <a@broken.example>: Recipient address rejected: Domain not found",
+        ),
+    ],
+)
+def test_reject_unknown_recipient_domain(tmp_path: Path, address: str, reply: str) -> None:
+    main_cf = "smtpd_recipient_restrictions = reject_unknown_recipient_domain, permit\n"
+    assert _reply(tmp_path, main_cf, address, INSIDE) == reply
+
+
+def test_unknown_restriction_is_a_server_configuration_error(tmp_path: Path) -> None:
+    main_cf = "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_nonsense\n"
+    assert _reply(tmp_path, main_cf, "a@x.example") == "451 4.3.5 Server configuration error"
+
+
+def test_warn_if_reject_only_warns(tmp_path: Path) -> None:
+    main_cf = (
+        "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = warn_if_reject reject, permit\n"
+    )
+    assert _reply(tmp_path, main_cf, "a@x.example") == "250 2.1.5 Ok"
+
+
+def test_defer_if_permit_turns_acceptance_into_deferral(tmp_path: Path) -> None:
+    main_cf = "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = defer_if_permit, permit\n"
+    assert _reply(tmp_path, main_cf, "a@x.example").startswith("450 4.7.1 <a@x.example>")
+
+
+def test_soft_bounce_makes_rejects_temporary(tmp_path: Path) -> None:
+    main_cf = "soft_bounce = yes\nsmtpd_relay_restrictions = reject_unauth_destination\n"
+    assert (
+        _reply(tmp_path, main_cf, "a@x.example") == "450 4.7.1 <a@x.example>: Relay access denied"
+    )
+
+
+def test_restriction_class(tmp_path: Path) -> None:
+    main_cf = (
+        "smtpd_restriction_classes = strict\nstrict = reject\n"
+        "smtpd_relay_restrictions =\n"
+        "smtpd_recipient_restrictions = check_recipient_access inline:{a@x.example=strict}, permit\n"
+    )
+    assert _reply(tmp_path, main_cf, "a@x.example").startswith("554 5.7.1")
+    assert _reply(tmp_path, main_cf, "b@x.example") == "250 2.1.5 Ok"
+
+
+class _Down(Table):
+    def lookup(self, key: str) -> str | None:
+        raise TableError(self.spec, "server down")
+
+
+register("testdown", lambda spec, name, context: _Down(spec))
+
+
+def test_failing_table_is_a_temporary_lookup_failure(tmp_path: Path) -> None:
+    main_cf = "virtual_mailbox_domains = testdown:x\n"
+    assert (
+        _reply(tmp_path, main_cf, "a@x.example")
+        == "451 4.3.0 <a@x.example>: Temporary lookup failure"
+    )
+
+
+def test_sasl_authenticated_client_may_relay(tmp_path: Path) -> None:
+    authed = Client("192.0.2.7", "unknown", None, "someone")
+    assert _reply(tmp_path, "", "a@x.example", authed) == "250 2.1.5 Ok"
+    assert _reply(tmp_path, "", "a@x.example") == "454 4.7.1 <a@x.example>: Relay access denied"
