@@ -23,6 +23,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
 
+from vmail.config.hostinfo import local_interfaces
 from vmail.core.address import Address
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.transport import Route, find_transport
@@ -85,7 +86,10 @@ class Resolver:
         addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
         for parameter in ("inet_interfaces", "proxy_interfaces"):
             for item in self.config.get_list(parameter):
-                if item in ("all", "loopback-only"):
+                if item == "all":  # every address of every interface
+                    addresses.update(interface.ip for interface in local_interfaces())
+                    continue
+                if item == "loopback-only":
                     addresses.update(
                         {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
                     )
