@@ -112,14 +112,19 @@ class Router:
         self, report: RecipientReport, text: str, seen: set[tuple[str, str]], trace: Trace
     ) -> None:
         try:
-            recipient = self.canonical.rewrite(Address.parse(text))
+            given = Address.parse(text)
+            recipient = self.canonical.rewrite(given)
         except AddressError as e:
             report.rcpt = Reply(501, "5.1.3", "Bad recipient address syntax")
             report.notes.append(str(e))
             return
         original = text
+        # Postfix keeps the original recipient as given but in internal (unquoted) form,
+        # and eliminates duplicates on (original, final) ignoring case: "bob"@example.com
+        # and bob@example.com are one recipient, joe@localhost. and localhost!joe are two.
+        original_key = given.internal.lower()
         for final in self.expander.expand(recipient, trace).recipients:
-            key = (final.internal.lower(), original.lower())
+            key = (final.internal.lower(), original_key)
             if key in seen:
                 report.duplicates.append(final.external)
                 continue

@@ -32,7 +32,13 @@ questions about recipient addresses:
         recipient           Final-Recipient (address after virtual alias
                             expansion, and after local(8) alias expansion
                             for local recipients)
-        original_recipient  Original-Recipient (the address given to -bv)
+        original_recipient  Original-Recipient (the address given to -bv,
+                            shown in canonical internal form: "joe" ->
+                            "joe@$myorigin", "localhost!joe" ->
+                            "joe@localhost", '"a b"@d' -> "a b@d"; the
+                            queue file and the log's orig_to= keep the
+                            address as given, unquoted, and duplicate
+                            elimination uses that form)
         status              Action: "deliverable" | "undeliverable" |
                             "deferred" (anything else verbatim)
         dsn                 Status, e.g. "2.0.0", "5.1.1"
@@ -128,6 +134,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -421,6 +428,7 @@ class PostfixInstance:
         master_cf: str = "",
         myhostname: str = DEFAULT_MYHOSTNAME,
         timeout: float = DEFAULT_TIMEOUT,
+        sqlite: Mapping[str, str] | None = None,
     ) -> None:
         """Describe an instance; nothing happens until ``start``/``__enter__``.
 
@@ -430,12 +438,18 @@ class PostfixInstance:
         with postalias.  ``postmap`` names files to compile with postmap
         (``"virtual"`` or ``"cdb:virtual"``; the default type is hash).
         ``master_cf`` is appended verbatim to the generated master.cf.
+        ``sqlite`` maps database file names to SQL scripts; each database is
+        created in the config directory (see ``write_files``).  In ``files``,
+        ``${config_directory}`` stands for the config directory (Postfix
+        expands parameters in main.cf only, and a ``dbpath`` must be
+        absolute: daemons run in the queue directory).
         """
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self.main_cf_overrides = dict(main_cf or {})
         self.files = dict(files or {})
         self.postmap_files = list(postmap)
         self.master_cf_extra = master_cf
+        self.sqlite = dict(sqlite or {})
         self.myhostname = myhostname
         self.timeout = timeout
         self.root: Path | None = None
@@ -530,10 +544,10 @@ class PostfixInstance:
         (etc / "oracle_hold_checks").write_text(f"/^/ HOLD {HOLD_TEXT}\n")
         files = dict(self.files)
         files.setdefault("aliases", "postmaster: root\n")
-        for name, text in files.items():
+        for name in [*files, *self.sqlite]:
             if "/" in name or name in ("main.cf", "master.cf"):
                 raise PostfixError(f"bad file name {name!r}")
-            (etc / name).write_text(text)
+        write_files(etc, files, self.sqlite)
         self._write_main_cf()
         for spec in self.postmap_files:
             dbtype, _, name = spec.rpartition(":")
@@ -878,6 +892,28 @@ class PostfixInstance:
             f"no delivery status report within {self.timeout}s (probe {probe_id}); log:\n"
             + self.log()[offset:][-4000:]
         )
+
+
+CONFIG_DIR_PLACEHOLDER = "${config_directory}"
+
+
+def write_files(directory: Path, files: Mapping[str, str], sqlite: Mapping[str, str]) -> None:
+    """Write scenario files and SQLite databases into ``directory``.
+
+    ``${config_directory}`` in a file's text becomes ``directory``; each
+    ``sqlite`` entry is a database created by running its SQL script.  Used
+    for the Postfix instance and, with the same data, for vmail's side of
+    the differential tests.
+    """
+    for name, text in files.items():
+        (directory / name).write_text(text.replace(CONFIG_DIR_PLACEHOLDER, str(directory)))
+    for name, script in sqlite.items():
+        path = directory / name
+        path.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.executescript(script)
+            db.commit()
+        path.chmod(0o644)
 
 
 class _AttrReader:

@@ -13,6 +13,7 @@ Golden file layout::
 
     scenario, description, postfix_version
     config: main_cf (the scenario's overrides), files, postmap, master_cf,
+            sqlite (database name -> SQL script; only if any),
             base_main_cf (the harness defaults; the instance directory is
             written as ${instance_dir})
     queries: [ {name, addresses, client_ip, sasl_user, sender, helo,
@@ -134,6 +135,7 @@ def run_scenario(scenario: Scenario, base_dir: Path | None = None) -> dict[str, 
         files=scenario["files"],
         postmap=scenario["postmap"],
         master_cf=scenario["master_cf"],
+        sqlite=scenario.get("sqlite", {}),
     ) as pf:
         assert pf.root is not None
         base = {
@@ -150,6 +152,7 @@ def run_scenario(scenario: Scenario, base_dir: Path | None = None) -> dict[str, 
             "files": scenario["files"],
             "postmap": scenario["postmap"],
             "master_cf": scenario["master_cf"],
+            **({"sqlite": scenario["sqlite"]} if scenario.get("sqlite") else {}),
             "base_main_cf": base,
         },
         "queries": queries,

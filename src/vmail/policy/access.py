@@ -96,7 +96,10 @@ def parse_action(value: str) -> Action:
         code, rest = int(m.group(1)), m.group(2).strip()
         dsn_match = _DSN.match(rest)
         dsn = ""
-        if dsn_match and dsn_match.group(1)[0] == str(code)[0]:
+        if dsn_match:
+            # Taken even when its class disagrees with the code: Postfix answers
+            # "450 5.2.2 text" with 450 4.2.2 and the text without the DSN (the reply
+            # path makes the class agree).
             dsn, rest = dsn_match.group(1), dsn_match.group(2).strip()
         return Action("CODE", code, dsn, rest)
     word, _, rest = value.partition(" ")

@@ -73,7 +73,7 @@ class _State:
     recipient: str | None
     trace: Trace | None
     defer_if_permit: Reply | None = None
-    defer_if_reject: bool = False
+    defer_if_reject: Reply | None = None
     warn_if_reject: bool = False
     notes: list[str] = field(default_factory=list)
     resolutions: dict[str, Resolution] = field(default_factory=dict)
@@ -146,6 +146,11 @@ class RecipientPolicy:
                 result = self._check_access(state, low, spec or "")
             else:
                 result = self._restriction(state, low, reply_class)
+            if low != "warn_if_reject":
+                # warn_if_reject covers only the restriction right after it, whatever
+                # that restriction decides (recorded: a non-matching access table in
+                # between leaves a later REJECT in force).
+                state.warn_if_reject = False
             if result == OK:
                 return OK
         return DUNNO
@@ -171,10 +176,14 @@ class RecipientPolicy:
                 f"<{recipient}>: {RECIPIENT} rejected: Access denied",
             )
         if name == "defer_if_permit":
-            self._defer_if_permit(state, f"<{recipient}>: {RECIPIENT} rejected: Access denied")
+            self._defer_if_permit(
+                state, f"<{recipient}>: {RECIPIENT} rejected: defer_if_permit requested", "4.7.0"
+            )
             return DUNNO
         if name == "defer_if_reject":
-            state.defer_if_reject = True
+            self._defer_if_reject(
+                state, f"<{recipient}>: {RECIPIENT} rejected: defer_if_reject requested", "4.7.0"
+            )
             return DUNNO
         if name == "warn_if_reject":
             state.warn_if_reject = True
@@ -325,6 +334,8 @@ class RecipientPolicy:
         return found is not None
 
     def _non_fqdn(self, state: _State, text: str, reply_class: str) -> str:
+        if reply_class == RECIPIENT and text.lower() == "postmaster":
+            return DUNNO  # RFC 5321 requires accepting a bare <postmaster>; Postfix does
         address = Address.parse(text)
         domain = address.domain
         if address.has_at and (domain.startswith("[") or "." in domain.rstrip(".")):
@@ -428,7 +439,7 @@ class RecipientPolicy:
             self._defer_if_permit(state, prefix + (action.text or "Service unavailable"))
             return DUNNO
         if verb == "DEFER_IF_REJECT":
-            state.defer_if_reject = True
+            self._defer_if_reject(state, prefix + (action.text or "Service unavailable"))
             return DUNNO
         if verb == "CODE":
             default_dsn = "4.7.1" if action.code < 500 else "5.7.1"
@@ -444,14 +455,20 @@ class RecipientPolicy:
 
     def _reject(self, state: _State, code: int, dsn: str, text: str) -> str:
         if state.warn_if_reject:
-            state.warn_if_reject = False
             log.warning("reject_warning: %d %s %s", code, dsn, text)
             return DUNNO
-        if state.defer_if_reject and code >= 500:
-            code = self.code["defer_code"]
+        if state.defer_if_reject is not None and code >= 500:
+            # Postfix replaces the whole reply with the one defer_if_reject recorded.
+            raise RejectedError(state.defer_if_reject)
         if self.soft_bounce and code >= 500:
-            code = 450
+            code -= 100  # soft_bounce keeps the rest of the code: 554 -> 454, 550 -> 450
         raise RejectedError(Reply(code, _fix_dsn(code, dsn), text))
+
+    def _defer_if_reject(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
+        """Remember the reply that a later 5xx rejection is turned into (first one wins)."""
+        if state.defer_if_reject is None:
+            code = self.code["defer_code"]
+            state.defer_if_reject = Reply(code, _fix_dsn(code, dsn), text)
 
     def _defer_if_permit(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
         if state.defer_if_permit is None:

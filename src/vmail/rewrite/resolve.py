@@ -50,7 +50,7 @@ class Resolution:
     recipient: Address
     address_class: AddressClass
     route: Route
-    routed: bool = False  # the local part held a routing operator (user%host@ourdomain)
+    routed: bool = False  # a non-local address whose local part routes further (user%h@relay)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -117,13 +117,12 @@ class Resolver:
 
     def resolve(self, recipient: Address, trace: Trace | None = None) -> Resolution:
         """Class, transport and next hop for ``recipient``; TableError if a lookup fails."""
-        routed = False
         address = recipient
         while address.has_at and address.domain and self.is_local(address.domain, trace):
             inner = self._strip_local_route(address)
             if inner is None:
                 break
-            address, routed = inner, True
+            address = inner
         if not address.has_at:
             address = address.with_domain(self.myhostname)
         domain = address.domain.lower().rstrip(".")
@@ -133,7 +132,6 @@ class Resolver:
                     address,
                     AddressClass.DEFAULT,
                     Route("error", "5.1.3 bad address syntax"),
-                    routed,
                 )
             domain = self.myhostname
             address = address.with_domain(domain)
@@ -154,7 +152,20 @@ class Resolver:
                 )
                 if found is not None:
                     route = found
+        # Routed means the address leaves this machine with a routing operator still in
+        # its local part (user%host@relaydomain), so the next hop would route it further.
+        # Operators in front of one of our own domains are resolved here and do not
+        # count: Postfix accepts joe%relaydomain@ourhost from any client.
+        routed = address_class is not AddressClass.LOCAL and self._has_route(address.local)
         return Resolution(address, address_class, route, routed)
+
+    def _has_route(self, local: str) -> bool:
+        """Whether a local part holds an active routing operator (``@``, ``%``, ``!``)."""
+        return (
+            "@" in local
+            or (self.percent_hack and "%" in local)
+            or (self.swap_bangpath and "!" in local)
+        )
 
     def _strip_local_route(self, address: Address) -> Address | None:
         """``user@host@ourdomain`` / ``user%host@ourdomain`` / ``host!user@ourdomain``."""
@@ -172,9 +183,9 @@ class Resolver:
     def _classify(self, domain: str, trace: Trace | None) -> tuple[AddressClass, Route]:
         config = self.config
         if self.is_local(domain, trace):
-            return AddressClass.LOCAL, _split_transport(
-                config.get("local_transport"), self.myhostname
-            )
+            # No next hop in local_transport means the recipient domain, as for the other
+            # classes; the default value "local:$myhostname" names $myhostname itself.
+            return AddressClass.LOCAL, _split_transport(config.get("local_transport"), domain)
         if self.context.domain_list("virtual_alias_domains").match(domain, trace):
             text = "5.1.1 User unknown" + (" in virtual alias table" if self.show_table else "")
             return AddressClass.VIRTUAL_ALIAS, Route("error", text)
