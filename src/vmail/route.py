@@ -88,7 +88,8 @@ class Router:
         """Route several recipients of one message (duplicates are removed across them)."""
         client = client or Client()
         seen: set[tuple[str, str]] = set()
-        return [self._route_one(text, client, sender, seen) for text in addresses]
+        with self.resolver.message_cache():
+            return [self._route_one(text, client, sender, seen) for text in addresses]
 
     def _route_one(
         self, text: str, client: Client, sender: str | None, seen: set[tuple[str, str]]

@@ -20,6 +20,8 @@ one.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -81,6 +83,20 @@ class Resolver:
         self.resolve_null_domain = config.get_bool("resolve_null_domain")
         self.show_table = config.get_bool("show_user_unknown_table_name")
         self._own_addresses = self._interface_addresses()
+        self._class_cache: dict[str, tuple[AddressClass, Route]] | None = None
+
+    @contextmanager
+    def message_cache(self) -> Iterator[None]:
+        """Classify each domain once while one message is routed.
+
+        Postfix's smtpd and cleanup cache address resolutions as well; the cache lives only
+        for this block, so table changes are seen by the next message.
+        """
+        self._class_cache = {}
+        try:
+            yield
+        finally:
+            self._class_cache = None
 
     def _interface_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
@@ -181,6 +197,15 @@ class Resolver:
         return None
 
     def _classify(self, domain: str, trace: Trace | None) -> tuple[AddressClass, Route]:
+        cache = self._class_cache
+        if cache is None:
+            return self._classify_uncached(domain, trace)
+        result = cache.get(domain)
+        if result is None:
+            result = cache[domain] = self._classify_uncached(domain, trace)
+        return result
+
+    def _classify_uncached(self, domain: str, trace: Trace | None) -> tuple[AddressClass, Route]:
         config = self.config
         if self.is_local(domain, trace):
             # No next hop in local_transport means the recipient domain, as for the other
