@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 
 from vmail.config.values import split_list
 from vmail.core.address import parent_domains
-from vmail.core.errors import ConfigError, TableError
+from vmail.core.errors import ConfigError
 from vmail.tables import Table
-from vmail.tables.base import LookupEvent, Trace
+from vmail.tables.base import Trace
+from vmail.tables.maps import query
 
 
 def _is_table(pattern: str) -> bool:
@@ -90,19 +91,7 @@ class DomainList:
         return self.parent_style and name.endswith("." + pattern)
 
     def _match_table(self, name: str, table: Table, trace: Trace | None) -> bool:
-        for key in self._table_keys(name, table):
-            query = key.lower() if table.fold_case else key
-            try:
-                value = table.lookup(query)
-            except TableError as e:
-                if trace is not None:
-                    trace.add(LookupEvent(table.spec, query, None, e.message))
-                raise
-            if trace is not None:
-                trace.add(LookupEvent(table.spec, query, value))
-            if value is not None:
-                return True
-        return False
+        return any(query(table, key, trace) is not None for key in self._table_keys(name, table))
 
     def _table_keys(self, name: str, table: Table) -> list[str]:
         """The name, then (fixed-string tables only) each parent domain."""

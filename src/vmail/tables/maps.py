@@ -31,15 +31,21 @@ class Maps:
         for table in self.tables:
             if partial and table.pattern:
                 continue
-            query = key.lower() if table.fold_case else key
-            try:
-                result = table.lookup(query)
-            except TableError as e:
-                if trace is not None:
-                    trace.add(LookupEvent(table.spec, query, None, e.message))
-                raise
-            if trace is not None:
-                trace.add(LookupEvent(table.spec, query, result))
+            result = query(table, key, trace)
             if result is not None:
                 return result
         return None
+
+
+def query(table: Table, key: str, trace: Trace | None = None) -> str | None:
+    """Ask one table, folding the key as the table wants and recording the query."""
+    key = key.lower() if table.fold_case else key
+    try:
+        result = table.lookup(key)
+    except TableError as e:
+        if trace is not None:
+            trace.add(LookupEvent(table.spec, key, None, e.message))
+        raise
+    if trace is not None:
+        trace.add(LookupEvent(table.spec, key, result))
+    return result

@@ -24,22 +24,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_POSIX_CLASSES = {
-    "alpha": "a-zA-Z",
-    "digit": "0-9",
-    "alnum": "a-zA-Z0-9",
-    "upper": "A-Z",
-    "lower": "a-z",
-    "space": r" \t\n\r\f\v",
-    "blank": r" \t",
-    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").replace(" ", ""),
-    "print": r"\x20-\x7e",
-    "graph": r"\x21-\x7e",
-    "cntrl": r"\x00-\x1f\x7f",
-    "xdigit": "0-9A-Fa-f",
-    "word": r"\w",
-    "ascii": r"\x00-\x7f",
-}
+from vmail.tables.regex_classes import PCRE_ONLY_CLASSES, POSIX_CLASSES
+
+_PCRE_CLASSES = {**POSIX_CLASSES, **PCRE_ONLY_CLASSES}
+
 _HSPACE = r"\t \xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000"
 _VSPACE = r"\n\x0b\f\r\x85\u2028\u2029"
 _SIMPLE_ESCAPES = {
@@ -241,9 +229,9 @@ class _Translator:
             if c == "[":
                 m = re.match(r"\[:(\^?)([a-z]+):\]", p[self.pos :])
                 if m:
-                    if m.group(2) not in _POSIX_CLASSES or m.group(1):
+                    if m.group(2) not in _PCRE_CLASSES or m.group(1):
                         raise PcreError(f'unsupported POSIX class "{m.group()}"')
-                    out.append(_POSIX_CLASSES[m.group(2)])
+                    out.append(_PCRE_CLASSES[m.group(2)])
                     self.pos += m.end()
                     continue
                 out.append(r"\[")

@@ -26,20 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_CLASSES = {
-    "alpha": "a-zA-Z",
-    "digit": "0-9",
-    "alnum": "a-zA-Z0-9",
-    "upper": "A-Z",
-    "lower": "a-z",
-    "space": r" \t\n\r\f\v",
-    "blank": r" \t",
-    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").replace(" ", ""),
-    "print": r"\x20-\x7e",
-    "graph": r"\x21-\x7e",
-    "cntrl": r"\x00-\x1f\x7f",
-    "xdigit": "0-9A-Fa-f",
-}
+from vmail.tables.regex_classes import POSIX_CLASSES
+
 _GNU_ESCAPES = {
     "w": r"\w",
     "W": r"\W",
@@ -235,9 +223,9 @@ class _Translator:
                 name = p[self.pos + 2 : end]
                 self.pos = end + 2
                 if kind == ":":
-                    if name not in _CLASSES:
+                    if name not in POSIX_CLASSES:
                         raise PosixRegexError("Invalid character class name")
-                    items.append(_CLASSES[name])
+                    items.append(POSIX_CLASSES[name])
                 elif len(name) == 1:
                     items.append(_class_char(name))
                 else:

@@ -34,8 +34,8 @@ class StaticTable(Table):
         return self.value
 
 
-class InlineTable(Table):
-    """``inline:{ key=value, { key = text with spaces } }``."""
+class DictTable(Table):
+    """A table held in memory as a dict (keys already folded as the table requires)."""
 
     def __init__(self, spec: str, entries: dict[str, str]) -> None:
         super().__init__(spec)
@@ -46,6 +46,10 @@ class InlineTable(Table):
 
     def items(self) -> list[tuple[str, str]]:
         return list(self.entries.items())
+
+
+class InlineTable(DictTable):
+    """``inline:{ key=value, { key = text with spaces } }``."""
 
 
 class FailTable(Table):

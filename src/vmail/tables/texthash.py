@@ -10,18 +10,12 @@ from __future__ import annotations
 from vmail.core.errors import ConfigError
 from vmail.tables.base import Table, TableContext
 from vmail.tables.registry import register
+from vmail.tables.simple import DictTable
 from vmail.tables.source import load_entries, read_source
 
 
-class TextHashTable(Table):
+class TextHashTable(DictTable):
     """An in-memory postmap table."""
-
-    def __init__(self, spec: str, entries: dict[str, str]) -> None:
-        super().__init__(spec)
-        self.entries = entries
-
-    def lookup(self, key: str) -> str | None:
-        return self.entries.get(key)
 
     def items(self) -> list[tuple[str, str]]:
         return sorted(self.entries.items())
