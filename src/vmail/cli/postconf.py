@@ -234,9 +234,9 @@ def _render_args(service: Service) -> list[str]:
     return out
 
 
-def format_service(service: Service, *, fold: bool = False) -> str:
-    """One master.cf line in postconf -M layout (fields padded to Postfix's columns)."""
-    fields = (
+def _leading_fields(service: Service) -> tuple[str, ...]:
+    """The seven master.cf fields before the command, as written (``-`` for defaults)."""
+    return (
         service.name,
         service.type,
         service.private_field,
@@ -245,6 +245,11 @@ def format_service(service: Service, *, fold: bool = False) -> str:
         service.wakeup_field,
         service.process_limit_field,
     )
+
+
+def format_service(service: Service, *, fold: bool = False) -> str:
+    """One master.cf line in postconf -M layout (fields padded to Postfix's columns)."""
+    fields = _leading_fields(service)
     line = ""
     for text, column in zip(fields, _COLUMNS, strict=True):
         line += text
@@ -265,15 +270,7 @@ def format_service(service: Service, *, fold: bool = False) -> str:
 
 
 def _field_values(service: Service) -> list[tuple[str, str]]:
-    values = (
-        service.name,
-        service.type,
-        service.private_field,
-        service.unprivileged_field,
-        service.chroot_field,
-        service.wakeup_field,
-        service.process_limit_field,
-    )
+    values = _leading_fields(service)
     command = " ".join([service.command, *_render_args(service)])
     return [*zip(FIELDS, values, strict=True), ("command", command)]
 
