@@ -6,7 +6,7 @@ N/3 chains ``aI@example.com -> bI@example.com -> cI@example.com -> mailbox cI``,
 with ``vmail postmap``, then routes random chain heads through the same Router the SMTP
 server will use and reports compile time and per-address routing latency.
 
-    .venv/bin/python bench/route_bench.py [--entries 1000000] [--routes 20000]
+    .venv/bin/python bench/route_bench.py [--entries 1000000] [--routes 50000] [--warmup 50000]
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def postmap(directory: Path, name: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--routes", type=int, default=20_000)
+    parser.add_argument("--routes", type=int, default=50_000)
+    parser.add_argument("--warmup", type=int, default=50_000, help="unmeasured routes first")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vmail-route-bench-") as tmp:
         directory = Path(tmp)
@@ -76,6 +77,8 @@ def main() -> None:
         report = router.route([heads[0]], client)[0]
         if report.rcpt.code != 250 or not report.deliveries[0].mailbox:
             raise SystemExit(f"unexpected route: {report}")
+        for _i in range(args.warmup):
+            router.route([f"a{rng.randrange(chains)}@example.com"], client)
         samples = []
         for address in heads:
             start = time.perf_counter()

@@ -30,6 +30,7 @@ from vmail.tables.source import ENCODING, ERRORS, Entry, read_entries, read_sour
 SUFFIX = ".vmdb"
 FORMAT = "vmail-table-1"
 _BATCH = 50_000
+MMAP_BYTES = 1 << 30  # address space only; pages are shared with the page cache
 
 
 def compiled_path(source: Path) -> Path:
@@ -185,6 +186,8 @@ class CompiledFile:
                 f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
             )
             self._db.execute("PRAGMA query_only=1")
+            # map the file instead of read()ing pages: lookups skip a syscall per page
+            self._db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             rows = self._db.execute("SELECT name, value FROM meta").fetchall()
         except (OSError, sqlite3.Error) as e:
             raise ConfigError(f"open database: {e}", Location(str(path))) from None
