@@ -1,0 +1,1 @@
+"""The admin service: the only writer of directory data, enforcing PostfixAdmin's rules."""

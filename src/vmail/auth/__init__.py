@@ -1,0 +1,1 @@
+"""Authentication: password schemes (Dovecot ``{SCHEME}`` format), SASL, throttling."""

@@ -1,0 +1,1 @@
+"""The directory: domains, mailboxes, aliases and admins in PostfixAdmin's SQL schema."""
