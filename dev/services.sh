@@ -7,6 +7,9 @@
 #   * starts PostgreSQL (pg_ctlcluster) and MariaDB (its SysV init script, or mysqld_safe),
 #   * waits until both accept connections,
 #   * creates the database vmail_test owned by user vmail_test, password vmail_test, on both,
+#   * lets vmail_test create (and drop) throwaway databases: CREATEDB on PostgreSQL, every
+#     privilege on databases named vmail_test_* on MariaDB (the directory migration tests
+#     each use their own database, so they never touch the tables other tests share),
 #   * prints the two lines the tests read, in libpq "key=value" conninfo style:
 #       export VMAIL_TEST_PGSQL='host=127.0.0.1 port=5432 user=vmail_test password=vmail_test dbname=vmail_test'
 #       export VMAIL_TEST_MYSQL='host=127.0.0.1 port=3306 user=vmail_test password=vmail_test dbname=vmail_test'
@@ -69,7 +72,7 @@ BEGIN
     END IF;
 END
 \$\$;
-ALTER ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
+ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
 SQL
     if [ "$("${psql[@]}" -tA -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]; then
         log "creating PostgreSQL database $DB"
@@ -100,6 +103,8 @@ ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
 ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
 GRANT ALL PRIVILEGES ON $DB.* TO '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON $DB.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`${DB}\\_%\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`${DB}\\_%\`.* TO '$DB_USER'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
 }
