@@ -9,6 +9,20 @@ these; PostfixAdmin's columns are never changed.
 Units as in PostfixAdmin: ``domain.maxquota`` and ``domain.quota`` in MB,
 ``mailbox.quota`` in bytes; ``domain.aliases``/``mailboxes`` are limits (0 = unlimited,
 -1 = disabled); ``alias.goto`` is a comma-separated list.
+
+Column facts follow PostfixAdmin 3.3's ``upgrade.php`` (database version 1847):
+
+* timestamps are ``timestamp with time zone`` on PostgreSQL (``DateTime(timezone=True)``;
+  plain ``datetime`` on MySQL and SQLite); ``created``/``modified`` and the other
+  ``{DATETIME}`` columns default to ``2000-01-01 00:00:00`` in the database, while rows
+  written through these models get the current time, as PostfixAdmin writes them;
+* ``domain.transport`` may be NULL (as on PostgreSQL; PostfixAdmin's MySQL and SQLite
+  tables say NOT NULL, so write a value when the database may be one of those);
+* ``domain.password_expiry`` is a nullable integer defaulting to 0;
+* TEXT columns carry no database default (MySQL cannot have one); the models fill in '';
+* ``log.id`` and ``config.id`` are auto-increment keys (``AUTOINCREMENT`` on SQLite);
+* ``domain_admins`` is keyed by (username, domain): PostfixAdmin's MySQL/PostgreSQL tables
+  add a surrogate ``id`` that its SQLite tables lack, and vmail never needs it.
 """
 
 from __future__ import annotations
@@ -20,10 +34,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,13 +51,31 @@ class Base(DeclarativeBase):
     """Metadata holder for every directory table."""
 
 
+# PostfixAdmin's {DATETIME}: NOT NULL, database default 2000-01-01 (its "never").
+EPOCH_SQL = text("'2000-01-01 00:00:00'")
+FAR_FUTURE_SQL = text("'2038-01-18 00:00:00'")
+
+
+def Timestamp() -> DateTime:  # noqa: N802 - reads like the type it returns
+    """PostfixAdmin's timestamp type: with time zone on PostgreSQL, naive elsewhere."""
+    return DateTime(timezone=True)
+
+
+def _epoch_column() -> Mapped[datetime]:
+    return mapped_column(Timestamp(), nullable=False, default=EPOCH, server_default=EPOCH_SQL)
+
+
 def _created() -> Mapped[datetime]:
-    return mapped_column(DateTime, nullable=False, default=func.now(), server_default=func.now())
+    return mapped_column(Timestamp(), nullable=False, default=func.now(), server_default=EPOCH_SQL)
 
 
 def _modified() -> Mapped[datetime]:
     return mapped_column(
-        DateTime, nullable=False, default=func.now(), onupdate=func.now(), server_default=func.now()
+        Timestamp(),
+        nullable=False,
+        default=func.now(),
+        onupdate=func.now(),
+        server_default=EPOCH_SQL,
     )
 
 
@@ -67,8 +101,8 @@ class Domain(Base):
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
     active: Mapped[bool] = _active()
-    password_expiry: Mapped[int] = mapped_column(
-        Integer, nullable=False, default=0, server_default="0"
+    password_expiry: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, default=0, server_default="0"
     )
 
 
@@ -90,8 +124,8 @@ class Mailbox(Base):
         String(255), nullable=False, default="", server_default=""
     )
     token: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
-    token_validity: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=EPOCH)
-    password_expiry: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=EPOCH)
+    token_validity: Mapped[datetime] = _epoch_column()
+    password_expiry: Mapped[datetime] = _epoch_column()
 
 
 class Alias(Base):
@@ -107,6 +141,7 @@ class Alias(Base):
 
 class AliasDomain(Base):
     __tablename__ = "alias_domain"
+    __table_args__ = (Index("ix_alias_domain_active", "active"),)
 
     alias_domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     target_domain: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
@@ -131,7 +166,7 @@ class Admin(Base):
         String(255), nullable=False, default="", server_default=""
     )
     token: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
-    token_validity: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=EPOCH)
+    token_validity: Mapped[datetime] = _epoch_column()
 
 
 class DomainAdmin(Base):
@@ -149,15 +184,23 @@ class Vacation(Base):
     email: Mapped[str] = mapped_column(String(255), primary_key=True)
     subject: Mapped[str] = mapped_column(String(255), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
-    activefrom: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=EPOCH)
-    activeuntil: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=FAR_FUTURE)
-    cache: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    activefrom: Mapped[datetime] = _epoch_column()
+    activeuntil: Mapped[datetime] = mapped_column(
+        Timestamp(), nullable=False, default=FAR_FUTURE, server_default=FAR_FUTURE_SQL
+    )
+    cache: Mapped[str] = mapped_column(Text, nullable=False, default="")
     domain: Mapped[str] = mapped_column(String(255), nullable=False)
     interval_time: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
     )
     created: Mapped[datetime] = _created()
-    modified: Mapped[datetime] = _modified()
+    modified: Mapped[datetime] = mapped_column(
+        Timestamp(),
+        nullable=False,
+        default=func.now(),
+        onupdate=func.now(),
+        server_default=func.current_timestamp(),
+    )
     active: Mapped[bool] = _active()
 
 
@@ -167,8 +210,10 @@ class VacationNotification(Base):
     on_vacation: Mapped[str] = mapped_column(
         String(255), ForeignKey("vacation.email", ondelete="CASCADE"), primary_key=True
     )
-    notified: Mapped[str] = mapped_column(String(255), primary_key=True)
-    notified_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=func.now())
+    notified: Mapped[str] = mapped_column(String(255), primary_key=True, server_default="")
+    notified_at: Mapped[datetime] = mapped_column(
+        Timestamp(), nullable=False, default=func.now(), server_default=func.current_timestamp()
+    )
 
 
 class Quota2(Base):
@@ -181,20 +226,25 @@ class Quota2(Base):
 
 class Log(Base):
     __tablename__ = "log"
+    __table_args__ = (
+        Index("ix_log_domain_timestamp", "domain", "timestamp"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     timestamp: Mapped[datetime] = mapped_column(
-        DateTime, nullable=False, default=func.now(), index=True
+        Timestamp(), nullable=False, default=func.now(), server_default=EPOCH_SQL, index=True
     )
     username: Mapped[str] = mapped_column(String(255), nullable=False)
-    domain: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    domain: Mapped[str] = mapped_column(String(255), nullable=False)
     action: Mapped[str] = mapped_column(String(255), nullable=False)
-    data: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    data: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class Config(Base):
     __tablename__ = "config"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
-    value: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(20), nullable=False, unique=True, server_default="")
+    value: Mapped[str] = mapped_column(String(20), nullable=False, server_default="")
