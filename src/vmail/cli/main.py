@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, str] = {
     "postconf": "Print configuration parameters, as Postfix's postconf(1).",
     "postmap": "Compile or query lookup tables, as Postfix's postmap(1).",
     "route": "Explain what happens to mail for an address.",
+    "domain": "Add, list, show, edit or delete mail domains.",
+    "mailbox": "Add, list, show, edit or delete mailboxes, or set a password.",
+    "alias": "Add, list, show, edit or delete aliases and forwardings.",
+    "alias-domain": "Add, list, show, edit or delete alias domains.",
+    "admin": "Add, list, show, edit or delete administrators.",
 }
 
 EXIT_USAGE = 2
@@ -54,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _module(name: str) -> ModuleType:
-    return import_module(f"vmail.cli.{name}")
+    return import_module(f"vmail.cli.{name.replace('-', '_')}")
 
 
 def _warnings_to_stderr(command: str) -> None:

@@ -1,0 +1,253 @@
+"""The admin service: the only writer of directory data.
+
+Every public method is one transaction: it commits when the whole operation succeeded
+(log row included) and rolls back otherwise, so nothing is ever half-written. Each takes
+the acting principal (:class:`~vmail.admin.actor.Actor`) first and refuses, with
+:class:`~vmail.admin.errors.ForbiddenError`, what that principal may not do. Failures are
+:class:`~vmail.admin.errors.AdminError` subclasses with one-line messages; database
+trouble (server down, no tables) is :class:`~vmail.admin.errors.DatabaseError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vmail.admin import admins, alias_domains, aliases, domains, mailboxes
+from vmail.admin.actor import Actor
+from vmail.admin.errors import AdminError, AlreadyExistsError, DatabaseError
+from vmail.admin.records import Record
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AdminService:
+    """Domains, mailboxes, aliases, alias domains and admins, PostfixAdmin's way."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def _run(
+        self, operation: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        try:
+            with self._sessions() as session, session.begin():
+                return operation(session, *args, **kwargs)
+        except AdminError:
+            raise
+        except IntegrityError as e:
+            # Lost a race with a concurrent writer (the checks passed, the insert did not).
+            raise AlreadyExistsError(
+                f"conflicting change in the database: {_first_line(e)}"
+            ) from None
+        except SQLAlchemyError as e:
+            raise DatabaseError(describe_database_error(e)) from None
+
+    # -- principals -----------------------------------------------------------------
+
+    def actor_for(self, username: str) -> Actor:
+        return self._run(admins.actor_for, username)
+
+    def authenticate(self, username: str, password: str) -> Actor:
+        return self._run(admins.authenticate, username, password)
+
+    # -- domains ----------------------------------------------------------------------
+
+    def add_domain(self, actor: Actor, domain: str, **settings: Any) -> Record:
+        """Settings: description, aliases, mailboxes, maxquota, quota, transport, backupmx,
+        active (see :func:`vmail.admin.domains.add`)."""
+        return self._run(domains.add, actor, domain, **settings)
+
+    def edit_domain(self, actor: Actor, domain: str, **changes: Any) -> Record:
+        return self._run(domains.edit, actor, domain, **changes)
+
+    def delete_domain(self, actor: Actor, domain: str) -> dict[str, int]:
+        return self._run(domains.delete_domain, actor, domain)
+
+    def list_domains(self, actor: Actor) -> list[Record]:
+        return self._run(domains.list_domains, actor)
+
+    def get_domain(self, actor: Actor, domain: str) -> Record:
+        return self._run(domains.show, actor, domain)
+
+    def domain_usage(self, actor: Actor, domain: str) -> dict[str, int]:
+        return self._run(domains.usage, actor, domain)
+
+    # -- mailboxes ----------------------------------------------------------------------
+
+    def add_mailbox(
+        self,
+        actor: Actor,
+        address: str,
+        password: str,
+        *,
+        name: str = "",
+        quota: int | None = None,
+        active: bool = True,
+    ) -> Record:
+        """``quota`` in bytes (None: the domain's maxquota)."""
+        return self._run(
+            mailboxes.add, actor, address, password, name=name, quota=quota, active=active
+        )
+
+    def edit_mailbox(
+        self,
+        actor: Actor,
+        address: str,
+        *,
+        name: str | None = None,
+        quota: int | None = None,
+        active: bool | None = None,
+        password: str | None = None,
+    ) -> Record:
+        return self._run(
+            mailboxes.edit,
+            actor,
+            address,
+            name=name,
+            quota=quota,
+            active=active,
+            password=password,
+        )
+
+    def set_password(self, actor: Actor, address: str, password: str) -> None:
+        self._run(mailboxes.set_password, actor, address, password)
+
+    def delete_mailbox(self, actor: Actor, address: str) -> None:
+        self._run(mailboxes.delete_mailbox, actor, address)
+
+    def list_mailboxes(self, actor: Actor, domain: str | None = None) -> list[Record]:
+        return self._run(mailboxes.list_mailboxes, actor, domain)
+
+    def get_mailbox(self, actor: Actor, address: str) -> Record:
+        return self._run(mailboxes.show, actor, address)
+
+    # -- aliases --------------------------------------------------------------------------
+
+    def add_alias(
+        self, actor: Actor, address: str, goto: aliases.Targets, *, active: bool = True
+    ) -> Record:
+        return self._run(aliases.add, actor, address, goto, active=active)
+
+    def edit_alias(
+        self,
+        actor: Actor,
+        address: str,
+        *,
+        goto: aliases.Targets | None = None,
+        active: bool | None = None,
+    ) -> Record:
+        return self._run(aliases.edit, actor, address, goto=goto, active=active)
+
+    def delete_alias(self, actor: Actor, address: str) -> None:
+        self._run(aliases.delete_alias, actor, address)
+
+    def list_aliases(
+        self, actor: Actor, domain: str | None = None, *, mailboxes: bool = False
+    ) -> list[Record]:
+        return self._run(aliases.list_aliases, actor, domain, mailboxes=mailboxes)
+
+    def get_alias(self, actor: Actor, address: str) -> Record:
+        return self._run(aliases.show, actor, address)
+
+    # -- alias domains --------------------------------------------------------------------
+
+    def add_alias_domain(
+        self, actor: Actor, alias_domain: str, target_domain: str, *, active: bool = True
+    ) -> Record:
+        return self._run(alias_domains.add, actor, alias_domain, target_domain, active=active)
+
+    def edit_alias_domain(
+        self,
+        actor: Actor,
+        alias_domain: str,
+        *,
+        target_domain: str | None = None,
+        active: bool | None = None,
+    ) -> Record:
+        return self._run(
+            alias_domains.edit, actor, alias_domain, target_domain=target_domain, active=active
+        )
+
+    def delete_alias_domain(self, actor: Actor, alias_domain: str) -> None:
+        self._run(alias_domains.delete_alias_domain, actor, alias_domain)
+
+    def list_alias_domains(self, actor: Actor, domain: str | None = None) -> list[Record]:
+        return self._run(alias_domains.list_alias_domains, actor, domain)
+
+    def get_alias_domain(self, actor: Actor, alias_domain: str) -> Record:
+        return self._run(alias_domains.show, actor, alias_domain)
+
+    # -- admins ---------------------------------------------------------------------------
+
+    def add_admin(
+        self,
+        actor: Actor,
+        username: str,
+        password: str,
+        *,
+        superadmin: bool = False,
+        domains: Iterable[str] = (),
+        active: bool = True,
+    ) -> Record:
+        return self._run(
+            admins.add,
+            actor,
+            username,
+            password,
+            superadmin=superadmin,
+            domains=list(domains),
+            active=active,
+        )
+
+    def edit_admin(
+        self,
+        actor: Actor,
+        username: str,
+        *,
+        password: str | None = None,
+        superadmin: bool | None = None,
+        domains: Iterable[str] | None = None,
+        active: bool | None = None,
+    ) -> Record:
+        return self._run(
+            admins.edit,
+            actor,
+            username,
+            password=password,
+            superadmin=superadmin,
+            domains=None if domains is None else list(domains),
+            active=active,
+        )
+
+    def delete_admin(self, actor: Actor, username: str) -> None:
+        self._run(admins.delete_admin, actor, username)
+
+    def list_admins(self, actor: Actor) -> list[Record]:
+        return self._run(admins.list_admins, actor)
+
+    def get_admin(self, actor: Actor, username: str) -> Record:
+        return self._run(admins.show, actor, username)
+
+
+_MISSING_TABLE = ("no such table", "does not exist", "doesn't exist")
+
+
+def describe_database_error(error: SQLAlchemyError) -> str:
+    """One line for a database failure, with a hint when the tables are missing."""
+    text = _first_line(error)
+    if any(marker in text.lower() for marker in _MISSING_TABLE):
+        return f"directory database has no tables ({text}): run 'vmail init' first"
+    return f"directory database unavailable: {text}"
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
