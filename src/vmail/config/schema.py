@@ -30,7 +30,21 @@ __all__ = [
 
 VMAIL_PREFIXES = ("imapd_", "pop3d_", "web_", "vmail_")
 
-VMAIL_PARAMETERS: tuple[Parameter, ...] = ()
+VMAIL_PARAMETERS: tuple[Parameter, ...] = (
+    declare(
+        "vmail_data_directory",
+        S,
+        "/var/lib/vmail",
+        "Directory of vmail's own state: mail store, spool and the SQLite directory database.",
+    ),
+    declare(
+        "vmail_database",
+        S,
+        "sqlite:///$vmail_data_directory/vmail.db",
+        "SQLAlchemy URL of the directory database (PostfixAdmin's schema): sqlite:///PATH,"
+        " postgresql://USER:PASSWORD@HOST/DB or mysql://USER:PASSWORD@HOST/DB.",
+    ),
+)
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS)}
 
