@@ -21,8 +21,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import URL
 
 from vmail.admin import (
     Actor,
@@ -39,10 +40,10 @@ from vmail.admin.rules import size
 from vmail.config import MainConfig
 from vmail.config.main import resolve_config_dir
 from vmail.core.errors import VmailError
-from vmail.directory.database import open_database
+from vmail.directory.database import DATABASE_PARAMETER, open_database
+from vmail.directory.database import database_url as configured_database_url
 
 ENV_DATABASE = "VMAIL_DATABASE"
-DATABASE_PARAMETER = "vmail_database"
 DEFAULT_DATABASE_FILE = "vmail.db"
 
 EXIT_OK = 0
@@ -139,7 +140,7 @@ def actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[Any]:
 # -- database and principal -------------------------------------------------------------
 
 
-def database_url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace) -> str | URL:
     """Where the directory is: --database, $VMAIL_DATABASE, main.cf, then a default file."""
     if args.database:
         return str(args.database)
@@ -147,20 +148,10 @@ def database_url(args: argparse.Namespace) -> str:
         return os.environ[ENV_DATABASE]
     config_dir = resolve_config_dir(getattr(args, "config_dir", None))
     if (config_dir / "main.cf").exists():
-        url = MainConfig.load(config_dir).get(DATABASE_PARAMETER).strip()
-        if url:
-            return _anchor_sqlite(url, config_dir)
+        config = MainConfig.load(config_dir)
+        if config.get(DATABASE_PARAMETER).strip():
+            return configured_database_url(config)
     return f"sqlite:///{config_dir / DEFAULT_DATABASE_FILE}"
-
-
-def _anchor_sqlite(url: str, config_dir: Path) -> str:
-    """A relative SQLite path in main.cf is relative to the configuration directory."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix):
-        path = url[len(prefix) :]
-        if path and path != ":memory:" and not path.startswith("/"):
-            return prefix + str(config_dir / path)
-    return url
 
 
 def service(args: argparse.Namespace) -> tuple[AdminService, Actor]:
