@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "postconf": "Print configuration parameters, as Postfix's postconf(1).",
     "postmap": "Compile or query lookup tables, as Postfix's postmap(1).",
     "route": "Explain what happens to mail for an address.",
+    "init": "Create a ready-to-run configuration directory and directory database.",
     "domain": "Add, list, show, edit or delete mail domains.",
     "mailbox": "Add, list, show, edit or delete mailboxes, or set a password.",
     "alias": "Add, list, show, edit or delete aliases and forwardings.",
