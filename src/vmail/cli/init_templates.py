@@ -114,7 +114,8 @@ def query(name: str, dialect: str) -> str:
 def sql_cf(setup: Setup, name: str) -> str:
     """The ``.cf`` file of map ``name``: how to reach the database, and the query."""
     lines = [
-        f"# {name}.cf, written by vmail init {__version__}: {MAPS[name][0]}.",
+        f"# {name}.cf, written by vmail init {__version__}.",
+        f"# {MAPS[name][0]}.",
         f"# Postfix {setup.dialect}_table(5) syntax; PostfixAdmin's schema.",
     ]
     url = setup.database
@@ -151,9 +152,7 @@ def _table_type(setup: Setup) -> str:
 def _map_list(setup: Setup, parameter: str) -> str:
     names = MAP_PARAMETERS[parameter]
     specs = [f"{_table_type(setup)}${{config_directory}}/{name}.cf" for name in names]
-    if len(specs) == 1:
-        return specs[0]
-    return "\n    " + ",\n    ".join(specs)
+    return ",\n    ".join(specs)
 
 
 def database_setting(setup: Setup) -> str:
@@ -202,8 +201,10 @@ alias_maps =
 alias_database =
 
 # --- SMTP server: who may send where -----------------------------------------------
-smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,
+    reject_unauth_destination
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated,
+    reject_unauth_destination
 
 # --- SASL: mailbox users log in with their PostfixAdmin password --------------------
 smtpd_sasl_auth_enable = yes

@@ -21,11 +21,11 @@ KEY_MODE = 0o400
 CERT_MODE = 0o444
 
 
-def self_signed(hostname: str, key_bits: int = KEY_BITS) -> tuple[bytes, bytes]:
+def self_signed(hostname: str, key_bits: int | None = None) -> tuple[bytes, bytes]:
     """``(certificate_pem, private_key_pem)`` for ``hostname``; the key is unencrypted."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits or KEY_BITS)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

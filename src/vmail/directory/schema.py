@@ -18,6 +18,7 @@ failures (server down, bad credentials, unknown database) become one
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SAWarning, SQLAlchemyError
 
 from vmail.directory.errors import DatabaseError
 from vmail.directory.models import Base
@@ -129,7 +130,9 @@ def check_postfixadmin_columns(connection: Connection, tables: set[str]) -> None
     for table in Base.metadata.sorted_tables:
         if table.name not in tables:
             continue
-        present = {column["name"].lower() for column in inspector.get_columns(table.name)}
+        with warnings.catch_warnings():  # PostfixAdmin's tinyint(1) puzzles SQLite reflection
+            warnings.simplefilter("ignore", SAWarning)
+            present = {column["name"].lower() for column in inspector.get_columns(table.name)}
         missing = [column.name for column in table.columns if column.name not in present]
         if missing:
             problems.append(f"{table.name} lacks {', '.join(missing)}")
