@@ -128,9 +128,7 @@ def _setup(args: argparse.Namespace) -> templates.Setup:
         raise InitError("mailboxes cannot belong to root: give --uid and --gid above 0")
     if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", hostname):
         raise InitError(f"bad host name {hostname!r} (give --hostname)")
-    return templates.Setup(
-        config_dir, data_dir, hostname, uid, gid, database, args.standard_ports
-    )
+    return templates.Setup(config_dir, data_dir, hostname, uid, gid, database, args.standard_ports)
 
 
 def _existing_config(config_dir: Path) -> MainConfig | None:
