@@ -163,6 +163,8 @@ def scheme_name(stored: str) -> str:
 
 def check(plain: bytes, stored: str) -> Verdict:
     """Check ``plain`` against ``stored``; never raises."""
+    if not isinstance(stored, str) or not isinstance(plain, bytes):
+        return Verdict(Outcome.CORRUPT, "", "password or stored hash is not text")
     written, data = split(stored)
     if not written:
         if not is_crypt(data):
@@ -186,6 +188,8 @@ def check(plain: bytes, stored: str) -> Verdict:
         matched = scheme.verify(plain, raw)
     except CorruptHashError as error:
         return Verdict(Outcome.CORRUPT, scheme.name, str(error))
+    except (ValueError, TypeError, OverflowError) as error:  # a library's complaint
+        return Verdict(Outcome.CORRUPT, scheme.name, f"{type(error).__name__}: {error}")
     return Verdict(Outcome.MATCH if matched else Outcome.MISMATCH, scheme.name)
 
 

@@ -19,7 +19,9 @@ from vmail.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from vmail.auth.schemes import Outcome, scheme_name
+from vmail.auth.schemes import SCHEMES, Outcome, scheme_name
+
+SCHEMES_UNDER_TEST = [*SCHEMES, "SHA512-CRYPT.B64", "SHA256.HEX", "SSHA.B64"]
 
 ROWS: list[dict[str, str]] = json.loads(dovecot_support.FIXTURES.read_text())
 
@@ -209,3 +211,24 @@ def test_doveadm_verifies_vmail_hashes(scheme: str) -> None:
         stored = hash_password(password, scheme)
         assert dovecot_support.dovecot_accepts(binary, stored, password), stored
         assert not dovecot_support.dovecot_accepts(binary, stored, _wrong(password)), stored
+
+
+def test_garbage_never_raises() -> None:
+    import random
+
+    rng = random.Random(1234)
+    alphabet = "$./=+,{}0123456789abcdefABCDEF\x00é"
+    for name in [*SCHEMES_UNDER_TEST, ""]:
+        for _ in range(40):
+            data = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 90)))
+            stored = ("{" + name + "}" if name else "") + data
+            assert check_password("pw", stored).outcome in (
+                Outcome.MISMATCH,
+                Outcome.CORRUPT,
+                Outcome.UNKNOWN_SCHEME,
+            ), stored
+
+
+def test_non_text_stored_value_is_refused() -> None:
+    assert not verify_password("pw", None)  # type: ignore[arg-type]
+    assert check_password("pw", b"{PLAIN}pw").outcome is Outcome.CORRUPT  # type: ignore[arg-type]
