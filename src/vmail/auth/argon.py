@@ -6,10 +6,11 @@ shape. libsodium computes only one lane, so vmail keeps ``p=1``: those hashes ve
 ``doveadm pw -t`` and in Dovecot's auth process.
 
 Default cost: ``m=19456`` KiB (19 MiB), ``t=2``, ``p=1`` — OWASP's Argon2id baseline. One
-verify takes about 27 ms on the 2-core development machine (Dovecot's own default,
-``m=65536,t=3``, takes about 210 ms there), inside the 20-50 ms budget for a login that
-needs no cache hit. argon2-cffi releases the GIL, so verifications run in parallel from a
-thread pool (callers use :func:`asyncio.to_thread`).
+verify takes about 27 ms on the idle 2-core development machine and 34-39 ms with the
+machine busy (Dovecot's own default, ``m=65536,t=3``, takes 210-350 ms there): inside the
+20-50 ms budget for a login without a cache hit. ``bench/auth_bench.py`` measures it.
+argon2-cffi releases the GIL, so verifications run in parallel from a thread pool
+(callers use :func:`asyncio.to_thread`).
 """
 
 from __future__ import annotations
