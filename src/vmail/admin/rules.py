@@ -77,7 +77,7 @@ def address(text: str) -> str:
     raw = text.strip()
     local, at, domain = raw.rpartition("@")
     if not at:
-        raise InvalidError(f"invalid address: {raw or text!r} (no @domain)")
+        raise InvalidError(f"invalid address: {raw or repr(text)} (no @domain)")
     try:
         stored = f"{local_part(local, raw)}@{domain_name(domain)}"
     except InvalidError as e:

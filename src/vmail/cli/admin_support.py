@@ -97,6 +97,9 @@ def guarded(command: str) -> Callable[[Run], Run]:
 def common_options(*, json_output: bool = False) -> argparse.ArgumentParser:
     """A parent parser with the options every action takes."""
     parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(  # also after the action, as in "vmail domain list -c DIR"
+        "-c", dest="config_dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     parent.add_argument(
         "--database",
         metavar="URL",
