@@ -20,10 +20,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from vmail.admin import admins, alias_domains, aliases, domains, mailboxes
 from vmail.admin.actor import Actor
 from vmail.admin.errors import AdminError, AlreadyExistsError, DatabaseError
+from vmail.admin.importing import ImportPlan, ImportReport, apply_plan
 from vmail.admin.records import Record
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class _RolledBack(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Carries a preview's report out of the transaction, which it rolls back."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("preview")
+        self.report = report
+
+
+def _apply_and_roll_back(session: Session, actor: Actor, plan: ImportPlan, source: str) -> None:
+    raise _RolledBack(apply_plan(session, actor, plan, source))
 
 
 class AdminService:
@@ -48,6 +61,20 @@ class AdminService:
             ) from None
         except SQLAlchemyError as e:
             raise DatabaseError(describe_database_error(e)) from None
+
+    # -- import -----------------------------------------------------------------------
+
+    def import_plan(self, actor: Actor, plan: ImportPlan, source: str) -> ImportReport:
+        """Bring a plan's objects in, idempotently, in one transaction (superadmin only)."""
+        return self._run(apply_plan, actor, plan, source)
+
+    def preview_import(self, actor: Actor, plan: ImportPlan, source: str) -> ImportReport:
+        """What :meth:`import_plan` would do; its transaction is rolled back."""
+        try:
+            self._run(_apply_and_roll_back, actor, plan, source)
+        except _RolledBack as done:
+            return done.report
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- principals -----------------------------------------------------------------
 

@@ -29,7 +29,10 @@ SUBCOMMANDS: dict[str, str] = {
     "alias": "Add, list, show, edit or delete aliases and forwardings.",
     "alias-domain": "Add, list, show, edit or delete alias domains.",
     "admin": "Add, list, show, edit or delete administrators.",
+    "import": "Import domains, mailboxes and aliases from Postfix or a Dovecot passwd-file.",
 }
+# subcommands whose module name differs from the command (``import`` is a Python keyword)
+MODULE_NAMES = {"import": "importer"}
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -60,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _module(name: str) -> ModuleType:
-    return import_module(f"vmail.cli.{name.replace('-', '_')}")
+    module = MODULE_NAMES.get(name, name.replace("-", "_"))
+    return import_module(f"vmail.cli.{module}")
 
 
 def _warnings_to_stderr(command: str) -> None:
