@@ -170,3 +170,17 @@ def list_mailboxes(session: Session, actor: Actor, domain: str | None = None) ->
 def show(session: Session, actor: Actor, address: str) -> Record:
     username, _, _ = _target(actor, address)
     return record(mailbox_row(session, username))
+
+
+def upgrade_hash(session: Session, username: str, old_hash: str, new_hash: str) -> bool:
+    """Store a re-hashed password (after a login proved it), unless it changed meanwhile.
+
+    Called for the authentication service's optional re-hash to the current scheme; the
+    compare-and-swap keeps a password set by an admin in the meantime. Not logged: the
+    password itself did not change.
+    """
+    mailbox = session.get(Mailbox, username.lower(), with_for_update=True)
+    if mailbox is None or mailbox.password != old_hash:
+        return False
+    mailbox.password = new_hash
+    return True

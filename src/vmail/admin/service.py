@@ -146,6 +146,10 @@ class AdminService:
     def set_password(self, actor: Actor, address: str, password: str) -> None:
         self._run(mailboxes.set_password, actor, address, password)
 
+    def upgrade_password_hash(self, username: str, old_hash: str, new_hash: str) -> bool:
+        """Replace ``old_hash`` by ``new_hash`` (login re-hash); False if it had changed."""
+        return self._run(mailboxes.upgrade_hash, username, old_hash, new_hash)
+
     def delete_mailbox(self, actor: Actor, address: str) -> None:
         self._run(mailboxes.delete_mailbox, actor, address)
 

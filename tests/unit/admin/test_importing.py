@@ -130,3 +130,12 @@ def test_missing_sources_are_config_errors(tmp_path: Path) -> None:
         plan_from_postfix(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="passwd"):
         plan_from_passwd_file(tmp_path / "passwd")
+
+
+def test_login_rehash_is_compare_and_swap(svc: AdminService, cli: Actor, tmp_path: Path) -> None:
+    passwd = tmp_path / "passwd"
+    passwd.write_text("a@example.com:{PLAIN}legacy-password\n")
+    svc.import_plan(cli, plan_from_passwd_file(passwd), "passwd")
+    assert not svc.upgrade_password_hash("a@example.com", "{PLAIN}stale", "{PLAIN}new")
+    assert svc.upgrade_password_hash("A@example.com", "{PLAIN}legacy-password", "{PLAIN}new")
+    assert _password(svc, "a@example.com") == "{PLAIN}new"
