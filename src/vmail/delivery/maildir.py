@@ -1,0 +1,201 @@
+"""Deliver one message into a Maildir, crash-safe and readable by Dovecot.
+
+Steps: open (creating on first delivery, mode 0700) ``<maildir>/{tmp,new,cur}``; write
+``tmp/<unique>`` (mode 0600, ``O_EXCL``) from the stream; flush and fsync it; hard-link it
+into ``new/`` under its final name; remove the tmp name; fsync ``new/``. Until the link
+nothing exists in ``new/``, so a crash or an error leaves at most a file in ``tmp/``
+(which readers ignore and Dovecot cleans up after 36 hours); on error the tmp file is
+removed. Where ``link()`` is not supported the file is renamed instead.
+
+Unique names follow the Maildir proposal as Dovecot writes them:
+``<secs>.M<usecs>P<pid>Q<n>.<host>`` — seconds and microseconds of the delivery, the
+process id, and a per-process delivery counter (``Q``), so names stay unique across
+threads and processes. The final name in ``new/`` adds ``,S=<size>`` (bytes on disk) and
+``,W=<size with CRLF>``, which Dovecot reads instead of stat()ing or reading the file. The
+host name (``gethostname()``, as Postfix and Dovecot use) has ``/``, ``:`` and ``,``
+written as ``\\057``, ``\\072`` and ``\\054``: they separate parts of the name.
+
+Ownership: running as root, each file and directory created is given the recipient's
+uid/gid with ``fchown`` right after creation. vmail does not switch its effective uid
+(``seteuid`` is process-wide and deliveries run in threads), and all paths are opened
+relative to already-open directories without following links (:mod:`.paths`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from vmail.core.errors import MailError
+from vmail.delivery.content import Content, CountingWriter, MessageReadError, copy_message
+from vmail.delivery.paths import MailboxPath, Owner, open_directory, open_subdir
+from vmail.delivery.status import CREATE_DEFAULT, WRITE_DEFAULT, errno_dsn, failure, os_failure
+
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_NO_LINK = (errno.EPERM, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV)
+
+
+def sanitize_hostname(name: str) -> str:
+    """A host name made safe for a Maildir file name."""
+    return name.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+
+
+class UniqueNames:
+    """Maildir base names, unique within this host (thread- and fork-safe)."""
+
+    def __init__(self, hostname: str | None = None) -> None:
+        self.hostname = sanitize_hostname(hostname or socket.gethostname())
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._pid = os.getpid()
+
+    def next(self) -> str:
+        with self._lock:
+            pid = os.getpid()
+            if pid != self._pid:  # forked: the counter of the parent no longer applies
+                self._pid, self._counter = pid, itertools.count(1)
+            n = next(self._counter)
+        now = time.time_ns() // 1000
+        secs, usecs = divmod(now, 1_000_000)
+        return f"{secs}.M{usecs}P{pid}Q{n}.{self.hostname}"
+
+
+_default_names = UniqueNames()
+
+
+@dataclass(frozen=True)
+class MaildirResult:
+    """Where the message went: the file in ``new/`` and its sizes."""
+
+    path: str
+    name: str
+    size: int
+    virtual_size: int
+
+
+def deliver_maildir(
+    mailbox: MailboxPath,
+    content: Content,
+    *,
+    headers: bytes = b"",
+    owner: Owner | None = None,
+    limit: int = 0,
+    names: UniqueNames | None = None,
+) -> MaildirResult:
+    """Write ``headers`` and ``content`` as one new message; MailError on failure.
+
+    ``limit`` (0: none) is ``virtual_mailbox_limit``: the most bytes the file may have.
+    """
+    names = names or _default_names
+    dirs: list[int] = []
+    try:
+        try:
+            root = open_directory(mailbox.base, mailbox.parts, create=True, owner=owner)
+            dirs.append(root)
+            for sub in ("tmp", "new", "cur"):
+                dirs.append(open_subdir(root, sub, create=True, owner=owner))
+        except OSError as e:
+            raise os_failure(e, CREATE_DEFAULT, f"create maildir file {mailbox.path}tmp/") from e
+        tmp_dir, new_dir = dirs[1], dirs[2]
+        return _write(mailbox, content, headers, owner, limit, names, tmp_dir, new_dir)
+    finally:
+        for fd in dirs:
+            os.close(fd)
+
+
+def _write(
+    mailbox: MailboxPath,
+    content: Content,
+    headers: bytes,
+    owner: Owner | None,
+    limit: int,
+    names: UniqueNames,
+    tmp_dir: int,
+    new_dir: int,
+) -> MaildirResult:
+    base = names.next()
+    tmp_path = f"{mailbox.path}tmp/{base}"
+    try:
+        fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=tmp_dir)
+    except OSError as e:
+        raise os_failure(e, CREATE_DEFAULT, f"create maildir file {tmp_path}") from e
+    linked: str | None = None
+    try:
+        writer = _write_file(fd, content, headers, owner, limit)
+        name = linked = _publish(base, writer, tmp_dir, new_dir, mailbox.path, names)
+        os.fsync(new_dir)
+    except OSError as e:
+        _discard(linked, new_dir)
+        raise os_failure(e, WRITE_DEFAULT, "error writing message") from e
+    except BaseException:
+        _discard(linked, new_dir)
+        raise
+    finally:
+        _discard(base, tmp_dir)
+    return MaildirResult(f"{mailbox.path}new/{name}", name, writer.size, writer.virtual_size)
+
+
+def _write_file(
+    fd: int, content: Content, headers: bytes, owner: Owner | None, limit: int
+) -> CountingWriter:
+    """Fill the tmp file and make it durable; the descriptor is closed."""
+    with open(fd, "wb", buffering=1 << 16, closefd=True) as out:
+        if owner is not None:
+            os.fchown(fd, owner.uid, owner.gid)
+        writer = CountingWriter(out, limit)
+        try:
+            copy_message(content, writer, headers=headers)
+        except MessageReadError as e:
+            dsn = "4.3.0" if e.error.errno in (errno.EAGAIN, errno.ESTALE) else "5.3.0"
+            raise failure(dsn, f"error reading message: {e.error.strerror or e.error}") from e
+        out.flush()
+        os.fsync(fd)
+    return writer
+
+
+def _publish(
+    base: str, writer: CountingWriter, tmp_dir: int, new_dir: int, where: str, names: UniqueNames
+) -> str:
+    """Link the tmp file into ``new/`` under its final name; returns that name."""
+    suffix = f",S={writer.size},W={writer.virtual_size}"
+    name = base + suffix
+    for _attempt in range(5):
+        try:
+            os.link(base, name, src_dir_fd=tmp_dir, dst_dir_fd=new_dir, follow_symlinks=False)
+            return name
+        except FileExistsError:
+            name = names.next() + suffix
+        except OSError as e:
+            if e.errno not in _NO_LINK:
+                raise failure(
+                    errno_dsn(e.errno, CREATE_DEFAULT),
+                    f"create maildir file {where}new/{name}: {e.strerror}",
+                ) from e
+            return _rename(base, name, tmp_dir, new_dir)
+    raise failure("4.2.0", f"create maildir file {where}new/{name}: File exists")
+
+
+def _rename(base: str, name: str, tmp_dir: int, new_dir: int) -> str:
+    """Fallback where hard links are unavailable: rename, never over an existing file."""
+    try:
+        os.stat(name, dir_fd=new_dir, follow_symlinks=False)
+    except FileNotFoundError:
+        os.rename(base, name, src_dir_fd=tmp_dir, dst_dir_fd=new_dir)
+        return name
+    raise OSError(errno.EEXIST, "File exists")
+
+
+def _discard(name: str | None, dir_fd: int) -> None:
+    if name is None:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+__all__ = ["MailError", "MaildirResult", "UniqueNames", "deliver_maildir", "sanitize_hostname"]
