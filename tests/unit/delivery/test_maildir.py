@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from vmail.core.errors import PermanentError, TemporaryError
-from vmail.delivery import maildir as maildir_module
 from vmail.delivery.maildir import UniqueNames, deliver_maildir, sanitize_hostname
 from vmail.delivery.paths import MailboxPath, MailboxPathError, Owner, mailbox_path
 
@@ -123,10 +122,10 @@ def test_enospc_monkeypatched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         calls.append(fd)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(maildir_module.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(TemporaryError) as info:
         deliver_maildir(box(tmp_path), [b"x\n"])
-    monkeypatch.setattr(maildir_module.os, "fsync", real_fsync)
+    monkeypatch.setattr(os, "fsync", real_fsync)
     assert calls
     assert info.value.reply.enhanced == "4.3.0"
     assert list((tmp_path / "example.com/user/new").iterdir()) == []
@@ -137,7 +136,9 @@ def test_enospc_monkeypatched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_enospc_on_a_tiny_tmpfs(tmp_path: Path) -> None:
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=False
+    )
     if done.returncode != 0:
         pytest.skip("cannot mount tmpfs here")
     try:
