@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from vmail.core.errors import TableError
@@ -21,6 +21,7 @@ from vmail.tables.base import Table, TableContext
 from vmail.tables.registry import register
 from vmail.tables.sqlbase import QueryBuilder, SqlTable, Value
 from vmail.tables.sqlcf import COMMON_PARAMETERS, QuerySettings, SqlCf
+from vmail.tables.sqlexpand import AddressParts
 
 PARAMETERS = COMMON_PARAMETERS | {"dbpath"}
 
@@ -63,6 +64,7 @@ class SqliteTable(SqlTable):
         super().__init__(spec, settings)
         self.dbpath = dbpath
         self._connection: sqlite3.Connection | None = None
+        self._bound = settings.query.parameterized()
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -70,12 +72,26 @@ class SqliteTable(SqlTable):
             self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
         return self._connection
 
+    def _run(self, build: QueryBuilder, parts: AddressParts) -> Iterable[Value] | None:
+        """Bind the key's parts as parameters when the query allows it (one compiled
+        statement for every key); otherwise expand the text with quoting, as Postfix."""
+        if self._bound is None:
+            return self._query(build)
+        sql, directives = self._bound
+        values = [parts.get(d.lower()) for d in directives]
+        if any(v is None for v in values):
+            return None  # a directive with nothing to insert: the query is not sent
+        return self._execute(sql, values)
+
     def _query(self, build: QueryBuilder) -> Iterable[Value] | None:
         sql = build(quote)
         if sql is None:
             return None
+        return self._execute(sql, ())
+
+    def _execute(self, sql: str, parameters: Sequence[str | None]) -> Iterable[Value]:
         try:
-            rows = self._connect().execute(sql).fetchall()
+            rows = self._connect().execute(sql, parameters).fetchall()
         except (sqlite3.Error, ValueError) as e:
             self._disconnect()
             raise TableError(self.spec, f"{self.dbpath}: {e}") from None

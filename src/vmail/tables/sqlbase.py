@@ -57,7 +57,7 @@ class SqlTable(Table):
             return settings.query.expand(parts, None, quote)
 
         with self._lock:
-            values = self._query(build)
+            values = self._run(build, parts)
         if values is None:
             return None
         return self._format(key, parts, values)
@@ -75,6 +75,10 @@ class SqlTable(Table):
             if limit and len(results) > limit:
                 raise TableError(self.spec, f"expansion limit exceeded for key '{key}'")
         return ",".join(results) or None
+
+    def _run(self, build: QueryBuilder, parts: AddressParts) -> Iterable[Value] | None:
+        """Run the query for a key; drivers that can bind parameters may override this."""
+        return self._query(build)
 
     @abstractmethod
     def _query(self, build: QueryBuilder) -> Iterable[Value] | None:

@@ -118,5 +118,31 @@ class Template:
             out.append(quote(piece))
         return "".join(out)
 
+    def parameterized(self) -> tuple[str, tuple[str, ...]] | None:
+        """The query with each directive as a ``?`` parameter, for SQLite; None if unsafe.
+
+        Only possible when every directive sits inside a single-quoted string literal:
+        ``x = 'a%sb'`` becomes ``x = 'a' || ? || 'b'``, which SQLite evaluates to the same
+        text as the quoted expansion — but as one statement text for every key, so SQLite
+        compiles it once instead of once per lookup. Returns the SQL and the directive
+        letters in parameter order.
+        """
+        literal_text = "".join(text for is_directive, text in self.parts if not is_directive)
+        if any(mark in literal_text for mark in ('"', "`", "--", "/*", "[")):
+            return None  # quotes could hide in identifiers or comments: keep it simple
+        out: list[str] = []
+        directives: list[str] = []
+        quoted = False
+        for is_directive, text in self.parts:
+            if is_directive:
+                if not quoted:
+                    return None
+                out.append("' || ? || '")
+                directives.append(text)
+            else:
+                out.append(text)
+                quoted ^= text.count("'") % 2 == 1
+        return "".join(out), tuple(directives)
+
     def __repr__(self) -> str:
         return f"Template({self.text!r})"

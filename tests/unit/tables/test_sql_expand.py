@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from vmail.tables.sqlexpand import AddressParts, Template, TemplateError, no_quote
@@ -93,3 +95,37 @@ def test_invalid_templates(text: str) -> None:
 
 def test_inserted_text_is_not_expanded_again() -> None:
     assert Template("'%s'").expand(AddressParts.of("%s%u@x"), None, sql_quote) == "'%s%u@x'"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT v FROM t WHERE k='%s'", ("SELECT v FROM t WHERE k='' || ? || ''", ("s",))),
+        (
+            "SELECT v FROM t WHERE k='%u' || '@' || '%d' AND a = '1'",
+            (
+                "SELECT v FROM t WHERE k='' || ? || '' || '@' || '' || ? || '' AND a = '1'",
+                ("u", "d"),
+            ),
+        ),
+        ("SELECT v FROM t WHERE k='x''%s'", ("SELECT v FROM t WHERE k='x''' || ? || ''", ("s",))),
+        ("SELECT v FROM t WHERE k=%s", None),  # outside a literal: keep Postfix's expansion
+        ("SELECT \"it's\" FROM t WHERE k='%s'", None),  # quotes in identifiers: not attempted
+    ],
+)
+def test_parameterized_queries(query: str, expected: tuple[str, tuple[str, ...]] | None) -> None:
+    assert Template(query).parameterized() == expected
+
+
+def test_parameterized_query_answers_like_the_quoted_one() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (k TEXT, v TEXT)")
+    keys = ["a@b.example", "o'brien@x.example", "back\\slash", "pct%s", "x' OR '1'='1"]
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(k, f"v{i}") for i, k in enumerate(keys)])
+    template = Template("SELECT v FROM t WHERE k = '%s'")
+    bound = template.parameterized()
+    assert bound is not None
+    for key in [*keys, "missing"]:
+        quoted = template.expand(AddressParts.of(key), None, lambda s: s.replace("'", "''"))
+        assert quoted is not None
+        assert db.execute(quoted).fetchall() == db.execute(bound[0], (key,)).fetchall()
