@@ -3,8 +3,10 @@
 Syntax follows Postfix smtpd with ``strict_rfc821_envelopes = no``: spaces after the
 colon are allowed, the angle brackets may be missing (the address is then the first
 word), ``<>`` is the null path, a source route (``<@a,@b:user@d>``) is dropped, quoted
-local parts may contain spaces. An address with unquoted white space, an unbalanced
-quote or bracket, or control characters is bad syntax.
+local parts may contain spaces, and odd dots or an empty local part (``<@b>``) pass, as
+in Postfix. An address with unquoted white space, an unbalanced quote or bracket, an
+empty domain or control characters is bad syntax; so are RFC 822 comments and nested
+brackets (``<a(c)@b>``, ``<<a@b>>``), which Postfix strips and vmail refuses.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import re
 from dataclasses import dataclass
 
 _ATOM_CHAR = r"[^\s\"(),:;<>@\[\]\\\x00-\x1f\x7f]"
-_LOCAL = re.compile(
-    rf'(?:{_ATOM_CHAR}+|"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*")'
-    rf'(?:\.(?:{_ATOM_CHAR}+|"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*"))*'
-)
+_QUOTED = r'"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*"'
+# Postfix takes empty, leading, trailing and doubled dots and extra "@" in the local part.
+_LOCAL = re.compile(rf"(?:{_ATOM_CHAR}|[.@]|{_QUOTED})*")
 _DOMAIN = re.compile(rf"(?:{_ATOM_CHAR}+(?:\.{_ATOM_CHAR}+)*\.?|\[[^\[\]\\\s\x00-\x1f\x7f]*\])")
 _ROUTE = re.compile(rf"@{_DOMAIN.pattern}(?:,@{_DOMAIN.pattern})*:")
 

@@ -450,6 +450,7 @@ class ServerSession:
         self._chunk_discard = False
         if count == 0 and not last:
             self._send(rp.NULL_BDAT)
+            self._bdat_error = True
             return
         if self._bdat_error:
             self._chunk_discard = True

@@ -164,8 +164,7 @@ CASES: list[tuple[str, bytes, list[str]]] = [
     ),
     (
         "rcpt syntax",
-        E
-        + b"MAIL FROM:<>\r\nRCPT\r\nRCPT TO\r\nRCPT TO:\r\nRCPT TO:<>\r\nRCPT TO:<postmaster>\r\n"
+        E + b"MAIL FROM:<>\r\nRCPT\r\nRCPT TO\r\nRCPT TO:\r\nRCPT TO:<>\r\nRCPT TO:<postmaster>\r\n"
         b"RCPT TO:postmaster@mail.example.test\r\n"
         b"RCPT TO:<p@mail.example.test> NOTIFY=NEVER\r\n"
         b"RCPT TO:<p@mail.example.test> NOTIFY=SUCCESS,FAILURE,DELAY\r\n"
@@ -228,7 +227,9 @@ CASES: list[tuple[str, bytes, list[str]]] = [
         "xtext with encoded control characters",
         # Postfix accepts ENVID=a+00b and ORCPT=rfc822;a+00b (C strings end at the NUL);
         # vmail refuses any encoded control character.
-        E + b"MAIL FROM:<a@b.test> ENVID=a+00b\r\nMAIL FROM:<a@b.test> ENVID=a+0Db\r\n" + M
+        E
+        + b"MAIL FROM:<a@b.test> ENVID=a+00b\r\nMAIL FROM:<a@b.test> ENVID=a+0Db\r\n"
+        + M
         + b"RCPT TO:<p@x> ORCPT=rfc822;a+00b\r\nRCPT TO:<p@x> ORCPT=rfc822;a+0Ab\r\n"
         b"RCPT TO:<p@x> ORCPT=rfc822;a+C3+A9b\r\n",
         [
@@ -270,8 +271,7 @@ def test_parsed_envelope_reaches_the_driver() -> None:
         return None
 
     talk(
-        E
-        + b'MAIL FROM:<@r1,@r2:"a b"@c.test> SIZE=100 BODY=8bitmime RET=hdrs ENVID=x+2By\r\n'
+        E + b'MAIL FROM:<@r1,@r2:"a b"@c.test> SIZE=100 BODY=8bitmime RET=hdrs ENVID=x+2By\r\n'
         b"RCPT TO:<u@d.test> NOTIFY=success,failure ORCPT=rfc822;u+40d.test\r\n",
         policy=policy,
     )
