@@ -30,6 +30,9 @@ SUBCOMMANDS: dict[str, str] = {
     "alias-domain": "Add, list, show, edit or delete alias domains.",
     "admin": "Add, list, show, edit or delete administrators.",
     "import": "Import domains, mailboxes and aliases from Postfix or a Dovecot passwd-file.",
+    "postqueue": "List or flush the mail queue, as Postfix's postqueue(1).",
+    "postsuper": "Delete, hold, release or requeue queued mail, as Postfix's postsuper(1).",
+    "postcat": "Show a queued message, as Postfix's postcat(1).",
 }
 # subcommands whose module name differs from the command (``import`` is a Python keyword)
 MODULE_NAMES = {"import": "importer"}

@@ -111,6 +111,7 @@ class RecipientState:
     relay: str = ""
     next_attempt: float = 0.0  # for deferred recipients: not before this time
     updated: float = 0.0
+    sequence: int = 0  # number of the status record that set this state (1 = first)
 
     @property
     def final(self) -> bool:

@@ -162,8 +162,8 @@ class StatusUpdate:
         }
 
 
-def apply_status(states: list[RecipientState], data: object) -> None:
-    """Apply one ``S`` record (parsed JSON) to the recipient states."""
+def apply_status(states: list[RecipientState], data: object, sequence: int = 0) -> None:
+    """Apply one ``S`` record (parsed JSON), the ``sequence``-th, to the recipient states."""
     if not isinstance(data, dict) or not isinstance(data.get("t"), int | float):
         raise EnvelopeFormatError("status record is not an object with a time")
     when = float(data["t"])
@@ -182,6 +182,7 @@ def apply_status(states: list[RecipientState], data: object) -> None:
             state.relay = str(data.get("relay", ""))
             state.next_attempt = float(data.get("next", 0.0))
             state.updated = when
+            state.sequence = sequence
     elif op == "flush":
         for state in states:
             if state.status == DEFERRED:
@@ -397,8 +398,8 @@ class QueueFile:
                 raise queue_error(e) from e
             for update in updates:
                 data = update.to_json() if isinstance(update, StatusUpdate) else update
-                apply_status(self.states, data)
                 self.status_records.append(data)
+                apply_status(self.states, data, len(self.status_records))
             self.valid_end += len(payload)
         finally:
             os.close(fd)  # also releases the lock
@@ -510,7 +511,7 @@ def _read_status_records(
             return start, True
         try:
             data = json.loads(payload)
-            apply_status(states, data)
+            apply_status(states, data, len(records) + 1)
         except (ValueError, EnvelopeFormatError) as e:
             raise CorruptQueueFileError(path, f"status record at {start}: {e}") from e
         records.append(data)

@@ -13,7 +13,7 @@ import pytest
 from vmail.core.errors import TemporaryError
 from vmail.queue import Spool, StatusUpdate
 from vmail.queue.envelope import DELIVERED, PENDING
-from vmail.queue.file import COMMIT_STEPS, MAGIC
+from vmail.queue.file import COMMIT_STEPS, MAGIC, FaultHook
 from vmail.queue.recovery import recover
 from vmail.queue.spool import ACTIVE, CORRUPT, DEFERRED, HOLD, INCOMING
 
@@ -24,7 +24,14 @@ class SimulatedCrash(BaseException):
     """Stands for the process dying: no cleanup code runs (not an Exception)."""
 
 
-def _crash_at(step: str) -> object:
+def _write(spool: Spool, chunks: list[bytes], fault: FaultHook | None = None) -> str:
+    with spool.writer(envelope("new@example.net"), fault=fault) as w:
+        for chunk in chunks:
+            w.write(chunk)
+        return w.commit()
+
+
+def _crash_at(step: str) -> FaultHook:
     def fault(name: str) -> None:
         if name == step:
             raise SimulatedCrash(step)
@@ -36,12 +43,8 @@ def _crash_at(step: str) -> object:
 def test_crash_at_every_commit_step(tmp_path: Path, step: str) -> None:
     spool = spool_at(tmp_path)
     acknowledged = queue(spool)  # an earlier message that was answered 250
-    returned = None
-    with pytest.raises(SimulatedCrash):
-        writer = spool.writer(envelope("new@example.net"), fault=_crash_at(step))  # type: ignore[arg-type]
-        writer.write(CONTENT)
-        returned = writer.commit()
-    assert returned is None  # commit never returned: SMTP never said 250
+    with pytest.raises(SimulatedCrash):  # commit never returns: SMTP never says 250
+        _write(spool, [CONTENT], _crash_at(step))
     report = recover(spool)
     ids = spool.ids(INCOMING)
     assert acknowledged in ids  # nothing acknowledged is lost
@@ -132,10 +135,7 @@ def test_enospc_is_a_clear_temporary_error(
     spool = spool_at(tmp_path)
     _no_space_after(limit, monkeypatch)
     with pytest.raises(TemporaryError) as info:
-        with spool.writer(envelope()) as w:
-            for _ in range(10):
-                w.write(b"x" * 1000)
-            w.commit()
+        _write(spool, [b"x" * 1000] * 10)
     assert str(info.value.reply) == "452 4.3.1 Insufficient system storage"
     assert os.listdir(spool.queue_dir(INCOMING)) == []
 
@@ -147,9 +147,8 @@ def test_other_write_errors_are_451(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "fsync", fail)
-    with pytest.raises(TemporaryError) as info, spool.writer(envelope()) as w:
-        w.write(CONTENT)
-        w.commit()
+    with pytest.raises(TemporaryError) as info:
+        _write(spool, [CONTENT])
     assert str(info.value.reply) == "451 4.3.0 Error: queue file write error"
     assert os.listdir(spool.queue_dir(INCOMING)) == []
 
@@ -189,10 +188,8 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
 def test_real_full_disk(tiny_tmpfs: Path) -> None:
     spool = Spool(tiny_tmpfs / "spool").create()
     small = queue(spool)
-    with pytest.raises(TemporaryError) as info, spool.writer(envelope()) as w:
-        for _ in range(200):
-            w.write(b"y" * 4096)  # 800 KB into 64 KB
-        w.commit()
+    with pytest.raises(TemporaryError) as info:
+        _write(spool, [b"y" * 4096] * 200)  # 800 KB into 64 KB
     assert info.value.reply.code == 452
     assert sorted(os.listdir(spool.queue_dir(INCOMING))) == [small]
     assert queue(spool)  # space is back once the partial file is gone
