@@ -53,11 +53,7 @@ def _valid_address(text: str) -> bool:
     if at < 0:
         return _LOCAL.fullmatch(text) is not None
     local, domain = text[:at], text[at + 1 :]
-    return (
-        bool(local)
-        and _LOCAL.fullmatch(local) is not None
-        and (_DOMAIN.fullmatch(domain) is not None)
-    )
+    return _LOCAL.fullmatch(local) is not None and _DOMAIN.fullmatch(domain) is not None
 
 
 def _close_bracket(arg: str) -> int:
