@@ -234,6 +234,9 @@ class QueueWriter:
                 self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
             )
             self._fault("created")
+            # The ID is chosen now (as Postfix's cleanup does) so that a Received: header
+            # can name it before the content is written; commit links under it.
+            self.planned_id: QueueId = make_id(*self._clock.next(), os.fstat(self._fd).st_ino)
             write_all(self._fd, MAGIC + record_header(CONTENT, 0, 0))
         except OSError as e:
             self._discard()
@@ -266,6 +269,8 @@ class QueueWriter:
     def commit(self) -> QueueId:
         """Make the message durable and return its queue ID (blocks: fsync twice).
 
+        The ID is :attr:`planned_id` unless that name is taken in ``incoming``.
+
         When this returns, the file is under its final name in ``incoming`` and both the
         file and the directory entry are on stable storage.
         """
@@ -281,14 +286,14 @@ class QueueWriter:
             os.fsync(fd)
             self._fault("fsync")
             inode = os.fstat(fd).st_ino
+            queue_id = self.planned_id
             while True:
-                queue_id = make_id(*self._clock.next(), inode)
                 final = self.incoming / queue_id
                 try:
                     os.link(self.temp_path, final)
                     break
-                except FileExistsError:
-                    continue
+                except FileExistsError:  # practically impossible: same inode, same µs
+                    queue_id = make_id(*self._clock.next(), inode)
             self._fault("link")
             os.unlink(self.temp_path)
             self._fault("unlink")

@@ -1,0 +1,200 @@
+"""cleanup: the only way into the queue.
+
+A server hands :class:`Cleanup` the envelope of one message (:class:`Submission`) and
+gets a :class:`CleanupMessage`; it streams the content into it and calls
+:meth:`CleanupMessage.commit`, which returns the queue ID once the queue file is durable
+(only then may SMTP say 250). On the way, as Postfix's cleanup(8) and smtpd(8) do:
+
+* each recipient is rewritten with ``canonical_maps`` and expanded with
+  ``virtual_alias_maps``; the recipient as the client gave it is kept as the original
+  recipient; duplicates are removed per (ORCPT, NOTIFY, original, final), ignoring case;
+* a ``Received:`` header in Postfix's layout is prepended to the content.
+
+An alias expansion failure (loops, limits, a failed table) raises
+:class:`~vmail.core.errors.TemporaryError` with ``451 4.6.0 Alias expansion error`` before
+anything is written. Content is never buffered here. Everything blocks on disk and table
+I/O: async callers use ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from vmail.config import MainConfig
+from vmail.core.address import Address, AddressError
+from vmail.core.errors import TableError, TemporaryError
+from vmail.core.reply import Reply
+from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
+from vmail.rewrite.virtual import AliasExpansionError
+from vmail.route import Router
+
+ALIAS_EXPANSION_ERROR = Reply(451, "4.6.0", "Alias expansion error")
+LOOKUP_ERROR = Reply(451, "4.3.0", "Temporary lookup failure")
+
+
+@dataclass(frozen=True)
+class Rcpt:
+    """One accepted RCPT TO: the address as given, with its DSN parameters."""
+
+    address: str  # internal form, as the client gave it
+    notify: tuple[str, ...] = ()
+    orcpt: str = ""  # "type;value", e.g. "rfc822;bob@example.com"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The envelope of one message as the SMTP server received it."""
+
+    sender: str  # internal form; "" is the null sender
+    recipients: Sequence[Rcpt]
+    client_address: str = "127.0.0.1"
+    client_name: str = "localhost"
+    client_port: str = ""
+    helo: str | None = None
+    esmtp: bool = True
+    tls: bool = False
+    sasl_username: str | None = None
+    envid: str = ""
+    ret: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    arrival_time: float = field(default_factory=time.time)
+
+    @property
+    def protocol(self) -> str:
+        """``SMTP``, ``ESMTP``, ``ESMTPS``, ``ESMTPA`` or ``ESMTPSA`` (RFC 3848)."""
+        if not self.esmtp:
+            return "SMTP"
+        return "ESMTP" + ("S" if self.tls else "") + ("A" if self.sasl_username else "")
+
+
+def mail_date(when: float) -> str:
+    """Postfix's ``mail_date()``: ``Fri,  6 Nov 2026 08:35:42 +0000 (UTC)`` (``%e`` day)."""
+    local = datetime.fromtimestamp(when).astimezone()
+    return local.strftime("%a, %e %b %Y %H:%M:%S %z (%Z)")
+
+
+def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: str) -> bytes:
+    """Postfix smtpd's ``Received:`` header (no TLS details line), CRLF line ends.
+
+    ``for <rcpt>`` appears only when the message has exactly one recipient; otherwise the
+    date follows ``id ...;`` on a line of its own.
+    """
+    addr = sub.client_address
+    literal = f"IPv6:{addr}" if ":" in addr else addr
+    lines = [
+        f"Received: from {sub.helo or sub.client_name} ({sub.client_name} [{literal}])",
+    ]
+    by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
+    date = mail_date(sub.arrival_time)
+    if len(sub.recipients) == 1:
+        rcpt = Address.from_internal(sub.recipients[0].address).external
+        lines += [by, f"\tfor <{rcpt}>; {date}"]
+    else:
+        lines += [by + ";", f"\t{date}"]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+class Cleanup:
+    """Turns submissions into queue files for one configuration snapshot."""
+
+    def __init__(self, config: MainConfig, router: Router, spool: Spool) -> None:
+        self.config = config
+        self.router = router
+        self.spool = spool
+        self.myhostname = config.get("myhostname")
+        self.mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
+
+    def expand(self, recipients: Sequence[Rcpt]) -> tuple[Recipient, ...]:
+        """Canonical rewriting, virtual alias expansion and duplicate removal (blocks)."""
+        out: list[Recipient] = []
+        seen: set[tuple[str, tuple[str, ...], str, str]] = set()
+        with self.router.resolver.message_cache():
+            for rcpt in recipients:
+                try:
+                    given = Address.from_internal(rcpt.address)
+                    rewritten = self.router.canonical.rewrite(given)
+                    finals = self.router.expander.expand(rewritten).recipients
+                except AliasExpansionError as e:
+                    raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
+                except TableError as e:
+                    raise TemporaryError(LOOKUP_ERROR) from e
+                except AddressError as e:
+                    raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
+                for final in finals:
+                    key = (rcpt.orcpt, rcpt.notify, given.internal.lower(), final.internal.lower())
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    out.append(Recipient(final.internal, rcpt.address, rcpt.notify, rcpt.orcpt))
+        return tuple(out)
+
+    def open(self, sub: Submission) -> CleanupMessage:
+        """Expand the recipients, start the queue file and write ``Received:`` (blocks).
+
+        Raises :class:`TemporaryError` (alias expansion, lookup or queue write error).
+        """
+        client = {"name": sub.client_name, "address": sub.client_address}
+        if sub.client_port:
+            client["port"] = sub.client_port
+        if sub.helo:
+            client["helo"] = sub.helo
+        client["protocol"] = sub.protocol
+        if sub.sasl_username:
+            client["sasl_username"] = sub.sasl_username
+        envelope = Envelope(
+            sender=sub.sender,
+            recipients=self.expand(sub.recipients),
+            arrival_time=sub.arrival_time,
+            client=client,
+            envid=sub.envid,
+            ret=sub.ret,
+            attributes=dict(sub.attributes),
+        )
+        writer = self.spool.writer(envelope)
+        message = CleanupMessage(writer)
+        try:
+            header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
+            writer.write(header)
+        except BaseException:
+            writer.abort()
+            raise
+        return message
+
+
+class CleanupMessage:
+    """One message being written; call :meth:`write` per chunk, then :meth:`commit`."""
+
+    def __init__(self, writer: QueueWriter) -> None:
+        self._writer = writer
+        self.queue_id: QueueId = writer.planned_id
+
+    def write(self, chunk: bytes) -> None:
+        """Append content (CRLF line ends, dot-unstuffed) (blocks)."""
+        self._writer.write(chunk)
+
+    def commit(self) -> QueueId:
+        """Make the queue file durable and return its ID (blocks); TemporaryError on failure."""
+        try:
+            self.queue_id = self._writer.commit()
+        except BaseException:
+            self._writer.abort()
+            raise
+        return self.queue_id
+
+    def abort(self) -> None:
+        """Forget the message (removes the partial queue file)."""
+        self._writer.abort()
+
+
+__all__ = [
+    "ALIAS_EXPANSION_ERROR",
+    "Cleanup",
+    "CleanupMessage",
+    "Rcpt",
+    "Submission",
+    "mail_date",
+    "received_header",
+]

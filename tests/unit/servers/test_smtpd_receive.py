@@ -1,0 +1,256 @@
+"""smtpd end to end on loopback: smtplib → SmtpServer → cleanup → a committed queue file."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from tests.routing_helpers import make_router
+from vmail.cleanup import Cleanup
+from vmail.core.errors import TemporaryError
+from vmail.core.reply import Reply
+from vmail.queue import QueueFile, QueueWriter, Spool
+from vmail.route import Router
+from vmail.servers.smtpd import SmtpServer
+
+T = TypeVar("T")
+
+VIRTUAL = """\
+queue_directory = {dir}/queue
+virtual_mailbox_domains = example.com
+virtual_mailbox_maps = inline:{ alice@example.com=example.com/alice/, \
+bob@example.com=example.com/bob/ }
+virtual_alias_maps = inline:{ {team@example.com=alice@example.com, bob@example.com}, \
+loop@example.com=loop2@example.com, loop2@example.com=loop@example.com }
+virtual_alias_recursion_limit = 3
+smtpd_timeout = 2s
+"""
+
+
+def setup(tmp_path: Path, main_cf: str = VIRTUAL) -> tuple[Router, Spool]:
+    router = make_router(tmp_path, main_cf)
+    spool = Spool(tmp_path / "queue").create()
+    return router, spool
+
+
+def serve(router: Router, spool: Spool, client: Callable[[int], T]) -> T:
+    """Run the server on 127.0.0.1:0 in this thread's loop and ``client(port)`` in another."""
+
+    async def main() -> T:
+        cleanup = Cleanup(router.config, router, spool)
+        server = SmtpServer(router.config, router, cleanup, port=0, peername_lookup=False)
+        await server.start()
+        try:
+            return await asyncio.to_thread(client, server.port)
+        finally:
+            await server.close()
+
+    return asyncio.run(main())
+
+
+def queued(spool: Spool) -> list[QueueFile]:
+    return [spool.load("incoming", qid) for qid in spool.ids("incoming")]
+
+
+MESSAGE = b"Subject: hi\r\n\r\nbody\r\n.leading dot\r\n"
+
+
+def test_banner_and_accepted_mail_is_queued_with_aliases_expanded(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(
+        port: int,
+    ) -> tuple[tuple[int, bytes], dict[str, tuple[int, bytes]], tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            banner = s.connect("127.0.0.1", port)
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            refused: dict[str, tuple[int, bytes]] = {}
+            for rcpt in ("team@example.com", "alice@example.com"):
+                code, text = s.rcpt(rcpt)
+                refused[rcpt] = (code, text)
+            return banner, refused, s.data(MESSAGE)
+
+    banner, rcpts, (code, text) = serve(router, spool, client)
+    assert banner[0] == 220
+    assert banner[1].endswith(b"ESMTP vmail")
+    assert all(reply[0] == 250 for reply in rcpts.values())
+    assert code == 250
+    assert text.startswith(b"2.0.0 Ok: queued as ")
+    [qf] = queued(spool)
+    assert text.decode().endswith(qf.queue_id)
+    assert qf.envelope.sender == "sender@example.org"
+    assert [(r.address, r.original) for r in qf.envelope.recipients] == [
+        ("alice@example.com", "team@example.com"),
+        ("bob@example.com", "team@example.com"),
+        ("alice@example.com", "alice@example.com"),
+    ]
+    content = qf.read_content()
+    header, _, rest = content.partition(b"\r\n\tby mail.example.net (vmail) with ESMTP id ")
+    assert header == b"Received: from client.example (unknown [127.0.0.1])"
+    assert rest.startswith(qf.queue_id.encode() + b";\r\n\t")  # two recipients: no "for"
+    assert content.endswith(b"\r\n" + MESSAGE)
+    assert qf.envelope.client["address"] == "127.0.0.1"
+
+
+def test_single_recipient_received_names_it(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.helo("old.example")
+            s.sendmail("<>", ["bob@example.com"], MESSAGE)
+
+    serve(router, spool, client)
+    [qf] = queued(spool)
+    lines = qf.read_content().split(b"\r\n")
+    assert lines[0] == b"Received: from old.example (unknown [127.0.0.1])"
+    assert lines[1] == b"\tby mail.example.net (vmail) with SMTP id " + qf.queue_id.encode()
+    assert lines[2].startswith(b"\tfor <bob@example.com>; ")
+    assert qf.envelope.sender == ""
+
+
+def test_unknown_user_is_rejected(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            return s.rcpt("nobody@example.com")
+
+    code, text = serve(router, spool, client)
+    assert code == 550
+    assert text.startswith(b"5.1.1 <nobody@example.com>")
+    assert text.endswith(b"User unknown in virtual mailbox table")
+    assert queued(spool) == []
+
+
+def test_relay_denied_outside_mynetworks(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, VIRTUAL + "mynetworks = 192.0.2.0/24\n")
+
+    def client(port: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            return s.rcpt("someone@elsewhere.example"), s.rcpt("alice@example.com")
+
+    relay, local = serve(router, spool, client)
+    # smtpd_relay_restrictions' default ends in defer_unauth_destination, hence 454
+    assert relay == (454, b"4.7.1 <someone@elsewhere.example>: Relay access denied")
+    assert local[0] == 250
+
+
+def test_pipelined_recipients_answered_in_order(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+    commands = (
+        b"EHLO pipe.example\r\n"
+        b"MAIL FROM:<s@example.org>\r\n"
+        b"RCPT TO:<alice@example.com>\r\n"
+        b"RCPT TO:<nobody@example.com>\r\n"
+        b"RCPT TO:<bob@example.com>\r\n"
+        b"DATA\r\n"
+    )
+
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            f = sock.makefile("rb")
+            f.readline()  # banner
+            sock.sendall(commands)
+            lines: list[bytes] = []
+            while not (lines and lines[-1].startswith(b"354")):
+                lines.append(f.readline().rstrip(b"\r\n"))
+            sock.sendall(MESSAGE + b".\r\nQUIT\r\n")
+            lines.append(f.readline().rstrip(b"\r\n"))
+            return [line for line in lines if not line.startswith(b"250-")]
+
+    replies = serve(router, spool, client)
+    assert [r[:3] for r in replies] == [b"250", b"250", b"250", b"550", b"250", b"354", b"250"]
+    [qf] = queued(spool)
+    assert [r.address for r in qf.envelope.recipients] == ["alice@example.com", "bob@example.com"]
+
+
+def test_failing_commit_gives_4xx_and_leaves_no_queue_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, spool = setup(tmp_path)
+
+    def broken_commit(self: QueueWriter) -> str:
+        raise TemporaryError(Reply(451, "4.3.0", "Error: queue file write error"))
+
+    monkeypatch.setattr(QueueWriter, "commit", broken_commit)
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            s.rcpt("alice@example.com")
+            return s.data(MESSAGE)
+
+    assert serve(router, spool, client) == (451, b"4.3.0 Error: queue file write error")
+    assert spool.ids("incoming") == []
+    assert spool.temp_files() == []
+
+
+def test_alias_expansion_error_defers_whole_message(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            s.rcpt("alice@example.com")
+            s.rcpt("loop@example.com")
+            return s.data(MESSAGE)
+
+    assert serve(router, spool, client) == (451, b"4.6.0 Alias expansion error")
+    assert spool.ids("incoming") == []
+    assert spool.temp_files() == []
+
+
+def test_idle_client_gets_timeout(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, VIRTUAL + "smtpd_timeout = 1s\n")
+
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            f = sock.makefile("rb")
+            return [f.readline(), f.readline(), f.readline()]
+
+    banner, timeout, eof = serve(router, spool, client)
+    assert banner.startswith(b"220 mail.example.net ESMTP vmail")
+    assert timeout == b"421 4.4.2 mail.example.net Error: timeout exceeded\r\n"
+    assert eof == b""
+
+
+def test_a_bug_ends_only_that_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    router, spool = setup(tmp_path)
+    calls = []
+
+    def buggy(*args: object) -> Reply:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        return Reply(250, "2.1.5", "Ok")
+
+    monkeypatch.setattr(router.policy, "check_recipient", buggy)
+
+    def client(port: int) -> tuple[bytes, tuple[int, bytes]]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            f = sock.makefile("rb")
+            f.readline()
+            sock.sendall(b"HELO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.com>\r\n")
+            lines = [f.readline() for _ in range(3)]
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.helo("y")
+            s.mail("a@example.org")
+            return lines[2], s.rcpt("alice@example.com")
+
+    bug, ok = serve(router, spool, client)
+    assert bug == b"421 4.3.0 mail.example.net Error: internal error\r\n"
+    assert ok[0] == 250
