@@ -1,0 +1,343 @@
+"""The queue manager: from ``incoming``/``deferred`` through ``active`` to delivered.
+
+One pass (:meth:`QueueManager.run_once`):
+
+1. Committed messages in ``incoming`` move to ``active``; so do messages in ``deferred``
+   whose earliest retry time has come (each file is parsed to read it: status records,
+   unlike a file's mtime, also see ``postqueue -f``'s ``flush``). ``hold`` is left alone.
+2. For every message in ``active``, each unfinished recipient is resolved
+   (:class:`~vmail.rewrite.resolve.Resolver`) and handed to the agent registered for its
+   transport, with a fresh content stream. ``discard`` and ``error`` are built in; a
+   transport without an agent defers (``4.3.0 mail transport unavailable``).
+3. Each recipient's outcome is appended to the queue file (fsynced) right after the
+   agent returns and before the next recipient, then logged in Postfix's form.
+4. When every recipient is final (delivered or bounced) the file is removed
+   (``QUEUEID: removed``). Otherwise it moves to ``deferred``; its deferred recipients
+   carry the next attempt time (:mod:`.backoff`). A recipient that defers after the
+   message outlived ``maximal_queue_lifetime`` (``bounce_queue_lifetime`` for the null
+   sender) is bounced instead and logged ``status=expired``.
+
+:meth:`QueueManager.run` is the service: recovery, then a pass whenever
+:meth:`QueueManager.notify` is called (cleanup does after each commit) or
+``queue_run_delay`` has passed; ``deferred`` is scanned only on the timer. Disk work,
+table lookups and deliveries run in worker threads; deliveries per transport are bounded
+by a semaphore: ``default_process_limit`` (master.cf's default ``maxproc``), or
+``<transport>_destination_concurrency_limit`` when that is declared and smaller.
+
+Crash safety
+------------
+A file is removed only after every recipient has a final status record on disk, and a
+message is always in exactly one queue (moves are renames), so nothing is lost. A
+crash after an agent wrote the mailbox but before the ``delivered`` record was fsynced
+makes the restart deliver that recipient again: the window is one ``write`` + ``fsync``
+of the queue file, done in the same worker thread right after the agent returns. See
+:mod:`vmail.queue.recovery` for how a two-phase record could close it.
+
+Bounce (DSN) messages to the sender are not generated yet: :meth:`QueueManager.on_bounce`
+is the hook, and it only logs for now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from vmail.config import MainConfig
+from vmail.core.address import Address
+from vmail.core.errors import TableError
+from vmail.delivery.virtual import DeliveryRequest, VirtualAgent
+from vmail.qmgr.backoff import backoff, deferral_count, queue_lifetime
+from vmail.qmgr.transports import BOUNCED, BUILTIN, SENT, Agent, Outcome, deferred
+from vmail.queue import log as qlog
+from vmail.queue.envelope import BOUNCED as ST_BOUNCED
+from vmail.queue.envelope import DEFERRED as ST_DEFERRED
+from vmail.queue.envelope import DELIVERED as ST_DELIVERED
+from vmail.queue.file import CorruptQueueFileError, QueueFile, StatusUpdate
+from vmail.queue.ids import QueueId
+from vmail.queue.recovery import recover
+from vmail.queue.spool import ACTIVE, DEFERRED, INCOMING, QueueNotFoundError, Spool
+from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.resolve import Resolver
+
+log = logging.getLogger("vmail.qmgr")
+
+Clock = Callable[[], float]
+
+
+def default_agents(config: MainConfig) -> dict[str, Agent]:
+    """The agents vmail has so far: ``virtual``."""
+    return {"virtual": VirtualAgent(config)}
+
+
+@dataclass
+class _Attempt:
+    """One message being delivered in this pass."""
+
+    queue_file: QueueFile
+    started: float  # when this pass took the message (end of "before qmgr")
+    next_attempt: float  # for recipients that defer now
+    expired: bool  # the message outlived its queue lifetime
+
+
+class QueueManager:
+    """Delivers the spool's messages with the given agents (keyed by transport name)."""
+
+    def __init__(
+        self,
+        config: MainConfig,
+        spool: Spool,
+        agents: Mapping[str, Agent],
+        *,
+        clock: Clock = time.time,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.config = config
+        self.spool = spool
+        self.agents = dict(agents)
+        self.clock = clock
+        self.resolver = resolver or Resolver(RoutingContext(config))
+        self._resolver_lock = threading.Lock()  # the resolver's per-message cache is shared
+        self.minimal_backoff = float(config.get_time("minimal_backoff_time"))
+        self.maximal_backoff = float(config.get_time("maximal_backoff_time"))
+        self.queue_run_delay = float(config.get_time("queue_run_delay"))
+        self.process_limit = max(1, config.get_int("default_process_limit"))
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._limits_loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the service ---------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """A message was committed to ``incoming``: run a pass soon (thread-safe)."""
+        loop, event = self._loop, self._wakeup
+        if loop is None or event is None:
+            return  # not running; the first pass will find the message
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    async def run(self) -> None:
+        """Recover the spool, then deliver until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        report = await asyncio.to_thread(recover, self.spool)
+        log.info("queue recovery: %d messages, %d corrupt", report.messages, len(report.corrupt))
+        last_deferred_scan = float("-inf")
+        while True:
+            self._wakeup.clear()
+            now = self.clock()
+            scan_deferred = now - last_deferred_scan >= self.queue_run_delay
+            if scan_deferred:
+                last_deferred_scan = now
+            try:
+                await self.run_once(now, scan_deferred=scan_deferred)
+            except Exception:  # a bug must not stop delivery for good
+                log.exception("queue manager pass failed")
+            wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+
+    # -- one pass ------------------------------------------------------------------------
+
+    async def run_once(self, now: float | None = None, *, scan_deferred: bool = True) -> int:
+        """Deliver what is due at ``now`` (default: the clock); returns messages handled."""
+        now = self.clock() if now is None else now
+        loop = asyncio.get_running_loop()
+        if loop is not self._limits_loop:  # semaphores belong to one event loop
+            self._limits, self._limits_loop = {}, loop
+        ids = await asyncio.to_thread(self._take, now, scan_deferred)
+        messages = asyncio.Semaphore(self.process_limit)
+
+        async def guarded(queue_id: QueueId) -> None:
+            async with messages:
+                try:
+                    await self._deliver_message(queue_id, now)
+                except Exception:  # leave the file in active; recovery requeues it
+                    log.exception("%s: delivery failed unexpectedly", queue_id)
+
+        async with asyncio.TaskGroup() as group:
+            for queue_id in ids:
+                group.create_task(guarded(queue_id))
+        return len(ids)
+
+    def _take(self, now: float, scan_deferred: bool) -> list[QueueId]:
+        """Move due messages into ``active``; the IDs in ``active`` (blocking)."""
+        for queue_id in self.spool.ids(INCOMING):
+            self.spool.move(queue_id, INCOMING, ACTIVE)
+        if scan_deferred:
+            for queue_id in self.spool.ids(DEFERRED):
+                try:
+                    qf = self.spool.load(DEFERRED, queue_id)
+                except (QueueNotFoundError, CorruptQueueFileError) as e:
+                    log.warning("%s: %s", queue_id, e)
+                    continue
+                if self._due(qf, now):
+                    self.spool.move(queue_id, DEFERRED, ACTIVE)
+        return self.spool.ids(ACTIVE)
+
+    @staticmethod
+    def _due(qf: QueueFile, now: float) -> bool:
+        waiting = [s.next_attempt for s in qf.states if not s.final and s.status == ST_DEFERRED]
+        return len(waiting) < len(qf.pending) or min(waiting, default=0.0) <= now
+
+    async def _deliver_message(self, queue_id: QueueId, now: float) -> None:
+        try:
+            qf = await asyncio.to_thread(self.spool.load, ACTIVE, queue_id)
+        except CorruptQueueFileError as e:
+            log.warning("%s: %s; moved to corrupt", queue_id, e.reason)
+            return
+        except QueueNotFoundError:
+            return
+        env = qf.envelope
+        log.info(qlog.queue_active(queue_id, env.sender, qf.message_size, len(env.recipients)))
+        attempt = _Attempt(
+            qf,
+            started=now,
+            next_attempt=now
+            + backoff(
+                deferral_count(qf.status_records) + 1, self.minimal_backoff, self.maximal_backoff
+            ),
+            expired=now - env.arrival_time > queue_lifetime(self.config, env.sender),
+        )
+        for index in qf.pending:
+            try:
+                await self._deliver_recipient(attempt, index)
+            except CorruptQueueFileError as e:
+                log.warning("%s: %s; moved to corrupt", queue_id, e.reason)
+                await asyncio.to_thread(self.spool.quarantine, ACTIVE, queue_id)
+                return
+        await asyncio.to_thread(self._finish, qf)
+
+    async def _deliver_recipient(self, attempt: _Attempt, index: int) -> None:
+        qf = attempt.queue_file
+        address = qf.envelope.recipients[index].address
+        route = await asyncio.to_thread(self._resolve, address)
+        if isinstance(route, Outcome):
+            await asyncio.to_thread(self._record, attempt, index, route, 0.0)
+            return
+        transport, nexthop = route
+        async with self._limit(transport):
+            await asyncio.to_thread(self._dispatch, attempt, index, transport, nexthop)
+
+    def _resolve(self, address: str) -> tuple[str, str] | Outcome:
+        try:
+            with self._resolver_lock:
+                resolution = self.resolver.resolve(Address.from_internal(address))
+        except TableError as e:
+            log.warning("table %s: resolve %s: %s", e.table, address, e.message)
+            return deferred("4.3.0", "address resolver failure")
+        return resolution.transport, resolution.nexthop
+
+    def _limit(self, transport: str) -> asyncio.Semaphore:
+        semaphore = self._limits.get(transport)
+        if semaphore is None:
+            name = f"{transport}_destination_concurrency_limit"
+            limit = self.process_limit
+            if self.config.is_known(name):
+                limit = min(limit, self.config.get_int(name))
+            semaphore = self._limits[transport] = asyncio.Semaphore(max(1, limit))
+        return semaphore
+
+    def _dispatch(self, attempt: _Attempt, index: int, transport: str, nexthop: str) -> None:
+        """Deliver one recipient and record the outcome at once (blocking, worker thread)."""
+        qf = attempt.queue_file
+        recipient = qf.envelope.recipients[index]
+        started = self.clock()
+        builtin = BUILTIN.get(transport)
+        agent = self.agents.get(transport)
+        if builtin is not None:
+            outcome = builtin(nexthop)
+        elif agent is None:
+            outcome = deferred("4.3.0", f"mail transport unavailable: {transport}")
+        else:
+            request = DeliveryRequest(
+                qf.queue_id, qf.envelope.sender, recipient.address, recipient.original
+            )
+            try:
+                result = agent.deliver(request, qf.content_chunks())
+            except CorruptQueueFileError:
+                raise
+            except Exception:
+                log.exception("%s: %s agent failed", qf.queue_id, transport)
+                outcome = deferred("4.3.0", "unknown mail transport error", transport)
+            else:
+                outcome = Outcome.from_result(result, transport)
+        # the crash window: the mailbox holds the message until this record is fsynced
+        self._record(attempt, index, outcome, self.clock() - started)
+
+    # -- recording -----------------------------------------------------------------------
+
+    def _record(self, attempt: _Attempt, index: int, outcome: Outcome, took: float) -> None:
+        """Append the recipient's status durably, then log it (blocking)."""
+        qf = attempt.queue_file
+        now = self.clock()
+        status, logged, next_attempt = ST_DEFERRED, outcome.status, attempt.next_attempt
+        if outcome.status == SENT:
+            status, next_attempt = ST_DELIVERED, 0.0
+        elif outcome.status == BOUNCED:
+            status, next_attempt = ST_BOUNCED, 0.0
+        elif attempt.expired:
+            status, logged, next_attempt = ST_BOUNCED, "expired", 0.0
+        update = StatusUpdate(
+            (index,),
+            status,
+            dsn=outcome.dsn,
+            reason=outcome.text,
+            relay=outcome.relay,
+            next_attempt=next_attempt,
+            time=now,
+        )
+        qf.append([update])
+        recipient = qf.envelope.recipients[index]
+        delays = qlog.Delays(
+            before_qmgr=max(0.0, attempt.started - qf.envelope.arrival_time),
+            in_qmgr=max(0.0, now - took - attempt.started),
+            transmission=took,
+        )
+        log.info(
+            qlog.delivery(
+                qf.queue_id,
+                _external(recipient.address),
+                original=_external(recipient.original) if recipient.original else "",
+                relay=outcome.relay,
+                delays=delays,
+                dsn=outcome.dsn,
+                status=logged,
+                text=outcome.text,
+            )
+        )
+        if status == ST_BOUNCED:
+            self.on_bounce(qf, index, outcome)
+
+    def on_bounce(self, qf: QueueFile, index: int, outcome: Outcome) -> None:
+        """A recipient failed for good. TODO: queue a DSN to the sender (through cleanup),
+        honouring NOTIFY/RET/ENVID; for now the log line above is all there is."""
+
+    def _finish(self, qf: QueueFile) -> None:
+        """Remove a finished message, or move it to ``deferred`` (blocking)."""
+        if not qf.pending:
+            self.spool.remove(ACTIVE, qf.queue_id)
+            log.info(qlog.removed(qf.queue_id))
+        else:
+            self.spool.move(qf.queue_id, ACTIVE, DEFERRED)
+
+
+def _external(address: str) -> str:
+    try:
+        return Address.from_internal(address).external
+    except ValueError:
+        return address
+
+
+__all__ = ["QueueManager", "default_agents"]

@@ -1,0 +1,349 @@
+"""The queue manager: spool in, Maildir and log lines out, with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from vmail.config import MainConfig
+from vmail.core.errors import TemporaryError
+from vmail.delivery.virtual import VirtualAgent
+from vmail.qmgr import QueueManager, default_agents
+from vmail.qmgr.backoff import backoff
+from vmail.queue import Envelope, QueueFile, Recipient, Spool
+from vmail.queue.file import WRITE_ERROR
+from vmail.queue.ids import QueueId
+from vmail.queue.recovery import recover
+from vmail.queue.spool import ACTIVE, DEFERRED, INCOMING
+
+ARRIVAL = 1_795_766_555.25
+CONTENT = b"Subject: hello\r\nFrom: alice@example.org\r\n\r\nbody line\r\n"
+MAILBOXES = "inline:{ bob@example.com=example.com/bob/, carol@example.com=example.com/carol/ }"
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def config(tmp_path: Path, **settings: str) -> MainConfig:
+    (tmp_path / "mail").mkdir(exist_ok=True)
+    values = {
+        "myhostname": "mx.test",
+        "mydestination": "localhost",
+        "queue_directory": str(tmp_path / "spool"),
+        "virtual_mailbox_base": str(tmp_path / "mail"),
+        "virtual_mailbox_domains": "example.com",
+        "virtual_alias_domains": "alias.test",
+        "virtual_mailbox_maps": MAILBOXES,
+        "virtual_uid_maps": f"static:{os.getuid() or 5000}",
+        "virtual_gid_maps": f"static:{os.getgid() or 5000}",
+        "transport_maps": "inline:{ discard.test=discard: }",
+        "minimal_backoff_time": "300s",
+        "maximal_backoff_time": "4000s",
+        "maximal_queue_lifetime": "5d",
+        **settings,
+    }
+    return MainConfig.from_text("".join(f"{k} = {v}\n" for k, v in values.items()))
+
+
+def queue(
+    spool: Spool,
+    *recipients: str | tuple[str, str],
+    sender: str = "alice@example.org",
+    arrival: float = ARRIVAL,
+) -> QueueId:
+    rcpts = tuple(
+        Recipient(r, original=r) if isinstance(r, str) else Recipient(r[0], original=r[1])
+        for r in recipients
+    )
+    env = Envelope(sender=sender, recipients=rcpts, arrival_time=arrival)
+    with spool.writer(env) as w:
+        w.write(CONTENT)
+        return w.commit()
+
+
+def manager(tmp_path: Path, clock: FakeClock, **settings: str) -> tuple[QueueManager, Spool]:
+    cfg = config(tmp_path, **settings)
+    spool = Spool.from_config(cfg).create()
+    return QueueManager(cfg, spool, default_agents(cfg), clock=clock), spool
+
+
+def run(qmgr: QueueManager, now: float) -> int:
+    return asyncio.run(qmgr.run_once(now))
+
+
+def new_mail(tmp_path: Path, user: str) -> list[Path]:
+    directory = tmp_path / "mail" / "example.com" / user / "new"
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "vmail.qmgr"]
+
+
+@pytest.fixture(autouse=True)
+def _capture(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "vmail.qmgr")
+
+
+def test_delivers_to_maildir_logs_and_removes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(ARRIVAL + 5)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, ("bob@example.com", "info@example.com"))
+    assert run(qmgr, clock.now) == 1
+    [mail] = new_mail(tmp_path, "bob")
+    assert mail.read_bytes().endswith(b"Subject: hello\nFrom: alice@example.org\n\nbody line\n")
+    assert b"X-Original-To: info@example.com\n" in mail.read_bytes()
+    assert not any(spool.entries())
+    assert lines(caplog) == [
+        f"{qid}: from=<alice@example.org>, size={len(CONTENT)}, nrcpt=1 (queue active)",
+        f"{qid}: to=<bob@example.com>, orig_to=<info@example.com>, relay=virtual, delay=5,"
+        " delays=5/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+        f"{qid}: removed",
+    ]
+
+
+def test_unknown_user_bounces_and_removes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, "nobody@example.com")
+    run(qmgr, clock.now)
+    assert not any(spool.entries())
+    assert (
+        f"{qid}: to=<nobody@example.com>, relay=virtual, delay=0, delays=0/0/0/0,"
+        ' dsn=5.1.1, status=bounced (unknown user: "nobody@example.com")'
+    ) in lines(caplog)
+    assert lines(caplog)[-1] == f"{qid}: removed"
+
+
+def test_temporary_failure_defers_then_retries(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock, virtual_uid_maps="fail:down")
+    qid = queue(spool, "bob@example.com")
+    run(qmgr, clock.now)
+    assert spool.find(qid) == DEFERRED
+    [state] = spool.load(DEFERRED, qid).states
+    assert (state.status, state.dsn, state.next_attempt) == ("deferred", "4.3.5", ARRIVAL + 300)
+    assert "status=deferred (mail system configuration error)" in lines(caplog)[-1]
+
+    # not due yet: nothing happens
+    clock.now = ARRIVAL + 299
+    assert run(qmgr, clock.now) == 0
+    assert spool.find(qid) == DEFERRED
+
+    # due, still failing: the wait doubles
+    clock.now = ARRIVAL + 300
+    run(qmgr, clock.now)
+    [state] = spool.load(DEFERRED, qid).states
+    assert state.next_attempt == ARRIVAL + 300 + 600
+
+    # the table is back: delivered on the next due pass
+    good = config(tmp_path)
+    qmgr.agents["virtual"] = VirtualAgent(good)
+    clock.now = ARRIVAL + 900
+    run(qmgr, clock.now)
+    assert len(new_mail(tmp_path, "bob")) == 1
+    assert spool.find(qid) is None
+    assert lines(caplog)[-2].endswith(
+        "delay=900, delays=900/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)"
+    )
+
+
+def test_read_only_mailbox_defers(tmp_path: Path) -> None:
+    if os.getuid() == 0:
+        pytest.skip("root ignores directory permissions")
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    base = tmp_path / "mail" / "example.com"
+    base.mkdir(parents=True)
+    base.chmod(0o500)
+    try:
+        qid = queue(spool, "bob@example.com")
+        run(qmgr, clock.now)
+        [state] = spool.load(DEFERRED, qid).states
+        assert state.status == "deferred"
+        assert state.dsn.startswith("4.")
+    finally:
+        base.chmod(0o700)
+
+
+def test_expired_message_bounces(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(ARRIVAL + 5 * 86400 + 1)
+    qmgr, spool = manager(tmp_path, clock, virtual_uid_maps="fail:down")
+    qid = queue(spool, "bob@example.com", "carol@example.com")
+    run(qmgr, clock.now)
+    assert spool.find(qid) is None
+    expired = [line for line in lines(caplog) if "status=expired" in line]
+    assert len(expired) == 2
+    assert expired[0] == (
+        f"{qid}: to=<bob@example.com>, relay=virtual, delay=432001,"
+        " delays=432001/0/0/0, dsn=4.3.5, status=expired (mail system configuration error)"
+    )
+
+
+def test_null_sender_uses_bounce_queue_lifetime(tmp_path: Path) -> None:
+    clock = FakeClock(ARRIVAL + 3601)
+    qmgr, spool = manager(tmp_path, clock, virtual_uid_maps="fail:down", bounce_queue_lifetime="1h")
+    bounce = queue(spool, "bob@example.com", sender="")
+    normal = queue(spool, "bob@example.com")
+    run(qmgr, clock.now)
+    assert spool.find(bounce) is None
+    assert spool.find(normal) == DEFERRED
+
+
+def test_mixed_recipients(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(
+        spool,
+        "bob@example.com",
+        "nobody@example.com",
+        "someone@remote.test",  # default_transport smtp: no agent yet
+        "x@discard.test",
+        "y@alias.test",
+        "carol@example.com",
+    )
+    run(qmgr, clock.now)
+    assert spool.find(qid) == DEFERRED
+    states = spool.load(DEFERRED, qid).states
+    assert [(s.status, s.dsn) for s in states] == [
+        ("delivered", "2.0.0"),
+        ("bounced", "5.1.1"),
+        ("deferred", "4.3.0"),
+        ("delivered", "2.0.0"),
+        ("bounced", "5.1.1"),
+        ("delivered", "2.0.0"),
+    ]
+    log = "\n".join(lines(caplog))
+    assert (
+        "to=<someone@remote.test>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0,"
+        " status=deferred (mail transport unavailable: smtp)" in log
+    )
+    assert (
+        "to=<x@discard.test>, relay=none, delay=0, delays=0/0/0/0, dsn=2.0.0,"
+        " status=sent (discarded)" in log
+    )
+    assert (
+        "to=<y@alias.test>, relay=none, delay=0, delays=0/0/0/0, dsn=5.1.1,"
+        " status=bounced (User unknown in virtual alias table)" in log
+    )
+
+    # the retry tries only the unfinished recipient
+    clock.now = ARRIVAL + 300
+    run(qmgr, clock.now)
+    assert len(new_mail(tmp_path, "bob")) == 1
+    assert len(new_mail(tmp_path, "carol")) == 1
+    assert spool.load(DEFERRED, qid).states[2].next_attempt == ARRIVAL + 300 + 600
+
+
+def test_crash_before_status_record_redelivers_never_loses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, "bob@example.com")
+    real_append = QueueFile.append
+
+    def failing_append(self: QueueFile, updates: object) -> None:
+        raise TemporaryError(WRITE_ERROR)
+
+    monkeypatch.setattr(QueueFile, "append", failing_append)
+    run(qmgr, clock.now)
+    # the Maildir has the message, the queue file does not know: it stays
+    assert len(new_mail(tmp_path, "bob")) == 1
+    assert spool.find(qid) == ACTIVE
+    assert spool.load(ACTIVE, qid).pending == [0]
+
+    monkeypatch.setattr(QueueFile, "append", real_append)
+    recover(spool)
+    assert spool.find(qid) == INCOMING
+    run(qmgr, clock.now)
+    assert spool.find(qid) is None
+    assert len(new_mail(tmp_path, "bob")) == 2  # the documented duplicate window
+
+
+def test_delivered_recipient_is_not_redelivered_after_restart(tmp_path: Path) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, "bob@example.com", "someone@remote.test")
+    run(qmgr, clock.now)
+    spool.move(qid, DEFERRED, ACTIVE)  # as if the crash came while it was active
+    recover(spool)
+    run(qmgr, clock.now)
+    assert len(new_mail(tmp_path, "bob")) == 1
+
+
+def test_backoff_doubles_within_bounds() -> None:
+    assert [backoff(n, 300, 4000) for n in (1, 2, 3, 4, 5, 100)] == [
+        300,
+        600,
+        1200,
+        2400,
+        4000,
+        4000,
+    ]
+    assert backoff(1, 300, 100) == 300
+
+
+def test_concurrency_limit_per_transport(tmp_path: Path) -> None:
+    qmgr, _ = manager(
+        tmp_path,
+        FakeClock(ARRIVAL),
+        default_process_limit="3",
+        virtual_destination_concurrency_limit="2",
+    )
+    assert qmgr._limit("virtual")._value == 2
+    assert qmgr._limit("pipe-ish")._value == 3
+
+
+def test_run_loop_wakes_on_notify(tmp_path: Path) -> None:
+    cfg = config(tmp_path, queue_run_delay="1000s")
+    spool = Spool.from_config(cfg).create()
+    qmgr = QueueManager(cfg, spool, default_agents(cfg))
+
+    async def scenario() -> None:
+        task = asyncio.create_task(qmgr.run())
+        for _ in range(200):  # the first pass (empty spool) is done when it waits
+            await asyncio.sleep(0.01)
+            if qmgr._wakeup is not None and not qmgr._wakeup.is_set():
+                break
+        qid = await asyncio.to_thread(queue, spool, "bob@example.com")
+        qmgr.notify()
+        for _ in range(500):
+            if spool.find(qid) is None:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert spool.find(qid) is None
+
+    asyncio.run(scenario())
+    assert len(new_mail(tmp_path, "bob")) == 1
+
+
+def test_damaged_content_goes_to_corrupt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, "bob@example.com")
+    path = spool.path(INCOMING, qid)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"body line")] = ord("B")
+    path.write_bytes(bytes(data))
+    run(qmgr, clock.now)
+    assert spool.find(qid) is None
+    assert (spool.root / "corrupt" / qid).exists()
+    assert new_mail(tmp_path, "bob") == []
+    assert any("content checksum mismatch" in line for line in lines(caplog))
