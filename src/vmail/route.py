@@ -24,6 +24,7 @@ from vmail.rewrite.local_aliases import LocalAliasExpander, LocalTarget
 from vmail.rewrite.resolve import Resolution, Resolver
 from vmail.rewrite.virtual import EXPANSION_ERROR, AliasExpansionError, VirtualAliasExpander
 from vmail.tables.base import LookupEvent, Trace
+from vmail.tables.maps import query
 
 DELIVERABLE = "deliverable"
 UNDELIVERABLE = "undeliverable"
@@ -80,7 +81,7 @@ class Router:
 
     def _unix_user_exists(self, name: str, trace: Trace | None) -> bool:
         """local(8) delivers to UNIX accounts that are not aliases."""
-        return self.context.table("unix:passwd.byname").lookup(name) is not None
+        return query(self.context.table("unix:passwd.byname"), name, trace) is not None
 
     def route(
         self, addresses: list[str], client: Client | None = None, sender: str | None = None

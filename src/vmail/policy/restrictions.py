@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from vmail.core.address import Address, AddressError
-from vmail.core.errors import TableError
+from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
 from vmail.policy.access import Action, address_keys, client_keys, domain_keys, parse_action
@@ -28,6 +28,7 @@ from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.resolve import AddressClass, Resolution, Resolver
 from vmail.tables import Maps, Table
 from vmail.tables.base import Trace
+from vmail.tables.maps import query
 
 log = logging.getLogger("vmail.policy")
 
@@ -370,8 +371,8 @@ class RecipientPolicy:
         kind = restriction[len("check_") : -len("_access")]
         try:
             table = self.context.table(spec)
-        except Exception:
-            log.warning("%s: cannot open table %s", restriction, spec)
+        except ConfigError as e:
+            log.warning("%s: cannot open table %s: %s", restriction, spec, e)
             self._config_error(state)
         if kind == "client":
             keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
@@ -402,10 +403,11 @@ class RecipientPolicy:
     def _find(
         self, state: _State, table: Table, keys: list[tuple[str, bool]], name: str, reply_class: str
     ) -> str | None:
-        maps = Maps(table.spec, [table])
         for key, partial in keys:
+            if partial and table.pattern:
+                continue  # pattern tables only see the full key, as in Maps
             try:
-                value = maps.find(key, partial=partial, trace=state.trace)
+                value = query(table, key, state.trace)
             except TableError:
                 self._tempfail(state, name, reply_class)
             if value is not None:
