@@ -101,7 +101,7 @@ class QueueManager:
         self.agents = dict(agents)
         self.clock = clock
         self.resolver = resolver or Resolver(RoutingContext(config))
-        self._resolver_lock = threading.Lock()  # the resolver's per-message cache is shared
+        self._resolver_lock = threading.Lock()  # the routing context opens tables lazily
         self.minimal_backoff = float(config.get_time("minimal_backoff_time"))
         self.maximal_backoff = float(config.get_time("maximal_backoff_time"))
         self.queue_run_delay = float(config.get_time("queue_run_delay"))

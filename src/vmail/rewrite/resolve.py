@@ -20,6 +20,7 @@ one.
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,20 +84,21 @@ class Resolver:
         self.resolve_null_domain = config.get_bool("resolve_null_domain")
         self.show_table = config.get_bool("show_user_unknown_table_name")
         self._own_addresses = self._interface_addresses()
-        self._class_cache: dict[str, tuple[AddressClass, Route]] | None = None
+        # one cache per thread: cleanup routes messages from several threads at once
+        self._local = threading.local()
 
     @contextmanager
     def message_cache(self) -> Iterator[None]:
         """Classify each domain once while one message is routed.
 
         Postfix's smtpd and cleanup cache address resolutions as well; the cache lives only
-        for this block, so table changes are seen by the next message.
+        for this block (and this thread), so table changes are seen by the next message.
         """
-        self._class_cache = {}
+        self._local.cache = {}
         try:
             yield
         finally:
-            self._class_cache = None
+            self._local.cache = None
 
     def _interface_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
@@ -197,7 +199,7 @@ class Resolver:
         return None
 
     def _classify(self, domain: str, trace: Trace | None) -> tuple[AddressClass, Route]:
-        cache = self._class_cache
+        cache: dict[str, tuple[AddressClass, Route]] | None = getattr(self._local, "cache", None)
         if cache is None:
             return self._classify_uncached(domain, trace)
         result = cache.get(domain)
