@@ -148,3 +148,11 @@ def test_sasl_authenticated_client_may_relay(tmp_path: Path) -> None:
     authed = Client("192.0.2.7", "unknown", None, "someone")
     assert _reply(tmp_path, "", "a@x.example", authed) == "250 2.1.5 Ok"
     assert _reply(tmp_path, "", "a@x.example") == "454 4.7.1 <a@x.example>: Relay access denied"
+
+
+def test_access_table_that_cannot_be_opened(tmp_path: Path) -> None:
+    main_cf = (
+        "smtpd_relay_restrictions =\n"
+        "smtpd_recipient_restrictions = check_recipient_access nosuch:table, permit\n"
+    )
+    assert _reply(tmp_path, main_cf, "a@x.example") == "451 4.3.5 Server configuration error"
