@@ -19,7 +19,7 @@ I/O: async callers use ``asyncio.to_thread``.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,6 +61,8 @@ class Submission:
     ret: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     arrival_time: float = field(default_factory=time.time)
+    origin: str = "smtp"  # "smtp"; "local" (sendmail, uid in local_uid); "bounce" (notices)
+    local_uid: int = 0
 
     @property
     def protocol(self) -> str:
@@ -77,18 +79,28 @@ def mail_date(when: float) -> str:
 
 
 def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: str) -> bytes:
-    """Postfix smtpd's ``Received:`` header (no TLS details line), CRLF line ends.
+    """Postfix's ``Received:`` header (no TLS details line), CRLF line ends; empty for
+    notices the mail system generates itself (``origin="bounce"``).
 
     ``for <rcpt>`` appears only when the message has exactly one recipient; otherwise the
-    date follows ``id ...;`` on a line of its own.
+    date follows ``id ...;`` on a line of its own. Mail from ``vmail sendmail``
+    (``origin="local"``) gets pickup's ``Received: by HOST (NAME, from userid UID)``.
     """
+    if sub.origin == "bounce":
+        return b""
+    date = mail_date(sub.arrival_time)
+    if sub.origin == "local":
+        lines = [
+            f"Received: by {myhostname} ({mail_name}, from userid {sub.local_uid})",
+            f"\tid {queue_id}; {date}",
+        ]
+        return ("\r\n".join(lines) + "\r\n").encode()
     addr = sub.client_address
     literal = f"IPv6:{addr}" if ":" in addr else addr
     lines = [
         f"Received: from {sub.helo or sub.client_name} ({sub.client_name} [{literal}])",
     ]
     by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
-    date = mail_date(sub.arrival_time)
     if len(sub.recipients) == 1:
         rcpt = Address.from_internal(sub.recipients[0].address).external
         lines += [by, f"\tfor <{rcpt}>; {date}"]
@@ -100,10 +112,18 @@ def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: 
 class Cleanup:
     """Turns submissions into queue files for one configuration snapshot."""
 
-    def __init__(self, config: MainConfig, router: Router, spool: Spool) -> None:
+    def __init__(
+        self,
+        config: MainConfig,
+        router: Router,
+        spool: Spool,
+        *,
+        on_commit: Callable[[QueueId], None] | None = None,
+    ) -> None:
         self.config = config
         self.router = router
         self.spool = spool
+        self.on_commit = on_commit  # e.g. the queue manager's notify(); must be thread-safe
         self.myhostname = config.get("myhostname")
         self.mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
 
@@ -154,7 +174,7 @@ class Cleanup:
             attributes=dict(sub.attributes),
         )
         writer = self.spool.writer(envelope)
-        message = CleanupMessage(writer)
+        message = CleanupMessage(writer, self.on_commit)
         try:
             header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
             writer.write(header)
@@ -167,8 +187,11 @@ class Cleanup:
 class CleanupMessage:
     """One message being written; call :meth:`write` per chunk, then :meth:`commit`."""
 
-    def __init__(self, writer: QueueWriter) -> None:
+    def __init__(
+        self, writer: QueueWriter, on_commit: Callable[[QueueId], None] | None = None
+    ) -> None:
         self._writer = writer
+        self._on_commit = on_commit
         self.queue_id: QueueId = writer.planned_id
 
     def write(self, chunk: bytes) -> None:
@@ -182,6 +205,8 @@ class CleanupMessage:
         except BaseException:
             self._writer.abort()
             raise
+        if self._on_commit is not None:
+            self._on_commit(self.queue_id)
         return self.queue_id
 
     def abort(self) -> None:

@@ -31,8 +31,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
-from enum import StrEnum
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
@@ -41,6 +39,7 @@ from vmail.delivery.content import Content, delivery_headers, header_values, spl
 from vmail.delivery.maildir import UniqueNames, deliver_maildir
 from vmail.delivery.mbox import LockPolicy, deliver_mbox
 from vmail.delivery.paths import MailboxPathError, file_owner, mailbox_path
+from vmail.delivery.request import DeliveryRequest, DeliveryResult, Status, failed, sent
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.context import RoutingContext
 from vmail.tables import Maps
@@ -48,59 +47,6 @@ from vmail.tables import Maps
 log = logging.getLogger("vmail.delivery.virtual")
 
 CONFIG_ERROR = "mail system configuration error"
-
-
-class Status(StrEnum):
-    """A recipient's outcome, named as in Postfix's ``status=`` log field."""
-
-    SENT = "sent"
-    DEFERRED = "deferred"
-    BOUNCED = "bounced"
-
-
-@dataclass(frozen=True)
-class DeliveryRequest:
-    """One recipient of a queued message, as the queue manager hands it over.
-
-    Addresses are in internal (unquoted) form; ``sender`` is ``""`` for the null sender.
-    ``original_recipient`` is the address as first given (``X-Original-To:``); empty
-    when unknown.
-    """
-
-    queue_id: str
-    sender: str
-    recipient: str
-    original_recipient: str = ""
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What happened: the status, the DSN code and the text Postfix would log."""
-
-    status: Status
-    dsn: str
-    text: str
-    mailbox: str | None = None
-
-    def log_line(self, request: DeliveryRequest) -> str:
-        """``QUEUEID: to=<…>, orig_to=<…>, relay=virtual, dsn=…, status=… (…)``."""
-        to = Address.from_internal(request.recipient).external
-        orig = ""
-        if request.original_recipient and request.original_recipient != request.recipient:
-            orig = f", orig_to=<{Address.from_internal(request.original_recipient).external}>"
-        return (
-            f"{request.queue_id}: to=<{to}>{orig}, relay=virtual, dsn={self.dsn}, "
-            f"status={self.status.value} ({self.text})"
-        )
-
-
-def _sent(text: str, mailbox: str) -> DeliveryResult:
-    return DeliveryResult(Status.SENT, "2.0.0", text, mailbox)
-
-
-def _failed(dsn: str, text: str, mailbox: str | None = None) -> DeliveryResult:
-    status = Status.DEFERRED if dsn.startswith("4") else Status.BOUNCED
-    return DeliveryResult(status, dsn, text, mailbox)
 
 
 _ATOL = re.compile(r"\s*([+-]?\d+)")
@@ -188,14 +134,14 @@ class VirtualAgent:
             quoted = user.external
             for seen in header_values(header, "Delivered-To"):
                 if seen.lower() in (quoted, user_text):
-                    return _failed("5.4.6", f"mail forwarding loop for {request.recipient}")
+                    return failed("5.4.6", f"mail forwarding loop for {request.recipient}")
         try:
             value = self._find("virtual_mailbox_maps", user)
         except TableError as e:
             log.warning("table %s: lookup %s: %s", e.table, user_text, e.message)
-            return _failed("4.3.5", CONFIG_ERROR)
+            return failed("4.3.5", CONFIG_ERROR)
         if value is None:
-            return _failed("5.1.1", f'unknown user: "{user_text}"')
+            return failed("5.1.1", f'unknown user: "{user_text}"')
         ids = self._owner_ids(user, user_text)
         if isinstance(ids, DeliveryResult):
             return ids
@@ -203,7 +149,7 @@ class VirtualAgent:
             mailbox = mailbox_path(self.base, value)
         except MailboxPathError as e:
             log.warning("recipient %s: bad mailbox path: %s", user_text, e)
-            return _failed("4.3.5", CONFIG_ERROR)
+            return failed("4.3.5", CONFIG_ERROR)
         owner = file_owner(*ids)
         headers = delivery_headers(request.sender, request.original_recipient, request.recipient)
         try:
@@ -216,7 +162,7 @@ class VirtualAgent:
                     limit=self.limit,
                     names=self.names,
                 )
-                return _sent("delivered to maildir", mailbox.path)
+                return sent("delivered to maildir", mailbox.path)
             deliver_mbox(
                 mailbox,
                 content,
@@ -227,14 +173,14 @@ class VirtualAgent:
                 lock=self.lock,
                 strict_owner=self.strict_owner,
             )
-            return _sent("delivered to mailbox", mailbox.path)
+            return sent("delivered to mailbox", mailbox.path)
         except MailError as e:
             prefix = (
                 "maildir delivery failed: "
                 if mailbox.maildir
                 else f"delivery failed to mailbox {mailbox.path}: "
             )
-            return _failed(e.reply.enhanced, prefix + e.reply.text, mailbox.path)
+            return failed(e.reply.enhanced, prefix + e.reply.text, mailbox.path)
 
     def _owner_ids(self, user: Address, user_text: str) -> tuple[int, int] | DeliveryResult:
         """The uid and gid for ``user``, or the deferral virtual(8) gives."""
@@ -247,14 +193,14 @@ class VirtualAgent:
                 value = self._find(parameter, user)
             except TableError as e:
                 log.warning("table %s: lookup %s: %s", e.table, user_text, e.message)
-                return _failed("4.3.5", CONFIG_ERROR)
+                return failed("4.3.5", CONFIG_ERROR)
             if value is None:
                 log.warning("recipient %s: not found in %s", user_text, parameter)
-                return _failed("4.3.5", CONFIG_ERROR)
+                return failed("4.3.5", CONFIG_ERROR)
             number = atol(value)
             if number < minimum:
                 log.warning("recipient %s: bad %s %s in %s", user_text, what, value, parameter)
-                return _failed("4.3.5", CONFIG_ERROR)
+                return failed("4.3.5", CONFIG_ERROR)
             ids.append(number)
         return ids[0], ids[1]
 

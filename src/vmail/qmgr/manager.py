@@ -33,8 +33,11 @@ makes the restart deliver that recipient again: the window is one ``write`` + ``
 of the queue file, done in the same worker thread right after the agent returns. See
 :mod:`vmail.queue.recovery` for how a two-phase record could close it.
 
-Bounce (DSN) messages to the sender are not generated yet: :meth:`QueueManager.on_bounce`
-is the hook, and it only logs for now.
+Recipients of one message that resolve to the same transport and next hop go to the
+agent together, at most ``<transport>_destination_recipient_limit`` at a time, and
+their outcomes are recorded with one fsync. After the pass, a :class:`Notifier` (the
+bounce service) sees every outcome and sends bounces, delay warnings and success
+notices.
 """
 
 from __future__ import annotations
@@ -44,13 +47,15 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
 from vmail.core.errors import TableError
-from vmail.delivery.virtual import DeliveryRequest, VirtualAgent
+from vmail.delivery.request import DeliveryRequest, MessageInfo, PerRecipient
+from vmail.delivery.virtual import VirtualAgent
 from vmail.qmgr.backoff import backoff, deferral_count, queue_lifetime
 from vmail.qmgr.transports import BOUNCED, BUILTIN, SENT, Agent, Outcome, deferred
 from vmail.queue import log as qlog
@@ -71,7 +76,7 @@ Clock = Callable[[], float]
 
 def default_agents(config: MainConfig) -> dict[str, Agent]:
     """The agents vmail has so far: ``virtual``."""
-    return {"virtual": VirtualAgent(config)}
+    return {"virtual": PerRecipient(VirtualAgent(config))}
 
 
 @dataclass
@@ -82,6 +87,43 @@ class _Attempt:
     started: float  # when this pass took the message (end of "before qmgr")
     next_attempt: float  # for recipients that defer now
     expired: bool  # the message outlived its queue lifetime
+    results: list[tuple[int, Outcome]] = field(default_factory=list)  # this pass's outcomes
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Recipients of one message for one transport and next hop."""
+
+    transport: str
+    nexthop: str
+    indexes: tuple[int, ...]
+
+
+class Notifier(Protocol):
+    """Reports on a message after a delivery pass: bounces, delay warnings, success DSNs.
+
+    ``results`` holds (recipient index, outcome) for every recipient this pass tried,
+    with status ``sent``, ``bounced``, ``expired`` or ``deferred``. Called in a worker
+    thread before the message is removed or deferred; it may append status records.
+    """
+
+    def report(self, qf: QueueFile, results: Sequence[tuple[int, Outcome]], now: float) -> None: ...
+
+
+def attempt_message(qf: QueueFile) -> MessageInfo:
+    """What agents learn about the message (client, DSN envelope, size)."""
+    env = qf.envelope
+    return MessageInfo(
+        queue_id=qf.queue_id,
+        sender=env.sender,
+        arrival_time=env.arrival_time,
+        size=qf.message_size,
+        envid=env.envid,
+        ret=env.ret,
+        client=env.client,
+        attributes=env.attributes,
+    )
 
 
 class QueueManager:
@@ -95,10 +137,12 @@ class QueueManager:
         *,
         clock: Clock = time.time,
         resolver: Resolver | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.spool = spool
         self.agents = dict(agents)
+        self.notifier = notifier
         self.clock = clock
         self.resolver = resolver or Resolver(RoutingContext(config))
         self._resolver_lock = threading.Lock()  # the routing context opens tables lazily
@@ -210,25 +254,47 @@ class QueueManager:
             ),
             expired=now - env.arrival_time > queue_lifetime(self.config, env.sender),
         )
-        for index in qf.pending:
+        batches = await asyncio.to_thread(self._batches, attempt)
+        corrupt: list[CorruptQueueFileError] = []
+
+        async def deliver(batch: _Batch) -> None:
             try:
-                await self._deliver_recipient(attempt, index)
+                await self._deliver_batch(attempt, batch)
             except CorruptQueueFileError as e:
-                log.warning("%s: %s; moved to corrupt", queue_id, e.reason)
-                await asyncio.to_thread(self.spool.quarantine, ACTIVE, queue_id)
-                return
+                corrupt.append(e)
+
+        async with asyncio.TaskGroup() as group:
+            for batch in batches:
+                group.create_task(deliver(batch))
+        if corrupt:
+            log.warning("%s: %s; moved to corrupt", queue_id, corrupt[0].reason)
+            await asyncio.to_thread(self.spool.quarantine, ACTIVE, queue_id)
+            return
+        if self.notifier is not None:
+            await asyncio.to_thread(self.notifier.report, qf, attempt.results, self.clock())
         await asyncio.to_thread(self._finish, qf)
 
-    async def _deliver_recipient(self, attempt: _Attempt, index: int) -> None:
-        qf = attempt.queue_file
-        address = qf.envelope.recipients[index].address
-        route = await asyncio.to_thread(self._resolve, address)
-        if isinstance(route, Outcome):
-            await asyncio.to_thread(self._record, attempt, index, route, 0.0)
-            return
-        transport, nexthop = route
-        async with self._limit(transport):
-            await asyncio.to_thread(self._dispatch, attempt, index, transport, nexthop)
+    def _batches(self, attempt: _Attempt) -> list[_Batch]:
+        """Resolve the pending recipients and group them per transport and next hop,
+        at most the transport's recipient limit per batch (blocking)."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index in attempt.queue_file.pending:
+            address = attempt.queue_file.envelope.recipients[index].address
+            route = self._resolve(address)
+            if isinstance(route, Outcome):
+                self._record(attempt, [(index, route)], 0.0)
+            else:
+                groups.setdefault(route, []).append(index)
+        batches = []
+        for (transport, nexthop), indexes in groups.items():
+            limit = self._recipient_limit(transport)
+            for start in range(0, len(indexes), limit):
+                batches.append(_Batch(transport, nexthop, tuple(indexes[start : start + limit])))
+        return batches
+
+    async def _deliver_batch(self, attempt: _Attempt, batch: _Batch) -> None:
+        async with self._limit(batch.transport):
+            await asyncio.to_thread(self._dispatch, attempt, batch)
 
     def _resolve(self, address: str) -> tuple[str, str] | Outcome:
         try:
@@ -249,80 +315,111 @@ class QueueManager:
             semaphore = self._limits[transport] = asyncio.Semaphore(max(1, limit))
         return semaphore
 
-    def _dispatch(self, attempt: _Attempt, index: int, transport: str, nexthop: str) -> None:
-        """Deliver one recipient and record the outcome at once (blocking, worker thread)."""
+    def _recipient_limit(self, transport: str) -> int:
+        """``<transport>_destination_recipient_limit``, else the default (Postfix's rule)."""
+        name = f"{transport}_destination_recipient_limit"
+        if not self.config.is_known(name):
+            name = "default_destination_recipient_limit"
+        return max(1, self.config.get_int(name))
+
+    def _dispatch(self, attempt: _Attempt, batch: _Batch) -> None:
+        """Deliver one batch and record the outcomes at once (blocking, worker thread)."""
         qf = attempt.queue_file
-        recipient = qf.envelope.recipients[index]
         started = self.clock()
+        transport, nexthop = batch.transport, batch.nexthop
         builtin = BUILTIN.get(transport)
         agent = self.agents.get(transport)
+        outcomes: list[Outcome]
         if builtin is not None:
-            outcome = builtin(nexthop)
+            outcomes = [builtin(nexthop)] * len(batch.indexes)
         elif agent is None:
-            outcome = deferred("4.3.0", f"mail transport unavailable: {transport}")
+            unavailable = deferred("4.3.0", f"mail transport unavailable: {transport}")
+            outcomes = [unavailable] * len(batch.indexes)
         else:
-            request = DeliveryRequest(
-                qf.queue_id, qf.envelope.sender, recipient.address, recipient.original
-            )
+            requests = [self._request(qf, index, transport, nexthop) for index in batch.indexes]
             try:
-                result = agent.deliver(request, qf.content_chunks())
+                results = agent.deliver_batch(requests, qf.content_chunks)
+                if len(results) != len(requests):
+                    raise RuntimeError(f"{len(results)} results for {len(requests)} recipients")
             except CorruptQueueFileError:
                 raise
             except Exception:
                 log.exception("%s: %s agent failed", qf.queue_id, transport)
-                outcome = deferred("4.3.0", "unknown mail transport error", transport)
+                failure = deferred("4.3.0", "unknown mail transport error", transport)
+                outcomes = [failure] * len(batch.indexes)
             else:
-                outcome = Outcome.from_result(result, transport)
+                outcomes = [Outcome.from_result(result, transport) for result in results]
         # the crash window: the mailbox holds the message until this record is fsynced
-        self._record(attempt, index, outcome, self.clock() - started)
+        self._record(
+            attempt, list(zip(batch.indexes, outcomes, strict=True)), self.clock() - started
+        )
+
+    def _request(self, qf: QueueFile, index: int, transport: str, nexthop: str) -> DeliveryRequest:
+        env = qf.envelope
+        recipient = env.recipients[index]
+        return DeliveryRequest(
+            qf.queue_id,
+            env.sender,
+            recipient.address,
+            recipient.original,
+            transport=transport,
+            nexthop=nexthop,
+            notify=recipient.notify,
+            orcpt=recipient.orcpt,
+            message=attempt_message(qf),
+        )
 
     # -- recording -----------------------------------------------------------------------
 
-    def _record(self, attempt: _Attempt, index: int, outcome: Outcome, took: float) -> None:
-        """Append the recipient's status durably, then log it (blocking)."""
+    def _record(self, attempt: _Attempt, outcomes: list[tuple[int, Outcome]], took: float) -> None:
+        """Append the recipients' statuses durably (one fsync), then log them (blocking)."""
         qf = attempt.queue_file
         now = self.clock()
-        status, logged, next_attempt = ST_DEFERRED, outcome.status, attempt.next_attempt
-        if outcome.status == SENT:
-            status, next_attempt = ST_DELIVERED, 0.0
-        elif outcome.status == BOUNCED:
-            status, next_attempt = ST_BOUNCED, 0.0
-        elif attempt.expired:
-            status, logged, next_attempt = ST_BOUNCED, "expired", 0.0
-        update = StatusUpdate(
-            (index,),
-            status,
-            dsn=outcome.dsn,
-            reason=outcome.text,
-            relay=outcome.relay,
-            next_attempt=next_attempt,
-            time=now,
-        )
-        qf.append([update])
-        recipient = qf.envelope.recipients[index]
+        updates = []
+        logged_as = []
+        for index, outcome in outcomes:
+            status, logged, next_attempt = ST_DEFERRED, outcome.status, attempt.next_attempt
+            if outcome.status == SENT:
+                status, next_attempt = ST_DELIVERED, 0.0
+            elif outcome.status == BOUNCED:
+                status, next_attempt = ST_BOUNCED, 0.0
+            elif attempt.expired:
+                status, logged, next_attempt = ST_BOUNCED, "expired", 0.0
+            updates.append(
+                StatusUpdate(
+                    (index,),
+                    status,
+                    dsn=outcome.dsn,
+                    reason=outcome.text,
+                    relay=outcome.relay,
+                    next_attempt=next_attempt,
+                    time=now,
+                )
+            )
+            logged_as.append(logged)
+        qf.append(updates)
         delays = qlog.Delays(
             before_qmgr=max(0.0, attempt.started - qf.envelope.arrival_time),
             in_qmgr=max(0.0, now - took - attempt.started),
             transmission=took,
         )
-        log.info(
-            qlog.delivery(
-                qf.queue_id,
-                _external(recipient.address),
-                original=_external(recipient.original) if recipient.original else "",
-                relay=outcome.relay,
-                delays=delays,
-                dsn=outcome.dsn,
-                status=logged,
-                text=outcome.text,
+        for (index, outcome), logged in zip(outcomes, logged_as, strict=True):
+            recipient = qf.envelope.recipients[index]
+            log.info(
+                qlog.delivery(
+                    qf.queue_id,
+                    _external(recipient.address),
+                    original=_external(recipient.original) if recipient.original else "",
+                    relay=outcome.relay,
+                    delays=delays,
+                    dsn=outcome.dsn,
+                    status=logged,
+                    text=outcome.text,
+                )
             )
-        )
-        if status == ST_BOUNCED:
-            self.on_bounce(qf, index, outcome)
-
-    def on_bounce(self, qf: QueueFile, index: int, outcome: Outcome) -> None:
-        """A recipient failed for good. TODO: queue a DSN to the sender (through cleanup),
-        honouring NOTIFY/RET/ENVID; for now the log line above is all there is."""
+            final = Outcome(logged, outcome.dsn, outcome.text, outcome.relay)
+            with attempt.lock:
+                attempt.results.append((index, final))
 
     def _finish(self, qf: QueueFile) -> None:
         """Remove a finished message, or move it to ``deferred`` (blocking)."""
@@ -340,4 +437,4 @@ def _external(address: str) -> str:
         return address
 
 
-__all__ = ["QueueManager", "default_agents"]
+__all__ = ["Notifier", "QueueManager", "attempt_message", "default_agents"]

@@ -1,34 +1,26 @@
 """What the queue manager dispatches to: delivery agents and built-in transports.
 
-An :class:`Agent` delivers one recipient (``deliver(request, content)``), blocking; the
-queue manager calls it in a worker thread. The virtual agent
-(:class:`vmail.delivery.virtual.VirtualAgent`) is one.
+An :class:`~vmail.delivery.request.Agent` delivers a batch of recipients of one message,
+blocking; the queue manager calls it in a worker thread.
 
-``discard`` and ``error`` need no agent: discard(8) reports success without delivering
-(``status=sent (discarded)``), error(8) bounces with the next hop as reason
-(``error:5.1.1 User unknown`` → ``dsn=5.1.1 ... (User unknown)``). Pure; nothing blocks.
+``discard``, ``error`` and ``retry`` need no agent: discard(8) reports success without
+delivering (``status=sent (discarded)``), error(8) bounces with the next hop as reason
+(``error:5.1.1 User unknown`` → ``dsn=5.1.1 ... (User unknown)``), and error(8) running
+as ``retry`` defers the same way (``retry:4.3.2 try later``). Pure; nothing blocks.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
-from vmail.delivery.content import Content
-from vmail.delivery.virtual import DeliveryRequest, DeliveryResult
+from vmail.delivery.request import Agent, DeliveryResult
 
 SENT = "sent"
 DEFERRED = "deferred"
 BOUNCED = "bounced"
 
 _DSN = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
-
-
-class Agent(Protocol):
-    """A delivery agent: one recipient per call, blocking, thread-safe."""
-
-    def deliver(self, request: DeliveryRequest, content: Content) -> DeliveryResult: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +34,7 @@ class Outcome:
 
     @classmethod
     def from_result(cls, result: DeliveryResult, relay: str) -> Outcome:
-        return cls(result.status.value, result.dsn, result.text, relay)
+        return cls(result.status.value, result.dsn, result.text, result.relay or relay)
 
 
 def deferred(dsn: str, text: str, relay: str = "none") -> Outcome:
@@ -54,15 +46,25 @@ def discard(nexthop: str) -> Outcome:
     return Outcome(SENT, "2.0.0", "discarded", "none")
 
 
+def _error_outcome(nexthop: str, default_dsn: str) -> Outcome:
+    match = _DSN.match(nexthop)
+    dsn = match.group(1) if match else default_dsn
+    text = (nexthop[match.end() :] if match else nexthop) or "delivery failed"
+    status = DEFERRED if dsn.startswith("4") else BOUNCED
+    return Outcome(status, dsn, text, "none")
+
+
 def error(nexthop: str) -> Outcome:
     """error(8): bounce with the next hop's text; a leading ``X.Y.Z`` is the DSN status."""
-    match = _DSN.match(nexthop)
-    if match is None:
-        return Outcome(BOUNCED, "5.0.0", nexthop or "delivery failed", "none")
-    text = nexthop[match.end() :] or "delivery failed"
-    return Outcome(BOUNCED, match.group(1), text, "none")
+    return _error_outcome(nexthop, "5.0.0")
 
 
-BUILTIN = {"discard": discard, "error": error}
+def retry(nexthop: str) -> Outcome:
+    """error(8) as ``retry``: defer with the next hop's text (default status 4.0.0)."""
+    outcome = _error_outcome(nexthop, "4.0.0")
+    return Outcome(DEFERRED, outcome.dsn, outcome.text, "none")
+
+
+BUILTIN = {"discard": discard, "error": error, "retry": retry}
 
 __all__ = ["BOUNCED", "BUILTIN", "DEFERRED", "SENT", "Agent", "Outcome", "deferred"]

@@ -50,9 +50,10 @@ def test_maildir_delivery_golden(tmp_path: Path) -> None:
         b"Delivered-To: User@Example.com\nSubject: hi\n\nbody\n"
     )
     request = DeliveryRequest("4ABC", "s@x.org", "User@Example.com", "alias@example.com")
-    assert result.log_line(request) == (
-        "4ABC: to=<User@Example.com>, orig_to=<alias@example.com>, relay=virtual, "
-        "dsn=2.0.0, status=sent (delivered to maildir)"
+    assert (result.status, result.dsn, result.text) == (
+        Status.SENT,
+        "2.0.0",
+        "delivered to maildir",
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from vmail.config import MainConfig
 from vmail.core.errors import TemporaryError
+from vmail.delivery.request import PerRecipient
 from vmail.delivery.virtual import VirtualAgent
 from vmail.qmgr import QueueManager, default_agents
 from vmail.qmgr.backoff import backoff
@@ -151,7 +152,7 @@ def test_temporary_failure_defers_then_retries(
 
     # the table is back: delivered on the next due pass
     good = config(tmp_path)
-    qmgr.agents["virtual"] = VirtualAgent(good)
+    qmgr.agents["virtual"] = PerRecipient(VirtualAgent(good))
     clock.now = ARRIVAL + 900
     run(qmgr, clock.now)
     assert len(new_mail(tmp_path, "bob")) == 1
