@@ -22,6 +22,8 @@ from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
 from vmail.policy.access import Action, address_keys, client_keys, domain_keys, parse_action
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
+from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
+from vmail.policy.senderlogin import SenderLogins
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
@@ -111,6 +113,9 @@ class RecipientPolicy:
         self.show_table = config.get_bool("show_user_unknown_table_name")
         self.double_bounce = config.get("double_bounce_sender").lower()
         self.tempfail_action = config.get("unknown_address_tempfail_action").lower()
+        self.sender_logins = SenderLogins(
+            lambda: context.maps("smtpd_sender_login_maps"), self.delimiters, resolver.is_local
+        )
 
     # -- public --------------------------------------------------------------------
 
@@ -215,6 +220,8 @@ class RecipientPolicy:
             if not state.sender:
                 return DUNNO
             return self._unknown_domain(state, state.sender, SENDER)
+        if name in LOGIN_RESTRICTIONS:
+            return self._sender_login(state, name)
         if name in _IGNORED_AT_RCPT:
             state.notes.append(f"{name}: not evaluated at RCPT time by vmail")
             return DUNNO
@@ -232,6 +239,26 @@ class RecipientPolicy:
         except TableError:
             self._tempfail(state, state.client.address, CLIENT)
             return False
+
+    def _sender_login(self, state: _State, name: str) -> str:
+        """Postfix's reject_*_sender_login_mismatch (553 5.7.1); the null sender passes."""
+        sender = state.sender
+        if not sender:
+            return DUNNO
+        login = state.client.sasl_username
+        try:
+            address = self.canonical.rewrite(Address.parse(sender))
+            why = self.sender_logins.mismatch(name, address, login, state.trace)
+        except AddressError:
+            return DUNNO
+        except TableError:
+            self._tempfail(state, sender, SENDER)
+        except ConfigError as e:
+            log.warning("smtpd_sender_login_maps: %s", e)
+            self._config_error(state)
+        if why is None:
+            return DUNNO
+        return self._reject(state, 553, "5.7.1", f"<{sender}>: {SENDER} rejected: {why}")
 
     def _parse(self, state: _State, text: str) -> Address:
         try:
@@ -517,10 +544,6 @@ _IGNORED_AT_RCPT = {
     "reject_unauth_pipelining",
     "permit_tls_clientcerts",
     "permit_tls_all_clientcerts",
-    "reject_sender_login_mismatch",
-    "reject_authenticated_sender_login_mismatch",
-    "reject_unauthenticated_sender_login_mismatch",
-    "reject_known_sender_login_mismatch",
     "reject_invalid_helo_hostname",
     "reject_non_fqdn_helo_hostname",
     "reject_unknown_helo_hostname",
