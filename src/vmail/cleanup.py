@@ -8,11 +8,18 @@ gets a :class:`CleanupMessage`; it streams the content into it and calls
 * each recipient is rewritten with ``canonical_maps`` and expanded with
   ``virtual_alias_maps``; the recipient as the client gave it is kept as the original
   recipient; duplicates are removed per (ORCPT, NOTIFY, original, final), ignoring case;
-* a ``Received:`` header in Postfix's layout is prepended to the content.
+* a ``Received:`` header in Postfix's layout is prepended to the content (with the TLS
+  details line when the server passes one);
+* for submissions from clients in ``local_header_rewrite_clients`` (the server decides:
+  ``Submission.local_rewrite``), local mail, or with ``always_add_missing_headers``,
+  missing ``Message-Id:``, ``Date:`` and ``From:`` headers (``Resent-`` ones when the
+  message has ``Resent-`` headers) are appended to the header section, as Postfix's
+  cleanup does. Only the header line being read is held (at most
+  ``header_size_limit`` bytes); the body streams through untouched.
 
 An alias expansion failure (loops, limits, a failed table) raises
 :class:`~vmail.core.errors.TemporaryError` with ``451 4.6.0 Alias expansion error`` before
-anything is written. Content is never buffered here. Everything blocks on disk and table
+anything is written. Message bodies are never buffered here. Everything blocks on disk and table
 I/O: async callers use ``asyncio.to_thread``.
 """
 
@@ -56,7 +63,9 @@ class Submission:
     helo: str | None = None
     esmtp: bool = True
     tls: bool = False
+    tls_info: str = ""  # "(using TLSv1.3 with cipher ... (256/256 bits))", for Received:
     sasl_username: str | None = None
+    local_rewrite: bool = False  # the client matches local_header_rewrite_clients
     envid: str = ""
     ret: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
@@ -79,7 +88,7 @@ def mail_date(when: float) -> str:
 
 
 def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: str) -> bytes:
-    """Postfix's ``Received:`` header (no TLS details line), CRLF line ends; empty for
+    """Postfix's ``Received:`` header, CRLF line ends; empty for
     notices the mail system generates itself (``origin="bounce"``).
 
     ``for <rcpt>`` appears only when the message has exactly one recipient; otherwise the
@@ -100,6 +109,8 @@ def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: 
     lines = [
         f"Received: from {sub.helo or sub.client_name} ({sub.client_name} [{literal}])",
     ]
+    if sub.tls_info:
+        lines += [f"\t{sub.tls_info}", "\t(No client certificate requested)"]
     by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
     if len(sub.recipients) == 1:
         rcpt = Address.from_internal(sub.recipients[0].address).external
@@ -126,6 +137,10 @@ class Cleanup:
         self.on_commit = on_commit  # e.g. the queue manager's notify(); must be thread-safe
         self.myhostname = config.get("myhostname")
         self.mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
+        self.always_add = config.is_known("always_add_missing_headers") and config.get_bool(
+            "always_add_missing_headers"
+        )
+        self.header_limit = config.get_size("header_size_limit") or 102400
 
     def expand(self, recipients: Sequence[Rcpt]) -> tuple[Recipient, ...]:
         """Canonical rewriting, virtual alias expansion and duplicate removal (blocks)."""
@@ -174,7 +189,12 @@ class Cleanup:
             attributes=dict(sub.attributes),
         )
         writer = self.spool.writer(envelope)
-        message = CleanupMessage(writer, self.on_commit)
+        headers = None
+        if self.always_add or sub.local_rewrite or sub.origin == "local":
+            headers = MissingHeaders(
+                sub.sender, sub.arrival_time, writer.planned_id, self.myhostname, self.header_limit
+            )
+        message = CleanupMessage(writer, self.on_commit, headers)
         try:
             header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
             writer.write(header)
@@ -184,23 +204,121 @@ class Cleanup:
         return message
 
 
+class MissingHeaders:
+    """Streams the content, appending missing Message-Id:/Date:/From: at the header's end.
+
+    Header lines pass through as they complete; only an incomplete line is held, and a
+    line longer than ``limit`` ends the header section (as Postfix's header_size_limit
+    does). The first empty or non-header line starts the body.
+    """
+
+    def __init__(
+        self, sender: str, arrival_time: float, queue_id: str, myhostname: str, limit: int
+    ) -> None:
+        self.sender = sender
+        self.arrival_time = arrival_time
+        self.queue_id = queue_id
+        self.myhostname = myhostname
+        self.limit = limit
+        self.seen: set[str] = set()
+        self._partial = b""
+        self._in_header = True
+        self._any_header = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The bytes to write now for ``chunk``."""
+        if not self._in_header:
+            return chunk
+        data = self._partial + chunk
+        out: list[bytes] = []
+        start = 0
+        while self._in_header:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            line = data[start : nl + 1]
+            if not self._header_line(line):
+                out.append(self.added())
+                self._in_header = False
+                break
+            out.append(line)
+            start = nl + 1
+        rest = data[start:]
+        if self._in_header and len(rest) > self.limit:
+            out.append(self.added())
+            self._in_header = False
+        if self._in_header:
+            self._partial = rest
+        else:
+            self._partial = b""
+            out.append(rest)
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """What is left at the end of the content."""
+        if not self._in_header:
+            return b""
+        self._in_header = False
+        partial, self._partial = self._partial, b""
+        if partial and self._header_line(partial + b"\r\n"):
+            return partial + b"\r\n" + self.added()
+        return self.added() + partial
+
+    def _header_line(self, line: bytes) -> bool:
+        """Record a header line's name; False for the empty or non-header line ending them."""
+        if line[:1] in (b" ", b"\t"):
+            return self._any_header
+        colon = line.find(b":")
+        name = line[:colon].rstrip(b" \t") if colon > 0 else b""
+        if not name or any(b <= 32 or b >= 127 for b in name):
+            return False
+        self.seen.add(name.decode("ascii").lower())
+        self._any_header = True
+        return True
+
+    def added(self) -> bytes:
+        """The headers Postfix's cleanup would add, in its order."""
+        resent = "Resent-" if any(n.startswith("resent-") for n in self.seen) else ""
+        lines = []
+        if f"{resent}message-id".lower() not in self.seen:
+            stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.arrival_time))
+            lines.append(f"{resent}Message-Id: <{stamp}.{self.queue_id}@{self.myhostname}>")
+        if f"{resent}date".lower() not in self.seen:
+            lines.append(f"{resent}Date: {mail_date(self.arrival_time)}")
+        if f"{resent}from".lower() not in self.seen:
+            sender = Address.from_internal(self.sender).external if self.sender else "MAILER-DAEMON"
+            lines.append(f"{resent}From: {sender}")
+        return "".join(line + "\r\n" for line in lines).encode()
+
+
 class CleanupMessage:
     """One message being written; call :meth:`write` per chunk, then :meth:`commit`."""
 
     def __init__(
-        self, writer: QueueWriter, on_commit: Callable[[QueueId], None] | None = None
+        self,
+        writer: QueueWriter,
+        on_commit: Callable[[QueueId], None] | None = None,
+        headers: MissingHeaders | None = None,
     ) -> None:
         self._writer = writer
         self._on_commit = on_commit
+        self._headers = headers
         self.queue_id: QueueId = writer.planned_id
 
     def write(self, chunk: bytes) -> None:
         """Append content (CRLF line ends, dot-unstuffed) (blocks)."""
-        self._writer.write(chunk)
+        if self._headers is not None:
+            chunk = self._headers.feed(chunk)
+        if chunk:
+            self._writer.write(chunk)
 
     def commit(self) -> QueueId:
         """Make the queue file durable and return its ID (blocks); TemporaryError on failure."""
         try:
+            if self._headers is not None:
+                rest = self._headers.finish()
+                if rest:
+                    self._writer.write(rest)
             self.queue_id = self._writer.commit()
         except BaseException:
             self._writer.abort()
@@ -218,6 +336,7 @@ __all__ = [
     "ALIAS_EXPANSION_ERROR",
     "Cleanup",
     "CleanupMessage",
+    "MissingHeaders",
     "Rcpt",
     "Submission",
     "mail_date",

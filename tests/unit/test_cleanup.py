@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.routing_helpers import make_router
-from vmail.cleanup import Cleanup, Rcpt, Submission, mail_date, received_header
+from vmail.cleanup import (
+    Cleanup,
+    MissingHeaders,
+    Rcpt,
+    Submission,
+    mail_date,
+    received_header,
+)
 from vmail.core.errors import TemporaryError
 from vmail.queue import Spool
 
@@ -88,3 +95,86 @@ def test_received_layout() -> None:
         "Received: from unknown (unknown [IPv6:2001:db8::1])\r\n"
         "\tby mx.example (vmail) with ESMTPS id ID;\r\n\t"
     )
+
+
+# -- missing headers -------------------------------------------------------------
+
+
+def _fix(content: list[bytes], sender: str = "s@example.org", limit: int = 1000) -> bytes:
+    fixer = MissingHeaders(sender, 0.0, "QID", "mail.example.net", limit)
+    return b"".join(fixer.feed(c) for c in content) + fixer.finish()
+
+
+def test_missing_headers_are_appended_at_the_end_of_the_header_section() -> None:
+    got = _fix([b"Subj", b"ect: hi\r\n\tmore\r\nTo: a@b\r", b"\n\r\nbody\r\nDate: no\r\n"])
+    head, _, body = got.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[:3] == [b"Subject: hi", b"\tmore", b"To: a@b"]
+    assert lines[3] == b"Message-Id: <19700101000000.QID@mail.example.net>"
+    assert lines[4].startswith(b"Date: Thu,  1 Jan 1970 ")
+    assert lines[5] == b"From: s@example.org"
+    assert body == b"body\r\nDate: no\r\n"
+
+
+def test_present_headers_are_not_added_and_case_does_not_matter() -> None:
+    msg = b"message-ID: <x@y>\r\nDATE: today\r\nfrom: me\r\n\r\nbody\r\n"
+    assert _fix([msg]) == msg
+
+
+def test_resent_headers_get_resent_counterparts_and_null_sender_is_mailer_daemon() -> None:
+    got = _fix([b"Resent-From: x\r\nFrom: a\r\nDate: d\r\nMessage-Id: <m>\r\n\r\nb\r\n"], "")
+    assert b"Resent-Message-Id: <19700101000000.QID@mail.example.net>\r\n" in got
+    assert b"Resent-Date: " in got
+    assert b"Resent-From:" in got
+    assert got.count(b"Resent-From:") == 1
+    assert got.endswith(b"\r\n\r\nb\r\n")
+
+
+def test_body_without_headers_and_headers_only_messages() -> None:
+    got = _fix([b"no header line here\r\n"], "")
+    assert got.startswith(b"Message-Id: ")
+    assert got.endswith(b"From: MAILER-DAEMON\r\nno header line here\r\n")
+    got = _fix([b"Subject: x\r\n"])
+    assert got.startswith(b"Subject: x\r\nMessage-Id: ")
+    got = _fix([b"Subject: x"])  # BDAT content need not end in CRLF
+    assert got.startswith(b"Subject: x\r\nMessage-Id: ")
+
+
+def test_an_overlong_header_line_ends_the_header_section_without_buffering_it() -> None:
+    fixer = MissingHeaders("s@example.org", 0.0, "QID", "h", 100)
+    out = fixer.feed(b"X-Long: " + b"a" * 50)
+    assert out == b""
+    out = fixer.feed(b"a" * 100)
+    assert out.startswith(b"Message-Id: ")
+    assert out.endswith(b"a" * 100)
+    assert fixer.feed(b"tail\r\n") == b"tail\r\n"
+    assert fixer.finish() == b""
+
+
+def test_cleanup_adds_headers_only_for_local_rewrite_clients(tmp_path: Path) -> None:
+    c, spool = cleanup(tmp_path)
+    for local in (False, True):
+        sub = Submission("s@example.org", [Rcpt("a@example.com")], local_rewrite=local)
+        m = c.open(sub)
+        m.write(b"Subject: hi\r\n\r\nbody\r\n")
+        qid = m.commit()
+        content = spool.load("incoming", qid).read_content()
+        assert (b"\r\nMessage-Id: <" in content) is local
+        assert (b"\r\nFrom: s@example.org\r\n" in content) is local
+        assert content.endswith(b"\r\n\r\nbody\r\n")
+
+
+def test_received_with_tls_details() -> None:
+    sub = Submission(
+        "s@example.org",
+        [Rcpt("a@example.com")],
+        helo="c.example",
+        client_name="unknown",
+        tls=True,
+        tls_info="(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))",
+        sasl_username="u@example.com",
+    )
+    lines = received_header(sub, "mail.example.net", "vmail", "QID").split(b"\r\n")
+    assert lines[1] == b"\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"
+    assert lines[2] == b"\t(No client certificate requested)"
+    assert lines[3] == b"\tby mail.example.net (vmail) with ESMTPSA id QID"
