@@ -27,7 +27,10 @@ seek, and knows where every record ends without scanning for terminators.
   ``"status"`` (``"rcpt": [indexes], "status": pending|delivered|bounced|deferred,
   "dsn", "reason", "relay", "next"``), ``"flush"`` (every deferred recipient may be
   tried now) or ``"requeue"`` (every unfinished recipient is pending again, reasons
-  forgotten). The state of a recipient is the result of applying them in order.
+  forgotten) or ``"notice"`` (``"kind": bounce|delay|success, "rcpt": [indexes],
+  "id"``: the bounce service queued that notice about these recipients, as message
+  ``id``; it changes no recipient state). The state of a recipient is the result of
+  applying them in order. Files without ``notice`` records (older ones) load unchanged.
 
 Status records are appended with ``O_APPEND`` under an exclusive ``flock`` and fsynced
 before :meth:`QueueFile.append` returns; a failed append is truncated away. A crash during
@@ -187,12 +190,34 @@ def apply_status(states: list[RecipientState], data: object, sequence: int = 0) 
         for state in states:
             if state.status == DEFERRED:
                 state.next_attempt = 0.0
+    elif op == NOTICE:
+        _check_notice(data, len(states))
     elif op == "requeue":
         for i, state in enumerate(states):
             if not state.final:
                 states[i] = RecipientState(updated=when)
     else:
         raise EnvelopeFormatError(f"unknown status operation {op!r}")
+
+
+NOTICE = "notice"
+NOTICE_KINDS = ("bounce", "delay", "success")
+
+
+def notice_record(
+    kind: str, recipients: Sequence[int], queue_id: str, when: float
+) -> dict[str, Any]:
+    """The ``S`` record saying a ``kind`` notice about ``recipients`` was queued."""
+    return {"t": when, "op": NOTICE, "kind": kind, "rcpt": list(recipients), "id": queue_id}
+
+
+def _check_notice(data: dict[str, Any], count: int) -> None:
+    indexes = data.get("rcpt")
+    if data.get("kind") not in NOTICE_KINDS or not isinstance(indexes, list):
+        raise EnvelopeFormatError("bad notice record")
+    for i in indexes:
+        if not isinstance(i, int) or not 0 <= i < count:
+            raise EnvelopeFormatError(f"notice record names recipient {i!r}")
 
 
 # ----------------------------------------------------------------------------- writer
@@ -381,6 +406,15 @@ class QueueFile:
         """Indexes of recipients still to deliver."""
         return [i for i, s in enumerate(self.states) if not s.final]
 
+    def notified(self, kind: str) -> set[int]:
+        """Recipients a ``kind`` notice (bounce, delay, success) was already queued for."""
+        return {
+            i
+            for r in self.status_records
+            if r.get("op") == NOTICE and r.get("kind") == kind
+            for i in r["rcpt"]
+        }
+
     def append(self, updates: Sequence[StatusUpdate | dict[str, Any]]) -> None:
         """Append status records durably (blocks: flock, write, fsync).
 
@@ -545,6 +579,8 @@ def _torn_tail(f: BinaryIO, start: int) -> bool:
 __all__ = [
     "COMMIT_STEPS",
     "MAGIC",
+    "NOTICE",
+    "NOTICE_KINDS",
     "NO_SPACE",
     "PENDING",
     "TEMP_PREFIX",
@@ -554,5 +590,6 @@ __all__ = [
     "QueueWriter",
     "StatusUpdate",
     "fsync_dir",
+    "notice_record",
     "queue_error",
 ]
