@@ -1,7 +1,18 @@
-"""DNS lookups behind a small interface, so tests can inject a fake resolver."""
+"""DNS lookups behind a small interface, so tests can inject a fake resolver.
+
+:class:`Resolver` answers "does this domain exist" for policy checks. :class:`MxResolver`
+is what the SMTP client needs: MX records and host addresses, with failures raised as
+:class:`DnsLookupError` carrying Postfix's words (``Name service error for
+name=example.invalid type=MX: Host not found``). :class:`DnsPythonMxResolver` is the
+real one (dnspython); :func:`native_addresses` asks the system resolver instead
+(``smtp_host_lookup = native``).
+"""
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -10,3 +21,109 @@ class Resolver(Protocol):
 
     def domain_exists(self, domain: str) -> bool | None:
         """True if the domain has MX, A or AAAA records; False if not; None if DNS failed."""
+
+
+class LookupStatus(StrEnum):
+    """Why a lookup found nothing, in the words of Postfix's dns_strerror()."""
+
+    NOT_FOUND = "Host not found"
+    TRY_AGAIN = "Host not found, try again"
+    NO_DATA = "Host found but no data record of requested type"
+
+
+class DnsLookupError(Exception):
+    """A lookup that gave no usable answer; ``temporary`` when it may work later."""
+
+    def __init__(self, name: str, rtype: str, status: LookupStatus) -> None:
+        self.name = name
+        self.rtype = rtype
+        self.status = status
+        super().__init__(f"Name service error for name={name} type={rtype}: {status.value}")
+
+    @property
+    def temporary(self) -> bool:
+        return self.status is LookupStatus.TRY_AGAIN
+
+
+@dataclass(frozen=True, order=True)
+class MxRecord:
+    """One MX record; ``exchange`` without the trailing dot (``""`` for a null MX)."""
+
+    preference: int
+    exchange: str
+
+
+class MxResolver(Protocol):
+    """What the SMTP client needs from DNS."""
+
+    def lookup_mx(self, domain: str) -> list[MxRecord]:
+        """The domain's MX records; ``[]`` when it exists but has none.
+
+        Raises :class:`DnsLookupError` when the domain does not exist or DNS fails.
+        """
+
+    def lookup_addresses(self, host: str) -> list[str]:
+        """The host's IPv4 and IPv6 addresses (never empty); raises DnsLookupError."""
+
+
+class DnsPythonMxResolver:
+    """:class:`MxResolver` over dnspython's stub resolver (``/etc/resolv.conf``)."""
+
+    def __init__(self, lifetime: float = 10.0) -> None:
+        import dns.resolver
+
+        self._resolver = dns.resolver.Resolver()
+        self._resolver.lifetime = lifetime
+
+    def _query(self, name: str, rtype: str) -> list[str]:
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = self._resolver.resolve(name, rtype, search=False)
+        except dns.resolver.NXDOMAIN:
+            raise DnsLookupError(name, rtype, LookupStatus.NOT_FOUND) from None
+        except dns.resolver.NoAnswer:
+            return []
+        except (dns.resolver.NoNameservers, dns.exception.Timeout, dns.exception.DNSException):
+            raise DnsLookupError(name, rtype, LookupStatus.TRY_AGAIN) from None
+        return [rr.to_text() for rr in answer]
+
+    def lookup_mx(self, domain: str) -> list[MxRecord]:
+        records = []
+        for text in self._query(domain, "MX"):
+            preference, _, exchange = text.partition(" ")
+            records.append(MxRecord(int(preference), exchange.rstrip(".")))
+        return records
+
+    def lookup_addresses(self, host: str) -> list[str]:
+        found: list[str] = []
+        errors: list[DnsLookupError] = []
+        for rtype in ("A", "AAAA"):
+            try:
+                found += self._query(host, rtype)
+            except DnsLookupError as e:
+                errors.append(e)
+        if found:
+            return found
+        for error in errors:
+            if error.temporary:
+                raise error
+        if errors:
+            raise errors[0]
+        raise DnsLookupError(host, "AAAA", LookupStatus.NO_DATA)
+
+
+def native_addresses(host: str, port: int = 0) -> list[str]:
+    """Addresses from the system resolver (``/etc/hosts``, NSS); raises DnsLookupError."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        status = LookupStatus.TRY_AGAIN if e.errno == socket.EAI_AGAIN else LookupStatus.NOT_FOUND
+        raise DnsLookupError(host, "A", status) from None
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
