@@ -33,9 +33,13 @@ SUBCOMMANDS: dict[str, str] = {
     "postqueue": "List or flush the mail queue, as Postfix's postqueue(1).",
     "postsuper": "Delete, hold, release or requeue queued mail, as Postfix's postsuper(1).",
     "postcat": "Show a queued message, as Postfix's postcat(1).",
+    "serve": "Run the mail system (SMTP listeners, queue manager, delivery agents).",
+    "reload": "Make a running vmail serve re-read its configuration (SIGHUP).",
+    "stop": "Stop a running vmail serve gracefully (SIGTERM).",
+    "sendmail": "Post a message from stdin, as Sendmail/Postfix's sendmail(1).",
 }
 # subcommands whose module name differs from the command (``import`` is a Python keyword)
-MODULE_NAMES = {"import": "importer"}
+MODULE_NAMES = {"import": "importer", "reload": "control", "stop": "control"}
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -80,7 +84,26 @@ def _warnings_to_stderr(command: str) -> None:
     root.setLevel(logging.WARNING)
 
 
+def _sendmail(argv: Sequence[str]) -> int:
+    """``vmail [-c DIR] sendmail ARGS``: Sendmail's own option syntax, not argparse's."""
+    config_dir = None
+    if argv[:1] == ["-c"]:
+        config_dir, argv = argv[1], argv[2:]
+    from vmail.cli.sendmail import run_argv
+
+    _warnings_to_stderr("sendmail")
+    try:
+        return run_argv(argv[1:], config_dir)
+    except VmailError as e:
+        print(f"sendmail: fatal: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    head = args_list[2:] if args_list[:1] == ["-c"] else args_list
+    if head[:1] == ["sendmail"]:
+        return _sendmail(args_list)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

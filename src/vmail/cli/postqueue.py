@@ -23,7 +23,9 @@ import sys
 import time
 from collections.abc import Iterator
 
+from vmail.cli.control import wake_server
 from vmail.cli.queue_support import EX_UNAVAILABLE, fatal, messages, open_spool, usage_errors
+from vmail.config import MainConfig
 from vmail.queue import QueueFile, Spool
 from vmail.queue.envelope import DEFERRED as STATUS_DEFERRED
 from vmail.queue.ids import is_valid_id
@@ -56,11 +58,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         for queue, entry in messages(spool, PROG):
             sys.stdout.write(json.dumps(json_entry(queue, entry), ensure_ascii=False) + "\n")
-    elif args.flush:
-        for queue_id in spool.ids(DEFERRED):
-            flush(spool, queue_id)
     else:
-        flush(spool, args.flush_id)
+        for queue_id in spool.ids(DEFERRED) if args.flush else [args.flush_id]:
+            flush(spool, queue_id)
+        wake_server(MainConfig.load(args.config_dir))  # a running vmail serve delivers now
     return 0
 
 

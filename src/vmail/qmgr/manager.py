@@ -153,12 +153,19 @@ class QueueManager:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._limits_loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
+        self._flush = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- the service ---------------------------------------------------------------------
 
-    def notify(self) -> None:
-        """A message was committed to ``incoming``: run a pass soon (thread-safe)."""
+    def notify(self, *, flush: bool = False) -> None:
+        """A message was committed to ``incoming``: run a pass soon (thread-safe).
+
+        ``flush`` (``postqueue -f``, ``sendmail -q``) makes that pass look at the
+        ``deferred`` queue too, instead of waiting for ``queue_run_delay``.
+        """
+        if flush:
+            self._flush = True
         loop, event = self._loop, self._wakeup
         if loop is None or event is None:
             return  # not running; the first pass will find the message
@@ -181,7 +188,8 @@ class QueueManager:
         while True:
             self._wakeup.clear()
             now = self.clock()
-            scan_deferred = now - last_deferred_scan >= self.queue_run_delay
+            scan_deferred = self._flush or now - last_deferred_scan >= self.queue_run_delay
+            self._flush = False
             if scan_deferred:
                 last_deferred_scan = now
             try:

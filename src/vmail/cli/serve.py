@@ -1,0 +1,200 @@
+"""``vmail serve``: run the mail system in the foreground until SIGTERM or SIGINT.
+
+Every ``inet`` service of master.cf gets its listener, and the queue manager with its
+delivery agents starts (see :mod:`vmail.servers.app`). Without ``-c`` or
+``$VMAIL_CONFIG_DIR``, and with no ``/etc/vmail/main.cf`` (for other users than root:
+``~/.vmail``), the configuration ``vmail init`` writes is created first, so a fresh
+machine gets a working server from one command.
+
+Started as root, vmail binds its ports and then runs as ``mail_owner`` when main.cf sets
+it, else as the owner of ``queue_directory`` (``vmail init`` gives it the mailbox
+owner); root-owned spools are refused. SIGHUP (``vmail reload``) re-reads the
+configuration; SIGUSR1 (``vmail sendmail``, ``postqueue -f``) runs the queue now;
+SIGTERM (``vmail stop``) stops accepting, lets sessions and deliveries in
+progress finish, and exits 0. The process ID is written to
+``$queue_directory/pid/master.pid``. Logs go to ``maillog_file`` when set, else stderr,
+in Postfix's layout (``Nov 27 09:30:00 HOST vmail/smtpd[PID]: text``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import pwd
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vmail.cli.control import PID_FILE
+from vmail.config import MainConfig
+from vmail.config.main import DEFAULT_CONFIG_DIR
+from vmail.core.errors import VmailError
+
+if TYPE_CHECKING:
+    from vmail.servers.app import MailSystem
+
+
+class ServeError(VmailError):
+    """vmail serve cannot start."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this subcommand's options."""
+    parser.add_argument(
+        "--ports-file",
+        metavar="FILE",
+        help="write the bound ports as JSON ({service: port}) once listening (for tests)",
+    )
+    parser.add_argument(
+        "--no-client-lookup",
+        action="store_true",
+        help="do not look up client host names (they appear as 'unknown')",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail as well")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmail.servers.app import MailSystem  # the server stack loads only for serve
+
+    config_dir = _config_dir(args.config_dir)
+    config = MainConfig.load(config_dir).validate()
+    _setup_logging(config, verbose=args.verbose)
+    ports_file = Path(args.ports_file).absolute() if args.ports_file else None
+    system = MailSystem(
+        config_dir,
+        peername_lookup=not args.no_client_lookup,
+        notify_ports=(lambda ports: _write_ports(ports_file, ports)) if ports_file else None,
+    )
+    return asyncio.run(_serve(system, config))
+
+
+def _config_dir(given: str | None) -> Path:
+    """The configuration directory; the embedded default is created when missing."""
+    if given or os.environ.get("VMAIL_CONFIG_DIR"):
+        return Path(given or os.environ["VMAIL_CONFIG_DIR"]).absolute()
+    path = Path(DEFAULT_CONFIG_DIR) if os.geteuid() == 0 else Path.home() / ".vmail"
+    if not (path / "main.cf").is_file():
+        from vmail.cli import init
+
+        print(f"vmail serve: no configuration in {path}; creating it (vmail init)", flush=True)
+        init_args = argparse.Namespace(
+            directory=str(path),
+            config_dir=None,
+            database=None,
+            data_dir=None,
+            hostname=None,
+            uid=None,
+            gid=None,
+            standard_ports=False,
+            force=False,
+        )
+        init.run(init_args)
+    return path
+
+
+async def _serve(system: MailSystem, config: MainConfig) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reloads: list[asyncio.Task[bool]] = []
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: reloads.append(loop.create_task(system.reload()))
+    )
+    loop.add_signal_handler(signal.SIGUSR1, system.wake)
+    await system.start()
+    _drop_privileges(config)
+    pid_file = Path(config.get("queue_directory")) / PID_FILE
+    _write_pid(pid_file)
+    try:
+        await stop.wait()
+    finally:
+        await system.stop()
+        for task in reloads:
+            task.cancel()
+        pid_file.unlink(missing_ok=True)
+    return 0
+
+
+def _drop_privileges(config: MainConfig) -> None:
+    """As root: continue as mail_owner, or as the owner of the queue directory."""
+    if os.geteuid() != 0:
+        return
+    if config.is_set("mail_owner"):
+        name = config.get("mail_owner")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise ServeError(f"mail_owner: unknown user: {name}") from None
+        uid, gid = entry.pw_uid, entry.pw_gid
+    else:
+        info = Path(config.get("queue_directory")).stat()
+        uid, gid = info.st_uid, info.st_gid
+    if uid == 0:
+        raise ServeError(
+            "refusing to run as root: set mail_owner or give queue_directory another owner"
+        )
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    logging.getLogger("vmail.master").info("running as uid %d gid %d", uid, gid)
+
+
+def _write_pid(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{os.getpid():>10}\n")  # Postfix's layout: right-aligned in 10
+    tmp.replace(path)
+
+
+def _write_ports(path: Path | None, ports: dict[str, int]) -> None:
+    if path is None:
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ports, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+class PostfixFormatter(logging.Formatter):
+    """``Nov 27 09:30:00 HOST vmail/SERVICE[PID]: message`` (SERVICE from the logger)."""
+
+    def __init__(self, hostname: str, syslog_name: str) -> None:
+        super().__init__(datefmt="%b %d %H:%M:%S")
+        self.hostname = hostname
+        self.syslog_name = syslog_name
+
+    def format(self, record: logging.LogRecord) -> str:
+        service = record.name.split(".")[1] if record.name.count(".") else "master"
+        level = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
+        if record.levelno >= logging.CRITICAL:
+            level = "fatal: "
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        stamp = self.formatTime(record, self.datefmt)
+        return (
+            f"{stamp} {self.hostname} {self.syslog_name}/{service}[{record.process}]: {level}{text}"
+        )
+
+
+def _setup_logging(config: MainConfig, *, verbose: bool) -> None:
+    target = config.get("maillog_file")
+    handler: logging.Handler
+    if target and target != "/dev/stdout":
+        handler = logging.FileHandler(target)
+    elif target == "/dev/stdout":
+        handler = logging.StreamHandler(sys.stdout)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    name = "vmail"
+    if config.is_set("syslog_name"):
+        name = config.get("syslog_name")
+    handler.setFormatter(PostfixFormatter(config.get("myhostname"), name))
+    root = logging.getLogger("vmail")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False

@@ -1,0 +1,70 @@
+"""Delivery agents for the transports master.cf declares.
+
+Postfix's queue manager hands a recipient to the master.cf service named by its
+transport; the service's command (``virtual``, ``lmtp``, ``smtp``, ``pipe``, ``local``)
+says which program runs, and the service's ``-o`` overrides apply to it. vmail does the
+same in one process: :func:`build_agents` builds one agent per ``unix`` service whose
+command vmail implements, configured with the service's effective settings.
+``discard``, ``error`` and ``retry`` are built into the queue manager
+(:mod:`.transports`); other commands (``qmgr``, ``cleanup``, ``bounce``...) are parts of
+vmail itself and need no agent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from vmail.config import MainConfig
+from vmail.config.master import MasterConfig, Service
+from vmail.delivery.request import Agent, PerRecipient
+from vmail.delivery.virtual import VirtualAgent
+
+log = logging.getLogger("vmail.qmgr")
+
+AgentFactory = Callable[[MainConfig, Service], Agent]
+
+
+def _virtual(config: MainConfig, service: Service) -> Agent:
+    return PerRecipient(VirtualAgent(config))
+
+
+FACTORIES: dict[str, AgentFactory] = {"virtual": _virtual}
+
+
+def build_agents(config: MainConfig, master: MasterConfig) -> dict[str, Agent]:
+    """One agent per master.cf delivery service vmail implements, keyed by service name.
+
+    Without a ``virtual`` service in master.cf, ``virtual`` still gets its agent (the
+    transport ``virtual_transport`` names by default).
+    """
+    agents: dict[str, Agent] = {}
+    for service in master:
+        if service.type != "unix":
+            continue
+        factory = FACTORIES.get(service.command)
+        if factory is not None:
+            agents[service.name] = factory(service.effective(config), service)
+    if "virtual" not in agents:
+        agents["virtual"] = _virtual(config, _implicit("virtual"))
+    return agents
+
+
+def _implicit(command: str) -> Service:
+    master = MasterConfig.from_text(f"{command} unix - n n - - {command}\n")
+    service: Service = master.services[0]
+    return service
+
+
+def close_agents(agents: dict[str, Agent]) -> None:
+    """Release what agents hold (cached SMTP connections...)."""
+    for name, agent in agents.items():
+        close = getattr(agent, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("closing the %s agent failed", name)
+
+
+__all__ = ["FACTORIES", "build_agents", "close_agents"]
