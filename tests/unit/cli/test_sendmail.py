@@ -17,7 +17,8 @@ from vmail.queue.spool import INCOMING
 
 def test_options_in_both_spellings() -> None:
     opts = parse_options(["-oi", "-fbob@example.com", "-F", "Bob B", "-t", "x@example.com"])
-    assert opts.ignore_dots and opts.extract
+    assert opts.ignore_dots
+    assert opts.extract
     assert opts.sender == "bob@example.com"
     assert opts.full_name == "Bob B"
     assert opts.recipients == ["x@example.com"]
@@ -57,7 +58,8 @@ def test_extract_recipients_removes_bcc() -> None:
         "hidden@example.com",
         "more@example.com",
     ]
-    assert b"hidden" not in rest and b"more@" not in rest
+    assert b"hidden" not in rest
+    assert b"more@" not in rest
     assert rest.endswith(b"\r\n\r\nBcc: body@x\r\n")
 
 
