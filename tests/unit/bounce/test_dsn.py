@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-from email.message import Message
-
 import pytest
 
+from tests.unit.bounce.helpers import parse, parts, text
 from vmail.bounce.dsn import (
     DELAYED,
     FAILED,
@@ -53,10 +50,6 @@ def build(notice: NoticeInfo, rcpts: list[ReportedRecipient], original: bytes = 
     return b"".join(build_notice(notice, rcpts, chunks))
 
 
-def parse(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
-
-
 def test_failure_layout_headers_and_parts() -> None:
     raw = build(info(), [UNKNOWN])
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only
@@ -78,19 +71,19 @@ def test_failure_layout_headers_and_parts() -> None:
     assert msg.get_content_type() == "multipart/report"
     assert msg.get_param("report-type") == "delivery-status"
     assert msg.get_boundary() == boundary
-    notification, report, returned = msg.get_payload()
+    notification, report, returned = parts(msg)
     assert notification["Content-Description"] == "Notification"
     assert notification.get_content_type() == "text/plain"
     assert notification.get_param("charset") == "us-ascii"
-    text = notification.get_payload()
-    assert text.startswith("This is the mail system at host mx.test.\r\n")
-    assert text.endswith(
+    body = text(notification)
+    assert body.startswith("This is the mail system at host mx.test.\r\n")
+    assert body.endswith(
         "\r\n\r\n<nobody@example.com> (expanded from <info@example.com>): unknown user:"
         '\r\n    "nobody@example.com"\r\n'
     )
     assert report["Content-Description"] == "Delivery report"
     assert report.get_content_type() == "message/delivery-status"
-    per_message, per_rcpt = report.get_payload()
+    per_message, per_rcpt = parts(report)
     assert per_message.items() == [
         ("Reporting-MTA", "dns; mx.test"),
         ("X-Postfix-Queue-ID", "4ABCDEFGHJ"),
@@ -106,9 +99,9 @@ def test_failure_layout_headers_and_parts() -> None:
     ]
     assert returned["Content-Description"] == "Undelivered Message"
     assert returned.get_content_type() == "message/rfc822"
-    [inner] = returned.get_payload()
+    [inner] = parts(returned)
     assert inner["Subject"] == "hello"
-    assert inner.get_payload() == "body line\r\n"
+    assert text(inner) == "body line\r\n"
     assert raw.endswith(b"body line\r\n\r\n--" + boundary.encode() + b"--\r\n")
 
 
@@ -123,8 +116,8 @@ def test_several_recipients_smtp_diagnostic_envid_and_orcpt() -> None:
     )
     raw = build(info(envid="ENV-42"), [UNKNOWN, remote])
     msg = parse(raw)
-    notification, report, _ = msg.get_payload()
-    per_message, first, second = report.get_payload()
+    notification, report, _ = parts(msg)
+    per_message, first, second = parts(report)
     assert per_message["Original-Envelope-Id"] == "ENV-42"
     assert list(per_message.keys())[:2] == ["Reporting-MTA", "Original-Envelope-Id"]
     assert first["Final-Recipient"] == "rfc822; nobody@example.com"
@@ -139,8 +132,8 @@ def test_several_recipients_smtp_diagnostic_envid_and_orcpt() -> None:
             "smtp; 550 5.1.1 <bob@remote.test>: Recipient address rejected: User unknown",
         ),
     ]
-    text = notification.get_payload()
-    assert "\r\n\r\n<bob@remote.test>: host mx.remote.test[192.0.2.7] said: 550 5.1.1\r\n" in text
+    body = text(notification)
+    assert "\r\n\r\n<bob@remote.test>: host mx.remote.test[192.0.2.7] said: 550 5.1.1\r\n" in body
 
 
 def test_headers_only_and_delay_fields() -> None:
@@ -148,8 +141,8 @@ def test_headers_only_and_delay_fields() -> None:
         "bob@example.com", DELAYED, "4.3.5", "mail system configuration error"
     )
     raw = build(info(headers_only=True, will_retry_until=ARRIVAL + 432000), [delayed])
-    _, report, returned = parse(raw).get_payload()
-    assert report.get_payload()[1]["Will-Retry-Until"] == mail_date(ARRIVAL + 432000)
+    _, report, returned = parts(parse(raw))
+    assert parts(report)[1]["Will-Retry-Until"] == mail_date(ARRIVAL + 432000)
     assert returned["Content-Description"] == "Undelivered Message Headers"
     assert returned.get_content_type() == "text/rfc822-headers"
     assert b"body line" not in raw
@@ -166,7 +159,7 @@ def test_seven_bit_and_quoted_sender() -> None:
 def test_original_without_final_line_end_still_ends_cleanly() -> None:
     raw = build(info(), [UNKNOWN], b"Subject: x\r\n\r\nno newline")
     assert b"no newline\r\n\r\n--4ABCDEFGHJ." in raw
-    assert len(parse(raw).get_payload()) == 3
+    assert len(parts(parse(raw))) == 3
 
 
 @pytest.mark.parametrize(
