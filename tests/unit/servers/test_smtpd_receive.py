@@ -30,6 +30,7 @@ virtual_alias_maps = inline:{ {team@example.com=alice@example.com, bob@example.c
 loop@example.com=loop2@example.com, loop2@example.com=loop@example.com }
 virtual_alias_recursion_limit = 3
 smtpd_timeout = 2s
+local_header_rewrite_clients = permit_sasl_authenticated
 """
 
 

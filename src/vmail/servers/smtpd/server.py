@@ -1,51 +1,54 @@
-"""The SMTP listener: one guarded task per connection, each driving a ``ServerSession``.
+"""The SMTP/LMTP listener: settings for one master.cf service, and the connection tasks.
 
-Decisions are answered as Postfix's smtpd answers them: HELO and MAIL FROM get the
-session's defaults; RCPT TO gets ``smtpd_*_restrictions`` through
-:meth:`vmail.policy.restrictions.RecipientPolicy.check_recipient`; the message streams into
-:class:`vmail.cleanup.Cleanup` and end-of-data is answered ``250 2.0.0 Ok: queued as ID``
-only after the queue file is committed (or with the cleanup's 4xx). Blocking work (table
-lookups, disk writes, fsync) runs in threads; the session reads nothing more while a
-decision is pending, so pipelined commands are answered in order.
+:class:`SmtpServer` is built from the service's effective configuration (master.cf ``-o``
+already applied) and runs one guarded task per connection, each a
+:class:`~vmail.servers.smtpd.connection.Connection` driving a ``ServerSession``. A bug in
+one connection ends that connection with ``421 4.3.0`` and is logged; the server and the
+other connections carry on. :meth:`SmtpServer.drain` stops accepting and lets messages
+being received finish before closing.
 
-A connection idle for ``smtpd_timeout`` gets ``421 4.4.2 ... Error: timeout exceeded``. A
-bug in one connection ends that connection with ``421 4.3.0`` and is logged; the server
-and the other connections carry on. Not yet here: STARTTLS, AUTH, XCLIENT, rate limits.
+What the listener decides once: TLS (:mod:`~vmail.servers.smtpd.tls`; STARTTLS offered at
+level ``may``/``encrypt``, SMTPS with ``smtpd_tls_wrappermode``), whether AUTH is offered
+(``smtpd_sasl_auth_enable`` and an :class:`~vmail.auth.service.Authenticator`), the
+per-client limits (:mod:`~vmail.servers.smtpd.limits`), who may use XCLIENT/XFORWARD, and
+for LMTP (``lmtp=True``) that only local recipients are accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import socket
-from collections import deque
-from collections.abc import Iterable
 
-from vmail.cleanup import Cleanup, CleanupMessage, Rcpt, Submission
+from vmail.auth.service import Authenticator
+from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
-from vmail.core.errors import MailError
-from vmail.core.reply import Reply
-from vmail.policy.restrictions import Client
-from vmail.protocol.smtp import (
-    Close,
-    DataChunk,
-    DataCommand,
-    DataComplete,
-    Decision,
-    Event,
-    Helo,
-    MailFrom,
-    MessageAborted,
-    RcptTo,
-    Send,
-    ServerSession,
-    SessionConfig,
-)
+from vmail.policy.networks import NetworkList
+from vmail.policy.restrictions import RecipientPolicy
+from vmail.protocol.smtp import SessionConfig
+from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
+from vmail.servers.smtpd.connection import Connection, client_name
+from vmail.servers.smtpd.limits import ClientLimits
+from vmail.servers.smtpd.rewrite import RewriteClients
+from vmail.servers.smtpd.tls import security_level, server_context
+
+__all__ = ["SmtpServer", "client_name", "session_config"]
 
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
+
+# LMTP takes mail another MTA already accepted: no client/sender checks, no relaying,
+# only recipients that exist here.
+LMTP_POLICY = {
+    "smtpd_client_restrictions": "",
+    "smtpd_helo_restrictions": "",
+    "smtpd_sender_restrictions": "",
+    "smtpd_relay_restrictions": "",
+    "smtpd_recipient_restrictions": "",
+    "smtpd_reject_unlisted_recipient": "yes",
+}
 
 
 def session_config(config: MainConfig) -> SessionConfig:
@@ -64,23 +67,17 @@ def session_config(config: MainConfig) -> SessionConfig:
         smtpd_soft_error_limit=config.get_int("smtpd_soft_error_limit"),
         smtpd_junk_command_limit=config.get_int("smtpd_junk_command_limit"),
         smtpd_helo_required=config.get_bool("smtpd_helo_required"),
+        smtpd_tls_auth_only=config.get_bool("smtpd_tls_auth_only"),
+        smtpd_sasl_auth_enable=config.get_bool("smtpd_sasl_auth_enable"),
     )
 
 
-async def client_name(address: str, timeout: float = 5.0) -> str:
-    """The forward-confirmed reverse name of ``address``, else ``unknown`` (as Postfix)."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            name, _ = await loop.getnameinfo((address, 0), socket.NI_NAMEREQD)
-            infos = await loop.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
-    except (OSError, TimeoutError):
-        return "unknown"
-    return name if any(info[4][0] == address for info in infos) else "unknown"
-
-
 class SmtpServer:
-    """Listens on ``host:port`` (port 0: any free port, see :attr:`port`)."""
+    """Listens on ``host:port`` (port 0: any free port, see :attr:`port`).
+
+    Configuration errors (TLS enabled without a usable certificate, a bad
+    ``local_header_rewrite_clients`` item) raise ConfigError here, before any client.
+    """
 
     def __init__(
         self,
@@ -91,6 +88,9 @@ class SmtpServer:
         host: str = "127.0.0.1",
         port: int = 25,
         peername_lookup: bool = True,
+        authenticator: Authenticator | None = None,
+        lmtp: bool = False,
+        service_name: str = "smtp",
     ) -> None:
         self.config = config
         self.router = router
@@ -98,10 +98,47 @@ class SmtpServer:
         self.host = host
         self.requested_port = port
         self.peername_lookup = peername_lookup
-        self.session_config = session_config(config)
+        self.authenticator = authenticator
+        self.lmtp = lmtp
+        self.service_name = service_name
         self.timeout = float(config.get_time("smtpd_timeout"))
+        self.tls_timeout = float(config.get_time("smtpd_starttls_timeout"))
+        self.tls_level = security_level(config)
+        self.tls_context = server_context(config)
+        self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
+        self.tls_received_header = config.get_bool("smtpd_tls_received_header")
+        self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
+        base = session_config(config)
+        self.session_config = dataclasses.replace(
+            base,
+            lmtp=lmtp,
+            tls_available=self.tls_context is not None and not self.wrappermode,
+            tls_active=False,
+            smtpd_sasl_auth_enable=base.smtpd_sasl_auth_enable and authenticator is not None,
+            smtpd_tls_auth_only=base.smtpd_tls_auth_only or self.tls_level == "encrypt",
+        )
+        table = router.context.table
+        self.xclient_hosts = NetworkList(
+            "smtpd_authorized_xclient_hosts",
+            config.get_list("smtpd_authorized_xclient_hosts"),
+            table,
+        )
+        self.xforward_hosts = NetworkList(
+            "smtpd_authorized_xforward_hosts",
+            config.get_list("smtpd_authorized_xforward_hosts"),
+            table,
+        )
+        self.limits = ClientLimits(config, table, service_name)
+        self.rewrite_clients = RewriteClients(config, router.policy.mynetworks, table)
+        self.policy = router.policy
+        if lmtp:
+            lmtp_config = config.with_overrides(LMTP_POLICY)
+            self.policy = RecipientPolicy(
+                RoutingContext(lmtp_config), router.resolver, router.canonical
+            )
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.connections: set[Connection] = set()
 
     @property
     def port(self) -> int:
@@ -127,6 +164,17 @@ class SmtpServer:
         if self._server is not None:
             await self._server.wait_closed()
 
+    async def drain(self, timeout: float) -> None:
+        """Stop accepting; let connections that are receiving a message finish (at most
+        ``timeout`` seconds), then :meth:`close`."""
+        if self._server is not None:
+            self._server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(c.busy for c in self.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        await self.close()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -140,6 +188,7 @@ class SmtpServer:
 
     async def _guarded(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(self, reader, writer)
+        self.connections.add(conn)
         try:
             await conn.run()
         except Exception:
@@ -147,150 +196,12 @@ class SmtpServer:
             with contextlib.suppress(Exception):
                 host = self.session_config.myhostname
                 writer.write(f"421 4.3.0 {host} Error: internal error\r\n".encode())
-                await writer.drain()
+                async with asyncio.timeout(1):
+                    await writer.drain()
         finally:
-            await conn.discard()
+            self.connections.discard(conn)
+            await conn.finish()
             writer.close()
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-
-class Connection:
-    """One client: the session, the transaction so far, and the message being written."""
-
-    def __init__(
-        self, server: SmtpServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.session = ServerSession(server.session_config)
-        peer = writer.get_extra_info("peername") or ("unknown", 0)
-        self.peer = f"{peer[0]}:{peer[1]}"
-        self.address = str(peer[0])
-        self.port = str(peer[1])
-        self.name = "unknown"
-        self.closed = False
-        self.mail: MailFrom | None = None
-        self.rcpts: list[Rcpt] = []
-        self.message: CleanupMessage | None = None
-        self.error: Reply | None = None
-
-    async def run(self) -> None:
-        if self.server.peername_lookup:
-            self.name = await client_name(self.address)
-        await self.act(self.session.start())
-        while not self.closed:
-            try:
-                async with asyncio.timeout(self.server.timeout):
-                    data = await self.reader.read(READ_SIZE)
-            except TimeoutError:
-                host = self.session.config.myhostname
-                await self.send(f"421 4.4.2 {host} Error: timeout exceeded\r\n".encode())
-                return
-            if not data:
-                return
-            await self.act(self.session.receive(data))
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def act(self, events: Iterable[Event]) -> None:
-        """Perform events in order, answering decisions (whose answers bring more events)."""
-        todo = deque(events)
-        while todo:
-            event = todo.popleft()
-            if isinstance(event, Send):
-                self.writer.write(event.data)
-            elif isinstance(event, Close):
-                self.closed = True
-            elif isinstance(event, DataChunk):
-                await self.write(event.data)
-            elif isinstance(event, MessageAborted):
-                await self.discard()
-            elif isinstance(event, Decision):
-                answer = await self.decide(event)
-                todo.extend(self.session.reply(answer))
-        await self.writer.drain()
-
-    @property
-    def client(self) -> Client:
-        return Client(self.address, self.name, self.session.helo)
-
-    async def decide(self, decision: Decision) -> Reply | None:
-        if isinstance(decision, Helo):
-            return None
-        if isinstance(decision, MailFrom):
-            self.mail, self.rcpts = decision, []
-            return None
-        if isinstance(decision, RcptTo):
-            return await self.rcpt(decision)
-        if isinstance(decision, DataCommand):
-            await self.discard()
-            self.error = None
-            await self.open()
-            return None
-        if isinstance(decision, DataComplete):
-            return await self.complete()
-        return None  # VRFY, ETRN...: the session's default
-
-    async def rcpt(self, decision: RcptTo) -> Reply:
-        mail = self.mail
-        sender = mail.sender.internal if mail and mail.sender else ""
-        rcpt = decision.recipient.internal
-        policy = self.server.router.policy
-        reply = await asyncio.to_thread(policy.check_recipient, self.client, sender, rcpt)
-        if reply.ok:
-            params = decision.params
-            orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
-            self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
-        return reply
-
-    async def open(self) -> None:
-        mail = self.mail
-        params = mail.params if mail else None
-        sub = Submission(
-            sender=mail.sender.internal if mail and mail.sender else "",
-            recipients=tuple(self.rcpts),
-            client_address=self.address,
-            client_name=self.name,
-            client_port=self.port,
-            helo=self.session.helo,
-            esmtp=self.session.esmtp,
-            tls=self.session.tls_active,
-            envid=(params.envid or "") if params else "",
-            ret=(params.ret or "") if params else "",
-            attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
-        )
-        try:
-            self.message = await asyncio.to_thread(self.server.cleanup.open, sub)
-        except MailError as e:
-            self.error = e.reply
-
-    async def write(self, data: bytes) -> None:
-        message = self.message
-        if message is None:
-            return
-        try:
-            await asyncio.to_thread(message.write, data)
-        except MailError as e:
-            self.error = e.reply
-            await self.discard()
-
-    async def complete(self) -> Reply:
-        message, self.message = self.message, None
-        if message is None:
-            return self.error or Reply(451, "4.3.0", "Error: queue file write error")
-        try:
-            queue_id = await asyncio.to_thread(message.commit)
-        except MailError as e:
-            return e.reply
-        log.info("%s: client=%s[%s]", queue_id, self.name, self.address)
-        return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
-
-    async def discard(self) -> None:
-        """Drop the message being written, if any."""
-        message, self.message = self.message, None
-        if message is not None:
-            await asyncio.to_thread(message.abort)
+                async with asyncio.timeout(self.timeout):
+                    await writer.wait_closed()

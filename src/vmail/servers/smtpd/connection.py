@@ -1,0 +1,420 @@
+"""One SMTP/LMTP client connection: the session, its decisions, TLS, AUTH and the message.
+
+Decisions are answered as Postfix's smtpd answers them: MAIL FROM needs TLS first at
+level ``encrypt`` (``530 5.7.0 Must issue a STARTTLS command first``) and counts against
+the message rate; RCPT TO gets ``smtpd_*_restrictions`` through
+:meth:`vmail.policy.restrictions.RecipientPolicy.check_recipient` (with the SASL login);
+the message streams into :class:`vmail.cleanup.Cleanup` and end-of-data is answered
+``250 2.0.0 Ok: queued as ID`` only after the queue file is committed (LMTP: that reply
+once per recipient). Blocking work runs in threads; the session reads nothing more while
+a decision is pending, so pipelined commands are answered in order.
+
+Every write waits at most ``smtpd_timeout`` for the client to read (a client that stops
+reading loses its connection, never blocks the others); a connection idle that long gets
+``421 4.4.2 ... Error: timeout exceeded``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+import ssl
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from vmail.auth.sasl import Credentials, new_exchange
+from vmail.auth.service import AuthStatus
+from vmail.cleanup import CleanupMessage, Rcpt, Submission
+from vmail.core.address import Address, AddressError
+from vmail.core.errors import MailError, TableError
+from vmail.core.reply import Reply
+from vmail.policy.restrictions import Client
+from vmail.protocol.smtp import (
+    AuthCredentials,
+    Close,
+    DataChunk,
+    DataCommand,
+    DataComplete,
+    Decision,
+    Event,
+    Extension,
+    Helo,
+    MailFrom,
+    MessageAborted,
+    Mode,
+    RcptTo,
+    Send,
+    ServerSession,
+    SessionConfig,
+    StartTls,
+)
+from vmail.protocol.smtp import replies as rp
+from vmail.protocol.smtp.sasl import SaslFactory
+from vmail.servers.smtpd import xclient
+from vmail.servers.smtpd.tls import received_details
+
+if TYPE_CHECKING:
+    from vmail.servers.smtpd.server import SmtpServer
+
+log = logging.getLogger("vmail.smtpd")
+READ_SIZE = 1 << 16
+MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
+AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
+XFORWARD_OK = Reply(250, "2.0.0", "Ok")
+
+
+async def client_name(address: str, timeout: float = 5.0) -> str:
+    """The forward-confirmed reverse name of ``address``, else ``unknown`` (as Postfix)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            name, _ = await loop.getnameinfo((address, 0), socket.NI_NAMEREQD)
+            infos = await loop.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, TimeoutError):
+        return "unknown"
+    return name if any(info[4][0] == address for info in infos) else "unknown"
+
+
+def _printable(text: str, limit: int = 100) -> str:
+    """``text`` fit for one log line (control characters escaped, length capped)."""
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text[:limit])
+    return out + "..." if len(text) > limit else out
+
+
+class ClientGoneError(Exception):
+    """The client stopped reading (write timeout) or the connection broke."""
+
+
+class Connection:
+    """One client: the session, the transaction so far, and the message being written."""
+
+    def __init__(
+        self, server: SmtpServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername") or ("unknown", 0)
+        sock = writer.get_extra_info("sockname") or ("", 0)
+        self.peer = f"{peer[0]}:{peer[1]}"
+        self.address = str(peer[0])
+        self.address_at_connect = self.address
+        self.port = str(peer[1])
+        self.local_address = str(sock[0])
+        self.name = "unknown"
+        self.counted = False
+        self.session = ServerSession(server.session_config)
+        self.closed = False
+        self.tls_info = ""
+        self.sasl_username: str | None = None
+        self.sasl_method = ""
+        self.xforward: dict[str, str | None] = {}
+        self.mail: MailFrom | None = None
+        self.rcpts: list[Rcpt] = []
+        self.message: CleanupMessage | None = None
+        self.error: Reply | None = None
+
+    @property
+    def namaddr(self) -> str:
+        return f"{self.name}[{self.address}]"
+
+    @property
+    def busy(self) -> bool:
+        """A message is being received (drain waits for these)."""
+        return self.message is not None or self.session.mode in (Mode.DATA, Mode.BDAT)
+
+    # -- the conversation ----------------------------------------------------------
+
+    async def run(self) -> None:
+        server = self.server
+        if server.peername_lookup:
+            self.name = await client_name(self.address)
+        self.counted = True
+        refused = server.limits.connect(self.address, self.name)
+        if refused is not None:
+            await self.send(f"{refused}\r\n".encode())
+            return
+        if server.wrappermode and not await self.handshake():
+            return
+        self.session = ServerSession(self.new_session_config(), self.sasl_factory())
+        try:
+            await self.act(self.session.start())
+            while not self.closed:
+                try:
+                    async with asyncio.timeout(server.timeout):
+                        data = await self.reader.read(READ_SIZE)
+                except TimeoutError:
+                    host = self.session.config.myhostname
+                    await self.send(f"421 4.4.2 {host} Error: timeout exceeded\r\n".encode())
+                    return
+                except (ConnectionError, ssl.SSLError):
+                    return
+                if not data:
+                    return
+                await self.act(self.session.receive(data))
+        except ClientGoneError:
+            log.info("lost connection or write timeout from %s", self.namaddr)
+
+    def new_session_config(self) -> SessionConfig:
+        """The listener's session settings, with what depends on this client."""
+        server = self.server
+        return dataclasses.replace(
+            server.session_config,
+            tls_active=self.tls_info != "" or server.wrappermode,
+            xclient_allowed=server.xclient_hosts.match(self.address, self.name),
+            xforward_allowed=server.xforward_hosts.match(self.address, self.name),
+        )
+
+    def sasl_factory(self) -> SaslFactory | None:
+        return new_exchange if self.server.session_config.smtpd_sasl_auth_enable else None
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Wait until the client has taken what was written, at most ``smtpd_timeout``."""
+        try:
+            async with asyncio.timeout(self.server.timeout):
+                await self.writer.drain()
+        except (TimeoutError, ConnectionError, ssl.SSLError) as e:
+            self.closed = True
+            self.writer.transport.abort()
+            raise ClientGoneError from e
+
+    async def act(self, events: Iterable[Event]) -> None:
+        """Perform events in order, answering decisions (whose answers bring more events)."""
+        todo = deque(events)
+        while todo:
+            event = todo.popleft()
+            if isinstance(event, Send):
+                self.writer.write(event.data)
+            elif isinstance(event, Close):
+                self.closed = True
+            elif isinstance(event, StartTls):
+                if not await self.handshake():
+                    return
+                todo.extend(self.session.tls_started())
+            elif isinstance(event, DataChunk):
+                await self.write(event.data)
+            elif isinstance(event, MessageAborted):
+                await self.discard()
+            elif isinstance(event, Decision):
+                answer = await self.decide(event)
+                todo.extend(self.session.reply(answer))
+        await self.flush()
+
+    async def handshake(self) -> bool:
+        """The TLS handshake (STARTTLS or SMTPS); False (connection over) if it failed."""
+        context = self.server.tls_context
+        assert context is not None
+        await self.flush()
+        # Plaintext the client pipelined after STARTTLS must not be read as if it had come
+        # over TLS (CVE-2011-0411). start_tls() pauses reading before it yields, so
+        # nothing new can arrive between this and the switch.
+        buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009
+        buffered.clear()
+        try:
+            await self.writer.start_tls(context, ssl_handshake_timeout=self.server.tls_timeout)
+        except (OSError, ssl.SSLError, TimeoutError, EOFError) as e:
+            log.warning("SSL_accept error from %s: %s", self.namaddr, e or type(e).__name__)
+            self.closed = True
+            self.writer.transport.abort()
+            return False
+        ssl_object = self.writer.get_extra_info("ssl_object")
+        self.tls_info = received_details(ssl_object) or "(using TLS)"
+        self.sasl_username = None
+        self.sasl_method = ""
+        self.xforward = {}
+        log.info("Anonymous TLS connection established from %s: %s", self.namaddr, self.tls_info)
+        return True
+
+    @property
+    def client(self) -> Client:
+        return Client(self.address, self.name, self.session.helo, self.sasl_username)
+
+    async def decide(self, decision: Decision) -> Reply | list[Reply] | None:
+        if isinstance(decision, Helo):
+            return None
+        if isinstance(decision, MailFrom):
+            return self.mail_from(decision)
+        if isinstance(decision, RcptTo):
+            return await self.rcpt(decision)
+        if isinstance(decision, DataCommand):
+            await self.discard()
+            self.error = None
+            await self.open()
+            return None
+        if isinstance(decision, DataComplete):
+            return await self.complete(len(decision.recipients))
+        if isinstance(decision, AuthCredentials):
+            return await self.authenticate(decision)
+        if isinstance(decision, Extension):
+            return self.extension(decision)
+        return None  # VRFY: the session's default
+
+    def mail_from(self, decision: MailFrom) -> Reply | None:
+        if self.server.tls_level == "encrypt" and not self.session.tls_active:
+            return MUST_STARTTLS
+        refused = self.server.limits.message(self.address, self.name)
+        if refused is not None:
+            return refused
+        self.mail, self.rcpts = decision, []
+        return None
+
+    async def rcpt(self, decision: RcptTo) -> Reply:
+        refused = self.server.limits.recipient(self.address, self.name)
+        if refused is not None:
+            return refused
+        mail = self.mail
+        sender = mail.sender.internal if mail and mail.sender else ""
+        rcpt = decision.recipient.internal
+        policy = self.server.policy
+        reply = await asyncio.to_thread(policy.check_recipient, self.client, sender, rcpt)
+        if reply.ok and self.server.lmtp:
+            reply = await asyncio.to_thread(self.lmtp_local, rcpt)
+        if reply.ok:
+            params = decision.params
+            orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
+            self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
+        return reply
+
+    def lmtp_local(self, rcpt: str) -> Reply:
+        """LMTP accepts only recipients this host delivers (no relaying)."""
+        try:
+            address = self.server.router.canonical.rewrite(Address.from_internal(rcpt))
+            resolution = self.server.router.resolver.resolve(address)
+        except (TableError, AddressError):
+            return Reply(451, "4.3.0", f"<{rcpt}>: Temporary lookup failure")
+        if resolution.address_class.final:
+            return Reply(250, "2.1.5", "Ok")
+        return Reply(554, "5.7.1", f"<{rcpt}>: Relay access denied")
+
+    async def authenticate(self, decision: AuthCredentials) -> Reply:
+        authenticator = self.server.authenticator
+        credentials = decision.credentials
+        if authenticator is None or not isinstance(credentials, Credentials):
+            return rp.AUTH_FAILED
+        result = await authenticator.authenticate(
+            credentials.username,
+            credentials.password,
+            client_ip=self.address,
+            service=self.server.sasl_service,
+        )
+        if result.ok:
+            self.sasl_username = result.username
+            self.sasl_method = decision.mechanism
+            return rp.AUTH_OK
+        if result.status is AuthStatus.TEMPFAIL:
+            return AUTH_TEMPFAIL
+        log.warning(
+            "%s: SASL %s authentication failed: authentication failure, sasl_username=%s",
+            self.namaddr,
+            decision.mechanism,
+            _printable(credentials.username),
+        )
+        return rp.AUTH_FAILED
+
+    def extension(self, decision: Extension) -> Reply | None:
+        if decision.verb not in ("XCLIENT", "XFORWARD"):
+            return None
+        attrs = xclient.parse(decision.verb, decision.argument)
+        if isinstance(attrs, Reply):
+            return attrs
+        if decision.verb == "XFORWARD":
+            self.xforward.update(attrs)
+            return XFORWARD_OK
+        self.apply_xclient(attrs)
+        return Reply(220, "", self.session.config.banner)
+
+    def apply_xclient(self, attrs: dict[str, str | None]) -> None:
+        """The proxy's client becomes this connection's client (Postfix resets the rest)."""
+        if "ADDR" in attrs:
+            self.address = attrs["ADDR"] or "unknown"
+        if "NAME" in attrs:
+            self.name = attrs["NAME"] or "unknown"
+        if "PORT" in attrs:
+            self.port = attrs["PORT"] or "0"
+        if "LOGIN" in attrs:
+            self.sasl_username = attrs["LOGIN"]
+            self.sasl_method = "XCLIENT" if attrs["LOGIN"] else ""
+        else:
+            self.sasl_username = None
+        self.xforward = {}
+
+    # -- the message ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        mail = self.mail
+        params = mail.params if mail else None
+        fwd = self.xforward
+        server = self.server
+        local = server.rewrite_clients.matches(
+            self.address, self.name, self.sasl_username, self.local_address
+        )
+        sub = Submission(
+            sender=mail.sender.internal if mail and mail.sender else "",
+            recipients=tuple(self.rcpts),
+            client_address=fwd.get("ADDR") or self.address,
+            client_name=fwd.get("NAME") or self.name,
+            client_port=fwd.get("PORT") or self.port,
+            helo=fwd.get("HELO") or self.session.helo,
+            esmtp=self.session.esmtp,
+            tls=self.session.tls_active,
+            tls_info=self.tls_info if server.tls_received_header else "",
+            sasl_username=self.sasl_username,
+            local_rewrite=local,
+            envid=(params.envid or "") if params else "",
+            ret=(params.ret or "") if params else "",
+            attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
+        )
+        try:
+            self.message = await asyncio.to_thread(server.cleanup.open, sub)
+        except MailError as e:
+            self.error = e.reply
+
+    async def write(self, data: bytes) -> None:
+        message = self.message
+        if message is None:
+            return
+        try:
+            await asyncio.to_thread(message.write, data)
+        except MailError as e:
+            self.error = e.reply
+            await self.discard()
+
+    async def complete(self, count: int) -> Reply | list[Reply]:
+        reply = await self.commit()
+        self.xforward = {}
+        return [reply] * count if self.server.lmtp else reply
+
+    async def commit(self) -> Reply:
+        message, self.message = self.message, None
+        if message is None:
+            return self.error or Reply(451, "4.3.0", "Error: queue file write error")
+        try:
+            queue_id = await asyncio.to_thread(message.commit)
+        except MailError as e:
+            return e.reply
+        sasl = (
+            f", sasl_method={self.sasl_method}, sasl_username={self.sasl_username}"
+            if self.sasl_username
+            else ""
+        )
+        log.info("%s: client=%s%s", queue_id, self.namaddr, sasl)
+        return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+    async def discard(self) -> None:
+        """Drop the message being written, if any."""
+        message, self.message = self.message, None
+        if message is not None:
+            await asyncio.to_thread(message.abort)
+
+    async def finish(self) -> None:
+        """The connection is over: drop a partial message, release the limit counters."""
+        await self.discard()
+        if self.counted:
+            self.server.limits.disconnect(self.address_at_connect)
