@@ -137,21 +137,23 @@ class SmtpServer:
                 RoutingContext(lmtp_config), router.resolver, router.canonical
             )
         self._server: asyncio.Server | None = None
+        self._port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections: set[Connection] = set()
 
     @property
     def port(self) -> int:
         """The bound port (after :meth:`start`)."""
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("server not started")
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._port
 
     async def start(self) -> None:
         """Bind and start accepting; when this returns the port is ready for clients."""
         self._server = await asyncio.start_server(
             self._accept, self.host, self.requested_port, limit=READ_SIZE
         )
+        self._port = int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         """Stop accepting and end every connection."""

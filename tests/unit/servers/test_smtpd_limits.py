@@ -1,0 +1,216 @@
+"""smtpd connection limits, XCLIENT/XFORWARD, the LMTP listener and drain(), on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.unit.servers.helpers import MESSAGE, queued, serve, setup
+from vmail.cleanup import Cleanup
+from vmail.servers.smtpd import SmtpServer
+
+NO_EXCEPTIONS = "smtpd_client_event_limit_exceptions =\n"
+TOO_MANY = (421, b"4.7.0 mail.example.net Error: too many connections from 127.0.0.1")
+
+
+def refused(port: int) -> tuple[int, bytes]:
+    s = smtplib.SMTP()
+    try:
+        code, text = s.connect("127.0.0.1", port)
+    except smtplib.SMTPConnectError as e:
+        error = e.smtp_error
+        return e.smtp_code, error if isinstance(error, bytes) else error.encode()
+    finally:
+        s.close()
+    return code, text
+
+
+def test_connection_count_limit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    router, spool = setup(tmp_path, NO_EXCEPTIONS + "smtpd_client_connection_count_limit = 2\n")
+
+    def client(port: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        first, second = smtplib.SMTP("127.0.0.1", port), smtplib.SMTP("127.0.0.1", port)
+        over = refused(port)
+        first.quit()
+        second.quit()
+        return over, refused(port)
+
+    over, after = serve(router, spool, client)
+    assert over == TOO_MANY
+    assert after[0] == 220
+    assert (
+        "Connection concurrency limit exceeded: 3 from unknown[127.0.0.1] for service smtp"
+        in caplog.messages
+    )
+
+
+def test_mynetworks_are_exempt_by_default(tmp_path: Path) -> None:
+    router, spool = setup(
+        tmp_path, "mynetworks = 127.0.0.0/8\nsmtpd_client_connection_count_limit = 1\n"
+    )
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port):
+            return refused(port)
+
+    assert serve(router, spool, client)[0] == 220
+
+
+def test_connection_rate_limit(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, NO_EXCEPTIONS + "smtpd_client_connection_rate_limit = 2\n")
+
+    def client(port: int) -> list[int]:
+        return [refused(port)[0] for _ in range(3)]
+
+    assert serve(router, spool, client) == [220, 220, 421]
+
+
+def test_message_and_recipient_rate_limits(tmp_path: Path) -> None:
+    main_cf = (
+        NO_EXCEPTIONS
+        + "smtpd_client_message_rate_limit = 1\nsmtpd_client_recipient_rate_limit = 1\n"
+    )
+    router, spool = setup(tmp_path, main_cf)
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("c")
+            out = [s.docmd("MAIL FROM:<a@elsewhere.example>")]
+            out += [s.docmd("RCPT TO:<alice@example.com>"), s.docmd("RCPT TO:<bob@example.com>")]
+            s.rset()
+            out.append(s.docmd("MAIL FROM:<a@elsewhere.example>"))
+            return out
+
+    mail, rcpt1, rcpt2, mail2 = serve(router, spool, client)
+    assert mail[0] == 250
+    assert rcpt1[0] == 250
+    assert rcpt2 == (450, b"4.7.1 Error: too many recipients from 127.0.0.1")
+    assert mail2 == (450, b"4.7.1 Error: too much mail from 127.0.0.1")
+
+
+def test_xclient_and_xforward_refused_from_unauthorized_hosts(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "")
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("c")
+            return [s.docmd("XCLIENT ADDR=192.0.2.9"), s.docmd("XFORWARD ADDR=192.0.2.9")]
+
+    denied = (550, b"5.7.0 Error: insufficient authorization")
+    assert serve(router, spool, client) == [denied, denied]
+
+
+def test_xclient_from_authorized_host_changes_the_client(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "smtpd_authorized_xclient_hosts = 127.0.0.1\n")
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("c")
+            bad = s.docmd("XCLIENT FOO=bar")
+            new = s.docmd("XCLIENT ADDR=192.0.2.9 NAME=proxy.example LOGIN=[UNAVAILABLE]")
+            s.ehlo("real.example")
+            s.sendmail("a@elsewhere.example", ["alice@example.com"], MESSAGE)
+            # the new client is in mynetworks (192.0.2.0/24): it may relay
+            s.mail("a@elsewhere.example")
+            return [bad, new, s.rcpt("x@elsewhere.example")]
+
+    bad, new, relay = serve(router, spool, client)
+    assert bad == (501, b"5.5.4 Bad XCLIENT attribute name: FOO")
+    assert new == (220, b"mail.example.net ESMTP vmail")
+    assert relay[0] == 250
+    [qf] = queued(spool)
+    assert qf.envelope.client["address"] == "192.0.2.9"
+    assert qf.read_content().startswith(b"Received: from real.example (proxy.example [192.0.2.9])")
+
+
+def test_xforward_attributes_go_into_the_envelope(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "smtpd_authorized_xforward_hosts = 127.0.0.0/8\n")
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("c")
+            ok = s.docmd("XFORWARD NAME=orig.example ADDR=198.51.100.7 HELO=orig-helo")
+            s.sendmail("a@elsewhere.example", ["alice@example.com"], MESSAGE)
+            return ok
+
+    assert serve(router, spool, client) == (250, b"2.0.0 Ok")
+    [qf] = queued(spool)
+    assert qf.envelope.client["address"] == "198.51.100.7"
+    assert qf.envelope.client["name"] == "orig.example"
+    assert qf.read_content().startswith(b"Received: from orig-helo (orig.example [198.51.100.7])")
+
+
+def test_lmtp_answers_per_recipient_and_refuses_relaying(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "mynetworks = 127.0.0.0/8\n")
+
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            f = raw.makefile("rb")
+            out = [f.readline()]
+            raw.sendall(b"EHLO c\r\n")
+            out.append(f.readline())
+            raw.sendall(b"LHLO mx.example\r\n")
+            while (line := f.readline())[3:4] == b"-":
+                pass
+            out.append(line)
+            raw.sendall(
+                b"MAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<alice@example.com>\r\n"
+                b"RCPT TO:<x@elsewhere.example>\r\nRCPT TO:<nobody@example.com>\r\n"
+                b"RCPT TO:<bob@example.com>\r\nDATA\r\n"
+            )
+            out += [f.readline() for _ in range(6)]
+            raw.sendall(MESSAGE + b".\r\nQUIT\r\n")
+            out += [f.readline() for _ in range(3)]
+            return out
+
+    got = serve(router, spool, client, lmtp=True)
+    assert got[0].startswith(b"220 mail.example.net")
+    assert got[1] == b"500 5.5.2 Error: command not recognized\r\n"
+    assert got[2].startswith(b"250 ")
+    assert got[3:5] == [b"250 2.1.0 Ok\r\n", b"250 2.1.5 Ok\r\n"]
+    assert got[5] == b"554 5.7.1 <x@elsewhere.example>: Relay access denied\r\n"
+    assert got[6].startswith(b"550 5.1.1 <nobody@example.com>: Recipient address rejected")
+    assert got[7] == b"250 2.1.5 Ok\r\n"
+    assert got[8].startswith(b"354 ")
+    [qf] = queued(spool)
+    assert got[9] == got[10] == f"250 2.0.0 Ok: queued as {qf.queue_id}\r\n".encode()
+    assert got[11] == b"221 2.0.0 Bye\r\n"
+    assert [r.address for r in qf.envelope.recipients] == ["alice@example.com", "bob@example.com"]
+
+
+def test_drain_lets_a_message_in_progress_finish(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "")
+
+    async def main() -> tuple[bytes, bool]:
+        cleanup = Cleanup(router.config, router, spool)
+        server = SmtpServer(router.config, router, cleanup, port=0, peername_lookup=False)
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        await reader.readline()
+        writer.write(b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n")
+        for _ in range(4):
+            await reader.readline()
+        writer.write(b"Subject: x\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        draining = asyncio.create_task(server.drain(5))
+        await asyncio.sleep(0.1)
+        refused = False
+        try:
+            await asyncio.open_connection("127.0.0.1", server.port)
+        except OSError:
+            refused = True
+        writer.write(b"\r\nbody\r\n.\r\n")
+        reply = await reader.readline()
+        await draining
+        writer.close()
+        return reply, refused
+
+    reply, refused = asyncio.run(main())
+    assert reply.startswith(b"250 2.0.0 Ok: queued as ")
+    assert refused
+    assert len(queued(spool)) == 1
