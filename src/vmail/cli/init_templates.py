@@ -205,6 +205,8 @@ smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,
     reject_unauth_destination
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated,
     reject_unauth_destination
+# Submissions (logged-in users, mynetworks) get missing Message-Id:, Date: and From:.
+local_header_rewrite_clients = permit_mynetworks, permit_sasl_authenticated
 
 # --- SASL: mailbox users log in with their PostfixAdmin password --------------------
 smtpd_sasl_auth_enable = yes
