@@ -79,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
     _database(setup, writer, owner)
 
     secret = 0o640  # the .cf files (and a main.cf naming a server) may hold a password
+    group = setup.gid if as_root else None  # vmail serve reads them after dropping root
     for name in templates.MAPS:
-        writer.file(setup.config_dir / f"{name}.cf", templates.sql_cf(setup, name), secret)
+        path = setup.config_dir / f"{name}.cf"
+        writer.file(path, templates.sql_cf(setup, name), secret, group=group)
     main_mode = 0o644 if setup.database.password is None else secret
-    writer.file(setup.config_dir / "main.cf", templates.main_cf(setup), main_mode)
+    writer.file(setup.config_dir / "main.cf", templates.main_cf(setup), main_mode, group=group)
     writer.file(setup.config_dir / "master.cf", templates.master_cf(setup), 0o644)
-    _certificate(setup, writer)
+    _certificate(setup, writer, group)
 
     for step in writer.steps:
         print(step)
@@ -182,7 +184,7 @@ def _create_private_file(path: Path, owner: tuple[int, int] | None) -> None:
         raise InitError(f"cannot create database file {path}: {e.strerror}") from None
 
 
-def _certificate(setup: templates.Setup, writer: Writer) -> None:
+def _certificate(setup: templates.Setup, writer: Writer, group: int | None) -> None:
     """The certificate and key, made together: both are kept if either exists."""
     cert = setup.config_dir / templates.CERT_FILE
     key = setup.config_dir / templates.KEY_FILE
@@ -196,5 +198,5 @@ def _certificate(setup: templates.Setup, writer: Writer) -> None:
             )
         return
     cert_pem, key_pem = self_signed(setup.hostname)
-    writer.file(key, key_pem, KEY_MODE, "private key")
+    writer.file(key, key_pem, KEY_MODE if group is None else 0o640, "private key", group)
     writer.file(cert, cert_pem, CERT_MODE, f"self-signed certificate for {setup.hostname}")

@@ -63,20 +63,26 @@ class Writer:
         """Whether ``path`` is there and must be kept (not forced)."""
         return (path.exists() or path.is_symlink()) and not self.force
 
-    def file(self, path: Path, content: str | bytes, mode: int, what: str = "") -> bool:
-        """Write ``path`` unless it exists (or ``force``); True when it was written."""
+    def file(
+        self, path: Path, content: str | bytes, mode: int, what: str = "", group: int | None = None
+    ) -> bool:
+        """Write ``path`` unless it exists (or ``force``); True when it was written.
+
+        ``group`` (as root): the file's group, so the server can read a 0640 file after it
+        has dropped root.
+        """
         label = f"{path}" + (f" ({what})" if what else "")
         existed = path.exists() or path.is_symlink()
         if existed and not self.force:
             self.note(label, "kept", "exists; --force overwrites")
             return False
         data = content.encode() if isinstance(content, str) else content
-        write_atomically(path, data, mode)
+        write_atomically(path, data, mode, group)
         self.note(label, "replaced" if existed else "created")
         return True
 
 
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
+def write_atomically(path: Path, data: bytes, mode: int, group: int | None = None) -> None:
     """Write ``data`` to ``path`` with ``mode`` through a temporary file and a rename."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -84,6 +90,8 @@ def write_atomically(path: Path, data: bytes, mode: int) -> None:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
+            if group is not None:
+                os.fchown(stream.fileno(), -1, group)
             os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
         os.replace(temporary, path)

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         config_dir,
         peername_lookup=not args.no_client_lookup,
         notify_ports=(lambda ports: _write_ports(ports_file, ports)) if ports_file else None,
+        owner=_run_as(config),
     )
     return asyncio.run(_serve(system, config))
 
@@ -107,9 +108,11 @@ async def _serve(system: MailSystem, config: MainConfig) -> int:
     )
     loop.add_signal_handler(signal.SIGUSR1, system.wake)
     await system.start()
-    _drop_privileges(config)
     pid_file = Path(config.get("queue_directory")) / PID_FILE
-    _write_pid(pid_file)
+    _write_pid(pid_file, system.owner)
+    if system.owner is not None:
+        _drop_privileges(*system.owner)
+    system.start_delivery()
     try:
         await stop.wait()
     finally:
@@ -120,10 +123,10 @@ async def _serve(system: MailSystem, config: MainConfig) -> int:
     return 0
 
 
-def _drop_privileges(config: MainConfig) -> None:
-    """As root: continue as mail_owner, or as the owner of the queue directory."""
+def _run_as(config: MainConfig) -> tuple[int, int] | None:
+    """As root: the uid and gid to continue as (mail_owner, else the queue's owner)."""
     if os.geteuid() != 0:
-        return
+        return None
     if config.is_set("mail_owner"):
         name = config.get("mail_owner")
         try:
@@ -138,25 +141,36 @@ def _drop_privileges(config: MainConfig) -> None:
         raise ServeError(
             "refusing to run as root: set mail_owner or give queue_directory another owner"
         )
+    return uid, gid
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
     logging.getLogger("vmail.master").info("running as uid %d gid %d", uid, gid)
 
 
-def _write_pid(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_pid(path: Path, owner: tuple[int, int] | None) -> None:
+    """``pid/master.pid`` (Postfix's layout: the PID right-aligned in 10 columns)."""
+    path.parent.mkdir(mode=0o755, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{os.getpid():>10}\n")  # Postfix's layout: right-aligned in 10
+    tmp.write_text(f"{os.getpid():>10}\n")
     tmp.replace(path)
+    if owner is not None:  # so that the server can remove it after dropping root
+        os.chown(path.parent, *owner)
+        os.chown(path, *owner)
 
 
 def _write_ports(path: Path | None, ports: dict[str, int]) -> None:
     if path is None:
         return
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(ports, sort_keys=True) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(ports, sort_keys=True) + "\n")
+        tmp.replace(path)
+    except OSError as e:
+        logging.getLogger("vmail.master").warning("cannot write %s: %s", path, e.strerror)
 
 
 class PostfixFormatter(logging.Formatter):

@@ -53,7 +53,7 @@ from typing import Protocol
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
-from vmail.core.errors import TableError
+from vmail.core.errors import TableError, TemporaryError
 from vmail.delivery.request import DeliveryRequest, MessageInfo, PerRecipient
 from vmail.delivery.virtual import VirtualAgent
 from vmail.qmgr.backoff import backoff, deferral_count, queue_lifetime
@@ -106,6 +106,8 @@ class Notifier(Protocol):
     ``results`` holds (recipient index, outcome) for every recipient this pass tried,
     with status ``sent``, ``bounced``, ``expired`` or ``deferred``. Called in a worker
     thread before the message is removed or deferred; it may append status records.
+    A :class:`~vmail.core.errors.TemporaryError` (a notice could not be queued) keeps the
+    message in ``deferred``, so a later pass sends the notice.
     """
 
     def report(self, qf: QueueFile, results: Sequence[tuple[int, Outcome]], now: float) -> None: ...
@@ -279,7 +281,12 @@ class QueueManager:
             await asyncio.to_thread(self.spool.quarantine, ACTIVE, queue_id)
             return
         if self.notifier is not None:
-            await asyncio.to_thread(self.notifier.report, qf, attempt.results, self.clock())
+            try:
+                await asyncio.to_thread(self.notifier.report, qf, attempt.results, self.clock())
+            except TemporaryError as e:  # the notice could not be queued: keep the message
+                log.warning("%s: notification deferred: %s", queue_id, e.reply.text)
+                await asyncio.to_thread(self.spool.move, queue_id, ACTIVE, DEFERRED)
+                return
         await asyncio.to_thread(self._finish, qf)
 
     def _batches(self, attempt: _Attempt) -> list[_Batch]:

@@ -273,13 +273,13 @@ def test_a_notice_that_cannot_be_queued_is_retried(
         raise TemporaryError(WRITE_ERROR)
 
     monkeypatch.setattr(system.cleanup, "open", failing_open)
-    system.run()  # bounced; the bounce cannot be queued: the message stays
-    assert system.spool.find(qid) == ACTIVE
+    system.run()  # bounced; the bounce cannot be queued: the message waits in deferred
+    assert system.spool.find(qid) == DEFERRED
     assert bounce_lines(caplog)[-1] == (
         f"{qid}: sender non-delivery notification failed: Error: queue file write error"
     )
     with pytest.raises(NoticeDeferredError):
-        system.bounce.report(system.spool.load(ACTIVE, qid), [], clock.now)
+        system.bounce.report(system.spool.load(DEFERRED, qid), [], clock.now)
     monkeypatch.setattr(system.cleanup, "open", real_open)
     system.run()  # the next pass queues the bounce and removes the message
     assert system.spool.find(qid) is None

@@ -1,0 +1,273 @@
+"""``vmail serve``'s composition: every master.cf service in one process.
+
+:class:`MailSystem` reads main.cf and master.cf and runs:
+
+* one SMTP listener per ``inet`` service whose command is ``smtpd`` (port 25, submission
+  with its ``-o`` overrides, ``smtpd_tls_wrappermode=yes`` for SMTPS), and an LMTP
+  listener per ``inet`` service whose command is ``lmtpd`` (vmail's own: mail handed
+  over by another MTA);
+* cleanup (the only way into the queue), the queue manager, the delivery agents for the
+  ``unix`` services (:mod:`vmail.qmgr.agents`) and the bounce service;
+* the authentication service over the directory database, when ``vmail_database`` is set.
+
+:meth:`MailSystem.reload` (SIGHUP, ``vmail reload``) builds a new snapshot from the
+files and swaps it in: sessions already running finish with the old settings, new ones
+get the new; listeners that were added or removed in master.cf are opened or closed.
+:meth:`MailSystem.stop` (SIGTERM) stops accepting, lets sessions finish their
+transaction for a while, and waits for deliveries in progress to be recorded. A
+configuration that does not load keeps the old one running (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmail import __version__
+from vmail.auth.service import Authenticator
+from vmail.auth.sqlsource import SqlAccountSource
+from vmail.bounce import BounceService
+from vmail.cleanup import Cleanup
+from vmail.config import MainConfig
+from vmail.config.master import MasterConfig, Service
+from vmail.delivery.request import Agent
+from vmail.directory.database import database_url, open_database
+from vmail.qmgr import QueueManager
+from vmail.qmgr.agents import build_agents, close_agents
+from vmail.queue import Spool
+from vmail.route import Router
+from vmail.servers.listeners import Endpoint, endpoints
+from vmail.servers.smtpd.server import SmtpServer
+
+log = logging.getLogger("vmail.master")
+
+LISTENER_COMMANDS = {"smtpd": False, "lmtpd": True}  # command -> speaks LMTP
+DRAIN_TIMEOUT = 30.0
+
+
+@dataclass
+class Snapshot:
+    """Everything built from one reading of the configuration files."""
+
+    config: MainConfig
+    master: MasterConfig
+    router: Router
+    spool: Spool
+    cleanup: Cleanup
+    agents: dict[str, Agent]
+    authenticator: Authenticator | None
+    bounce: BounceService
+
+
+@dataclass
+class Listener:
+    """One bound listener of one master.cf service."""
+
+    key: str  # service key + endpoint, stable across reloads
+    service: Service
+    server: SmtpServer
+    endpoint: Endpoint
+    port: int = 0
+
+
+@dataclass
+class MailSystem:
+    """The running mail system for one configuration directory."""
+
+    config_dir: Path | None = None
+    peername_lookup: bool = True
+    notify_ports: Callable[[dict[str, int]], None] | None = None
+    owner: tuple[int, int] | None = None  # running as root: who the spool belongs to
+    snapshot: Snapshot | None = None
+    listeners: dict[str, Listener] = field(default_factory=dict)
+    qmgr: QueueManager | None = None
+    _qmgr_task: asyncio.Task[None] | None = None
+
+    # -- building ----------------------------------------------------------------------
+
+    def load(self) -> Snapshot:
+        """Read and check the files; build a snapshot (blocking: opens tables and files)."""
+        config = MainConfig.load(self.config_dir).validate()
+        master = MasterConfig.load(self.config_dir).validate()
+        router = Router(config)
+        spool = Spool.from_config(config)
+        spool.create()
+        if self.owner is not None:
+            _give(spool.root, self.owner)
+        cleanup = Cleanup(config, router, spool, on_commit=self._notify_qmgr)
+        agents = build_agents(config, master)
+        authenticator = None
+        if config.is_set("vmail_database"):
+            engine = open_database(database_url(config))
+            authenticator = Authenticator(SqlAccountSource(engine))
+        bounce = BounceService(config, cleanup)
+        return Snapshot(config, master, router, spool, cleanup, agents, authenticator, bounce)
+
+    def _notify_qmgr(self, _queue_id: str) -> None:
+        if self.qmgr is not None:
+            self.qmgr.notify()
+
+    def wake(self) -> None:
+        """Look at the queue now, deferred mail included (SIGUSR1: sendmail, postqueue -f)."""
+        if self.qmgr is not None:
+            self.qmgr.notify(flush=True)
+
+    # -- running -----------------------------------------------------------------------
+
+    async def start(self) -> dict[str, int]:
+        """Load and bind every listener (the part that may need root); the bound ports.
+
+        Delivery starts with :meth:`start_delivery`, after root has been dropped.
+        """
+        snapshot = await asyncio.to_thread(self.load)
+        self.snapshot = snapshot
+        await self._sync_listeners(snapshot)
+        if self.notify_ports is not None:
+            self.notify_ports(self.ports)
+        return self.ports
+
+    def start_delivery(self) -> None:
+        """Start the queue manager (recovery first)."""
+        assert self.snapshot is not None, "start() first"
+        self.qmgr = self._queue_manager(self.snapshot)
+        self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")
+        log.info("daemon started -- version %s, configuration %s", __version__, self._dir())
+
+    def _queue_manager(self, snapshot: Snapshot) -> QueueManager:
+        return QueueManager(
+            snapshot.config, snapshot.spool, snapshot.agents, notifier=snapshot.bounce
+        )
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """``service name`` (plus ``@host`` when a service binds several) -> bound port."""
+        return {key: listener.port for key, listener in self.listeners.items()}
+
+    async def reload(self) -> bool:
+        """Re-read the configuration; False (and the old one kept) if it does not load."""
+        try:
+            snapshot = await asyncio.to_thread(self.load)
+        except Exception as e:
+            log.error("reload failed, keeping the running configuration: %s", e)
+            return False
+        old = self.snapshot
+        self.snapshot = snapshot
+        await self._sync_listeners(snapshot)
+        await self._restart_qmgr(snapshot)
+        if old is not None:
+            await asyncio.to_thread(close_agents, old.agents)
+        log.info("reload -- version %s, configuration %s", __version__, self._dir())
+        if self.notify_ports is not None:
+            self.notify_ports(self.ports)
+        return True
+
+    async def _restart_qmgr(self, snapshot: Snapshot) -> None:
+        await self._stop_qmgr()
+        self.qmgr = self._queue_manager(snapshot)
+        self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")
+
+    async def _stop_qmgr(self) -> None:
+        task, self._qmgr_task = self._qmgr_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def stop(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Stop accepting, drain sessions (up to ``timeout``), stop the queue manager."""
+        listeners, self.listeners = list(self.listeners.values()), {}
+        await asyncio.gather(
+            *(listener.server.drain(timeout) for listener in listeners), return_exceptions=True
+        )
+        await self._stop_qmgr()
+        if self.snapshot is not None:
+            await asyncio.to_thread(close_agents, self.snapshot.agents)
+        log.info("terminating")
+
+    # -- listeners ---------------------------------------------------------------------
+
+    async def _sync_listeners(self, snapshot: Snapshot) -> None:
+        """Open listeners new in master.cf, close removed ones, refresh the others."""
+        wanted: dict[str, tuple[Service, Endpoint]] = {}
+        for service in snapshot.master:
+            if service.type != "inet" or service.command not in LISTENER_COMMANDS:
+                continue
+            effective = service.effective(snapshot.config)
+            points = endpoints(service, effective)
+            label = _label(service, wanted)
+            for endpoint in points:
+                key = label if len(points) == 1 else f"{label}@{endpoint.host}"
+                wanted[key] = (service, endpoint)
+        for key in [k for k in self.listeners if k not in wanted]:
+            listener = self.listeners.pop(key)
+            await listener.server.close()
+            log.info("closed listener %s", key)
+        for key, (service, endpoint) in wanted.items():
+            current = self.listeners.get(key)
+            if current is not None and current.service == service:
+                self._refresh(current.server, service, snapshot)
+                continue
+            if current is not None:
+                await current.server.close()
+            server = self._server(service, endpoint, snapshot)
+            await server.start()
+            listener = Listener(key, service, server, endpoint, server.port)
+            self.listeners[key] = listener
+            where = f"{endpoint.host or '*'}:{listener.port}"
+            log.info("listening: %s %s %s", service.name, service.command, where)
+
+    def _server(self, service: Service, endpoint: Endpoint, snapshot: Snapshot) -> SmtpServer:
+        return SmtpServer(
+            service.effective(snapshot.config),
+            snapshot.router,
+            snapshot.cleanup,
+            host=endpoint.host or "",
+            port=endpoint.port,
+            peername_lookup=self.peername_lookup,
+            authenticator=snapshot.authenticator,
+            lmtp=LISTENER_COMMANDS[service.command],
+            service_name=service.name,
+        )
+
+    def _refresh(self, server: SmtpServer, service: Service, snapshot: Snapshot) -> None:
+        """New sessions of an unchanged listener use the new snapshot."""
+        server.reconfigure(
+            service.effective(snapshot.config),
+            snapshot.router,
+            snapshot.cleanup,
+            authenticator=snapshot.authenticator,
+        )
+
+    def _dir(self) -> str:
+        return str(self.config_dir) if self.config_dir else "(default)"
+
+
+def _give(root: Path, owner: tuple[int, int]) -> None:
+    """Hand queue directories root just created to the user the server will run as."""
+    for path in [root, *root.iterdir()]:
+        if path.is_dir() and path.stat().st_uid == 0:
+            os.chown(path, *owner)
+
+
+def _label(service: Service, taken: dict[str, tuple[Service, Endpoint]]) -> str:
+    """The name a listener is reported under: the service name, or, when several
+    services share one (``127.0.0.1:0`` in tests), the last part of its ``syslog_name``
+    override (``postfix/submission`` -> ``submission``), else ``NAME#N``."""
+    if service.name not in taken:
+        return service.name
+    syslog_name = service.overrides.get("syslog_name", "")
+    label = syslog_name.rpartition("/")[2]
+    if label and label not in taken:
+        return label
+    number = 2
+    while f"{service.name}#{number}" in taken:
+        number += 1
+    return f"{service.name}#{number}"
+
+
+__all__ = ["MailSystem", "Snapshot"]
