@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -214,3 +216,37 @@ def test_drain_lets_a_message_in_progress_finish(tmp_path: Path) -> None:
     assert reply.startswith(b"250 2.0.0 Ok: queued as ")
     assert refused
     assert len(queued(spool)) == 1
+
+
+def test_a_client_that_stops_reading_loses_its_connection_and_blocks_nobody(
+    tmp_path: Path,
+) -> None:
+    main_cf = "smtpd_timeout = 1s\nsmtpd_junk_command_limit = 100000000\n"
+    router, spool = setup(tmp_path, main_cf)
+
+    def stuck(port: int) -> str:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.settimeout(20)
+            try:
+                raw.sendall(b"NOOP\r\n" * 3_000_000)  # never reads the 250 replies
+            except OSError as e:
+                return type(e).__name__
+            raw.shutdown(socket.SHUT_WR)
+            try:
+                while raw.recv(1 << 20):
+                    pass
+            except OSError as e:
+                return type(e).__name__
+            return "eof"
+
+    def client(port: int) -> tuple[str, tuple[int, bytes]]:
+        with ThreadPoolExecutor(1) as pool:
+            hung = pool.submit(stuck, port)
+            time.sleep(0.3)
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                ok = s.noop()
+            return hung.result(timeout=20), ok
+
+    outcome, ok = serve(router, spool, client)
+    assert ok == (250, b"2.0.0 Ok")
+    assert outcome in ("ConnectionResetError", "BrokenPipeError", "eof")
