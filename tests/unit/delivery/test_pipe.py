@@ -307,3 +307,28 @@ def test_directory_attribute(open_dir: Path) -> None:
 
 def test_empty_batch() -> None:
     assert agent("svc unix - n n - - pipe user=nobody argv=/bin/true").deliver_batch([], list) == []
+
+
+DOVECOT_LDA = Path("/usr/lib/dovecot/dovecot-lda")
+
+
+@pytest.mark.skipif(not DOVECOT_LDA.exists() or not AS_ROOT, reason="needs dovecot-lda and root")
+def test_real_dovecot_lda(open_dir: Path) -> None:
+    # The reference's LDA service, with a private configuration and no auth service
+    # (so without -d: the LDA delivers for the user it runs as).
+    conf = open_dir / "dovecot.conf"
+    conf.write_text(
+        f"ssl = no\nbase_dir = {open_dir}/run\nlog_path = {open_dir}/lda.log\n"
+        f"mail_location = maildir:{open_dir}/mail\nprotocols =\n"
+    )
+    conf.chmod(0o644)
+    line = (
+        "dovecot unix - n n - - pipe flags=DRhu user=nobody:nogroup "
+        f"argv={DOVECOT_LDA} -c {conf} -f ${{sender}}"
+    )
+    [result] = deliver(agent(line), request("User@Example.COM"))
+    assert result == DeliveryResult(Status.SENT, "2.0.0", "delivered via dovecot service")
+    [path] = (open_dir / "mail" / "new").iterdir()
+    assert path.read_bytes().startswith(
+        b"Return-Path: <s@x.org>\nDelivered-To: User@Example.COM\nSubject: hi\n"
+    )
