@@ -66,6 +66,7 @@ from vmail.rewrite.addrfind import split_result
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.resolve import Resolver
+from vmail.tables import Maps
 
 log = logging.getLogger("vmail.delivery.local")
 
@@ -138,6 +139,14 @@ class LocalAgent:
             stale_after=float(self._get("stale_lock_time").rstrip("s") or 500),
         )
         self.names = UniqueNames()
+        self.problem: str | None = None
+        try:  # open the tables now: threads then share them without racing to open
+            self.alias_maps = self.context.maps("alias_maps")
+            self.context.domain_list("mydestination")
+        except ConfigError as e:
+            self.alias_maps = Maps("alias_maps", [])
+            self.problem = str(e)
+            log.error("alias_maps: %s", e)
 
     def _get(self, name: str) -> str:
         if self.config.is_known(name):
@@ -165,6 +174,8 @@ class LocalAgent:
         for seen in header_values(header, "Delivered-To"):
             if seen.lower() in (recipient.lower(), quoted):
                 return failed("5.4.6", f"mail forwarding loop for {recipient}")
+        if self.problem is not None:
+            return failed("4.3.5", CONFIG_ERROR)
         try:
             targets = self.expand(request)
         except TableError as e:
@@ -346,7 +357,7 @@ class LocalAgent:
         self._expand_items(split_result(value), recipient, child, out)
 
     def _lookup(self, name: str) -> tuple[str, str] | None:
-        maps = self.context.maps("alias_maps")
+        maps = self.alias_maps
         value = maps.find(name)
         if value is not None:
             return name, value
@@ -362,7 +373,7 @@ class LocalAgent:
         if not self.owner_special or alias.startswith("owner-"):
             return None
         owner = f"owner-{alias}"
-        value = self.context.maps("alias_maps").find(owner)
+        value = self.alias_maps.find(owner)
         if value is None:
             return None
         text = value if self.expand_owner else owner

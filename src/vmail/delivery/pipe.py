@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from vmail.config import MainConfig
 from vmail.config.master import Service
 from vmail.core.address import Address, split_extension
+from vmail.core.errors import ConfigError
 from vmail.delivery.command import Command, command_failure, export_environment, run_command
 from vmail.delivery.content import header_values, iter_content, split_headers
 from vmail.delivery.mailcopy import CopyOptions, mail_copy
@@ -203,7 +204,7 @@ class PipeAgent:
         self.attributes: PipeAttributes | None = None
         try:
             self.attributes = parse_attributes(service, self.config.get("mail_owner"))
-        except PipeConfigError as e:
+        except (PipeConfigError, ConfigError) as e:
             self.problem = str(e)
             log.error("fatal: pipe: %s", e)
         self.time_limit = self.config.get_time(f"{self.name}_time_limit")

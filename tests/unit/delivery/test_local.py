@@ -260,3 +260,11 @@ def test_duplicate_targets_once(open_dir: Path) -> None:
     assert deliver(a, "d@example.com").status is Status.SENT
     assert (open_dir / "dup").read_bytes().count(b"\nFrom s@x.org") == 0
     assert os.path.getsize(open_dir / "dup") > 0
+
+
+def test_alias_maps_that_cannot_be_opened_defer(open_dir: Path) -> None:
+    a = agent(open_dir, "", alias_maps="bogustype:/x")
+    assert a.problem is not None
+    assert deliver(a, "x@example.com") == DeliveryResult(
+        Status.DEFERRED, "4.3.5", "mail system configuration error"
+    )

@@ -332,3 +332,10 @@ def test_real_dovecot_lda(open_dir: Path) -> None:
     assert path.read_bytes().startswith(
         b"Return-Path: <s@x.org>\nDelivered-To: User@Example.COM\nSubject: hi\n"
     )
+
+
+def test_missing_user_attribute_defers() -> None:
+    a = agent("svc unix - n n - - pipe argv=/bin/true")
+    assert a.problem is not None
+    assert "missing user=" in a.problem
+    assert deliver(a, request("r@y.org"))[0].dsn == "4.3.5"
