@@ -294,6 +294,11 @@ class LocalAgent:
             return failed(
                 "5.2.0", f"cannot append message to file {path}: cannot open file: {denied}", path
             )
+        kind = _file_kind(path)
+        if kind == "executable":
+            return failed("5.7.1", f"cannot append message to file {path}: file is executable")
+        if kind == "device":
+            return _write_device(path, content)
         try:
             if maildir:
                 deliver_maildir(
@@ -514,6 +519,33 @@ def _permission_problem(path: str, owner: Owner | None) -> str | None:
     if st.st_mode & bit and (not target_dir or st.st_mode & (bit >> 1)):
         return None  # writable (a directory must also be searchable)
     return "Permission denied"
+
+
+def _file_kind(path: str) -> str:
+    """``device`` (e.g. ``/dev/null``), ``executable`` (refused), or ``file``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "file"
+    if stat.S_ISCHR(st.st_mode):
+        return "device"
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+        return "executable"
+    return "file"
+
+
+def _write_device(path: str, content: ContentSource) -> DeliveryResult:
+    """Copy the message to a character device such as ``/dev/null`` (no locking)."""
+    try:
+        with open(path, "ab", buffering=0) as out:
+            for chunk in iter_content(content()):
+                out.write(chunk)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        return failed(
+            errno_dsn(e.errno, "5.2.0"), f"cannot append message to file {path}: {reason}"
+        )
+    return sent(f"delivered to file: {path}", path)
 
 
 def _unique(targets: list[Target]) -> list[Target]:

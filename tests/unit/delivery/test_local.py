@@ -268,3 +268,15 @@ def test_alias_maps_that_cannot_be_opened_defer(open_dir: Path) -> None:
     assert deliver(a, "x@example.com") == DeliveryResult(
         Status.DEFERRED, "4.3.5", "mail system configuration error"
     )
+
+
+def test_dev_null_and_executable_files(open_dir: Path) -> None:
+    exe = script(open_dir, "exe", "true\n")
+    exe.chmod(0o777)
+    a = agent(open_dir, f"null: /dev/null\nexe: {exe}\n")
+    assert deliver(a, "null@example.com") == DeliveryResult(
+        Status.SENT, "2.0.0", "delivered to file: /dev/null", "/dev/null"
+    )
+    assert deliver(a, "exe@example.com") == DeliveryResult(
+        Status.BOUNCED, "5.7.1", f"cannot append message to file {exe}: file is executable"
+    )
