@@ -250,3 +250,33 @@ def test_a_client_that_stops_reading_loses_its_connection_and_blocks_nobody(
     outcome, ok = serve(router, spool, client)
     assert ok == (250, b"2.0.0 Ok")
     assert outcome in ("ConnectionResetError", "BrokenPipeError", "eof")
+
+
+def test_reconfigure_applies_to_new_connections_only(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "")
+    (tmp_path / "new").mkdir()
+    new_router, _ = setup(tmp_path / "new", "")
+    new_config = new_router.config.with_overrides({"smtpd_banner": "$myhostname ESMTP renewed"})
+
+    async def main() -> tuple[bytes, bytes, bytes]:
+        cleanup = Cleanup(router.config, router, spool)
+        server = SmtpServer(router.config, router, cleanup, port=0, peername_lookup=False)
+        await server.start()
+        try:
+            old_r, old_w = await asyncio.open_connection("127.0.0.1", server.port)
+            old_banner = await old_r.readline()
+            server.reconfigure(new_config, new_router, cleanup)
+            new_r, new_w = await asyncio.open_connection("127.0.0.1", server.port)
+            new_banner = await new_r.readline()
+            old_w.write(b"NOOP\r\n")
+            still = await old_r.readline()
+            old_w.close()
+            new_w.close()
+            return old_banner, new_banner, still
+        finally:
+            await server.close()
+
+    old, new, still = asyncio.run(main())
+    assert old == b"220 mail.example.net ESMTP vmail\r\n"
+    assert new == b"220 mail.example.net ESMTP renewed\r\n"
+    assert still == b"250 2.0.0 Ok\r\n"

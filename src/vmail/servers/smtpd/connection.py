@@ -58,6 +58,7 @@ from vmail.servers.smtpd.tls import received_details
 
 if TYPE_CHECKING:
     from vmail.servers.smtpd.server import SmtpServer
+    from vmail.servers.smtpd.settings import Settings
 
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
@@ -95,6 +96,7 @@ class Connection:
         self, server: SmtpServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.server = server
+        self.settings: Settings = server.settings  # kept for the connection's lifetime
         self.reader = reader
         self.writer = writer
         peer = writer.get_extra_info("peername") or ("unknown", 0)
@@ -106,8 +108,9 @@ class Connection:
         self.local_address = str(sock[0])
         self.name = "unknown"
         self.counted = False
-        self.session = ServerSession(server.session_config)
+        self.session = ServerSession(self.settings.session_config)
         self.closed = False
+        self.finishing = False  # end of data seen, reply not yet sent
         self.tls_info = ""
         self.sasl_username: str | None = None
         self.sasl_method = ""
@@ -124,12 +127,16 @@ class Connection:
     @property
     def busy(self) -> bool:
         """A message is being received (drain waits for these)."""
-        return self.message is not None or self.session.mode in (Mode.DATA, Mode.BDAT)
+        return (
+            self.finishing
+            or self.message is not None
+            or self.session.mode in (Mode.DATA, Mode.BDAT)
+        )
 
     # -- the conversation ----------------------------------------------------------
 
     async def run(self) -> None:
-        server = self.server
+        server, settings = self.server, self.settings
         if server.peername_lookup:
             self.name = await client_name(self.address)
         self.counted = True
@@ -137,14 +144,14 @@ class Connection:
         if refused is not None:
             await self.send(f"{refused}\r\n".encode())
             return
-        if server.wrappermode and not await self.handshake():
+        if settings.wrappermode and not await self.handshake():
             return
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
         try:
             await self.act(self.session.start())
             while not self.closed:
                 try:
-                    async with asyncio.timeout(server.timeout):
+                    async with asyncio.timeout(settings.timeout):
                         data = await self.reader.read(READ_SIZE)
                 except TimeoutError:
                     host = self.session.config.myhostname
@@ -160,16 +167,16 @@ class Connection:
 
     def new_session_config(self) -> SessionConfig:
         """The listener's session settings, with what depends on this client."""
-        server = self.server
+        settings = self.settings
         return dataclasses.replace(
-            server.session_config,
-            tls_active=self.tls_info != "" or server.wrappermode,
-            xclient_allowed=server.xclient_hosts.match(self.address, self.name),
-            xforward_allowed=server.xforward_hosts.match(self.address, self.name),
+            settings.session_config,
+            tls_active=self.tls_info != "" or settings.wrappermode,
+            xclient_allowed=settings.xclient_hosts.match(self.address, self.name),
+            xforward_allowed=settings.xforward_hosts.match(self.address, self.name),
         )
 
     def sasl_factory(self) -> SaslFactory | None:
-        return new_exchange if self.server.session_config.smtpd_sasl_auth_enable else None
+        return new_exchange if self.settings.session_config.smtpd_sasl_auth_enable else None
 
     async def send(self, data: bytes) -> None:
         self.writer.write(data)
@@ -178,7 +185,7 @@ class Connection:
     async def flush(self) -> None:
         """Wait until the client has taken what was written, at most ``smtpd_timeout``."""
         try:
-            async with asyncio.timeout(self.server.timeout):
+            async with asyncio.timeout(self.settings.timeout):
                 await self.writer.drain()
         except (TimeoutError, ConnectionError, ssl.SSLError) as e:
             self.closed = True
@@ -206,10 +213,11 @@ class Connection:
                 answer = await self.decide(event)
                 todo.extend(self.session.reply(answer))
         await self.flush()
+        self.finishing = False
 
     async def handshake(self) -> bool:
         """The TLS handshake (STARTTLS or SMTPS); False (connection over) if it failed."""
-        context = self.server.tls_context
+        context = self.settings.tls_context
         assert context is not None
         await self.flush()
         # Plaintext the client pipelined after STARTTLS must not be read as if it had come
@@ -218,7 +226,7 @@ class Connection:
         buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009
         buffered.clear()
         try:
-            await self.writer.start_tls(context, ssl_handshake_timeout=self.server.tls_timeout)
+            await self.writer.start_tls(context, ssl_handshake_timeout=self.settings.tls_timeout)
         except (OSError, ssl.SSLError, TimeoutError, EOFError) as e:
             log.warning("SSL_accept error from %s: %s", self.namaddr, e or type(e).__name__)
             self.closed = True
@@ -249,6 +257,7 @@ class Connection:
             await self.open()
             return None
         if isinstance(decision, DataComplete):
+            self.finishing = True
             return await self.complete(len(decision.recipients))
         if isinstance(decision, AuthCredentials):
             return await self.authenticate(decision)
@@ -257,7 +266,7 @@ class Connection:
         return None  # VRFY: the session's default
 
     def mail_from(self, decision: MailFrom) -> Reply | None:
-        if self.server.tls_level == "encrypt" and not self.session.tls_active:
+        if self.settings.tls_level == "encrypt" and not self.session.tls_active:
             return MUST_STARTTLS
         refused = self.server.limits.message(self.address, self.name)
         if refused is not None:
@@ -272,9 +281,9 @@ class Connection:
         mail = self.mail
         sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = decision.recipient.internal
-        policy = self.server.policy
+        policy = self.settings.policy
         reply = await asyncio.to_thread(policy.check_recipient, self.client, sender, rcpt)
-        if reply.ok and self.server.lmtp:
+        if reply.ok and self.settings.lmtp:
             reply = await asyncio.to_thread(self.lmtp_local, rcpt)
         if reply.ok:
             params = decision.params
@@ -285,8 +294,8 @@ class Connection:
     def lmtp_local(self, rcpt: str) -> Reply:
         """LMTP accepts only recipients this host delivers (no relaying)."""
         try:
-            address = self.server.router.canonical.rewrite(Address.from_internal(rcpt))
-            resolution = self.server.router.resolver.resolve(address)
+            address = self.settings.router.canonical.rewrite(Address.from_internal(rcpt))
+            resolution = self.settings.router.resolver.resolve(address)
         except (TableError, AddressError):
             return Reply(451, "4.3.0", f"<{rcpt}>: Temporary lookup failure")
         if resolution.address_class.final:
@@ -294,7 +303,7 @@ class Connection:
         return Reply(554, "5.7.1", f"<{rcpt}>: Relay access denied")
 
     async def authenticate(self, decision: AuthCredentials) -> Reply:
-        authenticator = self.server.authenticator
+        authenticator = self.settings.authenticator
         credentials = decision.credentials
         if authenticator is None or not isinstance(credentials, Credentials):
             return rp.AUTH_FAILED
@@ -302,7 +311,7 @@ class Connection:
             credentials.username,
             credentials.password,
             client_ip=self.address,
-            service=self.server.sasl_service,
+            service=self.settings.sasl_service,
         )
         if result.ok:
             self.sasl_username = result.username
@@ -351,8 +360,8 @@ class Connection:
         mail = self.mail
         params = mail.params if mail else None
         fwd = self.xforward
-        server = self.server
-        local = server.rewrite_clients.matches(
+        settings = self.settings
+        local = settings.rewrite_clients.matches(
             self.address, self.name, self.sasl_username, self.local_address
         )
         sub = Submission(
@@ -364,7 +373,7 @@ class Connection:
             helo=fwd.get("HELO") or self.session.helo,
             esmtp=self.session.esmtp,
             tls=self.session.tls_active,
-            tls_info=self.tls_info if server.tls_received_header else "",
+            tls_info=self.tls_info if settings.tls_received_header else "",
             sasl_username=self.sasl_username,
             local_rewrite=local,
             envid=(params.envid or "") if params else "",
@@ -372,7 +381,7 @@ class Connection:
             attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
         )
         try:
-            self.message = await asyncio.to_thread(server.cleanup.open, sub)
+            self.message = await asyncio.to_thread(settings.cleanup.open, sub)
         except MailError as e:
             self.error = e.reply
 
@@ -389,7 +398,7 @@ class Connection:
     async def complete(self, count: int) -> Reply | list[Reply]:
         reply = await self.commit()
         self.xforward = {}
-        return [reply] * count if self.server.lmtp else reply
+        return [reply] * count if self.settings.lmtp else reply
 
     async def commit(self) -> Reply:
         message, self.message = self.message, None

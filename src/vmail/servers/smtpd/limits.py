@@ -40,6 +40,13 @@ class ClientLimits:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.service = service
+        self.clock = clock
+        self.open: dict[str, int] = {}
+        self._rates: dict[tuple[str, str], _Window] = {}
+        self.configure(config, open_table)
+
+    def configure(self, config: MainConfig, open_table: Callable[[str], Table]) -> None:
+        """Take the limits from ``config``; the counters carry on."""
         self.myhostname = config.get("myhostname")
         self.count_limit = config.get_int("smtpd_client_connection_count_limit")
         self.conn_rate = config.get_int("smtpd_client_connection_rate_limit")
@@ -52,9 +59,6 @@ class ClientLimits:
             config.get_list("smtpd_client_event_limit_exceptions"),
             open_table,
         )
-        self.clock = clock
-        self.open: dict[str, int] = {}
-        self._rates: dict[tuple[str, str], _Window] = {}
 
     def exempt(self, address: str, name: str = "unknown") -> bool:
         return self.exceptions.match(address, name)

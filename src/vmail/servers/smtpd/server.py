@@ -1,75 +1,34 @@
-"""The SMTP/LMTP listener: settings for one master.cf service, and the connection tasks.
+"""The SMTP/LMTP listener: one guarded task per connection.
 
 :class:`SmtpServer` is built from the service's effective configuration (master.cf ``-o``
-already applied) and runs one guarded task per connection, each a
-:class:`~vmail.servers.smtpd.connection.Connection` driving a ``ServerSession``. A bug in
-one connection ends that connection with ``421 4.3.0`` and is logged; the server and the
-other connections carry on. :meth:`SmtpServer.drain` stops accepting and lets messages
-being received finish before closing.
-
-What the listener decides once: TLS (:mod:`~vmail.servers.smtpd.tls`; STARTTLS offered at
-level ``may``/``encrypt``, SMTPS with ``smtpd_tls_wrappermode``), whether AUTH is offered
-(``smtpd_sasl_auth_enable`` and an :class:`~vmail.auth.service.Authenticator`), the
-per-client limits (:mod:`~vmail.servers.smtpd.limits`), who may use XCLIENT/XFORWARD, and
-for LMTP (``lmtp=True``) that only local recipients are accepted.
+already applied, see :class:`~vmail.servers.smtpd.settings.Settings`) and runs one task
+per connection, each a :class:`~vmail.servers.smtpd.connection.Connection` driving a
+``ServerSession``. A bug in one connection ends that connection with ``421 4.3.0`` and is
+logged; the server and the other connections carry on. :meth:`SmtpServer.reconfigure`
+gives new connections a new snapshot; :meth:`SmtpServer.drain` stops accepting and lets
+messages being received finish before closing. The per-client limits
+(:mod:`~vmail.servers.smtpd.limits`) live as long as the listener.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 
 from vmail.auth.service import Authenticator
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
-from vmail.policy.networks import NetworkList
-from vmail.policy.restrictions import RecipientPolicy
 from vmail.protocol.smtp import SessionConfig
-from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
 from vmail.servers.smtpd.connection import Connection, client_name
 from vmail.servers.smtpd.limits import ClientLimits
-from vmail.servers.smtpd.rewrite import RewriteClients
-from vmail.servers.smtpd.tls import security_level, server_context
+from vmail.servers.smtpd.settings import Settings, session_config
 
 __all__ = ["SmtpServer", "client_name", "session_config"]
 
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
-
-# LMTP takes mail another MTA already accepted: no client/sender checks, no relaying,
-# only recipients that exist here.
-LMTP_POLICY = {
-    "smtpd_client_restrictions": "",
-    "smtpd_helo_restrictions": "",
-    "smtpd_sender_restrictions": "",
-    "smtpd_relay_restrictions": "",
-    "smtpd_recipient_restrictions": "",
-    "smtpd_reject_unlisted_recipient": "yes",
-}
-
-
-def session_config(config: MainConfig) -> SessionConfig:
-    """The session settings from main.cf (the banner says ``vmail`` unless mail_name is set)."""
-    if not config.is_set("smtpd_banner"):
-        mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
-        banner = f"$myhostname ESMTP {mail_name}"
-    else:
-        banner = config.get("smtpd_banner")
-    return SessionConfig(
-        myhostname=config.get("myhostname"),
-        smtpd_banner=banner or "$myhostname ESMTP",
-        message_size_limit=config.get_int("message_size_limit"),
-        smtpd_recipient_limit=config.get_int("smtpd_recipient_limit"),
-        smtpd_hard_error_limit=config.get_int("smtpd_hard_error_limit"),
-        smtpd_soft_error_limit=config.get_int("smtpd_soft_error_limit"),
-        smtpd_junk_command_limit=config.get_int("smtpd_junk_command_limit"),
-        smtpd_helo_required=config.get_bool("smtpd_helo_required"),
-        smtpd_tls_auth_only=config.get_bool("smtpd_tls_auth_only"),
-        smtpd_sasl_auth_enable=config.get_bool("smtpd_sasl_auth_enable"),
-    )
 
 
 class SmtpServer:
@@ -92,54 +51,37 @@ class SmtpServer:
         lmtp: bool = False,
         service_name: str = "smtp",
     ) -> None:
-        self.config = config
-        self.router = router
-        self.cleanup = cleanup
         self.host = host
         self.requested_port = port
         self.peername_lookup = peername_lookup
-        self.authenticator = authenticator
         self.lmtp = lmtp
         self.service_name = service_name
-        self.timeout = float(config.get_time("smtpd_timeout"))
-        self.tls_timeout = float(config.get_time("smtpd_starttls_timeout"))
-        self.tls_level = security_level(config)
-        self.tls_context = server_context(config)
-        self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
-        self.tls_received_header = config.get_bool("smtpd_tls_received_header")
-        self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
-        base = session_config(config)
-        self.session_config = dataclasses.replace(
-            base,
-            lmtp=lmtp,
-            tls_available=self.tls_context is not None and not self.wrappermode,
-            tls_active=False,
-            smtpd_sasl_auth_enable=base.smtpd_sasl_auth_enable and authenticator is not None,
-            smtpd_tls_auth_only=base.smtpd_tls_auth_only or self.tls_level == "encrypt",
-        )
-        table = router.context.table
-        self.xclient_hosts = NetworkList(
-            "smtpd_authorized_xclient_hosts",
-            config.get_list("smtpd_authorized_xclient_hosts"),
-            table,
-        )
-        self.xforward_hosts = NetworkList(
-            "smtpd_authorized_xforward_hosts",
-            config.get_list("smtpd_authorized_xforward_hosts"),
-            table,
-        )
-        self.limits = ClientLimits(config, table, service_name)
-        self.rewrite_clients = RewriteClients(config, router.policy.mynetworks, table)
-        self.policy = router.policy
-        if lmtp:
-            lmtp_config = config.with_overrides(LMTP_POLICY)
-            self.policy = RecipientPolicy(
-                RoutingContext(lmtp_config), router.resolver, router.canonical
-            )
+        self.settings = Settings(config, router, cleanup, authenticator=authenticator, lmtp=lmtp)
+        self.limits = ClientLimits(config, router.context.table, service_name)
         self._server: asyncio.Server | None = None
         self._port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections: set[Connection] = set()
+
+    def reconfigure(
+        self,
+        config: MainConfig,
+        router: Router,
+        cleanup: Cleanup,
+        *,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        """New connections use this snapshot; open ones finish with theirs.
+
+        Raises ConfigError (and keeps the old snapshot) if the new one is unusable.
+        """
+        settings = Settings(config, router, cleanup, authenticator=authenticator, lmtp=self.lmtp)
+        self.limits.configure(config, router.context.table)
+        self.settings = settings
+
+    @property
+    def session_config(self) -> SessionConfig:
+        return self.settings.session_config
 
     @property
     def port(self) -> int:
@@ -205,5 +147,5 @@ class SmtpServer:
             await conn.finish()
             writer.close()
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(conn.settings.timeout):
                     await writer.wait_closed()

@@ -1,0 +1,110 @@
+"""What one configuration snapshot decides for an SMTP/LMTP listener.
+
+:class:`Settings` is built once per snapshot (``vmail serve`` builds a new one on reload):
+TLS (:mod:`~vmail.servers.smtpd.tls`; STARTTLS offered at level ``may``/``encrypt``,
+SMTPS with ``smtpd_tls_wrappermode``), whether AUTH is offered (``smtpd_sasl_auth_enable``
+and an :class:`~vmail.auth.service.Authenticator`), who may use XCLIENT/XFORWARD, whose
+mail gets missing headers (``local_header_rewrite_clients``), and the RCPT policy — for
+LMTP one that accepts only local recipients. A connection keeps the snapshot it started
+with. Configuration errors raise ConfigError here, before any client is served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from vmail.auth.service import Authenticator
+from vmail.cleanup import Cleanup
+from vmail.config import MainConfig
+from vmail.policy.networks import NetworkList
+from vmail.policy.restrictions import RecipientPolicy
+from vmail.protocol.smtp import SessionConfig
+from vmail.rewrite.context import RoutingContext
+from vmail.route import Router
+from vmail.servers.smtpd.rewrite import RewriteClients
+from vmail.servers.smtpd.tls import security_level, server_context
+
+# LMTP takes mail another MTA already accepted: no client/sender checks, no relaying,
+# only recipients that exist here.
+LMTP_POLICY = {
+    "smtpd_client_restrictions": "",
+    "smtpd_helo_restrictions": "",
+    "smtpd_sender_restrictions": "",
+    "smtpd_relay_restrictions": "",
+    "smtpd_recipient_restrictions": "",
+    "smtpd_reject_unlisted_recipient": "yes",
+}
+
+
+def session_config(config: MainConfig) -> SessionConfig:
+    """The session settings from main.cf (the banner says ``vmail`` unless mail_name is set)."""
+    if not config.is_set("smtpd_banner"):
+        mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
+        banner = f"$myhostname ESMTP {mail_name}"
+    else:
+        banner = config.get("smtpd_banner")
+    return SessionConfig(
+        myhostname=config.get("myhostname"),
+        smtpd_banner=banner or "$myhostname ESMTP",
+        message_size_limit=config.get_int("message_size_limit"),
+        smtpd_recipient_limit=config.get_int("smtpd_recipient_limit"),
+        smtpd_hard_error_limit=config.get_int("smtpd_hard_error_limit"),
+        smtpd_soft_error_limit=config.get_int("smtpd_soft_error_limit"),
+        smtpd_junk_command_limit=config.get_int("smtpd_junk_command_limit"),
+        smtpd_helo_required=config.get_bool("smtpd_helo_required"),
+        smtpd_tls_auth_only=config.get_bool("smtpd_tls_auth_only"),
+        smtpd_sasl_auth_enable=config.get_bool("smtpd_sasl_auth_enable"),
+    )
+
+
+class Settings:
+    """One snapshot's decisions for one listener (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: MainConfig,
+        router: Router,
+        cleanup: Cleanup,
+        *,
+        authenticator: Authenticator | None = None,
+        lmtp: bool = False,
+    ) -> None:
+        self.config = config
+        self.router = router
+        self.cleanup = cleanup
+        self.authenticator = authenticator
+        self.lmtp = lmtp
+        self.timeout = float(config.get_time("smtpd_timeout"))
+        self.tls_timeout = float(config.get_time("smtpd_starttls_timeout"))
+        self.tls_level = security_level(config)
+        self.tls_context = server_context(config)
+        self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
+        self.tls_received_header = config.get_bool("smtpd_tls_received_header")
+        self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
+        base = session_config(config)
+        self.session_config = dataclasses.replace(
+            base,
+            lmtp=lmtp,
+            tls_available=self.tls_context is not None and not self.wrappermode,
+            tls_active=False,
+            smtpd_sasl_auth_enable=base.smtpd_sasl_auth_enable and authenticator is not None,
+            smtpd_tls_auth_only=base.smtpd_tls_auth_only or self.tls_level == "encrypt",
+        )
+        table = router.context.table
+        self.xclient_hosts = NetworkList(
+            "smtpd_authorized_xclient_hosts",
+            config.get_list("smtpd_authorized_xclient_hosts"),
+            table,
+        )
+        self.xforward_hosts = NetworkList(
+            "smtpd_authorized_xforward_hosts",
+            config.get_list("smtpd_authorized_xforward_hosts"),
+            table,
+        )
+        self.rewrite_clients = RewriteClients(config, router.policy.mynetworks, table)
+        self.policy = router.policy
+        if lmtp:
+            lmtp_config = config.with_overrides(LMTP_POLICY)
+            self.policy = RecipientPolicy(
+                RoutingContext(lmtp_config), router.resolver, router.canonical
+            )
