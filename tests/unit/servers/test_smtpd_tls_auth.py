@@ -267,3 +267,21 @@ def test_anonymous_port_25_mail_gets_no_added_headers(tmp_path: Path, cert_dir: 
     assert content.endswith(b"\r\n" + MESSAGE)
     assert b"Message-Id:" not in content
     assert b"with ESMTP id" in content
+
+
+def test_mail_from_auth_parameter_is_accepted(tmp_path: Path, cert_dir: Path) -> None:
+    router, spool = setup(tmp_path, submission(tmp_path, cert_dir))
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.starttls(context=client_context())
+            s.ehlo("c")
+            s.login("alice@example.com", PASSWORD)
+            first = s.docmd("MAIL FROM:<alice@example.com> AUTH=<>")
+            s.rset()
+            return [first, s.docmd("MAIL FROM:<alice@example.com> AUTH=alice+40example.com")]
+
+    assert serve(router, spool, client, authenticator=authenticator()) == [
+        (250, b"2.1.0 Ok"),
+        (250, b"2.1.0 Ok"),
+    ]
