@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from vmail.core.address import Address
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, MessageInfo, Status
 from vmail.delivery.smtp_client import ClientConnection, ClientError, Reply
-from vmail.delivery.smtp_session import SessionSettings, SiteFailure, Target, said, stream_failure
+from vmail.delivery.smtp_session import (
+    SessionSettings,
+    SiteFailure,
+    Target,
+    Timeouts,
+    said,
+    stream_failure,
+)
 
 MAIL_STAGE = "sending MAIL FROM"
 RCPT_STAGE = "sending RCPT TO"
@@ -182,17 +189,12 @@ def _envelope(
                 accepted.append(i)
             else:
                 results[i] = _result(target, reply, "RCPT TO command")
-        if mail_reply.code // 100 != 2:
-            conn.read_reply(timeouts.data_init)  # the DATA reply of a pipelined batch
-            _fail_all(target, mail_reply, results)
-            return None
         stage = DATA_STAGE
-        if not accepted:
-            if pipelining:
-                data_reply = conn.read_reply(timeouts.data_init)
-                if data_reply.code == 354:  # a broken server: end the empty message
-                    conn.send(b".\r\n", timeouts.data_xfer)
-                    conn.read_reply(timeouts.data_done)
+        if mail_reply.code // 100 != 2 or not accepted:
+            if pipelining:  # read the reply to the DATA command sent ahead
+                _end_unwanted_data(conn, conn.read_reply(timeouts.data_init), timeouts)
+            if mail_reply.code // 100 != 2:
+                _fail_all(target, mail_reply, results)
             return None
         data_reply = exchange("DATA", timeouts.data_init)
         if data_reply.code != 354:
@@ -202,6 +204,13 @@ def _envelope(
         return accepted
     except ClientError as e:
         raise _StageError(e, stage) from None
+
+
+def _end_unwanted_data(conn: ClientConnection, reply: Reply, timeouts: Timeouts) -> None:
+    """A server that said 354 to a DATA without recipients gets an empty message."""
+    if reply.code == 354:
+        conn.send(b".\r\n", timeouts.data_xfer)
+        conn.read_reply(timeouts.data_done)
 
 
 def _fail_all(target: Target, reply: Reply, results: list[DeliveryResult | None]) -> None:
