@@ -161,7 +161,10 @@ class SmtpSink:
             elif verb == "HELO":
                 send(self._reply(verb, argument, f"250 {self.name}"))
             elif verb == "STARTTLS" and self.tls_context is not None:
-                send(self._reply(verb, argument, "220 2.0.0 Ready to start TLS"))
+                reply = self._reply(verb, argument, "220 2.0.0 Ready to start TLS")
+                send(reply)
+                if not reply.startswith("220"):
+                    continue
                 conn = self.tls_context.wrap_socket(conn, server_side=True)
                 self._conns.append(conn)
                 reader = conn.makefile("rb")
