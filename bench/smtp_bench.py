@@ -107,8 +107,8 @@ def size_label(size: int) -> str:
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'server':8} {'size':>7} {'conc':>4} {'msgs':>5} {'ok':>5} {'deliv/s':>8} "
-        f"{'accept/s':>8} {'p50 ms':>7} {'p99 ms':>8} {'CPU ms/msg':>10} {'RSS MiB':>8} "
-        f"{'PSS MiB':>8} {'procs':>5}"
+        f"{'accept/s':>8} {'p50 ms':>7} {'p99 ms':>8} {'CPU ms/msg':>10} {'sys%':>4} "
+        f"{'RSS MiB':>8} {'PSS MiB':>8} {'procs':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -120,6 +120,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['messages']:>5} {ok:>5} {row['delivered_msgs_per_s']:>8.1f} "
             f"{row['accepted_msgs_per_s']:>8.1f} {latency.get('p50_ms', 0):>7.2f} "
             f"{latency.get('p99_ms', 0):>8.2f} {row['server_cpu_ms_per_msg']:>10.2f} "
+            f"{100 * row['server_sys_s'] / max(row['server_cpu_s'], 1e-9):>4.0f} "
             f"{row['peak_rss_kib'] / KIB:>8.1f} {row['peak_pss_kib'] / KIB:>8.1f} "
             f"{row['server_processes']:>5}"
         )
@@ -151,11 +152,15 @@ def machine() -> dict[str, Any]:
 
 
 def profile(kit: Kit, server: VmailServer, load: Load, output: Path) -> list[str]:
-    """One extra vmail run under py-spy; the hottest functions (self and inclusive)."""
+    """One extra vmail run under py-spy; the hottest functions (self and inclusive).
+
+    ``--gil`` keeps only samples of the thread holding the GIL: Python CPU time, not threads
+    blocked in fsync() or waiting for work (the kernel's share is in ``server_sys_s``).
+    """
     spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     if spy is None:
         return ["py-spy not found: .venv/bin/pip install py-spy"]
-    command = [spy, "record", "--pid", str(server.pids()[0]), "--rate", "250"]
+    command = [spy, "record", "--pid", str(server.pids()[0]), "--rate", "250", "--gil"]
     sampler = subprocess.Popen(
         [*command, "--format", "raw", "--output", str(output), "--nonblocking"],
         stdout=subprocess.DEVNULL,
@@ -183,8 +188,9 @@ def summarize_profile(collapsed: Path, top: int = 15) -> list[str]:
         own[frames[-1]] += samples
         for frame in set(frames):
             inclusive[frame] += samples
-    lines = [f"py-spy: {total} samples of active threads"]
-    for title, counter in (("self", own), ("inclusive", inclusive)):
+    ours = Counter({frame: n for frame, n in inclusive.items() if "vmail/" in frame})
+    lines = [f"py-spy --gil: {total} samples"]
+    for title, counter in (("self", own), ("inclusive (vmail frames)", ours)):
         lines.append(f"top {top} by {title} time:")
         lines.extend(
             f"  {count * 100 / max(1, total):5.1f}%  {frame}"

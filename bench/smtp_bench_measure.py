@@ -74,6 +74,7 @@ class Result:
     end_to_end_s: float = 0.0
     latency: dict[str, float] = field(default_factory=dict)
     server_cpu_s: float = 0.0
+    server_sys_s: float = 0.0
     client_cpu_s: float = 0.0
     peak_rss_kib: int = 0
     peak_pss_kib: int = 0
@@ -107,6 +108,7 @@ class Result:
             "delivered_msgs_per_s": round(self.delivered_per_s, 1),
             "latency": self.latency,
             "server_cpu_s": round(self.server_cpu_s, 3),
+            "server_sys_s": round(self.server_sys_s, 3),
             "server_cpu_ms_per_msg": round(self.cpu_ms_per_msg, 3),
             "client_cpu_s": round(self.client_cpu_s, 3),
             "peak_rss_kib": self.peak_rss_kib,
@@ -126,8 +128,20 @@ class Kit:
         self.benchlib: ModuleType = importlib.import_module("benchlib")
         self.benchlib.raise_nofile()
 
-    def tree_cpu_s(self, pids: list[int]) -> float:
-        return float(self.benchlib.tree_cpu_s(pids))
+    def tree_cpu_s(self, pids: list[int]) -> tuple[float, float]:
+        """User and system CPU seconds of the trees, reaped children included (as benchlib)."""
+        user = system = 0
+        for pid in self.benchlib.process_tree(pids):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    text = stat.read()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2 :].split()
+            user += int(fields[11]) + int(fields[13])  # utime + cutime
+            system += int(fields[12]) + int(fields[14])  # stime + cstime
+        ticks = os.sysconf("SC_CLK_TCK")
+        return user / ticks, system / ticks
 
     def memory(self, pids: list[int]) -> dict[str, int]:
         tree = self.benchlib.process_tree(pids)
@@ -230,7 +244,9 @@ def measure(kit: Kit, server: Server, load: Load) -> Result:
         result.delivered, result.all_delivered = now - before, now >= want
         time.sleep(SETTLE_S)  # let the server finish its bookkeeping and reap its workers
     client_after = os.times()
-    result.server_cpu_s = kit.tree_cpu_s(pids) - cpu_before
+    user_after, sys_after = kit.tree_cpu_s(pids)
+    result.server_sys_s = sys_after - cpu_before[1]
+    result.server_cpu_s = user_after - cpu_before[0] + result.server_sys_s
     result.client_cpu_s = (client_after.user + client_after.system) - (
         client_before.user + client_before.system
     )
