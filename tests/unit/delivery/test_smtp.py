@@ -22,13 +22,24 @@ def make_agent(dns: FakeDns | None = None, **params: str) -> SmtpAgent:
 
 
 def requests(
-    nexthop: str, *recipients: str, message: MessageInfo | None = None, **kw: object
+    nexthop: str,
+    *recipients: str,
+    message: MessageInfo | None = None,
+    notify: tuple[str, ...] = (),
+    orcpt: str = "",
 ) -> list[DeliveryRequest]:
     info = message or MessageInfo("4ABC", "alice@client.test", size=len(MESSAGE))
     return [
         DeliveryRequest(
-            "4ABC", info.sender, r, transport="smtp", nexthop=nexthop, message=info, **kw
-        )  # type: ignore[arg-type]
+            "4ABC",
+            info.sender,
+            r,
+            transport="smtp",
+            nexthop=nexthop,
+            notify=notify,
+            orcpt=orcpt,
+            message=info,
+        )
         for r in recipients
     ]
 

@@ -28,7 +28,7 @@ SHORT = {
 )
 def test_timeouts(delay: str, stage: str) -> None:
     with SmtpSink(delays={delay: 2.5}) as sink:
-        [result] = make_agent(**SHORT).deliver_batch(
+        [result] = make_agent(None, **SHORT).deliver_batch(
             requests(f"[127.0.0.1]:{sink.port}", "a@remote.test"), content
         )
     assert (result.status, result.dsn) == (Status.DEFERRED, "4.4.2")
