@@ -99,6 +99,7 @@ class SmtpAgent:
             skip_5xx_greeting=self._bool("skip_5xx_greeting", True),
             always_send_ehlo=self._bool("always_send_ehlo", True),
             never_send_ehlo=self._bool("never_send_ehlo", False),
+            line_limit=self._int("line_length_limit", 998),
         )
         self.default_port = self._int("tcp_port", 24) if lmtp else 25
         self.address_limit = self._int("mx_address_limit", 5)
@@ -118,27 +119,31 @@ class SmtpAgent:
             name = _LMTP_NAMES.get(name, name)
         return f"{self.prefix}_{name}"
 
+    def _present(self, full: str) -> bool:
+        """Whether the schema declares ``full`` or main.cf/master.cf sets it anyway."""
+        return self.config.is_known(full) or self.config.is_set(full)
+
     def _get(self, name: str, default: str) -> str:
         full = self._name(name)
-        if self.config.is_known(full) or self.config.is_set(full):
+        if self._present(full):
             return self.config.get(full)
         return self.config.get(default[1:]) if default.startswith("$") else default
 
     def _int(self, name: str, default: int) -> int:
         full = self._name(name)
-        return self.config.get_int(full) if self.config.is_known(full) else default
+        return self.config.get_int(full) if self._present(full) else default
 
     def _bool(self, name: str, default: bool) -> bool:
         full = self._name(name)
-        return self.config.get_bool(full) if self.config.is_known(full) else default
+        return self.config.get_bool(full) if self._present(full) else default
 
     def _time(self, name: str, default: int) -> int:
         full = self._name(name)
-        return self.config.get_time(full) if self.config.is_known(full) else default
+        return self.config.get_time(full) if self._present(full) else default
 
     def _list(self, name: str, default: str) -> list[str]:
         full = self._name(name)
-        if self.config.is_known(full):
+        if self._present(full):
             return self.config.get_list(full)
         return default.replace(",", " ").split()
 
@@ -292,7 +297,13 @@ class SmtpAgent:
 
 
 class _Delivery:
-    """The state of one batch: the recipients still open and the last failure."""
+    """The state of one batch: final results, and the latest soft failure of open ones.
+
+    As smtp(8) does, a soft failure (a 4xx reply to MAIL, RCPT or DATA, a refused or
+    lost connection) leaves the recipient open for the next server; only when no
+    server is left does it become the recipient's (deferred) result. A hard failure
+    of a whole server bounces every open recipient at once.
+    """
 
     def __init__(
         self,
@@ -309,7 +320,7 @@ class _Delivery:
         self.message = message
         self.nexthop = nexthop
         self.results: list[DeliveryResult | None] = [None] * len(requests)
-        self.failure: SiteFailure | None = None
+        self.soft: list[DeliveryResult | None] = [None] * len(requests)
 
     @property
     def pending(self) -> list[int]:
@@ -318,36 +329,33 @@ class _Delivery:
     def run(self) -> None:
         agent = self.agent
         if agent.tls_problem:
-            self.fail_all(SiteFailure("4.7.0", "client TLS configuration problem", "none"))
+            self.site_failure(SiteFailure("4.7.0", "client TLS configuration problem", "none"))
             return
         key = agent.cache_key(self.nexthop)
-        if self._try_cached(key):
+        self._try_cached(key)
+        if not self.pending:
             return
         try:
             targets = agent.targets(agent.parse(self.nexthop))
         except NexthopError as e:
-            self.fail_all(SiteFailure("4.3.5", f"mail system configuration error: {e}", "none"))
+            text = f"mail system configuration error: {e}"
+            self.site_failure(SiteFailure("4.3.5", text, "none"))
             return
         except DnsLookupError as e:
             dsn = "4.4.3" if e.temporary else "5.4.4"
-            self.fail_all(SiteFailure(dsn, f"Host or domain name not found. {e}", "none"))
+            self.site_failure(SiteFailure(dsn, f"Host or domain name not found. {e}", "none"))
             return
         except SiteFailure as e:
-            self.fail_all(e)
+            self.site_failure(e)
             return
         sessions = 0
         for target in targets:
-            if sessions >= agent.session_limit > 0:
+            if not self.pending or sessions >= agent.session_limit > 0:
                 break
             conn = self._open(target)
-            if conn is None:
-                if self.failure is not None and not self.failure.soft:
-                    break
-                continue
-            sessions += 1
-            self._transact(conn, target, key)
-            if not self.pending or (self.failure is not None and not self.failure.soft):
-                break
+            if conn is not None:
+                sessions += 1
+                self._transact(conn, target, key)
 
     def _open(self, target: Target) -> ClientConnection | None:
         try:
@@ -356,13 +364,13 @@ class _Delivery:
             except TlsFallback:
                 return open_session(target, self.settings, self.nexthop, use_tls=False)
         except SiteFailure as e:
-            self.failure = e
             if e.dsn.endswith(".4.6"):
                 log.warning("host %s replied to HELO/EHLO with my own hostname", target.relay)
+            self.site_failure(e)
             return None
 
-    def _try_cached(self, key: tuple[str, bool, str]) -> bool:
-        """Deliver over a parked connection; True when nothing is left to do."""
+    def _try_cached(self, key: tuple[str, bool, str]) -> None:
+        """Deliver over a parked connection, if there is one that still answers RSET."""
         while (entry := self.agent.cache.take(key)) is not None:
             try:
                 reply = entry.conn.command("RSET", self.settings.timeouts.rset)
@@ -373,8 +381,7 @@ class _Delivery:
                 entry.conn.quit(self.settings.timeouts.quit)
                 continue
             self._transact(entry.conn, entry.target, key, entry)
-            return not self.pending or (self.failure is not None and not self.failure.soft)
-        return False
+            return
 
     def _transact(
         self,
@@ -389,12 +396,15 @@ class _Delivery:
             conn, target, self.settings, chosen, self.message, iter_content(self.content())
         )
         for i, result in zip(open_, outcome.results, strict=True):
-            if result is not None:
+            if result is None:
+                continue
+            if result.status is Status.DEFERRED:
+                self.soft[i] = result
+            else:
                 self.results[i] = result
         if outcome.failure is not None:
-            self.failure = outcome.failure
-            if not outcome.failure.soft:
-                self.fail_all(outcome.failure)
+            left = [i for i, r in zip(open_, outcome.results, strict=True) if r is None]
+            self.site_failure(outcome.failure, left)
         if outcome.broken:
             conn.close()
             return
@@ -402,15 +412,17 @@ class _Delivery:
             entry = Cached(conn, target, self.agent.cache.clock())
         self.agent.cache.park(key, entry)
 
-    def fail_all(self, failure: SiteFailure) -> None:
-        """Give every open recipient ``failure``'s outcome."""
-        self.failure = failure
+    def site_failure(self, failure: SiteFailure, indices: list[int] | None = None) -> None:
+        """A failure for the open recipients (or ``indices``): kept if soft, else final."""
         status = Status.DEFERRED if failure.dsn.startswith("4") else Status.BOUNCED
         result = DeliveryResult(status, failure.dsn, failure.text, relay=failure.relay)
-        for i in self.pending:
-            self.results[i] = result
+        for i in self.pending if indices is None else indices:
+            if status is Status.DEFERRED:
+                self.soft[i] = result
+            else:
+                self.results[i] = result
 
     def finish(self) -> list[DeliveryResult]:
-        if self.pending:
-            self.fail_all(self.failure or SiteFailure("4.4.1", "no server was tried", "none"))
-        return [r for r in self.results if r is not None]
+        """The results; open recipients get their latest soft failure."""
+        fallback = DeliveryResult(Status.DEFERRED, "4.4.1", "no server was tried", relay="none")
+        return [r or s or fallback for r, s in zip(self.results, self.soft, strict=True)]

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 MAX_REPLY_LINE = 4096
 MAX_REPLY_LINES = 1000
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)")
-_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 class ClientError(Exception):
@@ -106,11 +105,14 @@ class Extensions:
 class DotStuffer:
     """Message content → SMTP DATA: CRLF line ends, leading dots doubled, ``.`` at the end.
 
+    With ``line_limit`` (``smtp_line_length_limit``), longer lines are folded as Postfix
+    does: after ``line_limit`` bytes a CRLF, and the rest continues after a space.
     Works chunk by chunk; only a chunk's trailing CR is held back until the next chunk.
     """
 
-    def __init__(self) -> None:
-        self._at_line_start = True
+    def __init__(self, line_limit: int = 0) -> None:
+        self.line_limit = line_limit
+        self._column = 0
         self._held_cr = False
 
     def feed(self, data: bytes) -> bytes:
@@ -119,24 +121,44 @@ class DotStuffer:
             self._held_cr = False
         if data.endswith(b"\r"):
             data, self._held_cr = data[:-1], True
-        if not data:
-            return b""
-        data = _BARE_LF.sub(b"\r\n", data)
-        data = data.replace(b"\n.", b"\n..")
-        if self._at_line_start and data.startswith(b"."):
-            data = b"." + data
-        self._at_line_start = data.endswith(b"\n")
-        return data
+        out = bytearray()
+        parts = data.split(b"\n")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if not last and part.endswith(b"\r"):
+                part = part[:-1]
+            if part:
+                if self._column == 0 and part.startswith(b"."):
+                    out += b"."
+                self._text(part, out)
+            if not last:
+                out += b"\r\n"
+                self._column = 0
+        return bytes(out)
+
+    def _text(self, text: bytes, out: bytearray) -> None:
+        limit = self.line_limit
+        if limit <= 0:
+            out += text
+            self._column += len(text)
+            return
+        while text:
+            if self._column >= limit:
+                out += b"\r\n "
+                self._column = 1
+            piece, text = text[: limit - self._column], text[limit - self._column :]
+            out += piece
+            self._column += len(piece)
 
     def finish(self) -> bytes:
         """The end: a final CRLF if the message lacks one, then ``.`` CRLF."""
         end = b""
         if self._held_cr:
-            end, self._at_line_start = b"\r\n", True
             self._held_cr = False
-        if not self._at_line_start:
-            end += b"\r\n"
-        self._at_line_start = True
+            end = b"\r\n"
+        elif self._column:
+            end = b"\r\n"
+        self._column = 0
         return end + b".\r\n"
 
 
@@ -243,9 +265,11 @@ class ClientConnection:
         self.tls = True
         self.extensions = Extensions()
 
-    def send_message(self, chunks: Iterable[bytes], timeout: float | None) -> None:
+    def send_message(
+        self, chunks: Iterable[bytes], timeout: float | None, line_limit: int = 0
+    ) -> None:
         """Send the message content, dot-stuffed, ending with ``CRLF.CRLF``."""
-        stuffer = DotStuffer()
+        stuffer = DotStuffer(line_limit)
         pending = bytearray()
         for chunk in chunks:
             pending += stuffer.feed(chunk)

@@ -86,6 +86,7 @@ class SessionSettings:
     skip_5xx_greeting: bool = True
     always_send_ehlo: bool = True
     never_send_ehlo: bool = False
+    line_limit: int = 998
 
 
 class SiteFailure(Exception):  # noqa: N818 - Postfix's name for it (smtp_site_fail)

@@ -129,7 +129,7 @@ def run_transaction(
         if accepted is None:
             return Outcome(results)
         stage = BODY_STAGE
-        conn.send_message(content, settings.timeouts.data_xfer)
+        conn.send_message(content, settings.timeouts.data_xfer, settings.line_limit)
         stage = DOT_STAGE
         for i in accepted if settings.lmtp else accepted[:1]:
             reply = conn.read_reply(settings.timeouts.data_done)

@@ -50,7 +50,8 @@ class SmtpSink:
     hangup: set[str] = field(default_factory=set)
     unix_path: Path | None = None
     sessions: list[Session] = field(default_factory=list)
-    port: int = 0
+    port: int = 0  # 0: any free port
+    address: str = "127.0.0.1"
 
     def start(self) -> SmtpSink:
         if self.unix_path is not None:
@@ -58,7 +59,7 @@ class SmtpSink:
             self._listener.bind(str(self.unix_path))
         else:
             self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self._listener.bind(("127.0.0.1", 0))
+            self._listener.bind((self.address, self.port))
             self.port = self._listener.getsockname()[1]
         self._listener.listen(16)
         self._stopping = False
@@ -70,7 +71,10 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._stopping = True
+        with contextlib.suppress(OSError):  # wakes the accept() (close alone does not)
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self._accept.join(5)
         for conn in list(self._conns):
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)

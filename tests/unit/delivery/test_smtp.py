@@ -410,3 +410,61 @@ def test_concurrent_batches(sink: SmtpSink) -> None:
     assert all(r[0].status == Status.SENT for r in results)
     assert len(sink.messages) == 12
     assert len(sink.sessions) <= 12
+
+
+def test_mx_session_and_address_limits() -> None:
+    with SmtpSink(replies={"MAIL": "451 4.3.0 busy"}) as busy:
+        dns = FakeDns(
+            mx={"remote.test": [MxRecord(i, f"mx{i}.remote.test") for i in range(1, 8)]},
+            hosts={f"mx{i}.remote.test": ["127.0.0.1"] for i in range(1, 8)},
+        )
+        [result] = deliver(make_agent(dns), requests(f"remote.test:{busy.port}", "a@remote.test"))
+        assert len(busy.sessions) == 2  # smtp_mx_session_limit
+        assert (
+            result.text
+            == "host mx2.remote.test[127.0.0.1] said: 451 4.3.0 busy (in reply to MAIL FROM command)"
+        )
+        busy.sessions.clear()
+        dns.queries.clear()
+        deliver(
+            make_agent(dns, smtp_mx_session_limit="0", smtp_mx_address_limit="3"),
+            requests(f"remote.test:{busy.port}", "a@remote.test"),
+        )
+        assert len(busy.sessions) == 3  # smtp_mx_address_limit
+    with SmtpSink(greeting="421 4.3.2 busy") as refusing:
+        deliver(make_agent(dns), requests(f"remote.test:{refusing.port}", "a@remote.test"))
+        assert len(refusing.sessions) == 5  # failed handshakes are no sessions
+
+
+def test_long_lines_are_folded(sink: SmtpSink) -> None:
+    data = b"Subject: long\r\n\r\n" + b"x" * 1500 + b"\r\n"
+    deliver(make_agent(), requests(hop(sink), "a@remote.test"), data)
+    [raw] = sink.sessions[0].raw_messages
+    assert raw == b"Subject: long\r\n\r\n" + b"x" * 998 + b"\r\n " + b"x" * 502 + b"\r\n"
+
+
+def test_soft_rcpt_failure_tries_next_mx() -> None:
+    dns = FakeDns(
+        mx={"remote.test": [MxRecord(10, "mx1.remote.test"), MxRecord(20, "mx2.remote.test")]},
+        hosts={"mx1.remote.test": ["127.0.0.1"], "mx2.remote.test": ["127.0.0.2"]},
+    )
+    rcpt = lambda arg: "450 4.2.0 greylisted" if "grey" in arg else "250 2.1.5 Ok"  # noqa: E731
+    with SmtpSink(replies={"RCPT": rcpt}) as first:
+        with SmtpSink(address="127.0.0.2", port=first.port) as second:
+            results = deliver(
+                make_agent(dns),
+                requests(f"remote.test:{first.port}", "a@remote.test", "grey@remote.test"),
+            )
+            assert [r.relay for r in results] == [
+                f"mx1.remote.test[127.0.0.1]:{first.port}",
+                f"mx2.remote.test[127.0.0.2]:{first.port}",
+            ]
+            assert [r.status for r in results] == [Status.SENT, Status.SENT]
+            assert len(first.messages) == 1
+            assert len(second.messages) == 1
+            assert "RCPT TO:<a@remote.test>" not in second.commands
+        # without a second server the greylisting reply is the result
+        [soft] = deliver(make_agent(dns), requests(f"remote.test:{first.port}", "grey@remote.test"))
+        assert (
+            soft.text == f"connect to mx2.remote.test[127.0.0.2]:{first.port}: Connection refused"
+        )

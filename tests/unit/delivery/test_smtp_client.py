@@ -100,3 +100,23 @@ def test_closed_connection() -> None:
     with pytest.raises(ConnectionLostError):
         conn.read_reply(1)
     conn.close()
+
+
+def fold(limit: int, *chunks: bytes) -> bytes:
+    stuffer = DotStuffer(limit)
+    return b"".join(stuffer.feed(c) for c in chunks) + stuffer.finish()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ((b"abcde\r\n",), b"abcde\r\n.\r\n"),  # exactly the limit: unchanged
+        ((b"abcdefgh\r\n",), b"abcde\r\n fgh\r\n.\r\n"),
+        ((b"abcdefghijklm\r\n",), b"abcde\r\n fghi\r\n jklm\r\n.\r\n"),
+        ((b"abc", b"de", b"fg\r\n"), b"abcde\r\n fg\r\n.\r\n"),
+        ((b"abcde", b"\r\nx\r\n"), b"abcde\r\nx\r\n.\r\n"),
+        ((b".bcdefg\r\n",), b"..bcde\r\n fg\r\n.\r\n"),  # the stuffed dot does not count
+    ],
+)
+def test_long_lines_fold_like_postfix(chunks: tuple[bytes, ...], expected: bytes) -> None:
+    assert fold(5, *chunks) == expected
