@@ -3,8 +3,9 @@
 After a transaction a connection is parked under its destination key for at most
 ``smtp_connection_cache_time_limit`` seconds; a connection older than
 ``smtp_connection_reuse_time_limit`` is not parked again. Whoever takes a connection
-owns it until it parks it again or closes it. Thread-safe; expired connections are
-closed (QUIT) whenever the cache is used, and all of them by :meth:`close`.
+owns it until it parks it again or closes it. Thread-safe. A daemon thread, running
+only while connections are parked, says QUIT to those idle for too long; :meth:`close`
+says it to all of them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class ConnectionCache:
         self.clock = clock
         self._idle: dict[Hashable, list[Cached]] = {}
         self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._reaper: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
@@ -68,13 +71,30 @@ class ConnectionCache:
         with self._lock:
             expired = self._expire()
             self._idle.setdefault(key, []).append(entry)
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="smtp-cache", daemon=True)
+                self._reaper.start()
         self._quit(expired)
+
+    def _reap(self) -> None:
+        """Close idle connections when their time is up; ends when none are left."""
+        while True:
+            with self._lock:
+                expired = self._expire()
+                if not self._idle and not expired:
+                    self._reaper = None
+                    return
+                if not expired:
+                    oldest = min(e.idle_since for idle in self._idle.values() for e in idle)
+                    self._wakeup.wait(max(0.01, oldest + self.idle_limit - self.clock()))
+            self._quit(expired)
 
     def close(self) -> None:
         """QUIT every parked connection."""
         with self._lock:
             entries = [e for idle in self._idle.values() for e in idle]
             self._idle.clear()
+            self._wakeup.notify_all()
         self._quit(entries)
 
     def _expire(self) -> list[Cached]:

@@ -11,10 +11,12 @@ recipient. A broken or silent connection ends the transaction with a soft
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from vmail.core.address import Address
+from vmail.delivery.content import MessageReadError
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, MessageInfo, Status
 from vmail.delivery.smtp_client import ClientConnection, ClientError, Reply
 from vmail.delivery.smtp_session import (
@@ -25,6 +27,8 @@ from vmail.delivery.smtp_session import (
     said,
     stream_failure,
 )
+
+log = logging.getLogger("vmail.delivery.smtp")
 
 MAIL_STAGE = "sending MAIL FROM"
 RCPT_STAGE = "sending RCPT TO"
@@ -129,7 +133,12 @@ def run_transaction(
         if accepted is None:
             return Outcome(results)
         stage = BODY_STAGE
-        conn.send_message(content, settings.timeouts.data_xfer, settings.line_limit)
+        try:
+            conn.send_message(content, settings.timeouts.data_xfer, settings.line_limit)
+        except (OSError, MessageReadError):  # the queue file, not the peer: never end DATA
+            log.warning("%s: error reading the queued message", message.queue_id, exc_info=True)
+            failure = SiteFailure("4.3.0", "unreadable mail queue entry", target.relay)
+            return Outcome(results, failure, broken=True)
         stage = DOT_STAGE
         for i in accepted if settings.lmtp else accepted[:1]:
             reply = conn.read_reply(settings.timeouts.data_done)

@@ -468,3 +468,32 @@ def test_soft_rcpt_failure_tries_next_mx() -> None:
         assert (
             soft.text == f"connect to mx2.remote.test[127.0.0.2]:{first.port}: Connection refused"
         )
+
+
+def test_idle_connection_is_closed_after_cache_time_limit(sink: SmtpSink) -> None:
+    import time
+
+    agent = make_agent(smtp_connection_cache_time_limit="1s")
+    agent.deliver_batch(requests(hop(sink), "a@remote.test"), content)
+    assert sink.commands[-1] != "QUIT"  # parked
+    deadline = time.monotonic() + 5
+    while sink.commands[-1] != "QUIT" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sink.commands[-1] == "QUIT"
+    agent.close()
+
+
+def test_unreadable_queue_file_never_ends_data(sink: SmtpSink) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"Subject: x\r\n\r\nfirst part\r\n"
+        raise OSError(5, "Input/output error")
+
+    agent = make_agent()
+    [result] = agent.deliver_batch(requests(hop(sink), "a@remote.test"), broken)
+    agent.close()
+    assert (result.status, result.dsn, result.text) == (
+        Status.DEFERRED,
+        "4.3.0",
+        "unreadable mail queue entry",
+    )
+    assert sink.messages == []
