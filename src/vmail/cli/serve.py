@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
+import pkgutil
 import pwd
 import signal
 import sys
@@ -135,7 +137,13 @@ def _run_as(config: MainConfig) -> tuple[int, int] | None:
             raise ServeError(f"mail_owner: unknown user: {name}") from None
         uid, gid = entry.pw_uid, entry.pw_gid
     else:
-        info = Path(config.get("queue_directory")).stat()
+        queue_directory = Path(config.get("queue_directory"))
+        try:
+            info = queue_directory.stat()
+        except OSError as e:
+            raise ServeError(
+                f"queue_directory {queue_directory}: {e.strerror} (vmail init creates it)"
+            ) from None
         uid, gid = info.st_uid, info.st_gid
     if uid == 0:
         raise ServeError(
@@ -144,7 +152,38 @@ def _run_as(config: MainConfig) -> tuple[int, int] | None:
     return uid, gid
 
 
+# modules the standard library imports lazily on paths a running server takes (host name
+# encoding in getaddrinfo, MIME parts of notices...), imported while still root
+LAZY_STDLIB = (
+    "encodings.idna",
+    "encodings.punycode",
+    "encodings.ascii",
+    "encodings.latin_1",
+    "email.mime.text",
+    "email.generator",
+    "email.headerregistry",
+    "email.policy",
+)
+
+
+def _preload() -> None:
+    """Import every vmail module and the lazy stdlib ones before root is dropped.
+
+    After ``setuid`` the interpreter may no longer be able to read its own library (a
+    Python installed under a home directory that is 0700); a lazy import there would
+    then fail in the middle of a session.
+    """
+    import vmail
+
+    for name in LAZY_STDLIB:
+        importlib.import_module(name)
+    for module in pkgutil.walk_packages(vmail.__path__, "vmail."):
+        if ".migrations." not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+
+
 def _drop_privileges(uid: int, gid: int) -> None:
+    _preload()
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)

@@ -40,7 +40,9 @@ def service_port(text: str, service: Service) -> int:
     except OSError:
         if text in WELL_KNOWN_PORTS:
             return WELL_KNOWN_PORTS[text]
-        raise ConfigError(f"{service.name}: unknown service port: {text}", service.location)
+        raise ConfigError(
+            f"{service.name}: unknown service port: {text}", service.location
+        ) from None
 
 
 def endpoints(service: Service, config: MainConfig) -> list[Endpoint]:

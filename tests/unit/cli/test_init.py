@@ -25,6 +25,9 @@ from vmail.cli.main import main
 from vmail.directory.database import open_database
 from vmail.directory.models import Alias, AliasDomain, Domain, Mailbox
 
+# as root the key is group-readable by the mailbox group: vmail serve reads it after
+# dropping root (on reload); otherwise only its owner reads it
+KEY_MODE = 0o640 if os.geteuid() == 0 else 0o400
 HOST = "mail.example.net"
 FILES = [
     "main.cf",
@@ -66,7 +69,7 @@ def test_creates_a_configuration_directory(
     assert (data / "mail").is_dir()
     assert (data / "spool").is_dir()
     assert "created  database sqlite:///" in out
-    assert _mode(conf / "vmail.key") == 0o400
+    assert _mode(conf / "vmail.key") == KEY_MODE
     assert _mode(conf / "vmail.crt") == 0o444
     assert _mode(conf / "virtual_mailbox_maps.cf") == 0o640
     assert _mode(conf / "main.cf") == 0o644
@@ -128,7 +131,7 @@ def test_force_rewrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert f"replaced {conf / 'main.cf'}" in out
     assert "myhostname = mail.example.net" in (conf / "main.cf").read_text()
     assert (conf / "vmail.crt").read_bytes() != old_cert
-    assert _mode(conf / "vmail.key") == 0o400
+    assert _mode(conf / "vmail.key") == KEY_MODE
     master = (conf / "master.cf").read_text()
     assert "\nsmtp      inet" in master
     assert "\nsubmissions inet" in master

@@ -97,6 +97,10 @@ def warnings(err: str) -> set[str]:
 # Parameters where vmail deliberately differs from `postconf` output:
 # compatibility-level expressions are shown with their 3.6 value.
 COMPAT = {
+    # vmail's safer defaults (README, "deliberate differences"), and one that follows them
+    "disable_vrfy_command",
+    "smtpd_forbid_bare_newline",
+    "smtpd_forbid_bare_newline_exclusions",  # -x expands $mynetworks, host-derived here
     "append_dot_mydomain",
     "compatibility_level",
     "config_directory",

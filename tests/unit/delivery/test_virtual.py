@@ -49,7 +49,6 @@ def test_maildir_delivery_golden(tmp_path: Path) -> None:
         b"Return-Path: <s@x.org>\nX-Original-To: alias@example.com\n"
         b"Delivered-To: User@Example.com\nSubject: hi\n\nbody\n"
     )
-    request = DeliveryRequest("4ABC", "s@x.org", "User@Example.com", "alias@example.com")
     assert (result.status, result.dsn, result.text) == (
         Status.SENT,
         "2.0.0",

@@ -168,8 +168,13 @@ class Connection:
     def new_session_config(self) -> SessionConfig:
         """The listener's session settings, with what depends on this client."""
         settings = self.settings
+        config = settings.session_config
+        bare_newline = config.smtpd_forbid_bare_newline
+        if bare_newline != "no" and settings.bare_newline_exclusions.match(self.address, self.name):
+            bare_newline = "no"
         return dataclasses.replace(
-            settings.session_config,
+            config,
+            smtpd_forbid_bare_newline=bare_newline,
             tls_active=self.tls_info != "" or settings.wrappermode,
             xclient_allowed=settings.xclient_hosts.match(self.address, self.name),
             xforward_allowed=settings.xforward_hosts.match(self.address, self.name),

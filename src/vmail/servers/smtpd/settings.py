@@ -16,9 +16,11 @@ import dataclasses
 from vmail.auth.service import Authenticator
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
+from vmail.core.errors import ConfigError
 from vmail.policy.networks import NetworkList
 from vmail.policy.restrictions import RecipientPolicy
 from vmail.protocol.smtp import SessionConfig
+from vmail.protocol.smtp.config import BareNewline
 from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
 from vmail.servers.smtpd.rewrite import RewriteClients
@@ -54,7 +56,38 @@ def session_config(config: MainConfig) -> SessionConfig:
         smtpd_helo_required=config.get_bool("smtpd_helo_required"),
         smtpd_tls_auth_only=config.get_bool("smtpd_tls_auth_only"),
         smtpd_sasl_auth_enable=config.get_bool("smtpd_sasl_auth_enable"),
+        smtpd_forbid_bare_newline=bare_newline_mode(config),
+        smtpd_forbid_bare_newline_reject_code=config.get_int(
+            "smtpd_forbid_bare_newline_reject_code"
+        ),
+        disable_vrfy_command=config.get_bool("disable_vrfy_command"),
+        smtputf8_enable=config.get_bool("smtputf8_enable"),
+        line_length_limit=max(config.get_int("line_length_limit"), 512),
+        smtpd_discard_ehlo_keywords=frozenset(
+            word.upper() for word in config.get_list("smtpd_discard_ehlo_keywords")
+        ),
     )
+
+
+BARE_NEWLINE_VALUES: dict[str, BareNewline] = {
+    "normalize": "normalize",
+    "yes": "normalize",  # Postfix 3.9: "yes" is an alias of "normalize"
+    "reject": "reject",
+    "no": "no",
+}
+
+
+def bare_newline_mode(config: MainConfig) -> BareNewline:
+    """``smtpd_forbid_bare_newline`` (ConfigError naming main.cf:line for a bad value)."""
+    value = config.get("smtpd_forbid_bare_newline").strip().lower()
+    mode = BARE_NEWLINE_VALUES.get(value)
+    if mode is None:
+        raise ConfigError(
+            f"invalid smtpd_forbid_bare_newline value: {value!r} "
+            "(expected normalize, reject or no)",
+            config.locations.get("smtpd_forbid_bare_newline"),
+        )
+    return mode
 
 
 class Settings:
@@ -94,6 +127,11 @@ class Settings:
         self.xclient_hosts = NetworkList(
             "smtpd_authorized_xclient_hosts",
             config.get_list("smtpd_authorized_xclient_hosts"),
+            table,
+        )
+        self.bare_newline_exclusions = NetworkList(
+            "smtpd_forbid_bare_newline_exclusions",
+            config.get_list("smtpd_forbid_bare_newline_exclusions"),
             table,
         )
         self.xforward_hosts = NetworkList(
