@@ -45,6 +45,7 @@ from vmail.delivery.request import (
 )
 from vmail.delivery.smtp_cache import Cached, ConnectionCache
 from vmail.delivery.smtp_client import ClientConnection, ClientError
+from vmail.delivery.smtp_sasl import SaslPolicy, authenticate
 from vmail.delivery.smtp_session import (
     SessionSettings,
     SiteFailure,
@@ -56,6 +57,7 @@ from vmail.delivery.smtp_session import (
 )
 from vmail.delivery.smtp_transaction import run_transaction
 from vmail.dns import DnsLookupError, DnsPythonMxResolver, MxResolver, native_addresses
+from vmail.rewrite.context import RoutingContext
 
 log = logging.getLogger("vmail.delivery.smtp")
 
@@ -106,6 +108,7 @@ class SmtpAgent:
         self.session_limit = self._int("mx_session_limit", 2)
         self.host_lookup = [w.lower() for w in self._list("host_lookup", "dns")]
         self.queue_directory = config.get("queue_directory")
+        self.sasl = self._sasl_policy()
         self.cache = ConnectionCache(
             self._time("connection_cache_time_limit", 2),
             self._time("connection_reuse_time_limit", 300),
@@ -187,6 +190,25 @@ class SmtpAgent:
             context = None
         server_name = self._get("tls_servername", "") or None
         return TlsPolicy(level, context, server_name, verify)
+
+    def _sasl_policy(self) -> SaslPolicy:
+        if not self._bool("sasl_auth_enable", False):
+            return SaslPolicy()
+        context = RoutingContext(self.config)
+        parameter = self._name("sasl_password_maps")
+
+        def lookup(keys: Sequence[str]) -> str | None:
+            maps = context.maps(parameter)  # opened on first use, then cached
+            for key in keys:
+                value = maps.find(key)
+                if value is not None:
+                    return value
+            return None
+
+        options = frozenset(self._list("sasl_security_options", "noplaintext, noanonymous"))
+        tls_options = frozenset(self._list("sasl_tls_security_options", ",".join(options)))
+        mechanisms = tuple(self._list("sasl_mechanism_filter", ""))
+        return SaslPolicy(lookup, options, tls_options, mechanisms)
 
     def _tls_context(self, verify: bool) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -360,9 +382,17 @@ class _Delivery:
     def _open(self, target: Target) -> ClientConnection | None:
         try:
             try:
-                return open_session(target, self.settings, self.nexthop)
+                conn = open_session(target, self.settings, self.nexthop)
             except TlsFallback:
-                return open_session(target, self.settings, self.nexthop, use_tls=False)
+                conn = open_session(target, self.settings, self.nexthop, use_tls=False)
+            try:
+                authenticate(
+                    conn, target, self.agent.sasl, self.nexthop, self.settings.timeouts.helo
+                )
+            except SiteFailure:
+                conn.quit(self.settings.timeouts.quit)
+                raise
+            return conn
         except SiteFailure as e:
             if e.dsn.endswith(".4.6"):
                 log.warning("host %s replied to HELO/EHLO with my own hostname", target.relay)

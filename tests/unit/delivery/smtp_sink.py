@@ -219,6 +219,12 @@ class SmtpSink:
                 accepted = []
                 in_mail = False
                 send(self._reply(verb, argument, "250 2.0.0 Ok"))
+            elif verb == "AUTH":
+                if argument.upper() == "LOGIN":
+                    for prompt in ("334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"):
+                        send(prompt)
+                        session.commands.append(reader.readline().decode().rstrip("\r\n"))
+                send(self._reply(verb, argument, "235 2.7.0 Authentication successful"))
             elif verb == "QUIT":
                 send(self._reply(verb, argument, "221 2.0.0 Bye"))
                 return
