@@ -109,6 +109,7 @@ class SmtpAgent:
         self.host_lookup = [w.lower() for w in self._list("host_lookup", "dns")]
         self.queue_directory = config.get("queue_directory")
         self.sasl = self._sasl_policy()
+        self.fallback_relays = [] if lmtp else self._list("fallback_relay", "")
         self.cache = ConnectionCache(
             self._time("connection_cache_time_limit", 2),
             self._time("connection_reuse_time_limit", 300),
@@ -357,22 +358,32 @@ class _Delivery:
         self._try_cached(key)
         if not self.pending:
             return
+        self._try(self._resolve(self.nexthop), key)
+        for relay in agent.fallback_relays:
+            if not self.pending or relay == self.nexthop:
+                break
+            self._try(self._resolve(relay), key)
+
+    def _resolve(self, nexthop: str) -> list[Target]:
+        """The servers for ``nexthop``; [] (and the failure recorded) when there are none."""
+        agent = self.agent
         try:
-            targets = agent.targets(agent.parse(self.nexthop))
+            return agent.targets(agent.parse(nexthop))
         except NexthopError as e:
             text = f"mail system configuration error: {e}"
             self.site_failure(SiteFailure("4.3.5", text, "none"))
-            return
         except DnsLookupError as e:
             dsn = "4.4.3" if e.temporary else "5.4.4"
             self.site_failure(SiteFailure(dsn, f"Host or domain name not found. {e}", "none"))
-            return
         except SiteFailure as e:
             self.site_failure(e)
-            return
+        return []
+
+    def _try(self, targets: list[Target], key: tuple[str, bool, str]) -> None:
+        """Try the servers in order while recipients are open (within the session limit)."""
         sessions = 0
         for target in targets:
-            if not self.pending or sessions >= agent.session_limit > 0:
+            if not self.pending or sessions >= self.agent.session_limit > 0:
                 break
             conn = self._open(target)
             if conn is not None:

@@ -497,3 +497,17 @@ def test_unreadable_queue_file_never_ends_data(sink: SmtpSink) -> None:
         "unreadable mail queue entry",
     )
     assert sink.messages == []
+
+
+def test_fallback_relay_when_destination_unreachable(sink: SmtpSink) -> None:
+    port = free_port()
+    dns = FakeDns(
+        mx={"remote.test": DnsLookupError("remote.test", "MX", LookupStatus.TRY_AGAIN)},
+        hosts={"unreach.test": ["127.0.0.1"]},
+    )
+    agent = make_agent(dns, smtp_fallback_relay=f"[127.0.0.1]:{port}, [127.0.0.1]:{sink.port}")
+    [temp] = deliver(agent, requests("remote.test", "a@remote.test"))
+    assert temp.relay == f"127.0.0.1[127.0.0.1]:{sink.port}"
+    assert temp.status == Status.SENT
+    [gone] = deliver(agent, requests("example.invalid", "a@example.invalid"))
+    assert gone.status == Status.BOUNCED  # a domain that does not exist is not relayed
