@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from pathlib import Path
 
 from vmail.cleanup import Cleanup, Rcpt, Submission
 from vmail.cli.control import wake_server
@@ -247,6 +248,7 @@ def _post(
     spool = Spool.from_config(config)
     try:
         spool.create()
+        _become_spool_owner(spool.root)
     except OSError as e:
         print(f"sendmail: fatal: queue directory {spool.root}: {e.strerror}", file=sys.stderr)
         return EX_TEMPFAIL
@@ -272,6 +274,18 @@ def _post(
         return EX_TEMPFAIL
     _wake(config)
     return 0
+
+
+def _become_spool_owner(root: Path) -> None:
+    """As root, write the queue file as the spool's owner, whom the server runs as
+    (Postfix's postdrop is set-gid for the same reason); the Received: header still
+    names the real user."""
+    if os.geteuid() != 0:
+        return
+    owner = root.stat()
+    if owner.st_uid != 0:
+        os.setegid(owner.st_gid)
+        os.seteuid(owner.st_uid)
 
 
 def _verify(router: Router, opts: Options) -> int:

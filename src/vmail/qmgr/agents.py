@@ -17,7 +17,10 @@ from collections.abc import Callable
 
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
+from vmail.delivery.local import LocalAgent
+from vmail.delivery.pipe import PipeAgent
 from vmail.delivery.request import Agent, PerRecipient
+from vmail.delivery.smtp import SmtpAgent
 from vmail.delivery.virtual import VirtualAgent
 
 log = logging.getLogger("vmail.qmgr")
@@ -29,7 +32,29 @@ def _virtual(config: MainConfig, service: Service) -> Agent:
     return PerRecipient(VirtualAgent(config))
 
 
-FACTORIES: dict[str, AgentFactory] = {"virtual": _virtual}
+def _pipe(config: MainConfig, service: Service) -> Agent:
+    return PipeAgent(config, service)
+
+
+def _local(config: MainConfig, service: Service) -> Agent:
+    return LocalAgent(config)
+
+
+def _smtp(config: MainConfig, service: Service) -> Agent:
+    return SmtpAgent(config, service_name=service.name)
+
+
+def _lmtp(config: MainConfig, service: Service) -> Agent:
+    return SmtpAgent(config, lmtp=True, service_name=service.name)
+
+
+FACTORIES: dict[str, AgentFactory] = {
+    "virtual": _virtual,
+    "pipe": _pipe,
+    "local": _local,
+    "smtp": _smtp,
+    "lmtp": _lmtp,
+}
 
 
 def build_agents(config: MainConfig, master: MasterConfig) -> dict[str, Agent]:
