@@ -6,8 +6,12 @@
   ``command_expansion_filter``'s default set, otherwise it runs as ``/bin/sh -c
   command`` (or under ``local_command_shell``), as Postfix's exec_command() decides.
 * **Who runs it.** When vmail runs as root the child switches to the given uid/gid (no
-  supplementary groups) before ``exec``; otherwise it runs as the current user. It
-  starts its own session (process group) so that it can be killed with its offspring.
+  supplementary groups) before ``exec``. After ``vmail serve`` dropped root, the
+  privileged spawner installed with :func:`install_spawner` (:mod:`.spawn`) starts it
+  as that uid/gid instead, while vmail still streams the input and reads the output; a
+  spawner that is gone makes it a temporary failure (``4.3.0``). Without either it runs
+  as the current user. It starts its own session (process group) so that it can be
+  killed with its offspring.
 * **Environment.** Only the variables named in ``export_environment`` are kept
   (``NAME=value`` entries set a value), ``PATH`` is reset to ``/usr/bin:/bin``, then
   the caller's variables (local(8)'s ``SENDER``, ``RECIPIENT``...) are set.
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 
 from vmail.config import MainConfig
 from vmail.delivery.request import DeliveryResult, failed
+from vmail.delivery.spawn import Spawned, Spawner, SpawnError, SpawnRequest
 from vmail.delivery.status import errno_dsn
 from vmail.delivery.sysexits import EX_TEMPFAIL, exit_detail, is_sysexits_code
 
@@ -141,53 +146,89 @@ def clean_output(data: bytes) -> str:
     )
 
 
+_spawner: Spawner | None = None
+
+
+def install_spawner(spawner: Spawner | None) -> None:
+    """Start commands with another uid through ``spawner`` (None: directly, as before).
+
+    ``vmail serve`` installs its privileged spawner before it drops root; commands with
+    a ``uid`` then run through it whenever vmail is no longer root.
+    """
+    global _spawner
+    _spawner = spawner
+
+
 def run_command(command: Command, stdin: Iterable[bytes]) -> CommandOutcome:
     """Run ``command`` with ``stdin`` (byte chunks) as its input; never raises OSError."""
     argv = command.exec_argv()
-    as_root = os.geteuid() == 0 and command.uid is not None
     deadline = time.monotonic() + command.time_limit
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=command.environment(),
-            cwd=command.cwd,
-            start_new_session=True,
-            close_fds=True,
-            user=command.uid if as_root else None,
-            group=command.gid if as_root else None,
-            extra_groups=[] if as_root else None,
-        )
+        proc = _start(command, argv)
     except OSError as e:
         return _spawn_failure(command, argv, e)
     with proc:
         pumped = _pump(proc, iter(stdin), deadline)
         timed_out = pumped.timed_out
-        if timed_out:
-            _kill(proc)
         try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill(proc)
-            proc.wait()
+            if timed_out:
+                _kill(proc)
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill(proc)
+                proc.wait()
+        except SpawnError as e:  # the helper died: the outcome is unknown, try later
+            return _spawn_failure(command, argv, e)
     status = proc.returncode
+    assert status is not None
     return CommandOutcome(
         exit_code=status if status >= 0 else None,
         signal=-status if status < 0 else None,
-        timed_out=timed_out,
+        timed_out=timed_out or getattr(proc, "timed_out", False),
         output=clean_output(pumped.output),
         read_error=pumped.read_error,
         write_error=pumped.write_error,
     )
 
 
+def _start(command: Command, argv: list[str]) -> subprocess.Popen[bytes] | Spawned:
+    """Start the command: directly, or through the spawner to switch user without root."""
+    as_root = os.geteuid() == 0 and command.uid is not None
+    spawner = _spawner
+    if spawner is not None and command.uid is not None and not as_root:
+        return spawner.spawn(
+            SpawnRequest(
+                argv=tuple(argv),
+                uid=command.uid,
+                gid=command.gid if command.gid is not None else command.uid,
+                env=command.environment(),
+                cwd=os.path.abspath(command.cwd) if command.cwd is not None else None,
+                time_limit=command.time_limit,
+            )
+        )
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=command.environment(),
+        cwd=command.cwd,
+        start_new_session=True,
+        close_fds=True,
+        user=command.uid if as_root else None,
+        group=command.gid if as_root else None,
+        extra_groups=[] if as_root else None,
+    )
+
+
 def _spawn_failure(command: Command, argv: list[str], e: OSError) -> CommandOutcome:
     """What Postfix's child would report before exiting with EX_TEMPFAIL."""
     reason = e.strerror or str(e)
-    if command.cwd is not None and e.filename == command.cwd:
+    if isinstance(e, SpawnError):
+        what = str(e)
+    elif command.cwd is not None and e.filename in (command.cwd, os.path.abspath(command.cwd)):
         what = f'cannot change directory to "{command.cwd}": {reason}'
     else:
         what = f"pipe_command: execvp {argv[0]}: {reason}"
@@ -202,7 +243,9 @@ class _Pumped:
     write_error: OSError | None = None
 
 
-def _pump(proc: subprocess.Popen[bytes], chunks: Iterator[bytes], deadline: float) -> _Pumped:
+def _pump(
+    proc: subprocess.Popen[bytes] | Spawned, chunks: Iterator[bytes], deadline: float
+) -> _Pumped:
     """Feed the message in and drain the output until both are done or time runs out."""
     assert proc.stdin is not None
     assert proc.stdout is not None
@@ -266,8 +309,11 @@ def _pump(proc: subprocess.Popen[bytes], chunks: Iterator[bytes], deadline: floa
     return result
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def _kill(proc: subprocess.Popen[bytes] | Spawned) -> None:
     """SIGKILL the command's process group (it and its offspring)."""
+    if isinstance(proc, Spawned):
+        proc.kill()  # the helper kills the group: vmail may not signal that user
+        return
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
@@ -314,5 +360,6 @@ __all__ = [
     "clean_output",
     "command_failure",
     "export_environment",
+    "install_spawner",
     "run_command",
 ]
