@@ -19,7 +19,9 @@ so concurrent delivery threads never share a channel and need no request ids.
 **What it will not do.** Run anything not asked for, run as root, keep any descriptor
 it does not need (after the fork it closes everything but its control socket and
 stderr), run more than :data:`~.spawn_server.MAX_CHILDREN` commands at once, or survive
-vmail: end of file on the control socket makes it kill its commands' process groups,
+vmail: it ignores SIGTERM, SIGINT and SIGHUP (vmail's shutdown, or a signal to the
+whole process group, must not cut off deliveries still draining), and end of file on
+the control socket makes it kill its commands' process groups,
 reap them and exit. Malformed requests get an error reply, never a crash.
 
 **The unprivileged side** (:class:`Spawner`, thread-safe) creates the pipes, sends the
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import signal
 import socket
@@ -41,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from types import TracebackType
 from typing import IO, Any
 
@@ -145,6 +149,9 @@ class Spawner:
                 _become_helper(theirs.fileno())
                 serve(theirs, self.max_children)
                 status = 0
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    traceback.print_exc()  # to vmail's stderr, the one stream kept
             finally:
                 os._exit(status)
         theirs.close()
@@ -237,6 +244,7 @@ def _become_helper(keep: int) -> None:  # pragma: no cover - runs in the helper
     collector: finalising one would close a descriptor number the helper reuses.
     """
     gc.freeze()
+    logging.disable(logging.CRITICAL)  # vmail's log handlers' descriptors are closed
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -244,12 +252,18 @@ def _become_helper(keep: int) -> None:  # pragma: no cover - runs in the helper
     os.closerange(keep + 1, _max_fd())
     with contextlib.suppress(ValueError, OSError):
         signal.set_wakeup_fd(-1)
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, signal.SIG_IGN)
-    for signum in (signal.SIGTERM, signal.SIGCHLD):
-        signal.signal(signum, signal.SIG_DFL)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    # vmail's end (its EOF) stops the helper, not a signal meant for vmail or its whole
+    # group: deliveries draining at shutdown keep their helper. Caught, not ignored, so
+    # that commands start with default dispositions (exec resets caught signals).
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, _ignore)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # Popen restores it in commands
     os.chdir("/")
+
+
+def _ignore(signum: int, frame: object) -> None:  # pragma: no cover - in the helper
+    """A handler that does nothing (see :func:`_become_helper`)."""
 
 
 def _max_fd() -> int:

@@ -362,30 +362,42 @@ def test_dead_helper_is_a_temporary_failure(root: None) -> None:
     assert "privileged spawner" in result["output"]
 
 
-def test_helper_dying_mid_command_is_a_temporary_failure(root: None) -> None:
+def test_helper_dying_mid_command_is_a_temporary_failure(root: None, open_dir: Path) -> None:
     doomed = Spawner().start()
     helper = doomed.pid
     assert helper is not None
+    marker = open_dir / "running"
 
     def body() -> dict[str, Any]:
         install_spawner(doomed)
-        command = Command(
-            argv=("/bin/sh", "-c", "kill -KILL $PPID 2>/dev/null; exec sleep 1"),
-            uid=OTHER,
-            gid=OTHER,
-        )
+        script = f"touch {marker}; exec sleep 1"
+        command = Command(argv=("/bin/sh", "-c", script), uid=OTHER, gid=OTHER)
         return outcome_json(run_command(command, []))
 
-    # the command cannot kill a root helper, so the test does it once the command runs
-    result: dict[str, Any] = {}
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(as_nobody, body)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.kill(helper, signal.SIGKILL)
         result = future.result(timeout=30)
     doomed.close()
     assert (result["dsn"], result["status"]) == ("4.3.0", Status.DEFERRED.value)
-    assert "privileged spawner died" in result["output"]
+    assert "privileged spawner died while the command ran" in result["output"]
+
+
+def test_helper_survives_signals_and_commands_get_default_dispositions(
+    spawner: Spawner,
+) -> None:
+    assert spawner.pid is not None
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        os.kill(spawner.pid, signum)
+    time.sleep(0.1)
+    script = "grep -E '^Sig(Ign|Blk)' /proc/self/status"
+    with spawner.spawn(request(["/bin/sh", "-c", script])) as proc:
+        output = proc.stdout.read().decode()
+        assert proc.wait(timeout=10) == 0
+    assert output.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16]
 
 
 def test_close_stops_the_helper_and_its_commands(root: None) -> None:
