@@ -61,6 +61,9 @@ START_TIMEOUT = 60.0
 """Seconds to wait for the helper to say it started a command."""
 
 
+_HELPER_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+
+
 class SpawnError(OSError):
     """The spawner is not running, died, or refused the request."""
 
@@ -141,7 +144,15 @@ class Spawner:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # blocked until the helper has its own handlers: a signal right after the fork
+        # would otherwise find vmail's dispositions (SIGTERM: die)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELPER_SIGNALS)
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if pid == 0:  # pragma: no cover - runs in the helper (tests see it from outside)
             status = 1
             try:
@@ -255,10 +266,11 @@ def _become_helper(keep: int) -> None:  # pragma: no cover - runs in the helper
     # vmail's end (its EOF) stops the helper, not a signal meant for vmail or its whole
     # group: deliveries draining at shutdown keep their helper. Caught, not ignored, so
     # that commands start with default dispositions (exec resets caught signals).
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
+    for signum in _HELPER_SIGNALS:
         signal.signal(signum, _ignore)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # Popen restores it in commands
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])  # commands inherit the mask
     os.chdir("/")
 
 

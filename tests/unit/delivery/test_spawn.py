@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import socket
 import time
@@ -20,6 +21,8 @@ from typing import Any
 import pytest
 
 from tests.unit.delivery.command_helpers import AS_ROOT, open_dir
+from vmail.config import MainConfig
+from vmail.config.master import MasterConfig
 from vmail.delivery.command import (
     Command,
     CommandOutcome,
@@ -27,7 +30,8 @@ from vmail.delivery.command import (
     install_spawner,
     run_command,
 )
-from vmail.delivery.request import Status
+from vmail.delivery.pipe import PipeAgent
+from vmail.delivery.request import DeliveryRequest, MessageInfo, Status
 from vmail.delivery.spawn import Spawner, SpawnError
 from vmail.delivery.spawn_protocol import (
     ProtocolError,
@@ -60,8 +64,8 @@ def spawner(root: None) -> Iterator[Spawner]:
     install_spawner(None)
 
 
-def as_nobody(fn: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Run ``fn`` in a forked child that dropped root to nobody; its JSON result."""
+def as_nobody(fn: Callable[[], Any], uid: int = NOBODY) -> Any:
+    """Run ``fn`` in a forked child that dropped root (to nobody); its JSON result."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -69,8 +73,8 @@ def as_nobody(fn: Callable[[], Any], timeout: float = 60.0) -> Any:
         try:
             os.close(read_end)
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(uid)
+            os.setuid(uid)
             result = json.dumps({"value": fn()})
             with os.fdopen(write_end, "w") as out:
                 out.write(result)
@@ -156,6 +160,34 @@ def test_unprivileged_vmail_runs_command_as_other_user(spawner: Spawner, open_di
     assert result["exit"] == 0
     assert result["output"] == f"{OTHER} {OTHER + 1} {OTHER + 1} {open_dir} 3003000 -y "
     assert result["dsn"] is None
+
+
+def test_pipe_agent_runs_user_nobody_after_root_is_dropped(
+    spawner: Spawner, open_dir: Path
+) -> None:
+    cmd = open_dir / "cmd"
+    cmd.write_text('#!/bin/sh\n(id -u; id -g; cat) > "$(dirname "$0")/out"\n')
+    cmd.chmod(0o755)
+    mail_owner = OTHER + 100
+
+    def body() -> list[str]:
+        install_spawner(spawner)
+        master = MasterConfig.from_text(f"svc unix - n n - - pipe user=nobody argv={cmd}")
+        config = MainConfig.from_text("queue_directory = /nonexistent\n")
+        agent = PipeAgent(config, master.services[0])
+        message = MessageInfo("4ABC", "s@x.org", size=20)
+        req = DeliveryRequest("4ABC", "s@x.org", "u@x.org", "", "svc", "x.org", message=message)
+        [result] = agent.deliver_batch([req], lambda: [b"Subject: hi\r\n\r\nbody\r\n"])
+        return [result.status.value, result.dsn, result.text]
+
+    assert as_nobody(body, uid=mail_owner) == [
+        Status.SENT.value,
+        "2.0.0",
+        "delivered via svc service",
+    ]
+    nobody = pwd.getpwnam("nobody")
+    lines = (open_dir / "out").read_text().splitlines()
+    assert lines == [str(nobody.pw_uid), str(nobody.pw_gid), "Subject: hi", "", "body"]
 
 
 def test_exit_status_reaches_the_failure_table(spawner: Spawner) -> None:
