@@ -186,7 +186,7 @@ def run_command(command: Command, stdin: Iterable[bytes]) -> CommandOutcome:
     return CommandOutcome(
         exit_code=status if status >= 0 else None,
         signal=-status if status < 0 else None,
-        timed_out=timed_out or getattr(proc, "timed_out", False),
+        timed_out=timed_out or (isinstance(proc, Spawned) and proc.timed_out),
         output=clean_output(pumped.output),
         read_error=pumped.read_error,
         write_error=pumped.write_error,

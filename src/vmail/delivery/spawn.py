@@ -52,6 +52,7 @@ from vmail.delivery.spawn_protocol import (
     ProtocolError,
     SpawnRequest,
     decode,
+    encode,
     receive,
     send,
 )
@@ -176,13 +177,18 @@ class Spawner:
         control = self._control
         if control is None:
             raise SpawnError("privileged spawner is not running")
+        message = request.to_json()
+        try:
+            encode(message)
+        except ProtocolError as e:
+            raise SpawnError(f"privileged spawner refused: {e}") from None
         mine, helper_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         in_read, in_write = os.pipe()
         out_read, out_write = os.pipe()
         try:
             try:
                 with self._lock:
-                    send(control, request.to_json(), (helper_end.fileno(), in_read, out_write))
+                    send(control, message, (helper_end.fileno(), in_read, out_write))
             except (OSError, ProtocolError) as e:
                 raise SpawnError(f"privileged spawner is not running: {e}") from None
             finally:

@@ -292,6 +292,9 @@ def test_uid_or_gid_zero_is_refused(spawner: Spawner) -> None:
         with pytest.raises(SpawnError, match="never root"):
             spawner.spawn(request(["/usr/bin/id"], **fields))
 
+    with pytest.raises(SpawnError, match="refused: message too large"):
+        spawner.spawn(request(["/bin/echo", "x" * (1 << 20)]))
+
     def body() -> dict[str, Any]:
         install_spawner(spawner)
         return outcome_json(run_command(Command(argv=("/usr/bin/id",), uid=0, gid=0), []))
