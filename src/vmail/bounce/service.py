@@ -90,7 +90,7 @@ class BounceService:
         self.clock = clock
         self.templates: dict[str, Template] = load_templates(config)
         self.myhostname = config.get("myhostname")
-        self.mail_name = config.get("mail_name")
+        self.mail_name = config.mail_name
         self.size_limit = config.get_size("bounce_size_limit")
         self.delay_warning = config.get_time("delay_warning_time")
         self.lifetime = config.get_time("maximal_queue_lifetime")

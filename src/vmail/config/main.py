@@ -141,6 +141,12 @@ class MainConfig:
         except MacroError as e:
             raise ConfigError(f"parameter {name}: {e.message}", self.locations.get(name)) from None
 
+    @property
+    def mail_name(self) -> str:
+        """The name in banners, ``Received:`` and notices: ``mail_name`` when main.cf sets
+        it, else ``vmail`` (``postconf -d`` still shows Postfix's default)."""
+        return self.get("mail_name") if self.is_set("mail_name") else "vmail"
+
     def is_set(self, name: str) -> bool:
         return name in self.settings
 

@@ -133,8 +133,8 @@ def test_unknown_user_bounces_to_a_local_sender(
     ) in text(notification)
     assert "bob@example.com" not in text(notification)
     per_message, per_rcpt = parts(report)
-    assert per_message["X-Postfix-Queue-ID"] == qid
-    assert per_message["X-Postfix-Sender"] == "rfc822; alice@example.com"
+    assert per_message["X-vmail-Queue-ID"] == qid
+    assert per_message["X-vmail-Sender"] == "rfc822; alice@example.com"
     assert per_rcpt["Final-Recipient"] == "rfc822; nobody@example.com"
     assert per_rcpt["Original-Recipient"] == "rfc822;info@example.com"
     assert (per_rcpt["Action"], per_rcpt["Status"]) == ("failed", "5.1.1")
