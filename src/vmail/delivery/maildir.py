@@ -2,7 +2,8 @@
 
 Steps: open (creating on first delivery, mode 0700) ``<maildir>/{tmp,new,cur}``; write
 ``tmp/<unique>`` (mode 0600, ``O_EXCL``) from the stream; flush and fsync it; hard-link it
-into ``new/`` under its final name; remove the tmp name; fsync ``new/``. Until the link
+into ``new/`` under its final name; remove the tmp name; fsync ``new/`` (a group commit:
+deliveries into the same ``new/`` at the same time share one fsync). Until the link
 nothing exists in ``new/``, so a crash or an error leaves at most a file in ``tmp/``
 (which readers ignore and Dovecot cleans up after 36 hours); on error the tmp file is
 removed. Where ``link()`` is not supported the file is renamed instead.
@@ -32,6 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from vmail.core import groupsync
 from vmail.core.errors import MailError
 from vmail.delivery.content import Content, CountingWriter, MessageReadError, copy_message
 from vmail.delivery.paths import MailboxPath, Owner, open_directory, open_subdir
@@ -129,7 +131,10 @@ def _write(
     try:
         writer = _write_file(fd, content, headers, owner, limit)
         name = linked = _publish(base, writer, tmp_dir, new_dir, mailbox.path, names)
-        os.fsync(new_dir)
+        # needed: the queue manager records "delivered" (and may remove its queue file)
+        # once this returns, so the new/ entry must survive a power loss first; shared with
+        # the other deliveries into this new/ directory (group commit)
+        groupsync.DEFAULT.sync(new_dir)
     except OSError as e:
         _discard(linked, new_dir)
         raise os_failure(e, WRITE_DEFAULT, "error writing message") from e
@@ -155,7 +160,7 @@ def _write_file(
             dsn = "4.3.0" if e.error.errno in (errno.EAGAIN, errno.ESTALE) else "5.3.0"
             raise failure(dsn, f"error reading message: {e.error.strerror or e.error}") from e
         out.flush()
-        os.fsync(fd)
+        os.fsync(fd)  # needed: the data must be on disk before the name appears in new/
     return writer
 
 

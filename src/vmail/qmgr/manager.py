@@ -19,10 +19,14 @@ One pass (:meth:`QueueManager.run_once`):
 
 :meth:`QueueManager.run` is the service: recovery, then a pass whenever
 :meth:`QueueManager.notify` is called (cleanup does after each commit) or
-``queue_run_delay`` has passed; ``deferred`` is scanned only on the timer. Disk work,
-table lookups and deliveries run in worker threads; deliveries per transport are bounded
-by a semaphore: ``default_process_limit`` (master.cf's default ``maxproc``), or
-``<transport>_destination_concurrency_limit`` when that is declared and smaller.
+``queue_run_delay`` has passed; ``deferred`` is scanned only on the timer. A pass starts
+the messages it took and does not wait for them. Disk work, table lookups and
+deliveries run in the queue manager's worker threads, one thread call per message
+(load, resolve, deliver, record, notify, remove) unless its recipients form several
+batches, which then run concurrently. At most ``default_process_limit`` messages are in
+progress; deliveries per transport are bounded by a semaphore: ``default_process_limit``
+(master.cf's default ``maxproc``), or ``<transport>_destination_concurrency_limit`` when
+that is declared and smaller.
 
 Crash safety
 ------------
@@ -48,8 +52,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
@@ -72,6 +77,8 @@ from vmail.rewrite.resolve import Resolver
 log = logging.getLogger("vmail.qmgr")
 
 Clock = Callable[[], float]
+_T = TypeVar("_T")
+MAX_THREADS = 32  # worker threads: deliveries mostly wait for disks and peers
 
 
 def default_agents(config: MainConfig) -> dict[str, Agent]:
@@ -152,8 +159,14 @@ class QueueManager:
         self.maximal_backoff = float(config.get_time("maximal_backoff_time"))
         self.queue_run_delay = float(config.get_time("queue_run_delay"))
         self.process_limit = max(1, config.get_int("default_process_limit"))
-        self._limits: dict[str, asyncio.Semaphore] = {}
-        self._limits_loop: asyncio.AbstractEventLoop | None = None
+        self._limits: dict[str, threading.BoundedSemaphore] = {}
+        self._limits_lock = threading.Lock()
+        self._messages = asyncio.Semaphore(self.process_limit)
+        self._messages_loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: dict[QueueId, asyncio.Task[None]] = {}
+        self._executor = ThreadPoolExecutor(
+            max_workers=min(self.process_limit, MAX_THREADS), thread_name_prefix="qmgr"
+        )
         self._wakeup: asyncio.Event | None = None
         self._flush = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,54 +194,86 @@ class QueueManager:
             loop.call_soon_threadsafe(event.set)
 
     async def run(self) -> None:
-        """Recover the spool, then deliver until cancelled."""
+        """Recover the spool, then deliver until cancelled.
+
+        Passes do not wait for each other: a pass starts the messages it took that are not
+        already being delivered and returns to waiting, so mail committed while a slow
+        delivery runs is taken at once. When cancelled, it waits for the deliveries in
+        progress to be recorded before it re-raises.
+        """
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         report = await asyncio.to_thread(recover, self.spool)
         log.info("queue recovery: %d messages, %d corrupt", report.messages, len(report.corrupt))
         last_deferred_scan = float("-inf")
-        while True:
-            self._wakeup.clear()
-            now = self.clock()
-            scan_deferred = self._flush or now - last_deferred_scan >= self.queue_run_delay
-            self._flush = False
-            if scan_deferred:
-                last_deferred_scan = now
-            try:
-                await self.run_once(now, scan_deferred=scan_deferred)
-            except Exception:  # a bug must not stop delivery for good
-                log.exception("queue manager pass failed")
-            wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+        try:
+            while True:
+                self._wakeup.clear()
+                now = self.clock()
+                scan_deferred = self._flush or now - last_deferred_scan >= self.queue_run_delay
+                self._flush = False
+                if scan_deferred:
+                    last_deferred_scan = now
+                try:
+                    await self._start_pass(now, scan_deferred)
+                except Exception:  # a bug must not stop delivery for good
+                    log.exception("queue manager pass failed")
+                wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+        finally:
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Wait until the deliveries in progress have been recorded."""
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()))
+
+    def close(self) -> None:
+        """Let the worker threads go once idle (after :meth:`run` has ended)."""
+        self._executor.shutdown(wait=False)
 
     # -- one pass ------------------------------------------------------------------------
 
     async def run_once(self, now: float | None = None, *, scan_deferred: bool = True) -> int:
         """Deliver what is due at ``now`` (default: the clock); returns messages handled."""
         now = self.clock() if now is None else now
+        tasks = await self._start_pass(now, scan_deferred)
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def _start_pass(self, now: float, scan_deferred: bool) -> list[asyncio.Task[None]]:
+        """Take due messages into ``active`` and start delivering those not in progress."""
         loop = asyncio.get_running_loop()
-        if loop is not self._limits_loop:  # semaphores belong to one event loop
-            self._limits, self._limits_loop = {}, loop
-        ids = await asyncio.to_thread(self._take, now, scan_deferred)
-        messages = asyncio.Semaphore(self.process_limit)
+        if loop is not self._messages_loop:  # semaphores belong to one event loop
+            self._messages, self._messages_loop = asyncio.Semaphore(self.process_limit), loop
+        ids = await loop.run_in_executor(self._executor, self._take, now, scan_deferred)
+        tasks = []
+        for queue_id in ids:
+            if queue_id not in self._in_flight:
+                task = loop.create_task(self._guarded(queue_id, now))
+                self._in_flight[queue_id] = task
+                tasks.append(task)
+        return tasks
 
-        async def guarded(queue_id: QueueId) -> None:
-            async with messages:
-                try:
-                    await self._deliver_message(queue_id, now)
-                except Exception:  # leave the file in active; recovery requeues it
-                    log.exception("%s: delivery failed unexpectedly", queue_id)
+    async def _guarded(self, queue_id: QueueId, now: float) -> None:
+        try:
+            async with self._messages:
+                await self._deliver_message(queue_id, now)
+        except Exception:  # leave the file in active; recovery requeues it
+            log.exception("%s: delivery failed unexpectedly", queue_id)
+        finally:
+            self._in_flight.pop(queue_id, None)
 
-        async with asyncio.TaskGroup() as group:
-            for queue_id in ids:
-                group.create_task(guarded(queue_id))
-        return len(ids)
+    async def _thread(self, func: Callable[..., _T], *args: object) -> _T:
+        """Run blocking ``func`` in the queue manager's worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
 
     def _take(self, now: float, scan_deferred: bool) -> list[QueueId]:
         """Move due messages into ``active``; the IDs in ``active`` (blocking)."""
-        for queue_id in self.spool.ids(INCOMING):
-            self.spool.move(queue_id, INCOMING, ACTIVE)
+        for queue_id in self.spool.ids(INCOMING):  # no fsync: see vmail.queue.spool
+            self.spool.move(queue_id, INCOMING, ACTIVE, durable=False)
         if scan_deferred:
             for queue_id in self.spool.ids(DEFERRED):
                 try:
@@ -237,7 +282,7 @@ class QueueManager:
                     log.warning("%s: %s", queue_id, e)
                     continue
                 if self._due(qf, now):
-                    self.spool.move(queue_id, DEFERRED, ACTIVE)
+                    self.spool.move(queue_id, DEFERRED, ACTIVE, durable=False)
         return self.spool.ids(ACTIVE)
 
     @staticmethod
@@ -246,13 +291,34 @@ class QueueManager:
         return len(waiting) < len(qf.pending) or min(waiting, default=0.0) <= now
 
     async def _deliver_message(self, queue_id: QueueId, now: float) -> None:
+        """Deliver one message: one worker-thread call, unless it has several batches."""
+        prepared = await self._thread(self._prepare, queue_id, now)
+        if prepared is None:
+            return
+        attempt, batches = prepared
+        corrupt: list[CorruptQueueFileError] = []
+
+        async def deliver(batch: _Batch) -> None:
+            try:
+                await self._thread(self._dispatch, attempt, batch)
+            except CorruptQueueFileError as e:
+                corrupt.append(e)
+
+        async with asyncio.TaskGroup() as group:
+            for batch in batches:
+                group.create_task(deliver(batch))
+        await self._thread(self._conclude, attempt, corrupt[0] if corrupt else None)
+
+    def _prepare(self, queue_id: QueueId, now: float) -> tuple[_Attempt, list[_Batch]] | None:
+        """Load and resolve a message (blocking). One batch or none: deliver and conclude
+        it here too and return None; several: return them, to run concurrently."""
         try:
-            qf = await asyncio.to_thread(self.spool.load, ACTIVE, queue_id)
+            qf = self.spool.load(ACTIVE, queue_id)
         except CorruptQueueFileError as e:
             log.warning("%s: %s; moved to corrupt", queue_id, e.reason)
-            return
+            return None
         except QueueNotFoundError:
-            return
+            return None
         env = qf.envelope
         log.info(qlog.queue_active(queue_id, env.sender, qf.message_size, len(env.recipients)))
         attempt = _Attempt(
@@ -264,30 +330,33 @@ class QueueManager:
             ),
             expired=now - env.arrival_time > queue_lifetime(self.config, env.sender),
         )
-        batches = await asyncio.to_thread(self._batches, attempt)
-        corrupt: list[CorruptQueueFileError] = []
-
-        async def deliver(batch: _Batch) -> None:
+        batches = self._batches(attempt)
+        if len(batches) > 1:
+            return attempt, batches
+        error = None
+        for batch in batches:
             try:
-                await self._deliver_batch(attempt, batch)
+                self._dispatch(attempt, batch)
             except CorruptQueueFileError as e:
-                corrupt.append(e)
+                error = e
+        self._conclude(attempt, error)
+        return None
 
-        async with asyncio.TaskGroup() as group:
-            for batch in batches:
-                group.create_task(deliver(batch))
-        if corrupt:
-            log.warning("%s: %s; moved to corrupt", queue_id, corrupt[0].reason)
-            await asyncio.to_thread(self.spool.quarantine, ACTIVE, queue_id)
+    def _conclude(self, attempt: _Attempt, corrupt: CorruptQueueFileError | None) -> None:
+        """After the batches: quarantine, or notify and remove/defer (blocking)."""
+        qf = attempt.queue_file
+        if corrupt is not None:
+            log.warning("%s: %s; moved to corrupt", qf.queue_id, corrupt.reason)
+            self.spool.quarantine(ACTIVE, qf.queue_id)
             return
         if self.notifier is not None:
             try:
-                await asyncio.to_thread(self.notifier.report, qf, attempt.results, self.clock())
+                self.notifier.report(qf, attempt.results, self.clock())
             except TemporaryError as e:  # the notice could not be queued: keep the message
-                log.warning("%s: notification deferred: %s", queue_id, e.reply.text)
-                await asyncio.to_thread(self.spool.move, queue_id, ACTIVE, DEFERRED)
+                log.warning("%s: notification deferred: %s", qf.queue_id, e.reply.text)
+                self.spool.move(qf.queue_id, ACTIVE, DEFERRED, durable=False)
                 return
-        await asyncio.to_thread(self._finish, qf)
+        self._finish(qf)
 
     def _batches(self, attempt: _Attempt) -> list[_Batch]:
         """Resolve the pending recipients and group them per transport and next hop,
@@ -307,10 +376,6 @@ class QueueManager:
                 batches.append(_Batch(transport, nexthop, tuple(indexes[start : start + limit])))
         return batches
 
-    async def _deliver_batch(self, attempt: _Attempt, batch: _Batch) -> None:
-        async with self._limit(batch.transport):
-            await asyncio.to_thread(self._dispatch, attempt, batch)
-
     def _resolve(self, address: str) -> tuple[str, str] | Outcome:
         try:
             with self._resolver_lock:
@@ -320,14 +385,16 @@ class QueueManager:
             return deferred("4.3.0", "address resolver failure")
         return resolution.transport, resolution.nexthop
 
-    def _limit(self, transport: str) -> asyncio.Semaphore:
-        semaphore = self._limits.get(transport)
-        if semaphore is None:
-            name = f"{transport}_destination_concurrency_limit"
-            limit = self.process_limit
-            if self.config.is_known(name):
-                limit = min(limit, self.config.get_int(name))
-            semaphore = self._limits[transport] = asyncio.Semaphore(max(1, limit))
+    def _limit(self, transport: str) -> threading.BoundedSemaphore:
+        """The semaphore that bounds concurrent deliveries of ``transport`` (thread-safe)."""
+        with self._limits_lock:
+            semaphore = self._limits.get(transport)
+            if semaphore is None:
+                name = f"{transport}_destination_concurrency_limit"
+                limit = self.process_limit
+                if self.config.is_known(name):
+                    limit = min(limit, self.config.get_int(name))
+                semaphore = self._limits[transport] = threading.BoundedSemaphore(max(1, limit))
         return semaphore
 
     def _recipient_limit(self, transport: str) -> int:
@@ -353,7 +420,8 @@ class QueueManager:
         else:
             requests = [self._request(qf, index, transport, nexthop) for index in batch.indexes]
             try:
-                results = agent.deliver_batch(requests, qf.content_chunks)
+                with self._limit(transport):
+                    results = agent.deliver_batch(requests, qf.content_chunks)
                 if len(results) != len(requests):
                     raise RuntimeError(f"{len(results)} results for {len(requests)} recipients")
             except CorruptQueueFileError:
@@ -438,11 +506,13 @@ class QueueManager:
 
     def _finish(self, qf: QueueFile) -> None:
         """Remove a finished message, or move it to ``deferred`` (blocking)."""
+        # no fsync for either (see vmail.queue.spool): the status records are on disk, so
+        # a file that comes back after a power loss is finished, or deferred, again
         if not qf.pending:
-            self.spool.remove(ACTIVE, qf.queue_id)
+            self.spool.remove(ACTIVE, qf.queue_id, durable=False)
             log.info(qlog.removed(qf.queue_id))
         else:
-            self.spool.move(qf.queue_id, ACTIVE, DEFERRED)
+            self.spool.move(qf.queue_id, ACTIVE, DEFERRED, durable=False)
 
 
 def _external(address: str) -> str:

@@ -44,7 +44,8 @@ line; readers refuse versions they do not know.
 Writing (:class:`QueueWriter`): the file is created in ``incoming`` under a temporary
 name (``.tmp.PID.RANDOM``, never a valid queue ID), content is appended in chunks, then
 :meth:`QueueWriter.commit` writes ``E``, fsyncs the file, hard-links it to its queue ID
-(no-clobber, unlike rename), removes the temporary name and fsyncs the directory. Only
+(no-clobber, unlike rename), removes the temporary name and fsyncs the directory (a
+group commit: sessions committing at the same time share that fsync). Only
 when ``commit`` has returned is the message safe, and only then may SMTP say 250.
 
 Every function here does blocking disk I/O (open, write, fsync, link, flock); the async
@@ -67,6 +68,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from vmail.core.errors import TemporaryError, VmailError
+from vmail.core.groupsync import sync_dir
 from vmail.core.reply import Reply
 from vmail.queue.envelope import (
     DEFERRED,
@@ -122,12 +124,13 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    """Make a rename/link/unlink in directory ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make a rename/link/unlink in directory ``path`` durable.
+
+    Group commit (:mod:`vmail.core.groupsync`): threads committing into the same directory
+    at the same time share one fsync, which is what makes many concurrent SMTP sessions
+    cheap.
+    """
+    sync_dir(path)
 
 
 def queue_error(err: OSError) -> TemporaryError:
@@ -308,6 +311,7 @@ class QueueWriter:
             write_all(fd, b"\n" + record(ENVELOPE, _json(self.envelope.to_json())))
             os.pwrite(fd, record_header(CONTENT, self.size, self._crc), len(MAGIC))
             self._fault("envelope")
+            # needed: the content and envelope must be on disk before the name is
             os.fsync(fd)
             self._fault("fsync")
             inode = os.fstat(fd).st_ino
@@ -322,6 +326,8 @@ class QueueWriter:
             self._fault("link")
             os.unlink(self.temp_path)
             self._fault("unlink")
+            # needed: the name must survive a power loss before SMTP says 250 (shared
+            # with the other sessions committing now; the unlink rides along for free)
             fsync_dir(self.incoming)
             self._fault("fsync-dir")
         except OSError as e:
@@ -431,6 +437,8 @@ class QueueFile:
             self._catch_up(fd)
             try:
                 write_all(fd, payload)
+                # needed: a "delivered" record that a crash could lose means delivering
+                # again; it is also what lets removals and queue moves skip their fsyncs
                 os.fsync(fd)
             except OSError as e:
                 os.ftruncate(fd, self.valid_end)

@@ -10,9 +10,23 @@
 
 Directories are flat (no hashed subdirectories: modern file systems index large
 directories, and a flat layout keeps every lookup one ``stat``). A message lives in
-exactly one queue at a time; moving it is one ``rename`` followed by fsyncs of both
-directories, so a crash leaves it in the old queue or the new one, never in neither.
-All methods block on disk I/O.
+exactly one queue at a time; moving it is one ``rename``, so a crash leaves it in the old
+queue or the new one, never in neither. All methods block on disk I/O.
+
+Which changes are fsynced, and why
+----------------------------------
+* ``incoming`` after a commit: always (:class:`~vmail.queue.file.QueueWriter`).
+* :meth:`Spool.move` and :meth:`Spool.remove` with ``durable=False`` (what the queue
+  manager uses for ``incoming`` -> ``active`` -> ``deferred`` and for removing a finished
+  message): no fsync. A power loss may undo the rename or the unlink; the message is
+  then found in its old queue, with its status records, which were fsynced: recovery
+  and the queue manager treat a message in ``incoming``, ``active`` or ``deferred``
+  alike, skip recipients that are already final, and remove a file whose recipients are
+  all final. Nothing is delivered twice and nothing is lost. This is also Postfix's
+  choice (it never fsyncs a queue directory).
+* The default, ``durable=True`` (``postsuper``, ``postqueue``, quarantine): both
+  directories are fsynced, so an administrator's hold, release or delete sticks.
+
 """
 
 from __future__ import annotations
@@ -129,13 +143,14 @@ class Spool:
                 self.quarantine(queue, queue_id)
             raise
 
-    def move(self, queue_id: QueueId, source: str, target: str) -> Path:
-        """Move a message between queues atomically and durably."""
+    def move(self, queue_id: QueueId, source: str, target: str, *, durable: bool = True) -> Path:
+        """Move a message between queues atomically (and durably, unless told not to)."""
         new = self.path(target, queue_id)
         os.rename(self.path(source, queue_id), new)
-        fsync_dir(new.parent)
-        if source != target:
-            fsync_dir(self.queue_dir(source))
+        if durable:
+            fsync_dir(new.parent)
+            if source != target:
+                fsync_dir(self.queue_dir(source))
         return new
 
     def quarantine(self, queue: str, name: str) -> None:
@@ -144,13 +159,14 @@ class Spool:
         fsync_dir(self.queue_dir(CORRUPT))
         fsync_dir(self.queue_dir(queue))
 
-    def remove(self, queue: str, queue_id: QueueId) -> bool:
+    def remove(self, queue: str, queue_id: QueueId, *, durable: bool = True) -> bool:
         """Delete a message; False if it was not there."""
         try:
             os.unlink(self.path(queue, queue_id))
         except FileNotFoundError:
             return False
-        fsync_dir(self.queue_dir(queue))
+        if durable:
+            fsync_dir(self.queue_dir(queue))
         return True
 
 

@@ -348,3 +348,47 @@ def test_damaged_content_goes_to_corrupt(tmp_path: Path, caplog: pytest.LogCaptu
     assert (spool.root / "corrupt" / qid).exists()
     assert new_mail(tmp_path, "bob") == []
     assert any("content checksum mismatch" in line for line in lines(caplog))
+
+
+def test_finished_file_back_after_power_loss_is_removed_not_redelivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the removal of a finished message is not fsynced: a power loss may bring the file
+    # back (with its fsynced "delivered" record); the next pass must only remove it again
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    qid = queue(spool, "bob@example.com")
+    saved: list[bytes] = []
+    real_remove = spool.remove
+
+    def remove(queue_name: str, queue_id: QueueId, *, durable: bool = True) -> bool:
+        assert durable is False  # the queue manager does not fsync removals
+        saved.append(spool.path(queue_name, queue_id).read_bytes())
+        return real_remove(queue_name, queue_id, durable=durable)
+
+    monkeypatch.setattr(spool, "remove", remove)
+    run(qmgr, clock.now)
+    assert spool.find(qid) is None
+    spool.path(INCOMING, qid).write_bytes(saved[0])  # the undone unlink (and move)
+    recover(spool)
+    run(qmgr, clock.now)
+    assert spool.find(qid) is None
+    assert len(new_mail(tmp_path, "bob")) == 1
+
+
+def test_one_thread_call_per_single_batch_message(tmp_path: Path) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock)
+    for _ in range(3):
+        queue(spool, "bob@example.com")
+    calls: list[str] = []
+    real = qmgr._thread
+
+    async def counted(func, *args):  # type: ignore[no-untyped-def]
+        calls.append(func.__name__)
+        return await real(func, *args)
+
+    qmgr._thread = counted  # type: ignore[method-assign]
+    assert run(qmgr, clock.now) == 3
+    assert calls == ["_prepare"] * 3
+    assert len(new_mail(tmp_path, "bob")) == 3
