@@ -17,6 +17,13 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     yield from _with_mailboxes(config_dir)
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One such server for a whole test module (tests must not depend on mailbox counts)."""
+    config_dir = make_config(tmp_path_factory.mktemp("shared"))
+    yield from _with_mailboxes(config_dir)
+
+
 def _with_mailboxes(config_dir: Path) -> Iterator[ServerProcess]:
     for server in running(config_dir):
         server.add_mailbox("bob@example.com")

@@ -10,7 +10,10 @@ server, which drops root after binding, can write it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import pwd
 import re
@@ -23,6 +26,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from vmail.cli.main import main
+
 VMAIL = [sys.executable, "-m", "vmail"]
 HOSTNAME = "mx.test"
 PASSWORD = "correct horse battery"
@@ -30,7 +35,7 @@ START_TIMEOUT = 30.0
 
 
 def vmail(config_dir: Path, *args: str, input: str | None = None) -> str:
-    """Run a vmail subcommand; its stdout (fails the test on a non-zero exit)."""
+    """Run a vmail subcommand in a subprocess; its stdout (fails the test on an error)."""
     done = subprocess.run(
         [*VMAIL, "-c", str(config_dir), *args],
         input=input,
@@ -41,6 +46,21 @@ def vmail(config_dir: Path, *args: str, input: str | None = None) -> str:
     if done.returncode != 0:
         raise AssertionError(f"vmail {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
+
+
+def vmail_here(config_dir: Path, *args: str) -> str:
+    """Run a vmail subcommand in this process (no interpreter start-up); its stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("vmail")
+    saved = logger.handlers[:], logger.level
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["-c", str(config_dir), *args])
+    finally:
+        logger.handlers[:], logger.level = saved[0], saved[1]
+    if code != 0:
+        raise AssertionError(f"vmail {' '.join(args)} failed:\n{out.getvalue()}{err.getvalue()}")
+    return out.getvalue()
 
 
 def _run_as() -> tuple[int, int] | None:
@@ -139,9 +159,11 @@ class ServerProcess:
 
     def add_mailbox(self, address: str, password: str = PASSWORD) -> None:
         domain = address.rpartition("@")[2]
-        if domain not in self.vmail("domain", "list"):
-            self.vmail("domain", "add", domain)
-        self.vmail("mailbox", "add", address, "--password-file", "-", input=password + "\n")
+        if domain not in vmail_here(self.config_dir, "domain", "list"):
+            vmail_here(self.config_dir, "domain", "add", domain)
+        secret = self.config_dir.parent / "password"
+        secret.write_text(password + "\n")
+        vmail_here(self.config_dir, "mailbox", "add", address, "--password-file", str(secret))
 
     def maildir(self, address: str) -> Path:
         local, _, domain = address.partition("@")
