@@ -19,14 +19,15 @@ gets a :class:`CleanupMessage`; it streams the content into it and calls
 
 An alias expansion failure (loops, limits, a failed table) raises
 :class:`~vmail.core.errors.TemporaryError` with ``451 4.6.0 Alias expansion error`` before
-anything is written. Message bodies are never buffered here. Everything blocks on disk and table
-I/O: async callers use ``asyncio.to_thread``.
+anything is written. Message bodies are never buffered here (:meth:`Cleanup.store` takes a
+message its caller already holds). Everything blocks on disk and table I/O: async callers use
+``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -202,6 +203,22 @@ class Cleanup:
             writer.abort()
             raise
         return message
+
+    def store(self, sub: Submission, chunks: Iterable[bytes]) -> QueueId:
+        """Queue a whole message held in memory: open, write and commit in one call (blocks).
+
+        Servers use this for small messages so that one worker-thread call does all the
+        blocking work. Raises :class:`TemporaryError` as :meth:`open` and
+        :meth:`CleanupMessage.commit` do; nothing is left in the queue then.
+        """
+        message = self.open(sub)
+        try:
+            for chunk in chunks:
+                message.write(chunk)
+        except BaseException:
+            message.abort()
+            raise
+        return message.commit()
 
 
 class MissingHeaders:

@@ -4,10 +4,17 @@ A list holds domain names, ``.domain`` patterns (any subdomain), ``type:table`` 
 ``/file/name`` files of further patterns, and ``!pattern`` exclusions; the first pattern
 that matches decides. When the parameter is listed in ``parent_domain_matches_subdomains``,
 ``example.com`` also matches ``sub.example.com``.
+
+A list that names tables remembers each answer for :data:`CACHE_TTL` seconds (SMTP,
+cleanup and the queue manager ask about the same domain for every message; Postfix's
+trivial-rewrite has the same kind of short-lived cache). A domain added to or removed from a
+table is therefore seen at most that long after the change; a reload starts afresh.
+Failed lookups and traced queries (``vmail route``) are never cached.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 from vmail.config.values import split_list
@@ -16,6 +23,9 @@ from vmail.core.errors import ConfigError
 from vmail.tables import Table
 from vmail.tables.base import Trace
 from vmail.tables.maps import query
+
+CACHE_TTL = 1.0  # seconds a table-backed answer is reused
+CACHE_SIZE = 1024  # domains remembered per list; more start the cache over
 
 
 def _is_table(pattern: str) -> bool:
@@ -33,6 +43,7 @@ class DomainList:
         open_table: Callable[[str], Table],
         *,
         parent_style: bool,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.parameter = parameter
         self.parent_style = parent_style
@@ -43,6 +54,8 @@ class DomainList:
             for bare in (p.lstrip("!") for p in self.patterns)
             if _is_table(bare)
         }
+        self._clock = clock
+        self._cache: dict[str, tuple[float, bool]] = {}
 
     def _flatten(self, patterns: list[str]) -> Iterator[str]:
         for pattern in patterns:
@@ -73,6 +86,19 @@ class DomainList:
     def match(self, domain: str, trace: Trace | None = None) -> bool:
         """True if ``domain`` is on the list. A failing table raises TableError."""
         name = domain.lower().rstrip(".")
+        if not self._tables or trace is not None:
+            return self._match(name, trace)
+        now = self._clock()
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = self._match(name, None)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[name] = (now + CACHE_TTL, found)
+        return found
+
+    def _match(self, name: str, trace: Trace | None) -> bool:
         for pattern in self.patterns:
             negate = pattern.startswith("!")
             bare = pattern.lstrip("!")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vmail.core.errors import TableError
+from vmail.tables import memo
 from vmail.tables.base import LookupEvent, Table, Trace
 
 
@@ -38,8 +39,16 @@ class Maps:
 
 
 def query(table: Table, key: str, trace: Trace | None = None) -> str | None:
-    """Ask one table, folding the key as the table wants and recording the query."""
+    """Ask one table, folding the key as the table wants and recording the query.
+
+    Without a trace, the answer comes from the active :class:`~vmail.tables.memo.LookupMemo`
+    when the transaction asked the same already.
+    """
     key = key.lower() if table.fold_case else key
+    if trace is None:
+        active = memo.current.get()
+        if active is not None:
+            return active.lookup(table, key)
     try:
         result = table.lookup(key)
     except TableError as e:

@@ -9,6 +9,14 @@ the message streams into :class:`vmail.cleanup.Cleanup` and end-of-data is answe
 once per recipient). Blocking work runs in threads; the session reads nothing more while
 a decision is pending, so pipelined commands are answered in order.
 
+To keep thread hand-offs few, a message is held in memory until it passes
+:data:`SPOOL_THRESHOLD` bytes: a small one is queued by a single worker-thread call at the
+end of DATA (:meth:`vmail.cleanup.Cleanup.store`); a larger one opens the queue file then
+and streams the rest. Either way an error of cleanup (alias expansion, queue file) is the
+reply to the end of DATA, as in Postfix. Table answers are remembered for the transaction
+(:class:`vmail.tables.memo.LookupMemo`), so cleanup's expansion reuses what the RCPT
+decisions looked up.
+
 Every write waits at most ``smtpd_timeout`` for the client to read (a client that stops
 reading loses its connection, never blocks the others); a connection idle that long gets
 ``421 4.4.2 ... Error: timeout exceeded``.
@@ -55,6 +63,7 @@ from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.servers.smtpd import xclient
 from vmail.servers.smtpd.tls import received_details
+from vmail.tables.memo import LookupMemo
 
 if TYPE_CHECKING:
     from vmail.servers.smtpd.server import SmtpServer
@@ -62,6 +71,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
+SPOOL_THRESHOLD = 1 << 16  # bytes of a message held in memory before the queue file opens
 MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
@@ -118,6 +128,10 @@ class Connection:
         self.mail: MailFrom | None = None
         self.rcpts: list[Rcpt] = []
         self.message: CleanupMessage | None = None
+        self.pending: Submission | None = None  # DATA accepted, queue file not yet open
+        self.held: list[bytes] = []  # content received while pending
+        self.held_size = 0
+        self.memo = LookupMemo()  # table answers of the current transaction
         self.error: Reply | None = None
 
     @property
@@ -130,6 +144,7 @@ class Connection:
         return (
             self.finishing
             or self.message is not None
+            or self.pending is not None
             or self.session.mode in (Mode.DATA, Mode.BDAT)
         )
 
@@ -277,6 +292,7 @@ class Connection:
         if refused is not None:
             return refused
         self.mail, self.rcpts = decision, []
+        self.memo = LookupMemo()
         return None
 
     async def rcpt(self, decision: RcptTo) -> Reply:
@@ -287,9 +303,10 @@ class Connection:
         sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = decision.recipient.internal
         policy = self.settings.policy
-        reply = await asyncio.to_thread(policy.check_recipient, self.client, sender, rcpt)
+        memo = self.memo
+        reply = await asyncio.to_thread(memo.run, policy.check_recipient, self.client, sender, rcpt)
         if reply.ok and self.settings.lmtp:
-            reply = await asyncio.to_thread(self.lmtp_local, rcpt)
+            reply = await asyncio.to_thread(memo.run, self.lmtp_local, rcpt)
         if reply.ok:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
@@ -385,12 +402,15 @@ class Connection:
             ret=(params.ret or "") if params else "",
             attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
         )
-        try:
-            self.message = await asyncio.to_thread(settings.cleanup.open, sub)
-        except MailError as e:
-            self.error = e.reply
+        self.pending, self.held, self.held_size = sub, [], 0
 
     async def write(self, data: bytes) -> None:
+        if self.pending is not None:
+            self.held.append(data)
+            self.held_size += len(data)
+            if self.held_size > SPOOL_THRESHOLD:
+                await self.spool()
+            return
         message = self.message
         if message is None:
             return
@@ -400,6 +420,26 @@ class Connection:
             self.error = e.reply
             await self.discard()
 
+    async def spool(self) -> None:
+        """A large message: open the queue file with what is held, then stream the rest."""
+        sub, held = self.pending, self.held
+        assert sub is not None
+        self.pending, self.held, self.held_size = None, [], 0
+        try:
+            self.message = await asyncio.to_thread(self.memo.run, self._open, sub, held)
+        except MailError as e:
+            self.error = e.reply
+
+    def _open(self, sub: Submission, held: list[bytes]) -> CleanupMessage:
+        message = self.settings.cleanup.open(sub)
+        try:
+            for chunk in held:
+                message.write(chunk)
+        except BaseException:
+            message.abort()
+            raise
+        return message
+
     async def complete(self, count: int) -> Reply | list[Reply]:
         reply = await self.commit()
         self.xforward = {}
@@ -407,10 +447,16 @@ class Connection:
 
     async def commit(self) -> Reply:
         message, self.message = self.message, None
-        if message is None:
-            return self.error or Reply(451, "4.3.0", "Error: queue file write error")
+        sub, held = self.pending, self.held
+        self.pending, self.held, self.held_size = None, [], 0
         try:
-            queue_id = await asyncio.to_thread(message.commit)
+            if sub is not None:
+                cleanup = self.settings.cleanup
+                queue_id = await asyncio.to_thread(self.memo.run, cleanup.store, sub, held)
+            elif message is not None:
+                queue_id = await asyncio.to_thread(message.commit)
+            else:
+                return self.error or Reply(451, "4.3.0", "Error: queue file write error")
         except MailError as e:
             return e.reply
         sasl = (
@@ -423,6 +469,7 @@ class Connection:
 
     async def discard(self) -> None:
         """Drop the message being written, if any."""
+        self.pending, self.held, self.held_size = None, [], 0
         message, self.message = self.message, None
         if message is not None:
             await asyncio.to_thread(message.abort)
