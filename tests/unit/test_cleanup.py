@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from vmail.cleanup import (
     received_header,
 )
 from vmail.core.errors import TemporaryError
+from vmail.core.reply import Reply
 from vmail.queue import Spool
 
 MAIN = """\
@@ -178,3 +180,27 @@ def test_received_with_tls_details() -> None:
     assert lines[1] == b"\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))"
     assert lines[2] == b"\t(No client certificate requested)"
     assert lines[3] == b"\tby mail.example.net (vmail) with ESMTPSA id QID"
+
+
+def test_store_queues_a_message_held_in_memory_in_one_call(tmp_path: Path) -> None:
+    c, spool = cleanup(tmp_path)
+    sub = Submission("s@example.org", [Rcpt("all@example.com")], helo="h")
+    queue_id = c.store(sub, [b"Subject: x\r\n", b"\r\n", b"body\r\n"])
+    qf = spool.load("incoming", queue_id)
+    assert qf.read_content().endswith(b"\r\nSubject: x\r\n\r\nbody\r\n")
+    assert [r.address for r in qf.envelope.recipients] == ["a@example.com", "b@example.com"]
+
+
+def test_store_leaves_nothing_behind_when_expansion_or_writing_fails(tmp_path: Path) -> None:
+    c, spool = cleanup(tmp_path)
+    with pytest.raises(TemporaryError, match=r"4\.6\.0"):
+        c.store(Submission("s@example.org", [Rcpt("x@example.com")]), [b"x\r\n"])
+
+    def broken() -> Iterator[bytes]:
+        yield b"Subject: x\r\n"
+        raise TemporaryError(Reply(451, "4.3.0", "Error: queue file write error"))
+
+    with pytest.raises(TemporaryError, match=r"4\.3\.0"):
+        c.store(Submission("s@example.org", [Rcpt("a@example.com")]), broken())
+    assert spool.ids("incoming") == []
+    assert spool.temp_files() == []

@@ -18,6 +18,8 @@ from vmail.core.reply import Reply
 from vmail.queue import QueueFile, QueueWriter, Spool
 from vmail.route import Router
 from vmail.servers.smtpd import SmtpServer
+from vmail.servers.smtpd.connection import SPOOL_THRESHOLD
+from vmail.tables import Table
 
 T = TypeVar("T")
 
@@ -255,3 +257,71 @@ def test_a_bug_ends_only_that_connection(tmp_path: Path, monkeypatch: pytest.Mon
     bug, ok = serve(router, spool, client)
     assert bug == b"421 4.3.0 mail.example.net Error: internal error\r\n"
     assert ok[0] == 250
+
+
+def test_a_large_message_streams_to_the_queue_file_intact(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+    line = b"x" * 998 + b"\r\n"
+    body = b"Subject: big\r\n\r\n" + line * 300  # about 300 KB, past SPOOL_THRESHOLD
+    assert len(body) > 4 * SPOOL_THRESHOLD
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            s.rcpt("alice@example.com")
+            return s.data(body)
+
+    code, _ = serve(router, spool, client)
+    assert code == 250
+    [qf] = queued(spool)
+    assert qf.read_content().endswith(b"\r\n" + body)
+
+
+def test_a_large_message_with_an_alias_expansion_error_is_deferred_at_the_end(
+    tmp_path: Path,
+) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(port: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            s.rcpt("loop@example.com")
+            first = s.data(b"Subject: big\r\n\r\n" + b"y" * 80 + b"\r\n" * 2000)
+            s.mail("sender@example.org")
+            s.rcpt("bob@example.com")
+            return first, s.data(MESSAGE)
+
+    first, second = serve(router, spool, client)
+    assert first == (451, b"4.6.0 Alias expansion error")
+    assert second[0] == 250
+    [qf] = queued(spool)
+    assert [r.address for r in qf.envelope.recipients] == ["bob@example.com"]
+    assert spool.temp_files() == []
+
+
+def test_cleanup_reuses_the_lookups_of_the_rcpt_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, spool = setup(tmp_path)
+    tables = router.context.maps("virtual_alias_maps").tables
+    asked: list[str] = []
+    original = type(tables[0]).lookup
+
+    def counting(self: Table, key: str) -> str | None:
+        asked.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(type(tables[0]), "lookup", counting)
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            for _ in range(2):
+                s.sendmail("sender@example.org", ["alice@example.com"], MESSAGE)
+
+    serve(router, spool, client)
+    assert len(queued(spool)) == 2
+    # each key once per message: RCPT asks, cleanup reuses; the next message asks again
+    assert len(asked) == 2 * len(set(asked))
