@@ -95,6 +95,16 @@ DEFAULT = GroupSync()
 """The process-wide instance the queue and the Maildir writer share."""
 
 
+def _after_fork_in_child() -> None:
+    # another thread of the parent may have held the lock or been in the middle of an
+    # fsync when it forked; none of that exists in the child
+    global DEFAULT
+    DEFAULT = GroupSync()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def sync_dir(path: Path | str) -> None:
     """Make entry changes in directory ``path`` durable, sharing fsyncs with other threads."""
     DEFAULT.sync_path(path)

@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -79,6 +81,8 @@ log = logging.getLogger("vmail.qmgr")
 Clock = Callable[[], float]
 _T = TypeVar("_T")
 MAX_THREADS = 32  # worker threads: deliveries mostly wait for disks and peers
+LOCK_FILE = "qmgr.lock"  # in $queue_directory/pid: one queue manager per spool
+LOCK_POLL = 0.05
 
 
 def default_agents(config: MainConfig) -> dict[str, Agent]:
@@ -164,6 +168,7 @@ class QueueManager:
         self._messages = asyncio.Semaphore(self.process_limit)
         self._messages_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: dict[QueueId, asyncio.Task[None]] = {}
+        self._stopping = False
         self._executor = ThreadPoolExecutor(
             max_workers=min(self.process_limit, MAX_THREADS), thread_name_prefix="qmgr"
         )
@@ -203,26 +208,61 @@ class QueueManager:
         """
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
-        report = await asyncio.to_thread(recover, self.spool)
-        log.info("queue recovery: %d messages, %d corrupt", report.messages, len(report.corrupt))
-        last_deferred_scan = float("-inf")
+        self._stopping = False
+        lock = await self._lock_spool()
+        try:
+            report = await asyncio.to_thread(recover, self.spool)
+            log.info(
+                "queue recovery: %d messages, %d corrupt", report.messages, len(report.corrupt)
+            )
+            await self._serve()
+        finally:
+            self._stopping = True
+            try:
+                await self.drain()
+            finally:
+                os.close(lock)
+
+    async def _lock_spool(self) -> int:
+        """Take the spool's queue manager lock (``pid/qmgr.lock``), waiting for a previous
+        queue manager that is still finishing its deliveries: recovery must never requeue
+        a message another process is delivering. The kernel releases it when we die."""
+        directory = self.spool.root / "pid"
+        directory.mkdir(mode=0o755, exist_ok=True)
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        waiting = False
         try:
             while True:
-                self._wakeup.clear()
-                now = self.clock()
-                scan_deferred = self._flush or now - last_deferred_scan >= self.queue_run_delay
-                self._flush = False
-                if scan_deferred:
-                    last_deferred_scan = now
                 try:
-                    await self._start_pass(now, scan_deferred)
-                except Exception:  # a bug must not stop delivery for good
-                    log.exception("queue manager pass failed")
-                wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-        finally:
-            await self.drain()
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except BlockingIOError:
+                    if not waiting:
+                        log.info("waiting for the previous queue manager to finish")
+                        waiting = True
+                    await asyncio.sleep(LOCK_POLL)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    async def _serve(self) -> None:
+        """Run passes: on notify, and every ``queue_run_delay`` (until cancelled)."""
+        assert self._wakeup is not None
+        last_deferred_scan = float("-inf")
+        while True:
+            self._wakeup.clear()
+            now = self.clock()
+            scan_deferred = self._flush or now - last_deferred_scan >= self.queue_run_delay
+            self._flush = False
+            if scan_deferred:
+                last_deferred_scan = now
+            try:
+                await self._start_pass(now, scan_deferred)
+            except Exception:  # a bug must not stop delivery for good
+                log.exception("queue manager pass failed")
+            wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
 
     async def drain(self) -> None:
         """Wait until the deliveries in progress have been recorded."""
@@ -259,6 +299,8 @@ class QueueManager:
     async def _guarded(self, queue_id: QueueId, now: float) -> None:
         try:
             async with self._messages:
+                if self._stopping:  # not started yet: leave it for the next queue manager
+                    return
                 await self._deliver_message(queue_id, now)
         except Exception:  # leave the file in active; recovery requeues it
             log.exception("%s: delivery failed unexpectedly", queue_id)

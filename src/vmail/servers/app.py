@@ -1,4 +1,4 @@
-"""``vmail serve``'s composition: every master.cf service in one process.
+"""``vmail serve``'s composition: every master.cf service, in two processes.
 
 :class:`MailSystem` reads main.cf and master.cf and runs:
 
@@ -9,6 +9,32 @@
 * cleanup (the only way into the queue), the queue manager, the delivery agents for the
   ``unix`` services (:mod:`vmail.qmgr.agents`) and the bounce service;
 * the authentication service over the directory database, when ``vmail_database`` is set.
+
+Process model
+-------------
+``vmail serve`` is two processes, so that receiving and delivering use two cores:
+
+* the **master** (the process started, PID in ``pid/master.pid``): binds the listeners
+  (as root when needed), drops privileges, then runs the SMTP/LMTP servers and cleanup;
+* the **delivery process**, forked by the master after binding and after privileges are
+  dropped (:meth:`MailSystem.start_delivery`, :mod:`vmail.servers.delivery`): it builds
+  its own snapshot of the configuration and runs queue recovery, the queue manager, the
+  delivery agents and the bounce service (bounces go into the queue through its own
+  cleanup).
+
+They share nothing but the spool and one pipe: after each commit, the master's cleanup
+writes a byte into the pipe (never blocking; a full pipe already means "look at the
+queue"), and the delivery process runs a pass. Signals to the master are forwarded:
+SIGUSR1 (flush: deferred mail too), SIGHUP (the master reloads, then the delivery process
+reloads its own snapshot), SIGTERM (the master stops accepting and lets sessions finish,
+then the delivery process finishes the deliveries in progress and exits; SIGKILL if it
+takes longer than the drain timeout). If the delivery process dies unexpectedly, the
+master logs it and forks a new one (whose recovery requeues what was active) while SMTP
+keeps being served. If the master dies, even by ``kill -9``, the kernel sends the
+delivery process SIGTERM (``PR_SET_PDEATHSIG``; the pipe's end of file says the same):
+it records the deliveries in progress and exits. A queue manager takes the spool's lock
+(``pid/qmgr.lock``) before recovery, so a new ``vmail serve`` waits for that and there is
+never a second queue manager on one spool.
 
 :meth:`MailSystem.reload` (SIGHUP, ``vmail reload``) builds a new snapshot from the
 files and swaps it in: sessions already running finish with the old settings, new ones
@@ -24,6 +50,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +68,7 @@ from vmail.qmgr import QueueManager
 from vmail.qmgr.agents import build_agents, close_agents
 from vmail.queue import Spool
 from vmail.route import Router
+from vmail.servers.delivery import DeliveryProcess, drain_pipe
 from vmail.servers.listeners import Endpoint, endpoints
 from vmail.servers.smtpd.server import SmtpServer
 
@@ -85,13 +113,20 @@ class MailSystem:
     owner: tuple[int, int] | None = None  # running as root: who the spool belongs to
     snapshot: Snapshot | None = None
     listeners: dict[str, Listener] = field(default_factory=dict)
-    qmgr: QueueManager | None = None
+    qmgr: QueueManager | None = None  # in the delivery process (or in_process)
+    in_process: bool = False  # deliver in this process (no fork; for embedding and tests)
+    delivery: DeliveryProcess | None = None  # the master's handle on the delivery process
     _qmgr_task: asyncio.Task[None] | None = None
+    _delivering: bool = False  # this process runs the queue manager
+    _parent_listeners: dict[str, Listener] = field(default_factory=dict)
 
     # -- building ----------------------------------------------------------------------
 
     def load(self) -> Snapshot:
-        """Read and check the files; build a snapshot (blocking: opens tables and files)."""
+        """Read and check the files; build a snapshot (blocking: opens tables and files).
+
+        The master's snapshot has no delivery agents: they live in the delivery process.
+        """
         config = MainConfig.load(self.config_dir).validate()
         master = MasterConfig.load(self.config_dir).validate()
         router = Router(config)
@@ -100,7 +135,7 @@ class MailSystem:
         if self.owner is not None:
             _give(spool.root, self.owner)
         cleanup = Cleanup(config, router, spool, on_commit=self._notify_qmgr)
-        agents = build_agents(config, master)
+        agents = build_agents(config, master) if self._delivering else {}
         authenticator = None
         if config.is_set("vmail_database"):
             engine = open_database(database_url(config))
@@ -111,11 +146,15 @@ class MailSystem:
     def _notify_qmgr(self, _queue_id: str) -> None:
         if self.qmgr is not None:
             self.qmgr.notify()
+        elif self.delivery is not None:
+            self.delivery.poke()
 
     def wake(self) -> None:
         """Look at the queue now, deferred mail included (SIGUSR1: sendmail, postqueue -f)."""
         if self.qmgr is not None:
             self.qmgr.notify(flush=True)
+        elif self.delivery is not None:
+            self.delivery.signal(signal.SIGUSR1)
 
     # -- running -----------------------------------------------------------------------
 
@@ -132,11 +171,73 @@ class MailSystem:
         return self.ports
 
     def start_delivery(self) -> None:
-        """Start the queue manager (recovery first)."""
+        """Start delivering: fork the delivery process (or, ``in_process``, run the queue
+        manager here). Recovery comes first, in whichever process delivers."""
         assert self.snapshot is not None, "start() first"
+        if self.in_process:
+            self._delivering = True
+            self.snapshot = self.load()
+            self.qmgr = self._queue_manager(self.snapshot)
+            self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")
+        else:
+            self.delivery = DeliveryProcess(self._delivery_main)
+            self.delivery.start()
+        log.info("daemon started -- version %s, configuration %s", __version__, self._dir())
+
+    # -- the delivery process ----------------------------------------------------------
+
+    def _delivery_main(self, wake_fd: int) -> int:
+        """The delivery process's body (runs in the forked child); its exit code."""
+        self._delivering = True
+        self.delivery = None
+        self.notify_ports = None
+        self._parent_listeners = self.listeners  # kept alive: their sockets are /dev/null
+        self.listeners = {}
+        return asyncio.run(self._deliver_until_stopped(wake_fd))
+
+    async def _deliver_until_stopped(self, wake_fd: int) -> int:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        reloads: list[asyncio.Task[None]] = []
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, lambda: None)  # the master decides
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: reloads.append(loop.create_task(self._reload_delivery()))
+        )
+        loop.add_signal_handler(signal.SIGUSR1, self.wake)
+
+        def woken() -> None:
+            if not drain_pipe(wake_fd):  # the master is gone
+                loop.remove_reader(wake_fd)
+                stop.set()
+            elif self.qmgr is not None:
+                self.qmgr.notify()
+
+        os.set_blocking(wake_fd, False)
+        self.snapshot = await asyncio.to_thread(self.load)
         self.qmgr = self._queue_manager(self.snapshot)
         self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")
-        log.info("daemon started -- version %s, configuration %s", __version__, self._dir())
+        loop.add_reader(wake_fd, woken)
+        log.info("delivery process started")
+        try:
+            await stop.wait()
+        finally:
+            for task in reloads:
+                task.cancel()
+            await self._stop_qmgr()
+            await asyncio.to_thread(close_agents, self.snapshot.agents)
+        return 0
+
+    async def _reload_delivery(self) -> None:
+        try:
+            snapshot = await asyncio.to_thread(self.load)
+        except Exception as e:
+            log.error("reload failed, keeping the running configuration: %s", e)
+            return
+        old, self.snapshot = self.snapshot, snapshot
+        await self._restart_qmgr(snapshot)
+        if old is not None:
+            await asyncio.to_thread(close_agents, old.agents)
 
     def _queue_manager(self, snapshot: Snapshot) -> QueueManager:
         return QueueManager(
@@ -158,7 +259,10 @@ class MailSystem:
         old = self.snapshot
         self.snapshot = snapshot
         await self._sync_listeners(snapshot)
-        await self._restart_qmgr(snapshot)
+        if self.delivery is not None:
+            self.delivery.signal(signal.SIGHUP)
+        if self.qmgr is not None:
+            await self._restart_qmgr(snapshot)
         if old is not None:
             await asyncio.to_thread(close_agents, old.agents)
         log.info("reload -- version %s, configuration %s", __version__, self._dir())
@@ -172,11 +276,14 @@ class MailSystem:
         self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")
 
     async def _stop_qmgr(self) -> None:
+        """Stop the queue manager here, after the deliveries in progress are recorded."""
         task, self._qmgr_task = self._qmgr_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.qmgr is not None:
+            self.qmgr.close()
 
     async def stop(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Stop accepting, drain sessions (up to ``timeout``), stop the queue manager."""
@@ -184,6 +291,8 @@ class MailSystem:
         await asyncio.gather(
             *(listener.server.drain(timeout) for listener in listeners), return_exceptions=True
         )
+        if self.delivery is not None:
+            await self.delivery.stop(timeout)
         await self._stop_qmgr()
         if self.snapshot is not None:
             await asyncio.to_thread(close_agents, self.snapshot.agents)
