@@ -71,6 +71,14 @@ def _reply(channel: socket.socket | None, message: dict[str, Any]) -> None:
         send(channel, message)
 
 
+def _drain(channel: socket.socket) -> None:
+    """Read what the client sent (a kill request): a UNIX socket closed with unread
+    data makes the client's next read fail with ECONNRESET instead of the reply."""
+    with contextlib.suppress(OSError):
+        while channel.recv(64):
+            pass
+
+
 class _Helper:
     def __init__(self, control: socket.socket, max_children: int) -> None:
         self.control = control
@@ -188,7 +196,8 @@ class _Helper:
 
     def _channel(self, child: _Child) -> None:
         """The client asked to kill the command, or went away."""
-        assert child.channel is not None
+        if child.channel is None:  # stale: the command's exit came first in this batch
+            return
         try:
             data = child.channel.recv(64)
         except BlockingIOError:
@@ -202,6 +211,8 @@ class _Helper:
             child.channel = None
 
     def _exited(self, child: _Child) -> None:
+        if child not in self.children:  # stale event
+            return
         status = child.proc.wait()
         self.sel.unregister(child.pidfd)
         os.close(child.pidfd)
@@ -209,7 +220,9 @@ class _Helper:
         if child.channel is not None:
             _reply(child.channel, {"status": status, "timed_out": child.timed_out})
             self.sel.unregister(child.channel)
+            _drain(child.channel)
             child.channel.close()
+            child.channel = None
 
 
 def serve(control: socket.socket, max_children: int = MAX_CHILDREN) -> None:

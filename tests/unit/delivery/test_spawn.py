@@ -226,7 +226,7 @@ def test_time_limit_kills_the_process_group(spawner: Spawner, open_dir: Path) ->
         return {**outcome_json(run_command(command, [])), "took": time.monotonic() - started}
 
     result = as_nobody(body)
-    assert result["timed_out"] is True
+    assert result["timed_out"] is True, result
     assert result["dsn"] == "5.3.0"
     assert result["took"] < 5
     time.sleep(2.5)
@@ -317,6 +317,25 @@ def test_concurrency_limit(root: None) -> None:
             assert proc.wait(timeout=10) == 0
 
 
+def test_exit_and_kill_request_seen_together(spawner: Spawner) -> None:
+    """The command ends (its own time limit) just as vmail asks to kill it."""
+    assert spawner.pid is not None
+    proc = spawner.spawn(request(["/bin/sleep", "30"]))
+    os.kill(spawner.pid, signal.SIGSTOP)  # both events wait for one select()
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not gone(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.kill()
+    finally:
+        os.kill(spawner.pid, signal.SIGCONT)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    proc.close()
+    with spawner.spawn(request(["/bin/echo", "alive"])) as after:
+        assert after.stdout.read() == b"alive\n"
+
+
 def test_closing_the_channel_kills_the_command(spawner: Spawner) -> None:
     proc = spawner.spawn(request(["/bin/sleep", "30"]))
     proc.close()
@@ -363,13 +382,19 @@ def test_malformed_requests_get_errors_and_the_helper_survives(spawner: Spawner)
 
 
 def test_helper_keeps_no_inherited_descriptors(root: None) -> None:
+    def descriptors(pid: int) -> dict[int, str]:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        return {int(fd.name): os.readlink(fd) for fd in fd_dir.iterdir()}
+
     listener = socket.create_server(("127.0.0.1", 0))
     try:
         with Spawner().start() as fresh:
             assert fresh.pid is not None
-            time.sleep(0.2)
-            fd_dir = Path(f"/proc/{fresh.pid}/fd")
-            links = {int(fd.name): os.readlink(fd) for fd in fd_dir.iterdir()}
+            with fresh.spawn(request(["/bin/true"])) as proc:  # the helper is settled
+                assert proc.wait(timeout=10) == 0
+            deadline = time.monotonic() + 10  # and has closed that command's channel
+            while len(links := descriptors(fresh.pid)) > 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         listener.close()
     assert links[0] == links[1] == os.devnull
