@@ -82,10 +82,20 @@ class Submission:
         return "ESMTP" + ("S" if self.tls else "") + ("A" if self.sasl_username else "")
 
 
+_last_date: tuple[int, tuple[str, str], str] = (-1, ("", ""), "")  # the last second formatted
+
+
 def mail_date(when: float) -> str:
     """Postfix's ``mail_date()``: ``Fri,  6 Nov 2026 08:35:42 +0000 (UTC)`` (``%e`` day)."""
-    local = datetime.fromtimestamp(when).astimezone()
-    return local.strftime("%a, %e %b %Y %H:%M:%S %z (%Z)")
+    global _last_date
+    second, zone = int(when), time.tzname
+    last = _last_date
+    if last[0] == second and last[1] == zone:
+        return last[2]
+    local = datetime.fromtimestamp(second).astimezone()
+    text = local.strftime("%a, %e %b %Y %H:%M:%S %z (%Z)")
+    _last_date = (second, zone, text)
+    return text
 
 
 def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: str) -> bytes:

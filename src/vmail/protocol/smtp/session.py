@@ -12,6 +12,7 @@ with 421), so replies always go out in command order.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 
 from vmail.core.address import Address, AddressError
@@ -83,6 +84,7 @@ class ServerSession:
 
     def __init__(self, config: SessionConfig | None = None, sasl: SaslFactory | None = None):
         self.config = config or SessionConfig()
+        self._handler_table: dict[str, _Handler] | None = None  # built on first command
         self._sasl = sasl
         self._buf = bytearray()
         self._pos = 0
@@ -264,7 +266,7 @@ class ServerSession:
         if self.error_count >= self.config.smtpd_hard_error_limit:
             self._close(rp.too_many_errors(self.config.myhostname), "too many errors")
             return
-        if any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw):
+        if _CONTROL.search(raw):
             self._send(rp.BAD_SYNTAX)
             return
         try:
@@ -282,7 +284,9 @@ class ServerSession:
             if self._junk > self.config.smtpd_junk_command_limit:
                 self.error_count += 1
             self._junk += 1
-        handler = self._handlers().get(verb)
+        if self._handler_table is None:
+            self._handler_table = self._handlers()
+        handler = self._handler_table.get(verb)
         if handler is None:
             self._send(rp.NOT_RECOGNIZED)
         else:
@@ -776,6 +780,9 @@ class ServerSession:
         self._chunk_silent = False
         self._reader = DataReader(self.config.smtpd_forbid_bare_newline)
         self._data_too_big = False
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but TAB
 
 
 def _after_keyword(arg: str, keyword: str) -> str | None:

@@ -204,6 +204,9 @@ class Connection:
 
     async def flush(self) -> None:
         """Wait until the client has taken what was written, at most ``smtpd_timeout``."""
+        transport = self.writer.transport
+        if not transport.get_write_buffer_size() and not transport.is_closing():
+            return  # the socket took everything: no timer needed
         try:
             async with asyncio.timeout(self.settings.timeout):
                 await self.writer.drain()
