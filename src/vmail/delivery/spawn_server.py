@@ -144,6 +144,8 @@ class _Helper:
             channel = None  # now owned by the child record
         except ProtocolError as e:
             _reply(channel, {"error": str(e)})
+        except Exception as e:  # a bug must fail this request, not every later one
+            _reply(channel, {"error": f"internal error: {type(e).__name__}: {e}"})
         finally:
             close_all(fds)
             if channel is not None:
