@@ -159,6 +159,14 @@ def install_spawner(spawner: Spawner | None) -> None:
     _spawner = spawner
 
 
+def spawner_fds() -> tuple[int, ...]:
+    """The descriptors a process forked from vmail must keep open to use the installed
+    spawner (the delivery process keeps them when it drops the master's sockets)."""
+    spawner = _spawner
+    fd = spawner.fileno() if spawner is not None else -1
+    return (fd,) if fd >= 0 else ()
+
+
 def run_command(command: Command, stdin: Iterable[bytes]) -> CommandOutcome:
     """Run ``command`` with ``stdin`` (byte chunks) as its input; never raises OSError."""
     argv = command.exec_argv()
@@ -362,4 +370,5 @@ __all__ = [
     "export_environment",
     "install_spawner",
     "run_command",
+    "spawner_fds",
 ]

@@ -171,6 +171,12 @@ class Spawner:
         self._control = ours
         return self
 
+    def fileno(self) -> int:
+        """The control socket's descriptor (-1 when not running): a process forked from
+        vmail that runs commands must keep it open (and it alone)."""
+        control = self._control
+        return control.fileno() if control is not None else -1
+
     def spawn(self, request: SpawnRequest) -> Spawned:
         """Start ``request`` in the helper; SpawnError (with errno when the command
         could not start) on failure."""

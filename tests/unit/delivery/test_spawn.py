@@ -29,6 +29,7 @@ from vmail.delivery.command import (
     command_failure,
     install_spawner,
     run_command,
+    spawner_fds,
 )
 from vmail.delivery.pipe import PipeAgent
 from vmail.delivery.request import DeliveryRequest, MessageInfo, Status
@@ -188,6 +189,24 @@ def test_pipe_agent_runs_user_nobody_after_root_is_dropped(
     nobody = pwd.getpwnam("nobody")
     lines = (open_dir / "out").read_text().splitlines()
     assert lines == [str(nobody.pw_uid), str(nobody.pw_gid), "Subject: hi", "", "body"]
+
+
+def test_forked_delivery_process_keeps_the_spawner(spawner: Spawner) -> None:
+    """``vmail serve`` delivers in a process forked after root is dropped; that process
+    blanks the master's sockets but keeps :func:`spawner_fds`."""
+    from vmail.servers.delivery import detach_child
+
+    parent = os.getpid()
+
+    def body() -> dict[str, Any]:
+        install_spawner(spawner)
+        detach_child(parent, keep=spawner_fds())
+        command = Command(argv=("/usr/bin/id", "-u"), uid=OTHER, gid=OTHER)
+        return outcome_json(run_command(command, []))
+
+    assert spawner_fds() == ()
+    result = as_nobody(body)
+    assert (result["exit"], result["output"]) == (0, f"{OTHER} ")
 
 
 def test_exit_status_reaches_the_failure_table(spawner: Spawner) -> None:
