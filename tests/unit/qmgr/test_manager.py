@@ -392,3 +392,33 @@ def test_one_thread_call_per_single_batch_message(tmp_path: Path) -> None:
     assert run(qmgr, clock.now) == 3
     assert calls == ["_prepare"] * 3
     assert len(new_mail(tmp_path, "bob")) == 3
+
+
+def test_second_queue_manager_waits_for_the_spool_lock(tmp_path: Path) -> None:
+    cfg = config(tmp_path, queue_run_delay="1000s")
+    spool = Spool.from_config(cfg).create()
+    first = QueueManager(cfg, spool, default_agents(cfg))
+    second = QueueManager(cfg, spool, default_agents(cfg))
+
+    async def scenario() -> None:
+        one = asyncio.create_task(first.run())
+        await asyncio.sleep(0.2)
+        qid = await asyncio.to_thread(queue, spool, "bob@example.com")
+        spool.move(qid, INCOMING, ACTIVE)  # as if the first one were delivering it
+        two = asyncio.create_task(second.run())
+        await asyncio.sleep(0.3)
+        assert spool.find(qid) == ACTIVE  # the second has not run recovery
+        one.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await one
+        for _ in range(300):
+            if spool.find(qid) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert spool.find(qid) is None  # the second took over and delivered it
+        two.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await two
+
+    asyncio.run(scenario())
+    assert len(new_mail(tmp_path, "bob")) == 1
