@@ -453,6 +453,8 @@ class QueueFile:
 
     def _catch_up(self, fd: int) -> None:
         """Apply records appended by others; cut off a torn tail (lock held)."""
+        if not self.torn_tail and os.fstat(fd).st_size == self.valid_end:
+            return  # nobody appended since we read it: the common case
         with os.fdopen(os.dup(fd), "rb") as f:
             f.seek(self.valid_end)
             end, torn = _read_status_records(self.path, f, self.states, self.status_records)
