@@ -34,6 +34,14 @@ def _valid_address(text: str) -> bool:
     """``local@domain``, ``local`` alone (Postfix appends its own domain later)."""
     if not text:
         return False
+    if '"' not in text:  # nothing quoted: the last @ splits (the common case, no loop)
+        at = text.rfind("@")
+        if at < 0:
+            return _LOCAL.fullmatch(text) is not None
+        return (
+            _LOCAL.fullmatch(text[:at]) is not None
+            and _DOMAIN.fullmatch(text[at + 1 :]) is not None
+        )
     # split at the last @ that is not inside a quoted string
     at = -1
     quoted = False
@@ -58,6 +66,10 @@ def _valid_address(text: str) -> bool:
 
 def _close_bracket(arg: str) -> int:
     """Index of the ``>`` that closes the path starting at ``arg[0] == "<"``, or -1."""
+    if '"' not in arg:  # nothing quoted: the first > closes unless a < comes first
+        end = arg.find(">", 1)
+        opening = arg.find("<", 1)
+        return -1 if end < 0 or 0 <= opening < end else end
     quoted = False
     i = 1
     while i < len(arg):
