@@ -70,7 +70,7 @@ from vmail.queue.envelope import BOUNCED as ST_BOUNCED
 from vmail.queue.envelope import DEFERRED as ST_DEFERRED
 from vmail.queue.envelope import DELIVERED as ST_DELIVERED
 from vmail.queue.file import CorruptQueueFileError, QueueFile, StatusUpdate
-from vmail.queue.ids import QueueId
+from vmail.queue.ids import QueueId, is_valid_id
 from vmail.queue.recovery import recover
 from vmail.queue.spool import ACTIVE, DEFERRED, INCOMING, QueueNotFoundError, Spool
 from vmail.rewrite.context import RoutingContext
@@ -169,6 +169,9 @@ class QueueManager:
         self._messages_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: dict[QueueId, asyncio.Task[None]] = {}
         self._stopping = False
+        self._known_lock = threading.Lock()
+        self._known: list[QueueId] = []  # committed messages named by notify()
+        self._scan = True  # the next pass lists incoming
         self._executor = ThreadPoolExecutor(
             max_workers=min(self.process_limit, MAX_THREADS), thread_name_prefix="qmgr"
         )
@@ -178,12 +181,19 @@ class QueueManager:
 
     # -- the service ---------------------------------------------------------------------
 
-    def notify(self, *, flush: bool = False) -> None:
+    def notify(self, queue_id: str | None = None, *, flush: bool = False) -> None:
         """A message was committed to ``incoming``: run a pass soon (thread-safe).
 
-        ``flush`` (``postqueue -f``, ``sendmail -q``) makes that pass look at the
-        ``deferred`` queue too, instead of waiting for ``queue_run_delay``.
+        With its ``queue_id``, that message alone is taken from ``incoming`` (no directory
+        listing); without, the pass lists ``incoming``. ``flush`` (``postqueue -f``,
+        ``sendmail -q``) makes that pass look at the ``deferred`` queue too, instead of
+        waiting for ``queue_run_delay``.
         """
+        with self._known_lock:
+            if queue_id is not None and is_valid_id(queue_id) and not flush:
+                self._known.append(queue_id)
+            else:
+                self._scan = True
         if flush:
             self._flush = True
         loop, event = self._loop, self._wakeup
@@ -256,8 +266,14 @@ class QueueManager:
             self._flush = False
             if scan_deferred:
                 last_deferred_scan = now
+            with self._known_lock:
+                scan = self._scan or scan_deferred
+                known, self._known, self._scan = self._known, [], False
             try:
-                await self._start_pass(now, scan_deferred)
+                if scan:
+                    await self._start_pass(now, scan_deferred)
+                else:
+                    self._start_known(known, now)
             except Exception:  # a bug must not stop delivery for good
                 log.exception("queue manager pass failed")
             wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
@@ -296,12 +312,22 @@ class QueueManager:
                 tasks.append(task)
         return tasks
 
-    async def _guarded(self, queue_id: QueueId, now: float) -> None:
+    def _start_known(self, ids: list[QueueId], now: float) -> None:
+        """Start delivering messages named by :meth:`notify`, straight from ``incoming``."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._messages_loop:
+            self._messages, self._messages_loop = asyncio.Semaphore(self.process_limit), loop
+        for queue_id in ids:
+            if queue_id not in self._in_flight:
+                task = loop.create_task(self._guarded(queue_id, now, take=True))
+                self._in_flight[queue_id] = task
+
+    async def _guarded(self, queue_id: QueueId, now: float, *, take: bool = False) -> None:
         try:
             async with self._messages:
                 if self._stopping:  # not started yet: leave it for the next queue manager
                     return
-                await self._deliver_message(queue_id, now)
+                await self._deliver_message(queue_id, now, take)
         except Exception:  # leave the file in active; recovery requeues it
             log.exception("%s: delivery failed unexpectedly", queue_id)
         finally:
@@ -332,9 +358,9 @@ class QueueManager:
         waiting = [s.next_attempt for s in qf.states if not s.final and s.status == ST_DEFERRED]
         return len(waiting) < len(qf.pending) or min(waiting, default=0.0) <= now
 
-    async def _deliver_message(self, queue_id: QueueId, now: float) -> None:
+    async def _deliver_message(self, queue_id: QueueId, now: float, take: bool = False) -> None:
         """Deliver one message: one worker-thread call, unless it has several batches."""
-        prepared = await self._thread(self._prepare, queue_id, now)
+        prepared = await self._thread(self._prepare, queue_id, now, take)
         if prepared is None:
             return
         attempt, batches = prepared
@@ -351,9 +377,17 @@ class QueueManager:
                 group.create_task(deliver(batch))
         await self._thread(self._conclude, attempt, corrupt[0] if corrupt else None)
 
-    def _prepare(self, queue_id: QueueId, now: float) -> tuple[_Attempt, list[_Batch]] | None:
+    def _prepare(
+        self, queue_id: QueueId, now: float, take: bool = False
+    ) -> tuple[_Attempt, list[_Batch]] | None:
         """Load and resolve a message (blocking). One batch or none: deliver and conclude
-        it here too and return None; several: return them, to run concurrently."""
+        it here too and return None; several: return them, to run concurrently.
+
+        ``take``: move it from ``incoming`` to ``active`` first (if a pass has not).
+        """
+        if take:
+            with contextlib.suppress(FileNotFoundError):  # no fsync: see vmail.queue.spool
+                self.spool.move(queue_id, INCOMING, ACTIVE, durable=False)
         try:
             qf = self.spool.load(ACTIVE, queue_id)
         except CorruptQueueFileError as e:

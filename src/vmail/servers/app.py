@@ -23,18 +23,19 @@ Process model
   cleanup).
 
 They share nothing but the spool and one pipe: after each commit, the master's cleanup
-writes a byte into the pipe (never blocking; a full pipe already means "look at the
-queue"), and the delivery process runs a pass. Signals to the master are forwarded:
-SIGUSR1 (flush: deferred mail too), SIGHUP (the master reloads, then the delivery process
-reloads its own snapshot), SIGTERM (the master stops accepting and lets sessions finish,
-then the delivery process finishes the deliveries in progress and exits; SIGKILL if it
-takes longer than the drain timeout). If the delivery process dies unexpectedly, the
-master logs it and forks a new one (whose recovery requeues what was active) while SMTP
-keeps being served. If the master dies, even by ``kill -9``, the kernel sends the
-delivery process SIGTERM (``PR_SET_PDEATHSIG``; the pipe's end of file says the same):
-it records the deliveries in progress and exits. A queue manager takes the spool's lock
-(``pid/qmgr.lock``) before recovery, so a new ``vmail serve`` waits for that and there is
-never a second queue manager on one spool.
+writes the queue ID into the pipe (never blocking; when the pipe is full, the delivery
+process is told to list ``incoming`` instead), and the delivery process takes that
+message from ``incoming`` and delivers it, in one worker-thread call. Signals to the
+master are forwarded: SIGUSR1 (flush: deferred mail too), SIGHUP (the master reloads,
+then the delivery process reloads its own snapshot), SIGTERM (the master stops accepting
+and lets sessions finish, then the delivery process finishes the deliveries in progress
+and exits; SIGKILL if it takes longer than the drain timeout). If the delivery process
+dies unexpectedly, the master logs it and forks a new one (whose recovery requeues what
+was active) while SMTP keeps being served. If the master dies, even by ``kill -9``, the
+kernel sends the delivery process SIGTERM (``PR_SET_PDEATHSIG``; the pipe's end of file
+says the same): it records the deliveries in progress and exits. A queue manager takes
+the spool's lock (``pid/qmgr.lock``) before recovery, so a new ``vmail serve`` waits for
+that and there is never a second queue manager on one spool.
 
 :meth:`MailSystem.reload` (SIGHUP, ``vmail reload``) builds a new snapshot from the
 files and swaps it in: sessions already running finish with the old settings, new ones
@@ -68,7 +69,7 @@ from vmail.qmgr import QueueManager
 from vmail.qmgr.agents import build_agents, close_agents
 from vmail.queue import Spool
 from vmail.route import Router
-from vmail.servers.delivery import DeliveryProcess, drain_pipe
+from vmail.servers.delivery import DeliveryProcess, WakeReader
 from vmail.servers.listeners import Endpoint, endpoints
 from vmail.servers.smtpd.server import SmtpServer
 
@@ -143,11 +144,11 @@ class MailSystem:
         bounce = BounceService(config, cleanup)
         return Snapshot(config, master, router, spool, cleanup, agents, authenticator, bounce)
 
-    def _notify_qmgr(self, _queue_id: str) -> None:
+    def _notify_qmgr(self, queue_id: str) -> None:
         if self.qmgr is not None:
-            self.qmgr.notify()
+            self.qmgr.notify(queue_id)
         elif self.delivery is not None:
-            self.delivery.poke()
+            self.delivery.poke(queue_id)
 
     def wake(self) -> None:
         """Look at the queue now, deferred mail included (SIGUSR1: sendmail, postqueue -f)."""
@@ -206,14 +207,21 @@ class MailSystem:
         )
         loop.add_signal_handler(signal.SIGUSR1, self.wake)
 
+        reader = WakeReader(wake_fd)
+
         def woken() -> None:
-            if not drain_pipe(wake_fd):  # the master is gone
+            got = reader.read()
+            if got is None:  # the master is gone
                 loop.remove_reader(wake_fd)
                 stop.set()
-            elif self.qmgr is not None:
-                self.qmgr.notify()
+                return
+            ids, full = got
+            if self.qmgr is not None:
+                for queue_id in ids:
+                    self.qmgr.notify(queue_id)
+                if full:
+                    self.qmgr.notify()
 
-        os.set_blocking(wake_fd, False)
         self.snapshot = await asyncio.to_thread(self.load)
         self.qmgr = self._queue_manager(self.snapshot)
         self._qmgr_task = asyncio.create_task(self.qmgr.run(), name="qmgr")

@@ -2,8 +2,9 @@
 
 The parent (SMTP side) holds a :class:`DeliveryProcess`. It forks the child, which runs
 ``body(wake_fd)`` with a fresh event loop and exits with its return value. The parent
-wakes it with :meth:`DeliveryProcess.poke` (one byte into a non-blocking pipe; a full pipe
-is fine, the child drains it and runs one pass for all of them), forwards signals with
+wakes it with :meth:`DeliveryProcess.poke` (the committed queue ID, one line into a
+non-blocking pipe, so the child takes that message without listing ``incoming``; when
+the pipe is full, the child is told to list ``incoming`` instead), forwards signals with
 :meth:`DeliveryProcess.signal`, restarts it when it dies unexpectedly (logged), and stops
 it with :meth:`DeliveryProcess.stop` (SIGTERM; SIGKILL after the timeout).
 
@@ -32,6 +33,8 @@ from collections.abc import Callable
 
 log = logging.getLogger("vmail.master")
 
+PIPE_READ = 1 << 16
+PIPE_FULL = (1 << 16) - 64  # Linux's default pipe capacity, less a line
 RESTART_DELAY = 1.0  # seconds between an unexpected exit and the restart
 PR_SET_PDEATHSIG = 1
 CHILD_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGINT, signal.SIGCHLD)
@@ -49,6 +52,7 @@ class DeliveryProcess:
         self._restart_delay = restart_delay
         self._lock = threading.Lock()  # guards _wake_fd against a concurrent restart
         self._wake_fd: int | None = None
+        self._overflow = False  # a line was dropped: the next one asks for a full pass
         self.pid: int | None = None
         self.restarts = 0
         self._stopping = False
@@ -110,13 +114,26 @@ class DeliveryProcess:
         if fd is not None:
             os.close(fd)
 
-    def poke(self) -> None:
-        """Ask the child for a queue pass (thread-safe, never blocks)."""
+    def poke(self, queue_id: str = "") -> None:
+        """Tell the child that ``queue_id`` was committed (empty: look at the whole queue).
+
+        Thread-safe, never blocks. One line per call (shorter than ``PIPE_BUF``, so
+        lines never interleave). When the pipe is full the line is dropped and the next
+        one is preceded by an empty line: the child then lists ``incoming``.
+        """
+        line = queue_id.encode("ascii", "replace") + b"\n"
         with self._lock:
             if self._wake_fd is None:
                 return  # restarting: the new child's first pass will see the message
-            with contextlib.suppress(BlockingIOError, BrokenPipeError):
-                os.write(self._wake_fd, b"\1")
+            if self._overflow:
+                line = b"\n" + line
+            try:
+                os.write(self._wake_fd, line)
+                self._overflow = False
+            except BlockingIOError:
+                self._overflow = True
+            except BrokenPipeError:
+                pass
 
     def signal(self, sig: signal.Signals) -> None:
         """Forward ``sig`` to the child, if it is running."""
@@ -194,20 +211,37 @@ def _blank_sockets(keep: tuple[int, ...]) -> None:
         os.close(null)
 
 
-def drain_pipe(fd: int) -> bool:
-    """Read everything waiting in the wake pipe; False at end of file (the parent is gone)."""
-    while True:
-        try:
-            data = os.read(fd, 4096)
-        except BlockingIOError:
-            return True
-        if not data:
-            return False
+class WakeReader:
+    """The child's end of the wake pipe: queue IDs, or "look at the whole queue"."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._partial = b""
+        os.set_blocking(fd, False)
+
+    def read(self) -> tuple[list[str], bool] | None:
+        """(queue IDs, full pass wanted), or None at end of file (the parent is gone)."""
+        chunks = []
+        while True:
+            try:
+                data = os.read(self.fd, PIPE_READ)
+            except BlockingIOError:
+                break
+            if not data:
+                return None
+            chunks.append(data)
+        data = self._partial + b"".join(chunks)
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        ids = [line.decode("ascii", "replace") for line in lines if line]
+        # an empty line, or a read as large as a full pipe (lines may have been dropped)
+        full = len(ids) < len(lines) or len(data) >= PIPE_FULL
+        return ids, full
 
 
 __all__ = [
     "DeliveryProcess",
+    "WakeReader",
     "describe_status",
     "detach_child",
-    "drain_pipe",
 ]

@@ -422,3 +422,45 @@ def test_second_queue_manager_waits_for_the_spool_lock(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert len(new_mail(tmp_path, "bob")) == 1
+
+
+def test_notify_with_a_queue_id_takes_it_without_listing_incoming(tmp_path: Path) -> None:
+    cfg = config(tmp_path, queue_run_delay="1000s")
+    spool = Spool.from_config(cfg).create()
+    qmgr = QueueManager(cfg, spool, default_agents(cfg))
+    listed: list[str] = []
+    real_ids = spool.ids
+
+    def ids(queue_name: str) -> list[QueueId]:
+        listed.append(queue_name)
+        return real_ids(queue_name)
+
+    spool.ids = ids  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(qmgr.run())
+        for _ in range(200):  # the first pass (a full one) is done when it waits
+            await asyncio.sleep(0.01)
+            if qmgr._wakeup is not None and not qmgr._wakeup.is_set() and listed:
+                break
+        listed.clear()
+        qid = await asyncio.to_thread(queue, spool, "bob@example.com")
+        qmgr.notify(qid)
+        for _ in range(500):
+            if spool.find(qid) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert spool.find(qid) is None
+        assert INCOMING not in listed
+        qmgr.notify("not/an-id")  # a bad name means: list incoming
+        for _ in range(200):
+            if INCOMING in listed:
+                break
+            await asyncio.sleep(0.01)
+        assert INCOMING in listed
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert len(new_mail(tmp_path, "bob")) == 1

@@ -9,7 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-from vmail.servers.delivery import DeliveryProcess, describe_status, drain_pipe
+from vmail.servers.delivery import DeliveryProcess, WakeReader, describe_status
 
 
 def _wait_for(path: Path, predicate: object, timeout: float = 10.0) -> str:
@@ -23,32 +23,29 @@ def _wait_for(path: Path, predicate: object, timeout: float = 10.0) -> str:
 
 
 def _child(record: Path, *, exit_after_first: bool = False):  # type: ignore[no-untyped-def]
-    """A child body that logs pokes and signals into ``record`` (one letter each)."""
+    """A child body that logs pokes (as ``P<id>`` / ``F``) and signals into ``record``."""
 
     def body(wake_fd: int) -> int:
-        def note(letter: str) -> None:
+        def note(text: str) -> None:
             with record.open("a") as f:
-                f.write(letter)
+                f.write(text)
 
         got: list[int] = []
         signal.signal(signal.SIGUSR1, lambda *_: got.append(signal.SIGUSR1))
         signal.signal(signal.SIGHUP, lambda *_: got.append(signal.SIGHUP))
         signal.signal(signal.SIGTERM, lambda *_: got.append(signal.SIGTERM))
-        os.set_blocking(wake_fd, False)
+        reader = WakeReader(wake_fd)
         note("S")
         if exit_after_first:
             return 3
         while True:
             time.sleep(0.01)
-            if not drain_pipe(wake_fd):
+            read = reader.read()
+            if read is None:
                 note("E")
                 return 0
-            try:
-                data = os.read(wake_fd, 1)
-            except BlockingIOError:
-                data = b""
-            if data:
-                note("P")
+            ids, full = read
+            note("".join(f"P{i}" for i in ids) + ("F" if full else ""))
             while got:
                 sig = got.pop(0)
                 note({signal.SIGUSR1: "U", signal.SIGHUP: "H", signal.SIGTERM: "T"}[sig])
@@ -69,8 +66,13 @@ def test_pokes_signals_and_stop(tmp_path: Path) -> None:
         _wait_for(record, lambda t: "U" in t)
         process.signal(signal.SIGHUP)
         _wait_for(record, lambda t: "H" in t)
-        for _ in range(100_000):  # far more than a pipe holds: never blocks
-            process.poke()
+        process.poke("4jbTBc2vDNzJ9hT")
+        _wait_for(record, lambda t: "P4jbTBc2vDNzJ9hT" in t)
+        process.signal(signal.SIGSTOP)  # the child reads nothing: the pipe fills up
+        for _ in range(20_000):  # far more than a pipe holds: never blocks
+            process.poke("4jbTBc2vDNzJ9hX")
+        process.signal(signal.SIGCONT)
+        _wait_for(record, lambda t: "F" in t)  # lines were dropped: a full pass
         await process.stop(10)
         assert process.pid is None
 
@@ -142,11 +144,14 @@ def test_describe_status() -> None:
     assert describe_status(signal.SIGKILL) == "killed by signal SIGKILL"
 
 
-def test_drain_pipe_reports_end_of_file() -> None:
+def test_wake_reader_lines_partial_reads_and_end_of_file() -> None:
     read_fd, write_fd = os.pipe()
-    os.set_blocking(read_fd, False)
-    os.write(write_fd, b"\1\1\1")
-    assert drain_pipe(read_fd) is True
+    reader = WakeReader(read_fd)
+    assert reader.read() == ([], False)
+    os.write(write_fd, b"4jbTBc2vDNzJ9hT\n4jbTBc2")
+    assert reader.read() == (["4jbTBc2vDNzJ9hT"], False)
+    os.write(write_fd, b"vDNzJ9hX\n\n")
+    assert reader.read() == (["4jbTBc2vDNzJ9hX"], True)  # the empty line: a full pass
     os.close(write_fd)
-    assert drain_pipe(read_fd) is False
+    assert reader.read() is None
     os.close(read_fd)
