@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from vmail.core.errors import ConfigError
 from vmail.tables import Table
+from vmail.tables.memo import may_block
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -64,6 +65,8 @@ class NetworkList:
             if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
                 hit = address is not None and address.version == item.version and address in item
             elif isinstance(item, Table):
+                if not item.local:
+                    may_block()
                 hit = item.lookup(ip) is not None
             else:
                 name = hostname.lower()

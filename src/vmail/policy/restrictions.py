@@ -31,6 +31,7 @@ from vmail.rewrite.resolve import AddressClass, Resolution, Resolver
 from vmail.tables import Maps, Table
 from vmail.tables.base import Trace
 from vmail.tables.maps import query
+from vmail.tables.memo import may_block
 
 log = logging.getLogger("vmail.policy")
 
@@ -80,6 +81,7 @@ class _State:
     warn_if_reject: bool = False
     notes: list[str] = field(default_factory=list)
     resolutions: dict[str, Resolution] = field(default_factory=dict)
+    warnings: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
 
 
 class RecipientPolicy:
@@ -126,6 +128,16 @@ class RecipientPolicy:
         state = _State(client, sender, recipient, trace)
         if not recipient:
             return Reply(501, "5.1.3", "Bad recipient address syntax")
+        reply = self._evaluate(state, recipient)
+        # logged once the decision is complete: smtpd may start it inline and, when a
+        # lookup would wait (WouldBlockError), run it again in a thread
+        for message, args in state.warnings:
+            log.warning(message, *args)
+        return reply
+
+    # -- evaluation ----------------------------------------------------------------
+
+    def _evaluate(self, state: _State, recipient: str) -> Reply:
         try:
             for restrictions in self.stages:
                 self._run(state, restrictions, RECIPIENT)
@@ -137,7 +149,8 @@ class RecipientPolicy:
             return r.reply
         return ACCEPTED
 
-    # -- evaluation ----------------------------------------------------------------
+    def _warn(self, state: _State, message: str, *args: object) -> None:
+        state.warnings.append((message, args))
 
     def _run(self, state: _State, restrictions: list[str], reply_class: str) -> str:
         """Evaluate one restriction list; OK or DUNNO, or raise RejectedError."""
@@ -147,7 +160,7 @@ class RecipientPolicy:
             if low in _NEEDS_TABLE:
                 spec = next(items, None)
                 if spec is None:
-                    log.warning("restriction %s needs a table argument", name)
+                    self._warn(state, "restriction %s needs a table argument", name)
                     self._config_error(state)
                 result = self._check_access(state, low, spec or "")
             else:
@@ -227,7 +240,7 @@ class RecipientPolicy:
             return DUNNO
         if name in self.restriction_classes:
             return self._run(state, self.config.get_list(name), reply_class)
-        log.warning("unknown smtpd restriction: %s", name)
+        self._warn(state, "unknown smtpd restriction: %s", name)
         self._config_error(state)
         return DUNNO
 
@@ -254,7 +267,7 @@ class RecipientPolicy:
         except TableError:
             self._tempfail(state, sender, SENDER)
         except ConfigError as e:
-            log.warning("smtpd_sender_login_maps: %s", e)
+            self._warn(state, "smtpd_sender_login_maps: %s", e)
             self._config_error(state)
         if why is None:
             return DUNNO
@@ -382,6 +395,8 @@ class RecipientPolicy:
         domain = resolution.recipient.domain
         if not domain or domain.startswith("["):
             return DUNNO
+        if self.dns is not None:
+            may_block()  # a DNS query: not on smtpd's event loop
         exists = self.dns.domain_exists(domain) if self.dns is not None else None
         dsn = "4.1.2" if reply_class == RECIPIENT else "4.1.8"
         message = f"<{text}>: {reply_class} rejected: Domain not found"
@@ -399,7 +414,7 @@ class RecipientPolicy:
         try:
             table = self.context.table(spec)
         except ConfigError as e:
-            log.warning("%s: cannot open table %s: %s", restriction, spec, e)
+            self._warn(state, "%s: cannot open table %s: %s", restriction, spec, e)
             self._config_error(state)
         if kind == "client":
             keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
@@ -484,7 +499,7 @@ class RecipientPolicy:
 
     def _reject(self, state: _State, code: int, dsn: str, text: str) -> str:
         if state.warn_if_reject:
-            log.warning("reject_warning: %d %s %s", code, dsn, text)
+            self._warn(state, "reject_warning: %d %s %s", code, dsn, text)
             return DUNNO
         if state.defer_if_reject is not None and code >= 500:
             # Postfix replaces the whole reply with the one defer_if_reject recorded.

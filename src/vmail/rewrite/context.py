@@ -14,6 +14,7 @@ from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
 from vmail.rewrite.domains import DomainList
 from vmail.tables import Maps, Table, TableContext, open_table
+from vmail.tables.memo import may_block
 
 
 class RoutingContext:
@@ -37,6 +38,7 @@ class RoutingContext:
         """
         table = self._tables.get(spec)
         if table is None:
+            may_block()  # opening reads files (or connects): not inline on an event loop
             context = self.alias_table_context if spec in self._alias_specs else self.table_context
             table = self._tables[spec] = open_table(spec, context)
         return table

@@ -36,10 +36,14 @@ class Table(ABC):
       full key, never with the partial keys (``user``, ``@domain``) of address lookups.
     * ``fold_case`` — keys are lower-cased before the lookup (Postfix's default for
       fixed-string tables; pattern tables decide case sensitivity themselves).
+    * ``local`` — answers come from memory or a local file, never over the network or
+      from a name service: cheap enough to ask on an event loop (see
+      :meth:`vmail.tables.memo.LookupMemo.run_inline`). False unless a type says so.
     """
 
     pattern: bool = False
     fold_case: bool = True
+    local: bool = False
 
     def __init__(self, spec: str) -> None:
         self.spec = spec

@@ -99,6 +99,7 @@ class CidrTable(Table):
 
     pattern = True
     fold_case = False
+    local = True
 
     def __init__(self, spec: str, steps: Sequence[Step[Address]]) -> None:
         super().__init__(spec)

@@ -36,6 +36,8 @@ CHECK_INTERVAL = 1.0
 class IndexedTable(Table):
     """A compiled postmap table, rebuilt from its source when that changes."""
 
+    local = True
+
     def __init__(self, spec: str, source: Path, *, alias_syntax: bool = False) -> None:
         super().__init__(spec)
         self.source = source

@@ -29,6 +29,7 @@ class ProxyTable(Table):
         self.inner = inner
         self.pattern = inner.pattern
         self.fold_case = inner.fold_case
+        self.local = inner.local
         self._share_key = share_key
         self._closed = False
 

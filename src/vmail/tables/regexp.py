@@ -150,6 +150,7 @@ class RegexpTable(Table):
 
     pattern = True
     fold_case = False
+    local = True
 
     def __init__(self, spec: str, steps: Sequence[Step[str]]) -> None:
         super().__init__(spec)

@@ -26,6 +26,8 @@ _BLANK = " \t\r\n"
 class StaticTable(Table):
     """``static:value`` answers every key with the same value."""
 
+    local = True
+
     def __init__(self, spec: str, value: str) -> None:
         super().__init__(spec)
         self.value = value
@@ -36,6 +38,8 @@ class StaticTable(Table):
 
 class DictTable(Table):
     """A table held in memory as a dict (keys already folded as the table requires)."""
+
+    local = True
 
     def __init__(self, spec: str, entries: dict[str, str]) -> None:
         super().__init__(spec)
@@ -55,6 +59,8 @@ class InlineTable(DictTable):
 class FailTable(Table):
     """``fail:name``: every lookup fails, for testing error handling."""
 
+    local = True
+
     def lookup(self, key: str) -> str | None:
         raise TableError(self.spec, "query error: Application error")
 
@@ -63,6 +69,7 @@ class EnvironTable(Table):
     """``environ:name``: the value of an environment variable (the name is ignored)."""
 
     fold_case = True
+    local = True
 
     def lookup(self, key: str) -> str | None:
         return os.environ.get(key)

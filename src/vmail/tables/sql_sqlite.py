@@ -58,7 +58,13 @@ def _real_text(value: float) -> Value:
 
 
 class SqliteTable(SqlTable):
-    """One SQLite database, queried with the ``.cf`` file's query."""
+    """One SQLite database, queried with the ``.cf`` file's query.
+
+    A local file read: ``local`` (smtpd asks it on its event loop). In WAL mode readers do
+    not wait for writers; otherwise a reader may wait while a writer commits.
+    """
+
+    local = True
 
     def __init__(self, spec: str, settings: QuerySettings, dbpath: Path) -> None:
         super().__init__(spec, settings)

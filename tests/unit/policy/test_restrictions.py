@@ -12,6 +12,7 @@ from vmail.core.errors import TableError
 from vmail.policy.restrictions import Client
 from vmail.route import Router
 from vmail.tables import Table
+from vmail.tables.memo import LookupMemo, WouldBlockError
 from vmail.tables.registry import register
 
 
@@ -156,3 +157,37 @@ def test_access_table_that_cannot_be_opened(tmp_path: Path) -> None:
         "smtpd_recipient_restrictions = check_recipient_access nosuch:table, permit\n"
     )
     assert _reply(tmp_path, main_cf, "a@x.example") == "451 4.3.5 Server configuration error"
+
+
+def test_a_decision_restarted_in_a_thread_logs_its_warnings_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "main.cf").write_text(
+        BASE
+        + "smtpd_relay_restrictions =\n"
+        + "smtpd_recipient_restrictions = warn_if_reject, reject,"
+        + " check_recipient_access unix:passwd.byname, permit\n"
+    )
+    router = Router(MainConfig.load(tmp_path), dns=FakeDNS())
+    memo = LookupMemo()
+    check = router.policy.check_recipient
+    args = (OUTSIDE, "sender@example.org", "nobody@mail.example.net")
+    with pytest.raises(WouldBlockError):  # the unix: table is not local
+        memo.run_inline(check, *args)
+    assert "reject_warning" not in caplog.text
+    memo.run(check, *args)
+    assert caplog.text.count("reject_warning: 554 5.7.1") == 1
+
+
+def test_dns_checks_are_not_made_inline(tmp_path: Path) -> None:
+    (tmp_path / "main.cf").write_text(
+        BASE
+        + "smtpd_relay_restrictions =\n"
+        + "smtpd_recipient_restrictions = reject_unknown_recipient_domain, permit\n"
+    )
+    router = Router(MainConfig.load(tmp_path), dns=FakeDNS())
+    memo = LookupMemo()
+    args = (OUTSIDE, "sender@example.org", "bob@missing.example")
+    with pytest.raises(WouldBlockError):
+        memo.run_inline(router.policy.check_recipient, *args)
+    assert str(memo.run(router.policy.check_recipient, *args)).startswith("450 4.1.2")

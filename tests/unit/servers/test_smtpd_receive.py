@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +21,7 @@ from vmail.route import Router
 from vmail.servers.smtpd import SmtpServer
 from vmail.servers.smtpd.connection import SPOOL_THRESHOLD
 from vmail.tables import Table
+from vmail.tables.simple import DictTable
 
 T = TypeVar("T")
 
@@ -325,3 +327,30 @@ def test_cleanup_reuses_the_lookups_of_the_rcpt_decision(
     assert len(queued(spool)) == 2
     # each key once per message: RCPT asks, cleanup reuses; the next message asks again
     assert len(asked) == 2 * len(set(asked))
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_rcpt_decisions_run_on_the_loop_only_with_local_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: bool
+) -> None:
+    router, spool = setup(tmp_path)
+    monkeypatch.setattr(DictTable, "local", local)  # the inline: tables of the test
+    decided_on: list[int] = []
+    check = router.policy.check_recipient
+
+    def recording(*args: Any) -> Reply:
+        reply = check(*args)
+        decided_on.append(threading.get_ident())
+        return reply
+
+    monkeypatch.setattr(router.policy, "check_recipient", recording)
+    loop_thread = threading.get_ident()  # serve() runs the server's loop in this thread
+
+    def client(port: int) -> dict[str, tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            return s.sendmail("sender@example.org", ["team@example.com"], MESSAGE)
+
+    assert serve(router, spool, client) == {}
+    assert len(queued(spool)) == 1
+    assert len(decided_on) == 1
+    assert (decided_on[0] == loop_thread) is local

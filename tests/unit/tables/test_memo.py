@@ -11,7 +11,7 @@ from vmail.tables import Table
 from vmail.tables import memo as memo_module
 from vmail.tables.base import Trace
 from vmail.tables.maps import Maps, query
-from vmail.tables.memo import LookupMemo
+from vmail.tables.memo import LookupMemo, WouldBlockError, may_block
 
 
 class Counting(Table):
@@ -98,3 +98,35 @@ def test_the_memo_is_active_in_the_worker_thread_of_run() -> None:
 
     asyncio.run(main())
     assert table.calls == ["a"]
+
+
+class Remote(Counting):
+    local = False
+
+
+class Local(Counting):
+    local = True
+
+
+def test_inline_runs_use_local_tables_and_stop_before_a_remote_one() -> None:
+    local, remote = Local({"a": "1"}), Remote({"b": "2"})
+    memo = LookupMemo()
+
+    def decide() -> tuple[str | None, str | None]:
+        return query(local, "a"), query(remote, "b")
+
+    with pytest.raises(WouldBlockError):
+        memo.run_inline(decide)
+    assert not memo.inline
+    assert (local.calls, remote.calls) == (["a"], [])
+    assert memo.run(decide) == ("1", "2")  # in a thread: the local answer is reused
+    assert (local.calls, remote.calls) == (["a"], ["b"])
+    assert memo.run_inline(decide) == ("1", "2")  # everything remembered: fine inline
+
+
+def test_may_block_refuses_only_inline() -> None:
+    memo = LookupMemo()
+    may_block()
+    memo.run(may_block)
+    with pytest.raises(WouldBlockError):
+        memo.run_inline(may_block)

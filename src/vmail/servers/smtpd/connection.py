@@ -15,7 +15,8 @@ end of DATA (:meth:`vmail.cleanup.Cleanup.store`); a larger one opens the queue 
 and streams the rest. Either way an error of cleanup (alias expansion, queue file) is the
 reply to the end of DATA, as in Postfix. Table answers are remembered for the transaction
 (:class:`vmail.tables.memo.LookupMemo`), so cleanup's expansion reuses what the RCPT
-decisions looked up.
+decisions looked up. RCPT decisions that need only local tables (in memory, files, SQLite)
+run on the event loop; one that would query a network table or DNS moves to a thread.
 
 Every write waits at most ``smtpd_timeout`` for the client to read (a client that stops
 reading loses its connection, never blocks the others); a connection idle that long gets
@@ -30,8 +31,8 @@ import logging
 import socket
 import ssl
 from collections import deque
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ParamSpec
 
 from vmail.auth.sasl import Credentials, new_exchange
 from vmail.auth.service import AuthStatus
@@ -63,12 +64,13 @@ from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.servers.smtpd import xclient
 from vmail.servers.smtpd.tls import received_details
-from vmail.tables.memo import LookupMemo
+from vmail.tables.memo import LookupMemo, WouldBlockError
 
 if TYPE_CHECKING:
     from vmail.servers.smtpd.server import SmtpServer
     from vmail.servers.smtpd.settings import Settings
 
+P = ParamSpec("P")
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
 SPOOL_THRESHOLD = 1 << 16  # bytes of a message held in memory before the queue file opens
@@ -306,15 +308,28 @@ class Connection:
         sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = decision.recipient.internal
         policy = self.settings.policy
-        memo = self.memo
-        reply = await asyncio.to_thread(memo.run, policy.check_recipient, self.client, sender, rcpt)
+        reply = await self.lookup(policy.check_recipient, self.client, sender, rcpt)
         if reply.ok and self.settings.lmtp:
-            reply = await asyncio.to_thread(memo.run, self.lmtp_local, rcpt)
+            reply = await self.lookup(self.lmtp_local, rcpt)
         if reply.ok:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
             self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
         return reply
+
+    async def lookup(self, decide: Callable[P, Reply], *args: P.args, **kwargs: P.kwargs) -> Reply:
+        """A table-driven decision: on the loop while it asks only local tables, else in a
+        worker thread (the transaction's memo keeps what the first attempt found)."""
+        memo = self.memo
+        try:
+            return memo.run_inline(decide, *args, **kwargs)
+        except WouldBlockError:
+            pass
+
+        def in_thread() -> Reply:
+            return memo.run(decide, *args, **kwargs)
+
+        return await asyncio.to_thread(in_thread)
 
     def lmtp_local(self, rcpt: str) -> Reply:
         """LMTP accepts only recipients this host delivers (no relaying)."""
