@@ -1,7 +1,8 @@
 """``vmail serve``: run the mail system in the foreground until SIGTERM or SIGINT.
 
 Every ``inet`` service of master.cf gets its listener, and the queue manager with its
-delivery agents starts (see :mod:`vmail.servers.app`). Without ``-c`` or
+delivery agents starts in a delivery process forked once root has been dropped (see
+:mod:`vmail.servers.app` for the process model). Without ``-c`` or
 ``$VMAIL_CONFIG_DIR``, and with no ``/etc/vmail/main.cf`` (for other users than root:
 ``~/.vmail``), the configuration ``vmail init`` writes is created first, so a fresh
 machine gets a working server from one command.
