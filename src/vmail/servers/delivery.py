@@ -31,6 +31,8 @@ import stat
 import threading
 from collections.abc import Callable
 
+from vmail.delivery.command import spawner_fds
+
 log = logging.getLogger("vmail.master")
 
 PIPE_READ = 1 << 16
@@ -72,7 +74,8 @@ class DeliveryProcess:
             code = 70  # EX_SOFTWARE
             try:
                 os.close(write_fd)
-                detach_child(parent, keep=(read_fd,))
+                # the command spawner (pipe/local agents) is a socket it must keep
+                detach_child(parent, keep=(read_fd, *spawner_fds()))
                 code = self._body(read_fd)
             except BaseException:
                 log.exception("delivery process failed")
