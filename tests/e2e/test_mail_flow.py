@@ -148,3 +148,24 @@ def test_sendmail_posts_and_wakes_the_server(server: ServerProcess) -> None:
     (local,) = server.wait_for("carol@example.com", timeout=10)
     assert b"Received: by mx.test (vmail, from userid " in local
     assert local.endswith(b"from a script\n.\nstill body\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: vmail drops it, the helper keeps it")
+def test_pipe_user_runs_as_that_user_after_root_was_dropped(tmp_path: Path) -> None:
+    """serve runs as nobody; pipe(8)'s user=daemon command still runs as daemon (uid 1)."""
+    out = tmp_path / "who"
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    script = tmp_path / "whoami"
+    script.write_text(f"#!/bin/sh\nid -u > {out}/uid.tmp && mv {out}/uid.tmp {out}/uid\n")
+    script.chmod(0o755)
+    transport = tmp_path / "transport"
+    transport.write_text("pipe.test  whoami:\n")
+    master = f"whoami unix - n n - - pipe\n    flags= user=daemon argv={script}\n"
+    config_dir = make_config(tmp_path, {"transport_maps": f"texthash:{transport}"}, master)
+    for server in running(config_dir):
+        with server.smtp() as client:  # 127.0.0.1 is in mynetworks: may relay to pipe.test
+            client.sendmail("alice@example.org", ["x@pipe.test"], MESSAGE)
+        server.wait_log(r"relay=whoami, .*status=sent \(delivered via whoami service\)")
+        assert (out / "uid").read_text().strip() == "1"
+        assert "running as uid 65534" in server.log

@@ -61,19 +61,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vmail.delivery.command import install_spawner
+    from vmail.delivery.spawn import Spawner
     from vmail.servers.app import MailSystem  # the server stack loads only for serve
 
     config_dir = _config_dir(args.config_dir)
     config = MainConfig.load(config_dir).validate()
     _setup_logging(config, verbose=args.verbose)
     ports_file = Path(args.ports_file).absolute() if args.ports_file else None
-    system = MailSystem(
-        config_dir,
-        peername_lookup=not args.no_client_lookup,
-        notify_ports=(lambda ports: _write_ports(ports_file, ports)) if ports_file else None,
-        owner=_run_as(config),
-    )
-    return asyncio.run(_serve(system, config))
+    owner = _run_as(config)
+    # root's helper that starts pipe(8) user= and local(8) default_privs commands after
+    # root is dropped; forked before any listener or thread exists, it ends with vmail
+    spawner = Spawner().start() if owner is not None else None
+    install_spawner(spawner)
+    try:
+        system = MailSystem(
+            config_dir,
+            peername_lookup=not args.no_client_lookup,
+            notify_ports=(lambda ports: _write_ports(ports_file, ports)) if ports_file else None,
+            owner=owner,
+        )
+        return asyncio.run(_serve(system, config))
+    finally:
+        install_spawner(None)
+        if spawner is not None:
+            spawner.close()
 
 
 def _config_dir(given: str | None) -> Path:
