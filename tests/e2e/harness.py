@@ -124,6 +124,7 @@ class ServerProcess:
                 [*command, "--ports-file", str(self.ports_file)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # kill() reaches the delivery process too
             )
         deadline = time.monotonic() + START_TIMEOUT
         while not self.ports_file.exists():
@@ -211,8 +212,9 @@ class ServerProcess:
             raise AssertionError(f"vmail serve did not stop on SIGTERM:\n{self.log}") from None
 
     def kill(self) -> None:
+        """SIGKILL to every process of the server at once (a crash, not a shutdown)."""
         assert self.proc is not None
-        self.proc.kill()
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
 

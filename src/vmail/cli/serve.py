@@ -29,6 +29,7 @@ import pkgutil
 import pwd
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,12 +227,22 @@ def _write_ports(path: Path | None, ports: dict[str, int]) -> None:
 
 
 class PostfixFormatter(logging.Formatter):
-    """``Nov 27 09:30:00 HOST vmail/SERVICE[PID]: message`` (SERVICE from the logger)."""
+    """``Nov 27 09:30:00 HOST vmail/SERVICE[PID]: message`` (SERVICE from the logger).
+
+    The PID is kept (and renewed in a forked delivery process) and the time stamp made
+    once per second: the mail log is written several times per message.
+    """
 
     def __init__(self, hostname: str, syslog_name: str) -> None:
         super().__init__(datefmt="%b %d %H:%M:%S")
         self.hostname = hostname
         self.syslog_name = syslog_name
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._new_pid)
+        self._second, self._stamp = -1, ""
+
+    def _new_pid(self) -> None:
+        self.pid = os.getpid()
 
     def format(self, record: logging.LogRecord) -> str:
         service = record.name.split(".")[1] if record.name.count(".") else "master"
@@ -241,13 +252,19 @@ class PostfixFormatter(logging.Formatter):
         text = record.getMessage()
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        stamp = self.formatTime(record, self.datefmt)
-        return (
-            f"{stamp} {self.hostname} {self.syslog_name}/{service}[{record.process}]: {level}{text}"
-        )
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime(self.datefmt or "", time.localtime(second))
+        program = f"{self.syslog_name}/{service}[{self.pid}]"
+        return f"{self._stamp} {self.hostname} {program}: {level}{text}"
 
 
 def _setup_logging(config: MainConfig, *, verbose: bool) -> None:
+    # vmail's records use none of these: no os.getpid(), thread lookup or frame walk each
+    logging.logProcesses = False
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     target = config.get("maillog_file")
     handler: logging.Handler
     if target and target != "/dev/stdout":

@@ -8,7 +8,13 @@ nothing exists in ``new/``, so a crash or an error leaves at most a file in ``tm
 (which readers ignore and Dovecot cleans up after 36 hours); on error the tmp file is
 removed. Where ``link()`` is not supported the file is renamed instead.
 
-Unique names follow the Maildir proposal as Dovecot writes them:
+A delivery from the queue has a stable name instead, ``<arrival>.V<queue_id>R<index>.<host>``
+(the same on every attempt): if an interrupted attempt already linked it into ``new/``,
+the link fails and the delivery counts as done; after a crash the caller also asks to
+look in ``cur/`` first (``look_first``), where a client may have moved it. This is what
+keeps a kill -9 from delivering a message twice.
+
+Other unique names follow the Maildir proposal as Dovecot writes them:
 ``<secs>.M<usecs>P<pid>Q<n>.<host>`` — seconds and microseconds of the delivery, the
 process id, and a per-process delivery counter (``Q``), so names stay unique across
 threads and processes. The final name in ``new/`` adds ``,S=<size>`` (bytes on disk) and
@@ -73,12 +79,14 @@ _default_names = UniqueNames()
 
 @dataclass(frozen=True)
 class MaildirResult:
-    """Where the message went: the file in ``new/`` and its sizes."""
+    """Where the message went: the file in ``new/`` and its sizes; ``existing``: an
+    earlier attempt of the same delivery had put it there (sizes then 0)."""
 
     path: str
     name: str
     size: int
     virtual_size: int
+    existing: bool = False
 
 
 def deliver_maildir(
@@ -89,10 +97,16 @@ def deliver_maildir(
     owner: Owner | None = None,
     limit: int = 0,
     names: UniqueNames | None = None,
+    stable_name: str | None = None,
+    look_first: bool = False,
 ) -> MaildirResult:
     """Write ``headers`` and ``content`` as one new message; MailError on failure.
 
     ``limit`` (0: none) is ``virtual_mailbox_limit``: the most bytes the file may have.
+    ``stable_name`` (a base name unique to this delivery, the same on every attempt)
+    makes a second attempt find the first one's file instead of adding a copy: in
+    ``new/`` always (the link fails), and in ``cur/`` too with ``look_first`` (after a
+    crash; that costs a directory listing). The result then has ``existing=True``.
     """
     names = names or _default_names
     dirs: list[int] = []
@@ -104,8 +118,12 @@ def deliver_maildir(
                 dirs.append(open_subdir(root, sub, create=True, owner=owner))
         except OSError as e:
             raise os_failure(e, CREATE_DEFAULT, f"create maildir file {mailbox.path}tmp/") from e
-        tmp_dir, new_dir = dirs[1], dirs[2]
-        return _write(mailbox, content, headers, owner, limit, names, tmp_dir, new_dir)
+        tmp_dir, new_dir, cur_dir = dirs[1], dirs[2], dirs[3]
+        if stable_name is not None and look_first:
+            found = _find(stable_name, new_dir, "new") or _find(stable_name, cur_dir, "cur")
+            if found is not None:
+                return MaildirResult(f"{mailbox.path}{found}", found, 0, 0, existing=True)
+        return _write(mailbox, content, headers, owner, limit, names, tmp_dir, new_dir, stable_name)
     finally:
         for fd in dirs:
             os.close(fd)
@@ -120,9 +138,12 @@ def _write(
     names: UniqueNames,
     tmp_dir: int,
     new_dir: int,
+    stable_name: str | None = None,
 ) -> MaildirResult:
-    base = names.next()
+    base = stable_name or names.next()
     tmp_path = f"{mailbox.path}tmp/{base}"
+    if stable_name is not None:  # an interrupted attempt may have left its tmp file
+        _discard(base, tmp_dir)
     try:
         fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=tmp_dir)
     except OSError as e:
@@ -130,7 +151,13 @@ def _write(
     linked: str | None = None
     try:
         writer = _write_file(fd, content, headers, owner, limit)
-        name = linked = _publish(base, writer, tmp_dir, new_dir, mailbox.path, names)
+        published = _publish(
+            base, writer, tmp_dir, new_dir, mailbox.path, names, stable=stable_name is not None
+        )
+        if published is None:  # an earlier attempt's copy is in new/: nothing to add
+            name = f"{base},S={writer.size},W={writer.virtual_size}"
+            return MaildirResult(f"{mailbox.path}new/{name}", name, 0, 0, existing=True)
+        name = linked = published
         # needed: the queue manager records "delivered" (and may remove its queue file)
         # once this returns, so the new/ entry must survive a power loss first; shared with
         # the other deliveries into this new/ directory (group commit)
@@ -165,9 +192,17 @@ def _write_file(
 
 
 def _publish(
-    base: str, writer: CountingWriter, tmp_dir: int, new_dir: int, where: str, names: UniqueNames
-) -> str:
-    """Link the tmp file into ``new/`` under its final name; returns that name."""
+    base: str,
+    writer: CountingWriter,
+    tmp_dir: int,
+    new_dir: int,
+    where: str,
+    names: UniqueNames,
+    *,
+    stable: bool = False,
+) -> str | None:
+    """Link the tmp file into ``new/`` under its final name; returns that name, or None
+    when a ``stable`` name is already there (an earlier attempt delivered it)."""
     suffix = f",S={writer.size},W={writer.virtual_size}"
     name = base + suffix
     for _attempt in range(5):
@@ -175,6 +210,8 @@ def _publish(
             os.link(base, name, src_dir_fd=tmp_dir, dst_dir_fd=new_dir, follow_symlinks=False)
             return name
         except FileExistsError:
+            if stable:
+                return None
             name = names.next() + suffix
         except OSError as e:
             if e.errno not in _NO_LINK:
@@ -184,6 +221,14 @@ def _publish(
                 ) from e
             return _rename(base, name, tmp_dir, new_dir)
     raise failure("4.2.0", f"create maildir file {where}new/{name}: File exists")
+
+
+def _find(base: str, dir_fd: int, sub: str) -> str | None:
+    """``sub/NAME`` of a file whose name starts with ``base`` plus ``,`` or ``:``."""
+    for entry in os.listdir(dir_fd):
+        if entry.startswith(base) and entry[len(base) : len(base) + 1] in (",", ":", ""):
+            return f"{sub}/{entry}"
+    return None
 
 
 def _rename(base: str, name: str, tmp_dir: int, new_dir: int) -> str:

@@ -62,6 +62,10 @@ class DeliveryRequest:
     when unknown. ``transport`` and ``nexthop`` are the resolver's answer (``lmtp`` and
     ``inet:127.0.0.1:24``, ``smtp`` and ``[relay.example]:587``...). ``notify`` and
     ``orcpt`` are the recipient's DSN parameters, passed on by SMTP and LMTP clients.
+    ``delivery_key`` (queue ID and recipient index) names this delivery the same way on
+    every attempt; with ``recovered`` (the message was being delivered when vmail
+    stopped), a Maildir delivery first looks for the copy an interrupted attempt may have
+    left, so that a crash never delivers a message twice.
     """
 
     queue_id: str
@@ -73,6 +77,8 @@ class DeliveryRequest:
     notify: tuple[str, ...] = ()
     orcpt: str = ""
     message: MessageInfo | None = None
+    delivery_key: str = ""  # unique per queued recipient and stable across attempts
+    recovered: bool = False  # a crash may have interrupted an earlier attempt
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,8 @@ class VirtualAgent:
                     owner=owner,
                     limit=self.limit,
                     names=self.names,
+                    stable_name=self._stable_name(request),
+                    look_first=request.recovered,
                 )
                 return sent("delivered to maildir", mailbox.path)
             deliver_mbox(
@@ -181,6 +183,13 @@ class VirtualAgent:
                 else f"delivery failed to mailbox {mailbox.path}: "
             )
             return failed(e.reply.enhanced, prefix + e.reply.text, mailbox.path)
+
+    def _stable_name(self, request: DeliveryRequest) -> str | None:
+        """The Maildir base name of this delivery, the same on every attempt."""
+        if not request.delivery_key:
+            return None
+        arrival = request.message.arrival_time if request.message is not None else 0.0
+        return f"{int(arrival)}.{request.delivery_key}.{self.names.hostname}"
 
     def _owner_ids(self, user: Address, user_text: str) -> tuple[int, int] | DeliveryResult:
         """The uid and gid for ``user``, or the deferral virtual(8) gives."""

@@ -8,6 +8,8 @@ main.cf names the database with ``vmail_database`` (default
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
@@ -107,7 +109,28 @@ def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    if os.geteuid() == 0:
+        _share_wal_files(cursor.execute("PRAGMA database_list").fetchall())
     cursor.close()
+
+
+def _share_wal_files(databases: list[tuple[int, str, str]]) -> None:
+    """Root (the CLI) gives the ``-wal``/``-shm`` files it may have just created to the
+    database's owner: ``vmail serve`` runs as that user and, as a WAL reader, must write
+    the ``-shm`` file, or its lookups fail (451 4.3.0) until SQLite removes them."""
+    for _seq, name, path in databases:
+        if name != "main" or not path:
+            continue
+        try:
+            owner = os.stat(path)
+        except OSError:
+            return
+        if owner.st_uid == 0:
+            return
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path + suffix).st_uid == 0:
+                    os.chown(path + suffix, owner.st_uid, owner.st_gid)
 
 
 def _sqlite_begin(connection: object) -> None:

@@ -526,6 +526,8 @@ class QueueManager:
             notify=recipient.notify,
             orcpt=recipient.orcpt,
             message=attempt_message(qf),
+            delivery_key=f"V{qf.queue_id}R{index}",
+            recovered=qf.recovered,
         )
 
     # -- recording -----------------------------------------------------------------------

@@ -195,6 +195,8 @@ def apply_status(states: list[RecipientState], data: object, sequence: int = 0) 
                 state.next_attempt = 0.0
     elif op == NOTICE:
         _check_notice(data, len(states))
+    elif op == RECOVERED:
+        pass  # see QueueFile.recovered
     elif op == "requeue":
         for i, state in enumerate(states):
             if not state.final:
@@ -204,6 +206,7 @@ def apply_status(states: list[RecipientState], data: object, sequence: int = 0) 
 
 
 NOTICE = "notice"
+RECOVERED = "recovered"  # start-up recovery found the message in active
 NOTICE_KINDS = ("bounce", "delay", "success")
 
 
@@ -406,6 +409,13 @@ class QueueFile:
     def read_content(self) -> bytes:
         """The whole content in memory (for small messages and tests)."""
         return b"".join(self.content_chunks())
+
+    @property
+    def recovered(self) -> bool:
+        """Whether a crash interrupted a delivery attempt of this message (recovery found
+        it in ``active`` and recorded it): deliveries must look for what that attempt
+        may already have written."""
+        return any(record.get("op") == RECOVERED for record in self.status_records)
 
     @property
     def pending(self) -> list[int]:

@@ -7,8 +7,8 @@ What :func:`recover` does, queue by queue, before the queue manager starts:
   still has the message and will send it again. Files under a queue ID are committed
   messages and stay, to be picked up.
 * ``active``: every message goes back to ``incoming``, to be scheduled again (as Postfix's
-  qmgr does at start). Its recipient states are kept, so recipients already recorded as
-  delivered or bounced are not delivered again.
+  qmgr does at start), with a ``recovered`` record. Its recipient states are kept, so
+  recipients already recorded as delivered or bounced are not delivered again.
 * every mail queue: each file is parsed (envelope and status records; the content's
   length, not its checksum, which the delivery agent checks as it reads). A file that
   does not parse is moved to ``corrupt`` and never delivered; a torn last status record
@@ -29,22 +29,23 @@ is Postfix's window too (its delivery agents mark a recipient done in the queue 
 after the mailbox write), and it is as small as it can be without a two-phase protocol:
 one ``write`` + ``fsync`` of the queue file, a few milliseconds.
 
-*Closing it (for the delivery agent).* Before writing, the agent can append a ``pending``
-status record whose ``reason`` names the Maildir file it is about to create, built from
-the queue ID and recipient index (e.g. ``<time>.M<usec>Q<queue_id>R<index>.<host>``).
-After a restart, a recipient whose last record names such a file is looked up in
-``new/`` and ``cur/`` (where the name gains a ``:2,flags`` suffix) before delivering
-again; if it is there, only the ``delivered`` record is written. That costs one more
-fsync per delivery and removes the duplicate.
+*Closing it for Maildirs.* The virtual agent names each Maildir file after the delivery
+(``<arrival>.V<queue_id>R<index>.<host>``, the same on every attempt), so linking a second
+copy into ``new/`` fails and counts as delivered. Messages this scan finds in ``active``
+get a ``recovered`` record (fsynced once, here); their Maildir deliveries first look in
+``new/`` and ``cur/`` (where a client may have moved the file, adding ``:2,flags``) and
+write nothing if the copy is there. No extra fsync on the normal path. mbox files, pipes
+and remote servers keep Postfix's window.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
-from vmail.queue.file import CorruptQueueFileError
+from vmail.queue.file import RECOVERED, CorruptQueueFileError
 from vmail.queue.spool import ACTIVE, INCOMING, MAIL_QUEUES, QueueNotFoundError, Spool
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def recover(spool: Spool) -> RecoveryReport:
         os.unlink(path)
         report.removed_temp.append(path.name)
     for queue_id in spool.ids(ACTIVE):
+        _mark_recovered(spool, queue_id)
         spool.move(queue_id, ACTIVE, INCOMING)
         report.requeued_active.append(queue_id)
     for queue in MAIL_QUEUES:
@@ -89,6 +91,16 @@ def recover(spool: Spool) -> RecoveryReport:
                 report.repaired.append(queue_id)
             report.messages += 1
     return report
+
+
+def _mark_recovered(spool: Spool, queue_id: str) -> None:
+    """Record (fsynced, once) that a delivery of this message may have been cut short."""
+    try:
+        entry = spool.load(ACTIVE, queue_id)
+        if not entry.recovered and entry.pending:
+            entry.append([{"t": time.time(), "op": RECOVERED}])
+    except (CorruptQueueFileError, QueueNotFoundError):
+        pass  # quarantined (or gone) below
 
 
 __all__ = ["RecoveryReport", "recover"]

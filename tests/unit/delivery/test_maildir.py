@@ -219,3 +219,28 @@ def test_shell_characters_are_just_names(tmp_path: Path) -> None:
     deliver_maildir(box(tmp_path, "d/$(touch pwned);`id`|x/"), [b"x\n"])
     assert only(tmp_path / "d/$(touch pwned);`id`|x/new").read_bytes() == b"x\n"
     assert not Path("pwned").exists()
+
+
+def test_stable_name_never_adds_a_second_copy(tmp_path: Path) -> None:
+    name = "1795766555.VQ4ABCR0.host"
+    first = deliver_maildir(box(tmp_path), [b"Subject: a\r\n\r\nx\r\n"], stable_name=name)
+    assert first.name == f"{name},S=14,W=17"  # LF line ends on disk
+    assert not first.existing
+    (tmp_path / "example.com/user/tmp" / name).write_bytes(b"left by a crash")
+    again = deliver_maildir(box(tmp_path), [b"Subject: a\r\n\r\nx\r\n"], stable_name=name)
+    assert again.existing
+    assert [p.name for p in (tmp_path / "example.com/user/new").iterdir()] == [first.name]
+    assert list((tmp_path / "example.com/user/tmp").iterdir()) == []
+
+
+def test_look_first_finds_a_copy_a_client_moved_to_cur(tmp_path: Path) -> None:
+    name = "1795766555.VQ4ABCR1.host"
+    first = deliver_maildir(box(tmp_path), [b"x\r\n"], stable_name=name)
+    maildir = tmp_path / "example.com/user"
+    (maildir / "new" / first.name).rename(maildir / "cur" / f"{first.name}:2,RS")
+    found = deliver_maildir(box(tmp_path), [b"x\r\n"], stable_name=name, look_first=True)
+    assert found.existing
+    assert found.name == f"cur/{first.name}:2,RS"
+    assert list((maildir / "new").iterdir()) == []
+    other = deliver_maildir(box(tmp_path), [b"x\r\n"], stable_name=name + "0", look_first=True)
+    assert not other.existing  # a longer name with the same start is another message

@@ -3,6 +3,9 @@ PostfixAdmin database, and one-line errors for databases that cannot be used."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -221,3 +224,21 @@ def test_server_down(scheme: str) -> None:
     assert message.startswith(f"cannot connect to database {scheme}")
     assert "refused" in message.lower()
     assert "secret" not in message
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_root_gives_wal_files_to_the_database_owner(tmp_path: Path) -> None:
+    """The CLI runs as root, vmail serve as the database's owner: the -shm file that
+    SQLite's WAL readers write must stay writable for the server."""
+    path = tmp_path / "vmail.db"
+    with contextlib.closing(sqlite3.connect(path)) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x)")
+        setup.commit()
+    os.chown(path, 65534, 65534)
+    engine = open_database(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        for suffix in ("-wal", "-shm"):
+            assert os.stat(f"{path}{suffix}").st_uid == 65534
+    engine.dispose()

@@ -249,8 +249,9 @@ def test_mixed_recipients(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
     assert spool.load(DEFERRED, qid).states[2].next_attempt == ARRIVAL + 300 + 600
 
 
-def test_crash_before_status_record_redelivers_never_loses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("read_meanwhile", [False, True])
+def test_crash_before_status_record_neither_loses_nor_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_meanwhile: bool
 ) -> None:
     clock = FakeClock(ARRIVAL)
     qmgr, spool = manager(tmp_path, clock)
@@ -263,16 +264,22 @@ def test_crash_before_status_record_redelivers_never_loses(
     monkeypatch.setattr(QueueFile, "append", failing_append)
     run(qmgr, clock.now)
     # the Maildir has the message, the queue file does not know: it stays
-    assert len(new_mail(tmp_path, "bob")) == 1
+    (delivered,) = new_mail(tmp_path, "bob")
     assert spool.find(qid) == ACTIVE
     assert spool.load(ACTIVE, qid).pending == [0]
+    if read_meanwhile:  # a client read it while vmail was down: new/X -> cur/X:2,S
+        cur = delivered.parent.parent / "cur"
+        delivered.rename(cur / f"{delivered.name}:2,S")
 
     monkeypatch.setattr(QueueFile, "append", real_append)
     recover(spool)
     assert spool.find(qid) == INCOMING
+    assert spool.load(INCOMING, qid).recovered
     run(qmgr, clock.now)
     assert spool.find(qid) is None
-    assert len(new_mail(tmp_path, "bob")) == 2  # the documented duplicate window
+    maildir = tmp_path / "mail" / "example.com" / "bob"
+    files = list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())
+    assert len(files) == 1  # delivered exactly once
 
 
 def test_delivered_recipient_is_not_redelivered_after_restart(tmp_path: Path) -> None:
