@@ -22,6 +22,7 @@ Pure computation; nothing here blocks.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ SEPARATOR = "z"
 SECONDS_WIDTH = 6
 MICROS_WIDTH = 4
 _VALUES = {c: i for i, c in enumerate(ALPHABET)}
+# a whole ID in one match (the queue manager checks one per message): head, then "z" inode
+_ID_SHAPE = re.compile(f"[{ALPHABET}]{{{SECONDS_WIDTH + MICROS_WIDTH},}}z[{INODE_ALPHABET}]+")
 
 QueueId = str
 
@@ -66,11 +69,9 @@ def make_id(seconds: int, micros: int, inode: int) -> QueueId:
 
 def is_valid_id(text: str) -> bool:
     """Whether ``text`` is a well-formed long queue ID (also safe as a file name)."""
-    head, sep, inode = text.rpartition(SEPARATOR)
-    if not sep or not inode or len(head) < SECONDS_WIDTH + MICROS_WIDTH:
+    if _ID_SHAPE.fullmatch(text) is None:
         return False
-    if any(c not in _VALUES for c in head) or any(c not in INODE_ALPHABET for c in inode):
-        return False
+    head = text.rpartition(SEPARATOR)[0]
     return _decode(head[-MICROS_WIDTH:], len(ALPHABET)) < 1_000_000
 
 
