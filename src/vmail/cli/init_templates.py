@@ -257,6 +257,8 @@ def master_cf(setup: Setup) -> str:
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+# LMTP for mail another MTA hands over (vmail's own "lmtpd"; local recipients only):
+#127.0.0.1:24 inet n     -       n       -       -       lmtpd
 # Delivery agents.
 smtp      unix  -       -       n       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
