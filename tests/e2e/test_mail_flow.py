@@ -169,3 +169,22 @@ def test_pipe_user_runs_as_that_user_after_root_was_dropped(tmp_path: Path) -> N
         server.wait_log(r"relay=whoami, .*status=sent \(delivered via whoami service\)")
         assert (out / "uid").read_text().strip() == "1"
         assert "running as uid 65534" in server.log
+
+
+def test_lmtp_listener_delivers_per_recipient(tmp_path: Path) -> None:
+    master = "127.0.0.1:0 inet n - n - - lmtpd\n  -o syslog_name=postfix/lmtp\n"
+    for server in running(make_config(tmp_path, master=master)):
+        server.add_mailbox("bob@example.com")
+        with smtplib.LMTP("127.0.0.1", server.ports["lmtp"]) as client:
+            client.ehlo_or_helo_if_needed()
+            client.mail("alice@example.org")
+            client.rcpt("bob@example.com")
+            code, _ = client.rcpt("nobody@example.com")
+            assert code == 550
+            client.putcmd("data")
+            assert client.getreply()[0] == 354
+            client.send(b"Subject: via lmtp\r\n\r\nhi\r\n.\r\n")
+            code, text = client.getreply()  # one reply per accepted recipient
+            assert code == 250
+            assert text.startswith(b"2.0.0 Ok: queued as ")
+        server.wait_for("bob@example.com")
