@@ -22,6 +22,13 @@ For each recipient (folded to lower case for every decision):
 
 Success is ``2.0.0 delivered to maildir`` / ``delivered to mailbox``, Postfix's words.
 
+Table answers that were found are remembered for :data:`CACHE_TTL` seconds per
+(parameter, recipient) (every message to a mailbox asks the same three questions;
+Postfix's proxymap/trivial-rewrite keep similar short-lived answers). A mailbox changed in,
+or removed from, a table is therefore seen at most that long after the change; "not
+found" and failed lookups are never cached, so a new mailbox is seen at once. A reload
+builds a new agent and starts afresh.
+
 Files are written as the recipient's uid/gid when running as root (``fchown`` of every
 created file and directory, see :mod:`.maildir`), else as the current user.
 """
@@ -31,6 +38,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Callable
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
@@ -47,6 +56,8 @@ from vmail.tables import Maps
 log = logging.getLogger("vmail.delivery.virtual")
 
 CONFIG_ERROR = "mail system configuration error"
+CACHE_TTL = 1.0  # seconds a found table answer is reused
+CACHE_SIZE = 4096  # answers remembered; more start the cache over
 
 
 _ATOL = re.compile(r"\s*([+-]?\d+)")
@@ -68,8 +79,11 @@ class VirtualAgent:
         *,
         loop_detection: bool = True,
         hostname: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, str]] = {}  # atomic ops: no lock
         self.context = context or RoutingContext(config)
         self.base = config.get("virtual_mailbox_base")
         if not self.base.startswith("/"):
@@ -113,11 +127,21 @@ class VirtualAgent:
     # -- lookups -----------------------------------------------------------------------
 
     def _find(self, parameter: str, user: Address) -> str | None:
+        key = (parameter, user.internal)
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         maps: Maps = self.context.maps(parameter)
         found = find_address(
             maps, user, delimiters=self.delimiters, is_local=lambda _d: False, localpart=False
         )
-        return None if found is None else found.value
+        if found is None:
+            return None
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (now + CACHE_TTL, found.value)
+        return found.value
 
     # -- delivery ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import pytest
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
 from vmail.delivery.virtual import DeliveryRequest, DeliveryResult, Status, VirtualAgent, atol
+from vmail.tables import Maps
 
 MESSAGE = b"Subject: hi\r\n\r\nbody\r\n"
 
@@ -198,3 +199,28 @@ def test_async_delivery(tmp_path: Path) -> None:
     assert result.status is Status.SENT
     [path] = new_files(tmp_path, "example.com/user")
     assert path.read_bytes().startswith(b"Return-Path: <>\nDelivered-To: user@example.com\n")
+
+
+def test_found_answers_are_cached_for_a_second(tmp_path: Path) -> None:
+    now = [0.0]
+    config = agent(tmp_path).config
+    a = VirtualAgent(config, clock=lambda: now[0])
+    asked: list[str] = []
+    real_maps = a.context.maps
+
+    def counting_maps(parameter: str) -> Maps:
+        asked.append(parameter)
+        return real_maps(parameter)
+
+    a.context.maps = counting_maps  # type: ignore[method-assign]
+    assert deliver(a, "user@example.com").status is Status.SENT
+    assert len(asked) == 3  # mailbox, uid, gid
+    now[0] = 0.9
+    assert deliver(a, "user@example.com").status is Status.SENT
+    assert len(asked) == 3
+    assert deliver(a, "nobody@example.com").status is Status.BOUNCED
+    assert deliver(a, "nobody@example.com").status is Status.BOUNCED
+    assert len(asked) == 5  # "not found" is asked again every time
+    now[0] = 1.1
+    assert deliver(a, "user@example.com").status is Status.SENT
+    assert len(asked) == 8
