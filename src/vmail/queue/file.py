@@ -111,8 +111,11 @@ def record(kind: bytes, payload: bytes) -> bytes:
     return record_header(kind, len(payload), zlib.crc32(payload)) + payload + b"\n"
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once
+
+
 def _json(data: object) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -437,10 +440,8 @@ class QueueFile:
         Several processes may append to one file: the exclusive lock serializes them, and
         records another process appended since this file was loaded are applied too.
         """
-        payload = b"".join(
-            record(STATUS, _json(u.to_json() if isinstance(u, StatusUpdate) else u))
-            for u in updates
-        )
+        records = [u.to_json() if isinstance(u, StatusUpdate) else u for u in updates]
+        payload = b"".join(record(STATUS, _json(data)) for data in records)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -453,8 +454,7 @@ class QueueFile:
             except OSError as e:
                 os.ftruncate(fd, self.valid_end)
                 raise queue_error(e) from e
-            for update in updates:
-                data = update.to_json() if isinstance(update, StatusUpdate) else update
+            for data in records:
                 self.status_records.append(data)
                 apply_status(self.states, data, len(self.status_records))
             self.valid_end += len(payload)

@@ -471,3 +471,33 @@ def test_notify_with_a_queue_id_takes_it_without_listing_incoming(tmp_path: Path
 
     asyncio.run(scenario())
     assert len(new_mail(tmp_path, "bob")) == 1
+
+
+def test_notified_messages_go_straight_to_the_worker_threads(tmp_path: Path) -> None:
+    cfg = config(tmp_path, queue_run_delay="1000s", default_process_limit="2")
+    spool = Spool.from_config(cfg).create()
+    qmgr = QueueManager(cfg, spool, default_agents(cfg))
+
+    async def scenario() -> None:
+        task = asyncio.create_task(qmgr.run())
+        for _ in range(200):  # the first pass (empty spool) is done when it waits
+            await asyncio.sleep(0.01)
+            if qmgr._wakeup is not None and not qmgr._wakeup.is_set():
+                break
+        single = [await asyncio.to_thread(queue, spool, "bob@example.com") for _ in range(3)]
+        multi = await asyncio.to_thread(queue, spool, "bob@example.com", "x@discard.test")
+        for qid in [*single, multi]:  # more than the 2 slots: some wait in a task
+            qmgr.notify(qid)
+        for _ in range(500):
+            if all(spool.find(q) is None for q in [*single, multi]) and not qmgr._in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert all(spool.find(q) is None for q in [*single, multi])
+        assert not qmgr._in_flight
+        assert qmgr._messages._value == 2  # every slot given back
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert len(new_mail(tmp_path, "bob")) == 4
