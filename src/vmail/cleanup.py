@@ -147,7 +147,7 @@ class Cleanup:
         self.spool = spool
         self.on_commit = on_commit  # e.g. the queue manager's notify(); must be thread-safe
         self.myhostname = config.get("myhostname")
-        self.mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
+        self.mail_name = config.mail_name
         self.always_add = config.is_known("always_add_missing_headers") and config.get_bool(
             "always_add_missing_headers"
         )

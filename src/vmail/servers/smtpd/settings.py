@@ -41,7 +41,7 @@ LMTP_POLICY = {
 def session_config(config: MainConfig) -> SessionConfig:
     """The session settings from main.cf (the banner says ``vmail`` unless mail_name is set)."""
     if not config.is_set("smtpd_banner"):
-        mail_name = config.get("mail_name") if config.is_set("mail_name") else "vmail"
+        mail_name = config.mail_name
         banner = f"$myhostname ESMTP {mail_name}"
     else:
         banner = config.get("smtpd_banner")
