@@ -14,7 +14,8 @@ message waits in the queue. Options, with Postfix's meaning:
 ``-R full|hdrs``, ``-V ENVID``   DSN RET and ENVID
 ``-bv``         verify: report what would happen to each recipient (``vmail route``)
                 instead of sending
-``-bp``         list the queue (``mailq``); ``-q`` flush the queue
+``-bs``         an SMTP session on standard input and output (the client is this host)
+``-bp``         list the queue (``mailq``); ``-q`` flush the queue (``-bd`` is not supported)
 ``-B TYPE``, ``-o X``, ``-v``, ``-n`` and other Sendmail options are accepted and ignored.
 
 The message needs its recipients; without any, sendmail exits 64 (EX_USAGE) with
@@ -26,6 +27,7 @@ be written.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email.utils
 import getpass
 import os
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
+from typing import Any
 
 from vmail.cleanup import Cleanup, Rcpt, Submission
 from vmail.cli.control import wake_server
@@ -110,7 +113,7 @@ def parse_options(argv: Sequence[str]) -> Options:
 
 
 def _mode(opts: Options, mode: str) -> None:
-    modes = {"v": "verify", "p": "mailq", "m": "deliver", "d": "unsupported", "s": "unsupported"}
+    modes = {"v": "verify", "p": "mailq", "m": "deliver", "d": "unsupported", "s": "smtp"}
     if mode not in modes or modes[mode] == "unsupported":
         raise SendmailError(f"unsupported: -b{mode}")
     opts.mode = modes[mode]
@@ -219,6 +222,8 @@ def run_argv(argv: Sequence[str], config_dir: str | None = None) -> int:
     router = Router(config)
     if opts.mode == "verify":
         return _verify(router, opts)
+    if opts.mode == "smtp":
+        return asyncio.run(_smtp_session(config, router))
     message = read_message(sys.stdin.buffer, opts.ignore_dots)
     recipients = [_internal(r, myorigin) for r in opts.recipients]
     if opts.extract:
@@ -272,6 +277,39 @@ def _post(
     except OSError as e:
         print(f"sendmail: fatal: queue file write error: {e.strerror}", file=sys.stderr)
         return EX_TEMPFAIL
+    _wake(config)
+    return 0
+
+
+class _LocalWriter(asyncio.StreamWriter):
+    """Standard output as the session's writer; the client is this host."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name in ("peername", "sockname"):
+            return ("127.0.0.1", 0)
+        return super().get_extra_info(name, default)
+
+
+async def _smtp_session(config: MainConfig, router: Router) -> int:
+    """``-bs``: an SMTP session on standard input and output, as the local user."""
+    from vmail.servers.smtpd.server import SmtpServer
+
+    spool = Spool.from_config(config)
+    try:
+        spool.create()
+        _become_spool_owner(spool.root)
+    except OSError as e:
+        print(f"sendmail: fatal: queue directory {spool.root}: {e.strerror}", file=sys.stderr)
+        return EX_TEMPFAIL
+    server = SmtpServer(config, router, Cleanup(config, router, spool))
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, sys.stdout
+    )
+    writer = _LocalWriter(transport, protocol, reader, loop)
+    await server.serve_connection(reader, writer)
     _wake(config)
     return 0
 

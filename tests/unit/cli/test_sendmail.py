@@ -33,7 +33,7 @@ def test_options_in_both_spellings() -> None:
     assert parse_options(["-ti"]).extract
 
 
-@pytest.mark.parametrize("argv", [["-f"], ["-N", "never,success"], ["-R", "body"], ["-bs"], ["-Z"]])
+@pytest.mark.parametrize("argv", [["-f"], ["-N", "never,success"], ["-R", "body"], ["-bd"], ["-Z"]])
 def test_bad_options(argv: list[str]) -> None:
     with pytest.raises(SendmailError):
         parse_options(argv)
@@ -106,3 +106,20 @@ def test_no_recipients_is_a_usage_error(tmp_path: Path) -> None:
     done = _sendmail(_config(tmp_path), data=b"Subject: s\n\nhi\n")
     assert done.returncode == 64
     assert b"sendmail: fatal: no recipients specified" in done.stderr
+
+
+def test_bs_runs_an_smtp_session_on_stdin_and_stdout(tmp_path: Path) -> None:
+    etc = _config(tmp_path)
+    conversation = (
+        b"EHLO me\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.com>\r\n"
+        b"DATA\r\nSubject: bs\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+    )
+    done = _sendmail(etc, "-bs", data=conversation)
+    assert done.returncode == 0, done.stderr
+    replies = done.stdout.decode().splitlines()
+    assert replies[0].startswith("220 mx.test ESMTP")
+    assert any(line.startswith("250 2.0.0 Ok: queued as ") for line in replies)
+    assert replies[-1] == "221 2.0.0 Bye"
+    spool = Spool(tmp_path / "spool")
+    (queue_id,) = spool.ids(INCOMING)
+    assert spool.load(INCOMING, queue_id).read_content().endswith(b"\r\n\r\nhi\r\n")

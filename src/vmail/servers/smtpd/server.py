@@ -119,6 +119,13 @@ class SmtpServer:
             await asyncio.sleep(0.02)
         await self.close()
 
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Run one session over streams that did not come from the listener (``vmail
+        sendmail -bs`` on standard input and output); returns when it ends."""
+        await self._accept(reader, writer)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
