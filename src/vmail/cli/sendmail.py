@@ -250,12 +250,8 @@ def _post(
     opts: Options,
     message: bytes,
 ) -> int:
-    spool = Spool.from_config(config)
-    try:
-        spool.create()
-        _become_spool_owner(spool.root)
-    except OSError as e:
-        print(f"sendmail: fatal: queue directory {spool.root}: {e.strerror}", file=sys.stderr)
+    spool = _writable_spool(config)
+    if spool is None:
         return EX_TEMPFAIL
     cleanup = Cleanup(config, router, spool)
     submission = Submission(
@@ -294,12 +290,8 @@ async def _smtp_session(config: MainConfig, router: Router) -> int:
     """``-bs``: an SMTP session on standard input and output, as the local user."""
     from vmail.servers.smtpd.server import SmtpServer
 
-    spool = Spool.from_config(config)
-    try:
-        spool.create()
-        _become_spool_owner(spool.root)
-    except OSError as e:
-        print(f"sendmail: fatal: queue directory {spool.root}: {e.strerror}", file=sys.stderr)
+    spool = _writable_spool(config)
+    if spool is None:
         return EX_TEMPFAIL
     server = SmtpServer(config, router, Cleanup(config, router, spool))
     loop = asyncio.get_running_loop()
@@ -312,6 +304,18 @@ async def _smtp_session(config: MainConfig, router: Router) -> int:
     await server.serve_connection(reader, writer)
     _wake(config)
     return 0
+
+
+def _writable_spool(config: MainConfig) -> Spool | None:
+    """The spool, ready to be written by this process (None, after a fatal line, if not)."""
+    spool = Spool.from_config(config)
+    try:
+        spool.create()
+        _become_spool_owner(spool.root)
+    except OSError as e:
+        print(f"sendmail: fatal: queue directory {spool.root}: {e.strerror}", file=sys.stderr)
+        return None
+    return spool
 
 
 def _become_spool_owner(root: Path) -> None:

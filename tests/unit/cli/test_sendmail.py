@@ -123,3 +123,12 @@ def test_bs_runs_an_smtp_session_on_stdin_and_stdout(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
     (queue_id,) = spool.ids(INCOMING)
     assert spool.load(INCOMING, queue_id).read_content().endswith(b"\r\n\r\nhi\r\n")
+
+
+def test_unwritable_queue_is_a_temporary_failure(tmp_path: Path) -> None:
+    etc = _config(tmp_path)
+    with open(etc / "main.cf", "a") as main_cf:
+        main_cf.write("queue_directory = /dev/null/spool\n")
+    done = _sendmail(etc, "bob@example.com", data=b"Subject: s\n\nhi\n")
+    assert done.returncode == 75
+    assert b"sendmail: fatal: queue directory /dev/null/spool: Not a directory" in done.stderr
