@@ -9,13 +9,15 @@ Like Postfix, each delivery service in master.cf (command ``smtp``, ``lmtp``, ``
 ``virtual``, ``error`` or ``pipe``) adds per-transport parameters such as
 ``NAME_destination_concurrency_limit``; see :func:`service_parameters`.
 
-vmail-only parameters will use the prefixes ``imapd_``, ``pop3d_``, ``web_`` and
-``vmail_`` and are declared in ``VMAIL_PARAMETERS``.
+vmail-only parameters use the prefixes ``imapd_``, ``pop3d_``, ``web_`` and ``vmail_`` (and
+``mail_`` for the mail store) and are declared in ``VMAIL_PARAMETERS`` and
+:mod:`vmail.config.schema_access`.
 """
 
 from __future__ import annotations
 
 from vmail.config.kinds import I, Kind, Parameter, S, T, declare
+from vmail.config.schema_access import ACCESS_PARAMETERS
 from vmail.config.schema_data import POSTFIX_PARAMETERS
 
 __all__ = [
@@ -46,7 +48,9 @@ VMAIL_PARAMETERS: tuple[Parameter, ...] = (
     ),
 )
 
-PARAMETERS: dict[str, Parameter] = {p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS)}
+PARAMETERS: dict[str, Parameter] = {
+    p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS, *ACCESS_PARAMETERS)
+}
 
 # master.cf commands that make Postfix define per-transport scheduler parameters.
 DELIVERY_COMMANDS = frozenset({"smtp", "lmtp", "local", "virtual", "error", "pipe"})
