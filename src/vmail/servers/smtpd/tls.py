@@ -45,12 +45,37 @@ def server_context(config: MainConfig) -> ssl.SSLContext | None:
     level = security_level(config)
     if level == "none" and not config.get_bool("smtpd_tls_wrappermode"):
         return None
+    protocols = "smtpd_tls_mandatory_protocols" if level == "encrypt" else "smtpd_tls_protocols"
+    context = _new_context(config.get_list(protocols))
+    _load_certificates(context, config)
+    return context
+
+
+def access_context(config: MainConfig, prefix: str) -> ssl.SSLContext | None:
+    """The TLS context of an IMAP (``prefix="imapd"``) or POP3 (``"pop3d"``) listener.
+
+    Same rules as the SMTP server's with that prefix's ``_tls_security_level``,
+    ``_tls_wrappermode``, ``_tls_cert_file`` and ``_tls_key_file`` (which default to the
+    SMTP server's certificate); protocol versions follow ``smtpd_tls_protocols``.
+    """
+    level = config.get(f"{prefix}_tls_security_level").strip().lower()
+    if level not in LEVELS:
+        raise ConfigError(f"{prefix}_tls_security_level: unsupported level {level!r}")
+    if level == "none" and not config.get_bool(f"{prefix}_tls_wrappermode"):
+        return None
+    context = _new_context(config.get_list("smtpd_tls_protocols"))
+    cert = config.get(f"{prefix}_tls_cert_file")
+    if not cert:
+        raise ConfigError(f"TLS is enabled but {prefix}_tls_cert_file is not set")
+    _load_pair(context, cert, config.get(f"{prefix}_tls_key_file") or None)
+    return context
+
+
+def _new_context(protocols: list[str]) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     context.set_ciphers(CIPHERS)
-    protocols = "smtpd_tls_mandatory_protocols" if level == "encrypt" else "smtpd_tls_protocols"
-    context.minimum_version, context.maximum_version = _versions(config.get_list(protocols))
-    _load_certificates(context, config)
+    context.minimum_version, context.maximum_version = _versions(protocols)
     return context
 
 
@@ -90,10 +115,14 @@ def _load_certificates(context: ssl.SSLContext, config: MainConfig) -> None:
             raise ConfigError("TLS is enabled but smtpd_tls_cert_file is not set")
         pairs.append((cert, config.get("smtpd_tls_key_file") or None))
     for cert, key in pairs:
-        try:
-            context.load_cert_chain(cert, key)
-        except (OSError, ssl.SSLError) as e:
-            raise ConfigError(f"cannot load TLS certificate {cert} (key {key or cert}): {e}") from e
+        _load_pair(context, cert, key)
+
+
+def _load_pair(context: ssl.SSLContext, cert: str, key: str | None) -> None:
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigError(f"cannot load TLS certificate {cert} (key {key or cert}): {e}") from e
 
 
 def _read(name: str) -> str:
