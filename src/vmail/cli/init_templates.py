@@ -230,16 +230,19 @@ def master_cf(setup: Setup) -> str:
     """master.cf: SMTP, submission and submissions listeners plus the delivery agents."""
     if setup.standard_ports:
         smtp, submission, submissions = "smtp", "submission", "submissions"
+        imap, imaps, pop3, pop3s = "imap", "imaps", "pop3", "pop3s"
     else:
         smtp, submission, submissions = "2525", "5587", "4465"
+        imap, imaps, pop3, pop3s = "1143", "1993", "1110", "1995"
     return f"""\
 # master.cf, written by vmail init {__version__}. Postfix syntax.
 #
-# The listeners use unprivileged ports ({smtp}, {submission}, {submissions} unless
-# --standard-ports was given) so that vmail runs as an ordinary user. For production,
-# change the first field of the three inet lines to smtp (port 25), submission (587)
-# and submissions (465) -- or run "vmail init --standard-ports --force" -- and start
-# vmail as root: it binds the ports, then works as the virtual_uid_maps user.
+# The listeners use unprivileged ports ({smtp}, {submission}, {submissions}; IMAP {imap}
+# and {imaps}, POP3 {pop3} and {pop3s} unless --standard-ports was given) so that vmail runs
+# as an ordinary user. For production, change the first field of the inet lines to smtp
+# (port 25), submission (587), submissions (465), imap, imaps, pop3 and pop3s -- or run
+# "vmail init --standard-ports --force" -- and start vmail as root: it binds the ports,
+# then works as the virtual_uid_maps user.
 #
 # ==========================================================================
 # service type  private unpriv  chroot  wakeup  maxproc command + args
@@ -257,6 +260,15 @@ def master_cf(setup: Setup) -> str:
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+# Mailbox access: vmail's IMAP and POP3 servers (Dovecot's job in a Postfix setup).
+{imap:<9} inet  n       -       n       -       -       imapd
+{imaps:<9} inet  n       -       n       -       -       imapd
+  -o syslog_name=vmail/imaps
+  -o imapd_tls_wrappermode=yes
+{pop3:<9} inet  n       -       n       -       -       pop3d
+{pop3s:<9} inet  n       -       n       -       -       pop3d
+  -o syslog_name=vmail/pop3s
+  -o pop3d_tls_wrappermode=yes
 # LMTP for mail another MTA hands over (vmail's own "lmtpd"; local recipients only):
 #127.0.0.1:24 inet n     -       n       -       -       lmtpd
 # Delivery agents.
