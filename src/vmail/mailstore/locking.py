@@ -1,0 +1,100 @@
+"""Dovecot-compatible dotlock files (``<file>.lock``) guarding read-modify-write of store files."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from vmail.mailstore.errors import LockTimeoutError, MailstoreError
+
+# Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT is 2 minutes.
+UIDLIST_STALE_TIMEOUT = 120.0
+_POLL_FIRST = 0.005
+_POLL_MAX = 0.1
+
+
+def _lock_content() -> bytes:
+    """What Dovecot writes into a dotlock: ``<pid>:<hostname>``."""
+    return f"{os.getpid()}:{socket.gethostname()}".encode()
+
+
+def _owner_is_dead(path: Path) -> bool:
+    """True when the lock names a process on this host that no longer exists."""
+    try:
+        content = path.read_bytes()[:256].decode("ascii", "replace")
+    except OSError:
+        return False
+    pid_text, _, host = content.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _remove_if_stale(path: Path, stale_after: float) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if time.time() - st.st_mtime >= stale_after or _owner_is_dead(path):
+        try:
+            again = path.stat()
+            if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
+                path.unlink()
+        except FileNotFoundError:
+            return
+
+
+def _try_create(path: Path) -> os.stat_result | None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        raise MailstoreError(f"{path}: cannot create lock: {exc.strerror}") from exc
+    try:
+        os.write(fd, _lock_content())
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def dotlock(path: Path, *, timeout: float = 30.0, stale_after: float = 120.0) -> Iterator[None]:
+    """Hold the dotlock *path* (e.g. ``dovecot-uidlist.lock``) for the ``with`` body.
+
+    Waits up to *timeout* seconds, overriding a lock older than *stale_after* seconds or
+    whose owner process on this host is gone; raises LockTimeoutError otherwise. On exit the
+    lock is removed only if it is still the file this call created.
+    """
+    deadline = time.monotonic() + timeout
+    delay = _POLL_FIRST
+    while True:
+        mine = _try_create(path)
+        if mine is not None:
+            break
+        _remove_if_stale(path, stale_after)
+        if time.monotonic() >= deadline:
+            raise LockTimeoutError(f"{path}: lock held by another process for over {timeout}s")
+        time.sleep(delay)
+        delay = min(delay * 2, _POLL_MAX)
+    try:
+        yield
+    finally:
+        try:
+            st = path.stat()
+            if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+                path.unlink()
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
