@@ -91,10 +91,20 @@ def dotlock(path: Path, *, timeout: float = 30.0, stale_after: float = 120.0) ->
     try:
         yield
     finally:
-        try:
-            st = path.stat()
-            if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
-                path.unlink()
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
+        _release(path, mine)
+
+
+def _release(path: Path, mine: os.stat_result) -> None:
+    """Unlink *path* only if it is still the file we created (inode reuse is checked too)."""
+    try:
+        st = path.stat()
+        same = (st.st_dev, st.st_ino, st.st_mtime_ns) == (
+            mine.st_dev,
+            mine.st_ino,
+            mine.st_mtime_ns,
+        )
+        if same and path.read_bytes() == _lock_content():
+            path.unlink()
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise MailstoreError(f"{path}: cannot remove lock: {exc.strerror}") from exc
