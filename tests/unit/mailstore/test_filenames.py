@@ -44,7 +44,8 @@ def test_unknown_letters_and_extra_are_kept() -> None:
 
 def test_foreign_info_is_kept_verbatim() -> None:
     name = parse_name("base:1,experimental")
-    assert name.base == "base" and name.extra == ":1,experimental"
+    assert name.base == "base"
+    assert name.extra == ":1,experimental"
     assert format_name(name) == "base:1,experimental"
 
 
@@ -68,7 +69,10 @@ def test_new_base_is_unique_and_dovecot_shaped() -> None:
     parsed = parse_name(sample)
     assert (parsed.size, parsed.vsize) == (10, 12)
     secs, _, rest = sample.partition(".M")
-    assert secs.isdigit() and "P" in rest and "Q" in rest and rest.endswith(".host,S=10,W=12")
+    assert secs.isdigit()
+    assert "P" in rest
+    assert "Q" in rest
+    assert rest.endswith(".host,S=10,W=12")
 
 
 def test_new_base_escapes_host() -> None:

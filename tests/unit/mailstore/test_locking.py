@@ -27,7 +27,7 @@ def test_held_lock_times_out(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
     with dotlock(lock):
         start = time.monotonic()
-        with pytest.raises(LockTimeoutError, match="x.lock"), dotlock(lock, timeout=0.2):
+        with pytest.raises(LockTimeoutError, match=r"x\.lock"), dotlock(lock, timeout=0.2):
             pass
         assert time.monotonic() - start < 2
     assert isinstance(LockTimeoutError("x"), MailstoreError)

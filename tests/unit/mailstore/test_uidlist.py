@@ -73,7 +73,8 @@ def test_next_uid_never_below_last_uid(tmp_path: Path) -> None:
     path = tmp_path / "dovecot-uidlist"
     path.write_text("3 V1 N2\n9 :x\n")
     uidlist = read_uidlist(path)
-    assert uidlist is not None and uidlist.next_uid == 10
+    assert uidlist is not None
+    assert uidlist.next_uid == 10
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,8 @@ def test_invalid_utf8_is_kept(tmp_path: Path) -> None:
 def test_new_values() -> None:
     assert abs(new_uidvalidity() - time.time()) < 5
     guid = new_guid()
-    assert len(guid) == 32 and int(guid, 16) >= 0
+    assert len(guid) == 32
+    assert int(guid, 16) >= 0
 
 
 def test_100k_entries_round_trip_quickly(tmp_path: Path) -> None:
@@ -133,7 +135,8 @@ def test_100k_entries_round_trip_quickly(tmp_path: Path) -> None:
     assert read_uidlist(path) == uidlist
     done = time.perf_counter()
     # Generous bound for a loaded CI machine; typically far less (see the report).
-    assert written - start < 2 and done - written < 2
+    assert written - start < 2
+    assert done - written < 2
     assert format_uidlist(uidlist).count("\n") == 100_001
 
 
@@ -146,4 +149,5 @@ def test_rewrite_during_read_sees_whole_file(tmp_path: Path) -> None:
     first.next_uid = 5
     write_uidlist(path, first)
     again = read_uidlist(path)
-    assert again is not None and list(again.entries) == [1, 2, 3, 4]
+    assert again is not None
+    assert list(again.entries) == [1, 2, 3, 4]
