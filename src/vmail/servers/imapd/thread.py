@@ -30,15 +30,24 @@ class ThreadAlgorithmError(VmailError):
 class Node:
     """One message (or dummy) of a thread tree."""
 
-    __slots__ = ("children", "key", "parent", "reply", "subject", "uid")
+    __slots__ = ("children", "key", "parent", "summary", "uid")
 
     def __init__(self, uid: int | None = None) -> None:
         self.uid = uid
         self.parent: Node | None = None
         self.children: list[Node] = []
         self.key: tuple[float, int] = (0.0, 0)  # (date, uid) for sibling order
-        self.subject = ""  # casemapped base subject
-        self.reply = False
+        self.summary: SummaryLike | None = None
+
+    @property
+    def subject(self) -> str:
+        """The casemapped base subject ("" for a dummy or an unknown message)."""
+        return casemap(self.summary.base_subject) if self.summary is not None else ""
+
+    @property
+    def reply(self) -> bool:
+        """True when the subject says this is a reply or a forward."""
+        return self.summary is not None and is_reply_or_forward(self.summary.subject)
 
     def __repr__(self) -> str:
         return f"Node({self.uid}, {self.children!r})"
@@ -93,19 +102,18 @@ def _message_node(uid: int, summary: SummaryLike | None, record: MessageRecord |
 def _fill(node: Node, uid: int, summary: SummaryLike | None, record: MessageRecord | None) -> None:
     node.uid = uid
     node.key = (sent_or_internal(summary, record), uid)
-    if summary is not None:
-        node.subject = casemap(summary.base_subject)
-        node.reply = is_reply_or_forward(summary.subject)
+    node.summary = summary
 
 
 def ordered_subject(uids: Iterable[int], folder: FolderLike) -> list[Node]:
     """THREAD=ORDEREDSUBJECT: one thread per base subject, all replies children of the first."""
     order, summaries, records = _prepare(uids, folder)
     nodes = [_message_node(u, summaries.get(u), records[u]) for u in order]
-    nodes.sort(key=lambda n: (n.subject, n.key))
+    subjects = {n.uid: n.subject for n in nodes}
+    nodes.sort(key=lambda n: (subjects[n.uid], n.key))
     threads: list[Node] = []
     for node in nodes:
-        if threads and threads[-1].subject == node.subject:
+        if threads and subjects[threads[-1].uid] == subjects[node.uid]:
             head = threads[-1]
             node.parent = head
             head.children.append(node)
@@ -135,7 +143,7 @@ def _link(parent: Node, child: Node) -> None:
 def _references_of(summary: SummaryLike | None) -> list[str]:
     if summary is None:
         return []
-    refs = [r for r in summary.references if _MSGID.fullmatch(r)]
+    refs = [r for r in summary.references if r[:1] == "<" and r[-1:] == ">"]
     if refs:
         return refs
     first = _first_msgid(summary.in_reply_to)
@@ -224,16 +232,15 @@ def _thread_subject(n: Node) -> str:
 def _merge_subjects(roots: list[Node]) -> list[Node]:
     """Step 5: gather root threads that share a base subject."""
     table: dict[str, Node] = {}
-    for n in roots:
-        subject = _thread_subject(n)
+    subjects = [_thread_subject(n) for n in roots]
+    for n, subject in zip(roots, subjects, strict=True):
         if not subject:
             continue
         old = table.get(subject)
         if old is None or (old.uid is not None and (n.uid is None or (old.reply and not n.reply))):
             table[subject] = n
     dummies: list[Node] = []
-    for n in roots:
-        subject = _thread_subject(n)
+    for n, subject in zip(roots, subjects, strict=True):
         old = table.get(subject) if subject else None
         if old is None or old is n:
             continue
