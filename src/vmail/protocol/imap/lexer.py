@@ -1,0 +1,202 @@
+"""IMAP token reader over a framed command (line pieces and literals), RFC 3501 section 9.
+
+Every method either returns a token or raises :class:`CommandSyntaxError`, whose message
+is sent to the client.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vmail.protocol.imap.framing import Literal
+from vmail.protocol.imap.sequence import MAX_NUMBER, SequenceSet, SequenceSetError
+
+# ATOM-CHAR: any CHAR except ( ) { SP CTL % * " \ ]
+_ATOM = re.compile(rb'[^\x00-\x20(){%*"\\\]\x7f-\xff]+')
+_ASTRING = re.compile(rb'[^\x00-\x20(){%*"\\\x7f-\xff]+')  # ATOM-CHAR / "]"
+_LIST_MAILBOX = re.compile(rb'[^\x00-\x20(){"\\\x7f-\xff]+')  # + list-wildcards
+_QUOTED = re.compile(rb'"((?:[^"\\\x00]|\\["\\])*)"')
+_UNESCAPE = re.compile(rb"\\([\"\\])")
+_DIGITS = re.compile(rb"[0-9]+")
+_SEQSET = re.compile(rb"[0-9*:,$]+")
+
+
+class CommandSyntaxError(Exception):
+    """A syntax error; the message is sent to the client."""
+
+
+class Cursor:
+    """Reads tokens from the pieces of a :class:`~vmail.protocol.imap.framing.CommandLine`."""
+
+    __slots__ = ("buf", "depth", "i", "parts", "pos")
+
+    def __init__(self, parts: list[bytes | Literal]) -> None:
+        first = parts[0]
+        assert isinstance(first, bytes)
+        self.parts = parts
+        self.i = 0
+        self.buf: bytes = first
+        self.pos = 0
+        self.depth = 0
+
+    # -- position -------------------------------------------------------------------
+
+    def at_end(self) -> bool:
+        """True when everything has been read."""
+        return self.pos >= len(self.buf) and self.i >= len(self.parts) - 1
+
+    def at_literal(self) -> bool:
+        """True when the next token is a literal."""
+        return self.pos >= len(self.buf) and self.i < len(self.parts) - 1
+
+    def peek(self, c: bytes) -> bool:
+        """True when the next byte is ``c`` (never consumes)."""
+        return self.buf.startswith(c, self.pos)
+
+    def peek_end_of_list(self) -> bool:
+        """True at ``)`` or at the end of the command."""
+        return self.peek(b")") or self.at_end()
+
+    def accept(self, c: bytes) -> bool:
+        """Consume ``c`` if it is next."""
+        if self.buf.startswith(c, self.pos):
+            self.pos += len(c)
+            return True
+        return False
+
+    def expect(self, c: bytes, what: str) -> None:
+        """Consume ``c`` or fail with ``what`` in the message."""
+        if not self.accept(c):
+            raise CommandSyntaxError(f"expected {what}")
+
+    def sp(self) -> None:
+        """One space."""
+        if not self.accept(b" "):
+            raise CommandSyntaxError("missing argument" if self.at_end() else "expected a space")
+
+    def end(self) -> None:
+        """Nothing may follow."""
+        if not self.at_end():
+            raise CommandSyntaxError("unexpected extra arguments")
+
+    def enter(self) -> None:
+        """Count one level of nesting (parentheses, NOT/OR)."""
+        self.depth += 1
+        if self.depth > 100:
+            raise CommandSyntaxError("too deeply nested")
+
+    def leave(self) -> None:
+        """Undo :meth:`enter`."""
+        self.depth -= 1
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def _match(self, pattern: re.Pattern[bytes]) -> bytes | None:
+        m = pattern.match(self.buf, self.pos)
+        if m is None:
+            return None
+        self.pos = m.end()
+        return m.group(0)
+
+    def atom(self, what: str = "an atom") -> bytes:
+        """An atom."""
+        tok = self._match(_ATOM)
+        if tok is None:
+            raise CommandSyntaxError(f"expected {what}")
+        return tok
+
+    def keyword(self) -> str:
+        """An atom, upper-cased as ``str`` (command names, options, search keys)."""
+        return self.atom("a keyword").decode("ascii").upper()
+
+    def literal(self) -> Literal:
+        """A literal (payload as framed)."""
+        if not self.at_literal():
+            raise CommandSyntaxError("expected a literal")
+        lit = self.parts[self.i + 1]
+        nxt = self.parts[self.i + 2]
+        assert isinstance(lit, Literal)
+        assert isinstance(nxt, bytes)
+        self.i += 2
+        self.buf = nxt
+        self.pos = 0
+        return lit
+
+    def string(self, what: str = "a string") -> bytes:
+        """A quoted string or a literal (no NUL; literal8 is not a string)."""
+        if self.at_literal():
+            lit = self.literal()
+            if lit.binary:
+                raise CommandSyntaxError("literal8 is not allowed here")
+            if b"\x00" in lit.data:
+                raise CommandSyntaxError("NUL in literal")
+            return lit.data
+        if self.peek(b'"'):
+            m = _QUOTED.match(self.buf, self.pos)
+            if m is None:
+                end = self.buf.find(b'"', self.pos + 1)
+                if b"\x00" in self.buf[self.pos : end if end > 0 else None]:
+                    raise CommandSyntaxError("NUL in quoted string")
+                raise CommandSyntaxError("invalid quoted string")
+            self.pos = m.end()
+            value = m.group(1)
+            return _UNESCAPE.sub(rb"\1", value) if b"\\" in value else value
+        raise CommandSyntaxError(f"expected {what}")
+
+    def astring(self, what: str = "a string") -> bytes:
+        """An atom (``]`` allowed), quoted string or literal."""
+        tok = self._match(_ASTRING)
+        return tok if tok is not None else self.string(what)
+
+    def nstring(self) -> bytes | None:
+        """NIL or a string."""
+        if self.buf[self.pos : self.pos + 3].upper() == b"NIL" and not self._atom_continues(3):
+            self.pos += 3
+            return None
+        return self.string("a string or NIL")
+
+    def list_mailbox(self) -> bytes:
+        """A LIST pattern: atom characters plus ``%`` and ``*``, or a string."""
+        tok = self._match(_LIST_MAILBOX)
+        return tok if tok is not None else self.string("a mailbox pattern")
+
+    def _atom_continues(self, n: int) -> bool:
+        return _ASTRING.match(self.buf, self.pos + n) is not None
+
+    def number(self, limit: int = MAX_NUMBER, what: str = "a number") -> int:
+        """An unsigned number up to ``limit``."""
+        tok = self._match(_DIGITS)
+        if tok is None:
+            raise CommandSyntaxError(f"expected {what}")
+        if len(tok) > 20 or int(tok) > limit:
+            raise CommandSyntaxError(f"{what} out of range")
+        return int(tok)
+
+    def nz_number(self, limit: int = MAX_NUMBER, what: str = "a number") -> int:
+        """A number from 1 to ``limit``."""
+        n = self.number(limit, what)
+        if n == 0:
+            raise CommandSyntaxError(f"{what} must not be zero")
+        return n
+
+    def seqset(self) -> SequenceSet:
+        """A sequence set."""
+        tok = self._match(_SEQSET)
+        if tok is None:
+            raise CommandSyntaxError("expected a sequence set")
+        try:
+            return SequenceSet.parse(tok)
+        except SequenceSetError as exc:
+            raise CommandSyntaxError(str(exc)) from None
+
+    def text(self, data: bytes, utf8: bool = True) -> str:
+        """Bytes of a string argument as ``str`` (UTF-8, or ASCII when not ``utf8``)."""
+        try:
+            return data.decode("utf-8" if utf8 else "ascii")
+        except UnicodeDecodeError:
+            raise CommandSyntaxError(
+                "invalid UTF-8" if utf8 else "8-bit characters not allowed"
+            ) from None
+
+
+__all__ = ["CommandSyntaxError", "Cursor"]

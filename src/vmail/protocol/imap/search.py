@@ -1,0 +1,216 @@
+"""SEARCH key parsing (RFC 3501 ``search-key`` + MODSEQ RFC 7162, YOUNGER/OLDER RFC 5032)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+
+from vmail.protocol.imap.lexer import CommandSyntaxError, Cursor
+from vmail.protocol.imap.types import (
+    SearchAge,
+    SearchAll,
+    SearchAnd,
+    SearchDate,
+    SearchFlag,
+    SearchHeader,
+    SearchKey,
+    SearchModseq,
+    SearchNot,
+    SearchOr,
+    SearchSet,
+    SearchSize,
+    SearchText,
+)
+
+CHARSETS = {"UTF-8": "utf-8", "US-ASCII": "ascii"}
+BADCHARSET = "BADCHARSET (UTF-8 US-ASCII)"
+MAX_MODSEQ = 2**63 - 1
+MAX_SIZE = 2**63 - 1
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+_DATE = re.compile(rb'("?)([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})\1')
+_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+\Z")
+_FLAG_KEYS = {
+    "ANSWERED": ("\\Answered", True),
+    "UNANSWERED": ("\\Answered", False),
+    "DELETED": ("\\Deleted", True),
+    "UNDELETED": ("\\Deleted", False),
+    "DRAFT": ("\\Draft", True),
+    "UNDRAFT": ("\\Draft", False),
+    "FLAGGED": ("\\Flagged", True),
+    "UNFLAGGED": ("\\Flagged", False),
+    "SEEN": ("\\Seen", True),
+    "UNSEEN": ("\\Seen", False),
+    "RECENT": ("\\Recent", True),
+    "OLD": ("\\Recent", False),
+}
+_TEXT_KEYS = {"BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO"}
+_DATE_KEYS = {
+    "BEFORE": ("internal", "before"),
+    "ON": ("internal", "on"),
+    "SINCE": ("internal", "since"),
+    "SENTBEFORE": ("sent", "before"),
+    "SENTON": ("sent", "on"),
+    "SENTSINCE": ("sent", "since"),
+}
+
+
+class UnknownCharsetError(CommandSyntaxError):
+    """The CHARSET is not supported (the server answers NO [BADCHARSET ...])."""
+
+
+def charset_codec(name: bytes) -> str:
+    """Python codec for a SEARCH charset name, or raise :class:`UnknownCharsetError`."""
+    codec = CHARSETS.get(name.decode("ascii", "replace").upper())
+    if codec is None:
+        raise UnknownCharsetError(f"unsupported charset {name[:40].decode('ascii', 'replace')}")
+    return codec
+
+
+def search_program(c: Cursor, codec: str) -> SearchKey:
+    """``1*(SP search-key)`` up to the end of the command (the first SP already read)."""
+    keys = [search_key(c, codec)]
+    while not c.at_end():
+        c.sp()
+        keys.append(search_key(c, codec))
+    return keys[0] if len(keys) == 1 else SearchAnd(tuple(keys))
+
+
+def search_key(c: Cursor, codec: str) -> SearchKey:
+    """One search key (recursive, depth-bounded)."""
+    c.enter()
+    try:
+        return _key(c, codec)
+    finally:
+        c.leave()
+
+
+def _key(c: Cursor, codec: str) -> SearchKey:
+    if c.accept(b"("):
+        keys = [search_key(c, codec)]
+        while not c.accept(b")"):
+            c.sp()
+            keys.append(search_key(c, codec))
+        return keys[0] if len(keys) == 1 else SearchAnd(tuple(keys))
+    if c.buf[c.pos : c.pos + 1] in (b"*", b"$") or c.buf[c.pos : c.pos + 1].isdigit():
+        return SearchSet(c.seqset())
+    name = c.keyword()
+    flag = _FLAG_KEYS.get(name)
+    if flag is not None:
+        return SearchFlag(*flag)
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        raise CommandSyntaxError(f"unknown search key {name[:40]}")
+    if name != "ALL" and name != "NEW":
+        c.sp()
+    return handler(c, codec, name)
+
+
+def _value(c: Cursor, codec: str) -> str:
+    data = c.astring("a search string")
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        raise CommandSyntaxError(f"search string is not valid {codec}") from None
+
+
+def _text(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchText(name.lower(), _value(c, codec))  # type: ignore[arg-type]
+
+
+def _date(c: Cursor, codec: str, name: str) -> SearchKey:
+    field, op = _DATE_KEYS[name]
+    return SearchDate(field, op, parse_date(c))  # type: ignore[arg-type]
+
+
+def parse_date(c: Cursor) -> datetime.date:
+    """``date`` (``1-Feb-1994``, optionally quoted)."""
+    m = _DATE.match(c.buf, c.pos)
+    month = m.group(3).decode().upper() if m else ""
+    if m is None or month not in MONTHS:
+        raise CommandSyntaxError("invalid date (expected d-Mon-yyyy)")
+    try:
+        date = datetime.date(int(m.group(4)), MONTHS.index(month) + 1, int(m.group(2)))
+    except ValueError:
+        raise CommandSyntaxError("invalid date") from None
+    c.pos = m.end()
+    return date
+
+
+def _keyword(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchFlag(c.atom("a keyword").decode("ascii"), name == "KEYWORD")
+
+
+def _header(c: Cursor, codec: str, name: str) -> SearchKey:
+    field = c.astring("a header field name")
+    if not _FIELD_NAME.match(field):
+        raise CommandSyntaxError("invalid header field name")
+    c.sp()
+    return SearchHeader(field.decode("ascii"), _value(c, codec))
+
+
+def _size(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchSize(name.lower(), c.number(MAX_SIZE, "a size"))  # type: ignore[arg-type]
+
+
+def _age(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchAge(name.lower(), c.nz_number(what="an interval"))  # type: ignore[arg-type]
+
+
+def _uid(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchSet(c.seqset(), uid=True)
+
+
+def _not(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchNot(search_key(c, codec))
+
+
+def _or(c: Cursor, codec: str, name: str) -> SearchKey:
+    a = search_key(c, codec)
+    c.sp()
+    return SearchOr(a, search_key(c, codec))
+
+
+def _modseq(c: Cursor, codec: str, name: str) -> SearchKey:
+    entry = None
+    if c.peek(b'"'):
+        entry_name = c.string().decode("ascii", "replace")
+        if not entry_name.lower().startswith("/flags/"):
+            raise CommandSyntaxError("invalid MODSEQ entry name")
+        c.sp()
+        kind = c.keyword().lower()
+        if kind not in ("priv", "shared", "all"):
+            raise CommandSyntaxError("invalid MODSEQ entry type")
+        entry = (entry_name, kind)
+        c.sp()
+    return SearchModseq(c.number(MAX_MODSEQ, "a mod-sequence"), entry)
+
+
+def _all(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchAll()
+
+
+def _new(c: Cursor, codec: str, name: str) -> SearchKey:
+    return SearchAnd((SearchFlag("\\Recent"), SearchFlag("\\Seen", False)))
+
+
+_HANDLERS: dict[str, Callable[[Cursor, str, str], SearchKey]] = {
+    "ALL": _all,
+    "NEW": _new,
+    **dict.fromkeys(_TEXT_KEYS, _text),
+    **dict.fromkeys(_DATE_KEYS, _date),
+    "KEYWORD": _keyword,
+    "UNKEYWORD": _keyword,
+    "HEADER": _header,
+    "LARGER": _size,
+    "SMALLER": _size,
+    "YOUNGER": _age,
+    "OLDER": _age,
+    "UID": _uid,
+    "NOT": _not,
+    "OR": _or,
+    "MODSEQ": _modseq,
+}
+
+__all__ = ["BADCHARSET", "UnknownCharsetError", "charset_codec", "parse_date", "search_program"]

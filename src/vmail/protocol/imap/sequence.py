@@ -1,0 +1,121 @@
+"""IMAP sequence sets (RFC 3501 ``sequence-set``, RFC 5182 ``$``): parsing and resolution."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+MAX_NUMBER = 4294967295
+STAR = 0  # stands for "*" (the largest number in use) inside a range
+_NZ = re.compile(rb"[1-9][0-9]{0,9}\Z")
+
+
+class SequenceSetError(ValueError):
+    """The text is not a valid sequence set (the server answers BAD)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceSet:
+    """Ranges as written (``STAR`` for ``*``, bounds in any order), or the saved result ``$``."""
+
+    ranges: tuple[tuple[int, int], ...] = ()
+    saved: bool = False
+    _cache: list[tuple[int, list[int], list[int]]] = field(
+        default_factory=list, compare=False, repr=False, hash=False
+    )
+
+    @classmethod
+    def parse(cls, text: bytes) -> SequenceSet:
+        """Parse ``1,3:5,7:*`` or ``$``; raise :class:`SequenceSetError`."""
+        if text == b"$":
+            return cls(saved=True)
+        ranges: list[tuple[int, int]] = []
+        for item in text.split(b","):
+            lo, sep, hi = item.partition(b":")
+            a = _number(lo, text)
+            ranges.append((a, _number(hi, text) if sep else a))
+        return cls(tuple(ranges))
+
+    @classmethod
+    def of(cls, numbers: list[int]) -> SequenceSet:
+        """A set of the given numbers (one range per run of consecutive numbers)."""
+        return cls(tuple((lo, hi) for lo, hi in _merge([(n, n) for n in numbers])))
+
+    def merged(self, max_value: int) -> list[tuple[int, int]]:
+        """Sorted, non-overlapping ``(lo, hi)`` ranges clipped to ``1..max_value``."""
+        return _clip(_merge(self._concrete(max_value)), max_value)
+
+    def resolve(self, max_value: int) -> list[int]:
+        """Every number of the set in ``1..max_value``, ascending, without duplicates."""
+        out: list[int] = []
+        for lo, hi in self.merged(max_value):
+            out.extend(range(lo, hi + 1))
+        return out
+
+    def contains(self, n: int, max_value: int) -> bool:
+        """True when ``n`` is in the set (binary search over cached merged ranges)."""
+        if not self._cache or self._cache[0][0] != max_value:
+            merged = self.merged(max_value)
+            self._cache[:] = [(max_value, [lo for lo, _ in merged], [hi for _, hi in merged])]
+        _, starts, ends = self._cache[0]
+        i = bisect_right(starts, n) - 1
+        return i >= 0 and n <= ends[i]
+
+    def has_star(self) -> bool:
+        """True when ``*`` appears in the set."""
+        return any(STAR in r for r in self.ranges)
+
+    def __str__(self) -> str:
+        if self.saved:
+            return "$"
+        return ",".join(_range_text(lo, hi) for lo, hi in self.ranges)
+
+    def _concrete(self, max_value: int) -> list[tuple[int, int]]:
+        if self.saved:
+            raise SequenceSetError("the saved search result ($) must be substituted first")
+        out = []
+        for a, b in self.ranges:
+            a = a or max_value
+            b = b or max_value
+            out.append((a, b) if a <= b else (b, a))
+        return out
+
+
+def _number(item: bytes, text: bytes) -> int:
+    if item == b"*":
+        return STAR
+    if not _NZ.match(item) or int(item) > MAX_NUMBER:
+        raise SequenceSetError(f"invalid sequence set {text[:40].decode('ascii')}")
+    return int(item)
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    ranges.sort()
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _clip(ranges: list[tuple[int, int]], max_value: int) -> list[tuple[int, int]]:
+    out = []
+    for lo, hi in ranges:
+        lo, hi = max(lo, 1), min(hi, max_value)
+        if lo > max_value:
+            break
+        if lo <= hi:
+            out.append((lo, hi))
+    return out
+
+
+def _range_text(lo: int, hi: int) -> str:
+    a = str(lo) if lo else "*"
+    return a if lo == hi else f"{a}:{hi if hi else '*'}"
+
+
+__all__ = ["MAX_NUMBER", "STAR", "SequenceSet", "SequenceSetError"]
