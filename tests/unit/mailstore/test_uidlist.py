@@ -151,3 +151,12 @@ def test_rewrite_during_read_sees_whole_file(tmp_path: Path) -> None:
     again = read_uidlist(path)
     assert again is not None
     assert list(again.entries) == [1, 2, 3, 4]
+
+
+def test_file_dovecot_rewrote_after_we_wrote_it() -> None:
+    """Dovecot accepted a file written here, kept its W field and appended UID 10."""
+    uidlist = read_uidlist(FIXTURES / "dovecot-uidlist-ext")
+    assert uidlist is not None
+    assert (uidlist.uidvalidity, uidlist.next_uid) == (12345, 11)
+    assert uidlist.entries[8].extra == {"W": "21"}
+    assert list(uidlist.entries) == [7, 8, 10]
