@@ -6,14 +6,17 @@ protocols; naming only the attributes used here keeps this package's needs expli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from vmail.mailstore.records import MessageRecord
 
 
 class SummaryLike(Protocol):
-    """The cached parse of one message that SORT, THREAD and header SEARCH use."""
+    """The cached parse of one message that SORT, THREAD and header SEARCH use.
+
+    Message-ids are bare (no angle brackets); "" when the header is missing.
+    """
 
     @property
     def sent_date(self) -> float | None: ...
@@ -32,9 +35,9 @@ class SummaryLike(Protocol):
     @property
     def display_to(self) -> str: ...
     @property
-    def message_id(self) -> str | None: ...
+    def message_id(self) -> str: ...
     @property
-    def in_reply_to(self) -> str | None: ...
+    def in_reply_to(self) -> str: ...
     @property
     def references(self) -> tuple[str, ...]: ...
 
@@ -43,5 +46,5 @@ class FolderLike(Protocol):
     """The selected folder: records by UID, cached summaries, raw message bytes."""
 
     def by_uid(self, uid: int) -> MessageRecord | None: ...
-    def summaries(self, uids: Iterable[int]) -> Iterator[tuple[int, SummaryLike]]: ...
+    def summaries(self, uids: Sequence[int]) -> Iterator[tuple[int, SummaryLike]]: ...
     def read(self, uid: int) -> bytes: ...

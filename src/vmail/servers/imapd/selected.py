@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from vmail.core.errors import VmailError
 from vmail.mailstore.records import MessageRecord, SyncResult
+from vmail.protocol.imap.sequence import STAR, SequenceSet
 from vmail.servers.imapd.sets import compress_sorted
 
 # System flags in the order they are written in FLAGS responses.
@@ -30,8 +31,8 @@ _REBUILD_THRESHOLD = 32
 RecordLookup = Callable[[int], MessageRecord | None]
 """Current record of a UID, or None when the folder no longer has it (``Folder.by_uid``)."""
 
-SeqRange = tuple[int | None, int | None]
-"""One range of a sequence set; None stands for ``*``; ``(n, n)`` is a single number."""
+SeqRange = tuple[int, int]
+"""A range of a parsed sequence set: ``STAR`` (0) is ``*``; bounds in any order."""
 
 
 class SequenceRangeError(VmailError):
@@ -125,7 +126,7 @@ class SelectedView:
     def resolve_ranges(self, ranges: Iterable[SeqRange], uid: bool) -> list[int]:
         """UIDs (ascending, no duplicates) that ranges of sequence numbers or UIDs name.
 
-        ``None`` is ``*``: the last sequence number, or the highest UID in the view. A UID
+        ``STAR`` is ``*``: the last sequence number, or the highest UID in the view. A UID
         range may reach beyond the last UID (not an error: it names what exists); a sequence
         number beyond the message count, or any sequence number in an empty mailbox, raises
         :class:`SequenceRangeError` (RFC 3501: the server answers BAD).
@@ -136,14 +137,14 @@ class SelectedView:
         for lo, hi in ranges:
             if uid:
                 star = uids[-1] if uids else 0
-                a = star if lo is None else lo
-                b = star if hi is None else hi
+                a = star if lo == STAR else lo
+                b = star if hi == STAR else hi
                 if a > b:
                     a, b = b, a
                 chunks.append(uids[bisect_left(uids, a) : bisect_right(uids, b)])
                 continue
-            a = count if lo is None else lo
-            b = count if hi is None else hi
+            a = count if lo == STAR else lo
+            b = count if hi == STAR else hi
             if a > b:
                 a, b = b, a
             if a < 1 or b > count:
@@ -156,6 +157,12 @@ class SelectedView:
         if len(chunks) == 1:
             return chunks[0]
         return sorted({u for chunk in chunks for u in chunk})
+
+    def seqset_to_uids(self, seqset: SequenceSet, uid: bool) -> list[int]:
+        """The UIDs a parsed sequence set names (``$`` is the saved SEARCH result)."""
+        if seqset.saved:
+            return self.saved_uids()
+        return self.resolve_ranges(seqset.ranges, uid)
 
     # --- SEARCHRES ------------------------------------------------------------------
 

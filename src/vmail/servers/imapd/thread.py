@@ -17,7 +17,6 @@ from vmail.servers.imapd.inputs import FolderLike, SummaryLike
 from vmail.servers.imapd.sort import casemap, sent_or_internal
 
 ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES")
-_MSGID = re.compile(r"<[^<>\s]+>")
 _WS = re.compile(r"\s+")
 _REFWD = re.compile(r"(?:\[[^\[\]]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\[\]]*\]\s*)?:\s*")
 _BLOB = re.compile(r"\[[^\[\]]*\]\s*")
@@ -75,13 +74,6 @@ def is_reply_or_forward(subject: str) -> bool:
             s, found = s[5:-1].strip(), True
             continue
         return found
-
-
-def _first_msgid(value: str | None) -> str | None:
-    if not value:
-        return None
-    m = _MSGID.search(value)
-    return m.group(0) if m else None
 
 
 def _prepare(
@@ -143,11 +135,9 @@ def _link(parent: Node, child: Node) -> None:
 def _references_of(summary: SummaryLike | None) -> list[str]:
     if summary is None:
         return []
-    refs = [r for r in summary.references if r[:1] == "<" and r[-1:] == ">"]
-    if refs:
-        return refs
-    first = _first_msgid(summary.in_reply_to)
-    return [first] if first else []
+    if summary.references:
+        return list(summary.references)
+    return [summary.in_reply_to] if summary.in_reply_to else []
 
 
 def _build(
@@ -160,7 +150,7 @@ def _build(
     everything: list[Node] = []
     for u in order:
         summary = summaries.get(u)
-        mid = _first_msgid(summary.message_id) if summary else None
+        mid = summary.message_id if summary else ""
         known = ids.get(mid) if mid else None
         if known is not None and known.uid is None:
             node = known

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from vmail.mailstore.records import MessageRecord
@@ -20,8 +20,8 @@ class Summary:
     cc_sort: str = ""
     display_from: str = ""
     display_to: str = ""
-    message_id: str | None = None
-    in_reply_to: str | None = None
+    message_id: str = ""
+    in_reply_to: str = ""
     references: tuple[str, ...] = ()
 
 
@@ -54,7 +54,7 @@ class MemoryFolder:
     def by_uid(self, uid: int) -> MessageRecord | None:
         return self.records.get(uid)
 
-    def summaries(self, uids: Iterable[int]) -> Iterator[tuple[int, Summary]]:
+    def summaries(self, uids: Sequence[int]) -> Iterator[tuple[int, Summary]]:
         for u in uids:
             s = self.summary.get(u)
             if s is not None:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmail.mailstore.records import MessageRecord, SyncResult
+from vmail.protocol.imap.sequence import SequenceSet
 from vmail.servers.imapd.selected import SelectedView, SequenceRangeError, format_flags
 
 
@@ -37,22 +38,22 @@ def test_mapping_and_bounds() -> None:
 
 def test_resolve_ranges_sequence_numbers() -> None:
     v = SelectedView([10, 20, 30, 40])
-    assert v.resolve_ranges([(1, None)], uid=False) == [10, 20, 30, 40]
-    assert v.resolve_ranges([(None, 3)], uid=False) == [30, 40]  # *:3 == 3:*
+    assert v.resolve_ranges([(1, 0)], uid=False) == [10, 20, 30, 40]
+    assert v.resolve_ranges([(0, 3)], uid=False) == [30, 40]  # *:3 == 3:*
     assert v.resolve_ranges([(2, 2), (4, 4), (1, 2)], uid=False) == [10, 20, 40]
     with pytest.raises(SequenceRangeError, match="5"):
         v.resolve_ranges([(1, 5)], uid=False)
     with pytest.raises(SequenceRangeError):
-        SelectedView([]).resolve_ranges([(1, None)], uid=False)
+        SelectedView([]).resolve_ranges([(1, 0)], uid=False)
 
 
 def test_resolve_ranges_uids() -> None:
     v = SelectedView([10, 20, 30, 40])
     assert v.resolve_ranges([(15, 35)], uid=True) == [20, 30]
     assert v.resolve_ranges([(41, 4294967295)], uid=True) == []
-    assert v.resolve_ranges([(None, None)], uid=True) == [40]
-    assert v.resolve_ranges([(50, None)], uid=True) == [40]  # 50:* includes the last UID
-    assert SelectedView([]).resolve_ranges([(1, None)], uid=True) == []
+    assert v.resolve_ranges([(0, 0)], uid=True) == [40]
+    assert v.resolve_ranges([(50, 0)], uid=True) == [40]  # 50:* includes the last UID
+    assert SelectedView([]).resolve_ranges([(1, 0)], uid=True) == []
     assert v.resolve_ranges([(30, 10), (40, 40)], uid=True) == [10, 20, 30, 40]
 
 
@@ -216,7 +217,7 @@ def test_timing_100k() -> None:
     uids = list(range(1, 100_001))
     t0 = time.perf_counter()
     v = SelectedView(uids)
-    all_uids = v.resolve_ranges([(1, None)], uid=False)
+    all_uids = v.resolve_ranges([(1, 0)], uid=False)
     by_uid = v.resolve_ranges([(1, 4294967295)], uid=True)
     t1 = time.perf_counter()
     out = v.update(SyncResult(expunged_uids=uids[::10]), no_records, allow_expunge=True)
@@ -225,3 +226,14 @@ def test_timing_100k() -> None:
     assert len(out) == 10_000
     print(f"\nview+1:* on 100k: {t1 - t0:.4f}s; 10k expunges: {t2 - t1:.4f}s")
     assert t1 - t0 < 0.5
+
+
+def test_seqset_to_uids_with_parsed_sets() -> None:
+    v = SelectedView([3, 6, 9, 12])
+    assert v.seqset_to_uids(SequenceSet.parse(b"2:*"), uid=False) == [6, 9, 12]
+    assert v.seqset_to_uids(SequenceSet.parse(b"*:7,3"), uid=True) == [3, 9, 12]
+    assert v.seqset_to_uids(SequenceSet.parse(b"1:4294967295"), uid=True) == [3, 6, 9, 12]
+    with pytest.raises(SequenceRangeError):
+        v.seqset_to_uids(SequenceSet.parse(b"1:4294967295"), uid=False)
+    v.save_result([12, 3])
+    assert v.seqset_to_uids(SequenceSet.parse(b"$"), uid=False) == [3, 12]
