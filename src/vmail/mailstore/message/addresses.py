@@ -8,6 +8,8 @@ first syntax error keeping what was read so far.
 
 from __future__ import annotations
 
+import re
+
 Address = tuple[bytes | None, bytes | None, bytes | None, bytes | None]
 
 MISSING_MAILBOX = b"MISSING_MAILBOX"
@@ -220,8 +222,53 @@ class _Parser:
         self.mailbox(out)
 
 
+_ATEXT = rb"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = _ATEXT + rb"(?:\." + _ATEXT + rb")*"
+# The common shapes only: ``local@domain``, ``Words <local@domain>``,
+# ``"Quoted" <local@domain>``; anything else goes through the full parser.
+_SIMPLE = re.compile(
+    rb"[ \t]*(?:(?:(" + _ATEXT + rb"(?:[ \t]+" + _ATEXT + rb')*)|"((?:[^"\\\r\n]|\\.)*)")?'
+    rb"[ \t]*<("
+    + _DOT_ATOM
+    + rb")@("
+    + _DOT_ATOM
+    + rb")>|("
+    + _DOT_ATOM
+    + rb")@("
+    + _DOT_ATOM
+    + rb"))[ \t]*(?:,|$)"
+)
+_SPACES = re.compile(rb"[ \t]+")
+_ESCAPE = re.compile(rb"\\(.)")
+
+
+def _simple(value: bytes) -> list[Address] | None:
+    out: list[Address] = []
+    pos, end = 0, len(value)
+    match = _SIMPLE.match
+    while pos < end:
+        m = match(value, pos)
+        if m is None:
+            return None
+        atoms, quoted, mailbox, host, bare_mailbox, bare_host = m.groups()
+        if bare_mailbox is not None:
+            out.append((None, None, bare_mailbox, bare_host))
+        else:
+            name = None
+            if atoms:
+                name = _SPACES.sub(b" ", atoms) if b"  " in atoms or b"\t" in atoms else atoms
+            elif quoted:
+                name = _ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
+            out.append((name, None, mailbox, host))
+        pos = m.end()
+    return out
+
+
 def parse_addresses(value: bytes) -> list[Address]:
     """The addresses of one header value (empty when there are none)."""
+    fast = _simple(value)
+    if fast is not None:
+        return fast
     p = _Parser(value)
     out: list[Address] = []
     try:

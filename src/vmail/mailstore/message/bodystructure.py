@@ -5,6 +5,7 @@ from __future__ import annotations
 from vmail.protocol.imap.wire import NIL, nstring, string
 
 from .envelope import envelope
+from .raw import crlf_size
 from .structure import Params, Part, parse_params
 
 _TEXT_DEFAULT_PARAMS = b'("charset" "us-ascii")'
@@ -37,7 +38,8 @@ def _language(part: Part) -> bytes:
 
 
 def _extension(part: Part) -> bytes:
-    return b"%b %b %b" % (_disposition(part), _language(part), nstring(part.header(b"content-location")))
+    location = nstring(part.header(b"content-location"))
+    return b"%b %b %b" % (_disposition(part), _language(part), location)
 
 
 def write(data: bytes, part: Part, extended: bool) -> bytes:
@@ -49,7 +51,8 @@ def write(data: bytes, part: Part, extended: bool) -> bytes:
             inner = b"(%b%b)" % (_EMPTY, b" NIL NIL NIL NIL" if extended else b"")
         if not extended:
             return b"(%b %b)" % (inner, string(part.subtype))
-        return b"(%b %b %b %b)" % (inner, string(part.subtype), _params(part.params), _extension(part))
+        subtype = string(part.subtype)
+        return b"(%b %b %b %b)" % (inner, subtype, _params(part.params), _extension(part))
     is_text = part.is_type(b"text")
     params = _params(part.params) if part.params or not is_text else _TEXT_DEFAULT_PARAMS
     fields = [
@@ -59,9 +62,8 @@ def write(data: bytes, part: Part, extended: bool) -> bytes:
         nstring(part.header(b"content-id")),
         nstring(part.header(b"content-description")),
         string(part.header(b"content-transfer-encoding") or b"7bit"),
-        b"%d" % (part.end - part.body + data.count(b"\n", part.body, part.end)
-                 - data.count(b"\r\n", part.body, part.end)),
-    ]  # fmt: skip
+        b"%d" % crlf_size(data, part.body, part.end),
+    ]
     if is_text:
         fields.append(b"%d" % data.count(b"\n", part.body, part.end))
     elif part.message is not None:

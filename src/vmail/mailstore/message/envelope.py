@@ -7,13 +7,20 @@ from vmail.protocol.imap.wire import NIL, nstring
 from .addresses import Address, parse_addresses
 
 
-def address_list(values: list[bytes] | None) -> bytes:
-    """The addresses of every occurrence of one header, or NIL when there are none."""
+def addresses_of(values: list[bytes] | None) -> list[Address]:
+    """The addresses of every occurrence of one header, concatenated."""
     if not values:
-        return NIL
+        return []
+    if len(values) == 1:
+        return parse_addresses(values[0])
     addresses: list[Address] = []
     for value in values:
         addresses.extend(parse_addresses(value))
+    return addresses
+
+
+def address_list(addresses: list[Address]) -> bytes:
+    """An IMAP address list, or NIL when there are no addresses."""
     if not addresses:
         return NIL
     return b"(%b)" % b"".join(
@@ -27,25 +34,34 @@ def _last(headers: dict[bytes, list[bytes]], name: bytes) -> bytes:
     return NIL if values is None else nstring(values[-1])
 
 
-def envelope(headers: dict[bytes, list[bytes]]) -> bytes:
+def envelope(
+    headers: dict[bytes, list[bytes]], parsed: dict[bytes, list[Address]] | None = None
+) -> bytes:
     """ENVELOPE from unfolded header values by lower-case name (see ``headers.collect``).
 
     Like Dovecot: the last Date/Subject/In-Reply-To/Message-ID wins, address headers
     that occur more than once are concatenated, Sender and Reply-To default to From.
+    ``parsed`` holds address lists already parsed (by lower-case header name).
     """
-    sender = address_list(headers.get(b"from"))
+    known = parsed or {}
+
+    def addr(name: bytes) -> bytes:
+        got = known.get(name)
+        return address_list(got if got is not None else addresses_of(headers.get(name)))
+
+    sender = addr(b"from")
     return b"(%b %b %b %b %b %b %b %b %b %b)" % (
         _last(headers, b"date"),
         _last(headers, b"subject"),
         sender,
-        address_list(headers.get(b"sender")) if b"sender" in headers else sender,
-        address_list(headers.get(b"reply-to")) if b"reply-to" in headers else sender,
-        address_list(headers.get(b"to")),
-        address_list(headers.get(b"cc")),
-        address_list(headers.get(b"bcc")),
+        addr(b"sender") if b"sender" in headers else sender,
+        addr(b"reply-to") if b"reply-to" in headers else sender,
+        addr(b"to"),
+        addr(b"cc"),
+        addr(b"bcc"),
         _last(headers, b"in-reply-to"),
         _last(headers, b"message-id"),
     )
 
 
-__all__ = ["address_list", "envelope"]
+__all__ = ["address_list", "addresses_of", "envelope"]

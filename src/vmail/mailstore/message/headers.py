@@ -35,12 +35,13 @@ def value_of(data: bytes, field: Field) -> bytes:
 def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
     """Unfolded values by lower-case field name, in message order."""
     out: dict[bytes, list[bytes]] = {}
-    for m in _FIELD.finditer(data, start, end):
-        name = m.group(1).lower()
-        value = unfold(m.group(2))
-        got = out.get(name)
+    for name, value in _FIELD.findall(data, start, end):
+        if b"\n" in value or b"\r" in value:
+            value = value.replace(b"\r", b"").replace(b"\n", b"")
+        key = name.lower()
+        got = out.get(key)
         if got is None:
-            out[name] = [value]
+            out[key] = [value]
         else:
             got.append(value)
     return out

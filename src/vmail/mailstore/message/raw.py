@@ -37,7 +37,7 @@ def body_offset(data: bytes, start: int = 0, end: int | None = None) -> int:
     if data[start : start + 2] == b"\r\n":
         return start + 2
     lf = data.find(b"\n\n", start, stop)
-    crlf_at = data.find(b"\n\r\n", start, stop)
+    crlf_at = data.find(b"\n\r\n", start, stop if lf < 0 else lf)
     if crlf_at >= 0 and (lf < 0 or crlf_at < lf):
         return crlf_at + 3
     if lf >= 0:

@@ -54,8 +54,17 @@ def parse_params(value: bytes) -> Params:
 class Part:
     """One MIME entity: header at ``start``, body ``[body, end)`` in the raw data."""
 
-    __slots__ = ("body", "children", "end", "headers", "message", "params", "start", "subtype")
-    __slots__ += ("type",)
+    __slots__ = (
+        "body",
+        "children",
+        "end",
+        "headers",
+        "message",
+        "params",
+        "start",
+        "subtype",
+        "type",
+    )
 
     def __init__(self, data: bytes, start: int, end: int, digest: bool) -> None:
         self.start = start
