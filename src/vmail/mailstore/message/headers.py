@@ -8,15 +8,19 @@ import re
 # runs over its continuation lines (those starting with a space or a tab).
 _FIELD = re.compile(rb"^([^\s:][^:\n]*?)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?", re.M)
 
-Field = tuple[bytes, int, int, int]
-"""(lower-case name, start of the field line, start of the value, end incl. its LF)."""
+# For FETCH HEADER.FIELDS: like Dovecot, a line without a colon is a field too (its
+# whole text is the name).
+_LINE = re.compile(rb"^([^\s:][^:\n]*)(?::[^\n]*)?\n?(?:[ \t][^\n]*\n?)*", re.M)
+
+Field = tuple[bytes, int, int]
+"""(lower-case name, start of the field line, end incl. its continuation lines and LF)."""
 
 
 def scan(data: bytes, start: int, end: int) -> list[Field]:
-    """Every field of the header in ``data[start:end]`` in message order."""
+    """Every field (and colon-less line) of the header in ``data[start:end]`` in order."""
     return [
-        (m.group(1).lower(), m.start(), m.start(2), m.end())
-        for m in _FIELD.finditer(data, start, end)
+        (m.group(1).rstrip(b" \t\r").lower(), m.start(), m.end())
+        for m in _LINE.finditer(data, start, end)
     ]
 
 
@@ -25,11 +29,6 @@ def unfold(raw: bytes) -> bytes:
     if b"\n" in raw or b"\r" in raw:
         return raw.replace(b"\r", b"").replace(b"\n", b"")
     return raw
-
-
-def value_of(data: bytes, field: Field) -> bytes:
-    """The unfolded value of ``field``."""
-    return unfold(data[field[2] : field[3]])
 
 
 def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
@@ -55,4 +54,4 @@ def to_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-__all__ = ["Field", "collect", "scan", "to_text", "unfold", "value_of"]
+__all__ = ["Field", "collect", "scan", "to_text", "unfold"]

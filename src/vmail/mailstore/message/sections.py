@@ -23,33 +23,47 @@ class SectionError(ValueError):
     """A section text specifier that is not one of RFC 3501's."""
 
 
+_MESSAGE, _PART, _BODY = 0, 1, 2
 _TEXTS = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"})
 
 
 def find_part(root: Part, path: tuple[int, ...]) -> Part | None:
-    """The part at ``path`` (``()`` is the whole message), or None."""
-    part: Part | None = root
+    """The part at ``path`` (``()`` is the whole message), or None.
+
+    Matches what Dovecot answers: ``1`` of a single-part message is its body and ends
+    the path there (``1.1`` does not exist) unless that body is a message/rfc822; ``1``
+    of a leaf inside a multipart is the leaf itself.
+    """
+    part = root
+    state = _MESSAGE
     for num in path:
-        if part is None:
-            return None
-        if part.message is not None:
-            part = part.message
+        if state != _MESSAGE and part.message is not None:
+            part, state = part.message, _MESSAGE
         if part.children:
-            part = part.children[num - 1] if 0 < num <= len(part.children) else None
-        elif num != 1 or part.is_type(b"multipart"):
+            if not 0 < num <= len(part.children):
+                return None
+            part, state = part.children[num - 1], _PART
+        elif num != 1 or state == _BODY or part.is_type(b"multipart"):
             return None
+        elif state == _MESSAGE:
+            state = _BODY
     return part
 
 
 def _fields(data: bytes, msg: Part, names: tuple[str, ...], keep: bool) -> bytes:
     wanted = {n.lower().encode("ascii", "replace") for n in names}
     chunks = [
-        data[s:e] for name, s, _, e in scan(data, msg.start, msg.body) if (name in wanted) == keep
+        data[s:e] for name, s, e in scan(data, msg.start, msg.body) if (name in wanted) == keep
     ]
     out = crlf(b"".join(chunks))
     if out and not out.endswith(b"\r\n"):
         out += b"\r\n"
-    return out + b"\r\n"
+    had_blank_line = (
+        msg.body > msg.start
+        and data[msg.body - 1] == 0x0A
+        and (msg.body - msg.start == 1 or data[msg.body - 2] in b"\n\r")
+    )
+    return out + b"\r\n" if out or had_blank_line else out
 
 
 def section(
