@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from vmail.protocol.imap.wire import NIL, nstring
 
 from .addresses import Address, parse_addresses
@@ -34,6 +36,16 @@ def _last(headers: dict[bytes, list[bytes]], name: bytes) -> bytes:
     return NIL if values is None else nstring(values[-1])
 
 
+_RUNS = re.compile(rb"[ \t]+")
+
+
+def for_humans(value: bytes) -> bytes:
+    """Dovecot's cleanup of the Subject: TABs and runs of spaces to one space, trimmed."""
+    if b"\t" in value or b"  " in value or value[:1] == b" " or value[-1:] == b" ":
+        value = _RUNS.sub(b" ", value).strip(b" ")
+    return value.replace(b"\x00", b"\x80")
+
+
 def envelope(
     headers: dict[bytes, list[bytes]], parsed: dict[bytes, list[Address]] | None = None
 ) -> bytes:
@@ -50,9 +62,10 @@ def envelope(
         return address_list(got if got is not None else addresses_of(headers.get(name)))
 
     sender = addr(b"from")
+    subject = headers.get(b"subject")
     return b"(%b %b %b %b %b %b %b %b %b %b)" % (
         _last(headers, b"date"),
-        _last(headers, b"subject"),
+        NIL if subject is None else nstring(for_humans(subject[-1])),
         sender,
         addr(b"sender") if b"sender" in headers else sender,
         addr(b"reply-to") if b"reply-to" in headers else sender,
@@ -64,4 +77,4 @@ def envelope(
     )
 
 
-__all__ = ["address_list", "addresses_of", "envelope"]
+__all__ = ["address_list", "addresses_of", "envelope", "for_humans"]
