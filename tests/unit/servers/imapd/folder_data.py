@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from vmail.mailstore.records import MessageRecord
+from vmail.servers.imapd.inputs import SummaryLike
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class MemoryFolder:
     """Records, summaries and message bytes by UID."""
 
     records: dict[int, MessageRecord] = field(default_factory=dict)
-    summary: dict[int, Summary] = field(default_factory=dict)
+    summary: dict[int, SummaryLike] = field(default_factory=dict)
     data: dict[int, bytes] = field(default_factory=dict)
     reads: int = 0
 
@@ -42,7 +43,7 @@ class MemoryFolder:
         internaldate: float = 0.0,
         size: int = 100,
         modseq: int = 1,
-        summary: Summary | None = None,
+        summary: SummaryLike | None = None,
         data: bytes = b"",
     ) -> None:
         self.records[uid] = MessageRecord(
@@ -54,7 +55,7 @@ class MemoryFolder:
     def by_uid(self, uid: int) -> MessageRecord | None:
         return self.records.get(uid)
 
-    def summaries(self, uids: Sequence[int]) -> Iterator[tuple[int, Summary]]:
+    def summaries(self, uids: Sequence[int]) -> Iterator[tuple[int, SummaryLike]]:
         for u in uids:
             s = self.summary.get(u)
             if s is not None:
