@@ -71,7 +71,9 @@ class Cursor:
 
     def sp(self) -> None:
         """One space."""
-        if not self.accept(b" "):
+        if self.buf[self.pos : self.pos + 1] == b" ":
+            self.pos += 1
+        else:
             raise CommandSyntaxError("missing argument" if self.at_end() else "expected a space")
 
     def end(self) -> None:

@@ -4,38 +4,77 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 MAX_NUMBER = 4294967295
 STAR = 0  # stands for "*" (the largest number in use) inside a range
-_NZ = re.compile(rb"[1-9][0-9]{0,9}\Z")
+
+
+def _set_pattern(number: bytes) -> re.Pattern[bytes]:
+    item = rb"(?:" + number + rb"|\*)(?::(?:" + number + rb"|\*))?+"
+    return re.compile(item + rb"(?:," + item + rb")*+")
+
+
+# Numbers of up to 9 digits cannot overflow: the common case needs one regex pass.
+_SET9 = _set_pattern(rb"[1-9][0-9]{0,8}+")
+_SET10 = _set_pattern(rb"[1-9][0-9]{0,9}+")
+_SINGLE = re.compile(rb"(?<![:0-9])([0-9]+)(?![:0-9])")
+_NUMBERS = re.compile(rb"[0-9]+")
 
 
 class SequenceSetError(ValueError):
     """The text is not a valid sequence set (the server answers BAD)."""
 
 
-@dataclass(frozen=True, slots=True)
 class SequenceSet:
-    """Ranges as written (``STAR`` for ``*``, bounds in any order), or the saved result ``$``."""
+    """Ranges as written (``STAR`` for ``*``, bounds in any order), or the saved result ``$``.
 
-    ranges: tuple[tuple[int, int], ...] = ()
-    saved: bool = False
-    _cache: list[tuple[int, list[int], list[int]]] = field(
-        default_factory=list, compare=False, repr=False, hash=False
-    )
+    Immutable. A parsed set is validated at once but its numbers are converted only when
+    first used, so parsing a command stays cheap whatever the size of the set.
+    """
+
+    __slots__ = ("_cache", "_ranges", "_text", "saved")
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...] = (), saved: bool = False) -> None:
+        self._ranges: tuple[tuple[int, int], ...] | None = tuple(ranges)
+        self._text = b""
+        self.saved = saved
+        self._cache: tuple[int, list[int], list[int]] | None = None
 
     @classmethod
     def parse(cls, text: bytes) -> SequenceSet:
         """Parse ``1,3:5,7:*`` or ``$``; raise :class:`SequenceSetError`."""
         if text == b"$":
             return cls(saved=True)
-        ranges: list[tuple[int, int]] = []
-        for item in text.split(b","):
-            lo, sep, hi = item.partition(b":")
-            a = _number(lo, text)
-            ranges.append((a, _number(hi, text) if sep else a))
-        return cls(tuple(ranges))
+        if _SET9.fullmatch(text) is None and (
+            _SET10.fullmatch(text) is None or max(map(int, _NUMBERS.findall(text))) > MAX_NUMBER
+        ):
+            raise SequenceSetError(f"invalid sequence set {text[:40].decode('ascii', 'replace')}")
+        new = cls()
+        new._ranges = None
+        new._text = text
+        return new
+
+    @property
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        """The ranges as written; ``STAR`` (0) stands for ``*``."""
+        if self._ranges is None:
+            text = self._text.replace(b"*", b"0")
+            if b"," in text or b":" not in text:
+                text = _SINGLE.sub(rb"\1:\1", text)
+            numbers = list(map(int, _NUMBERS.findall(text)))
+            self._ranges = tuple(zip(numbers[::2], numbers[1::2], strict=True))
+        return self._ranges
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SequenceSet):
+            return NotImplemented
+        return self.saved == other.saved and self.ranges == other.ranges
+
+    def __hash__(self) -> int:
+        return hash((self.saved, self.ranges))
+
+    def __repr__(self) -> str:
+        return f"SequenceSet({str(self)!r})"
 
     @classmethod
     def of(cls, numbers: list[int]) -> SequenceSet:
@@ -55,10 +94,10 @@ class SequenceSet:
 
     def contains(self, n: int, max_value: int) -> bool:
         """True when ``n`` is in the set (binary search over cached merged ranges)."""
-        if not self._cache or self._cache[0][0] != max_value:
+        if self._cache is None or self._cache[0] != max_value:
             merged = self.merged(max_value)
-            self._cache[:] = [(max_value, [lo for lo, _ in merged], [hi for _, hi in merged])]
-        _, starts, ends = self._cache[0]
+            self._cache = (max_value, [lo for lo, _ in merged], [hi for _, hi in merged])
+        _, starts, ends = self._cache
         i = bisect_right(starts, n) - 1
         return i >= 0 and n <= ends[i]
 
@@ -69,6 +108,8 @@ class SequenceSet:
     def __str__(self) -> str:
         if self.saved:
             return "$"
+        if self._ranges is None:
+            return self._text.decode("ascii")
         return ",".join(_range_text(lo, hi) for lo, hi in self.ranges)
 
     def _concrete(self, max_value: int) -> list[tuple[int, int]]:
@@ -80,14 +121,6 @@ class SequenceSet:
             b = b or max_value
             out.append((a, b) if a <= b else (b, a))
         return out
-
-
-def _number(item: bytes, text: bytes) -> int:
-    if item == b"*":
-        return STAR
-    if not _NZ.match(item) or int(item) > MAX_NUMBER:
-        raise SequenceSetError(f"invalid sequence set {text[:40].decode('ascii')}")
-    return int(item)
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -105,3 +105,16 @@ def test_large_set_is_linear() -> None:
     assert not s.contains(300_000, 400_000)
     assert len(numbers) == 200_000
     assert time.perf_counter() - start < 2.0
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), min_size=1, max_size=20
+    )
+)
+def test_text_round_trip(ranges: list[tuple[int, int]]) -> None:
+    built = SequenceSet(tuple(ranges))
+    parsed = SequenceSet.parse(str(built).encode())
+    assert parsed == built
+    assert str(parsed) == str(built)
+    assert repr(parsed) == f"SequenceSet({str(built)!r})"
