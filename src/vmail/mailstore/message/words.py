@@ -34,7 +34,7 @@ def _decode_word(m: re.Match[str]) -> str | None:
     try:
         raw = text.encode("ascii")
         if enc in "bB":
-            raw = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+            raw = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
         else:
             raw = _QP_HEX.sub(lambda h: bytes([int(h.group(1), 16)]), raw.replace(b"_", b" "))
         return raw.decode(codec)
