@@ -211,7 +211,10 @@ class Connection:
         mailbox = self.mailbox
         assert mailbox is not None
         try:
-            handle = await asyncio.to_thread(mailbox.open, event.index)
+            try:
+                handle = mailbox.open(event.index)
+            except FileNotFoundError:
+                handle = await asyncio.to_thread(mailbox.find, event.index)
         except (MessageGoneError, OSError):
             await self.stream.send(rp.err(f"Message {event.index + 1} expunged."))
             return
@@ -230,15 +233,15 @@ class Connection:
             stats.top_bytes += encoder.sent
 
     async def _stream_body(self, handle: BinaryIO, encoder: BodyEncoder) -> None:
-        first = True
-        while not encoder.done:
-            # Small reads happen on the loop (page cache); a big message goes through a
-            # thread chunk by chunk so a slow disk never stalls the other sessions.
-            chunk = handle.read(CHUNK) if first else await asyncio.to_thread(handle.read, CHUNK)
-            first = False
-            if not chunk:
-                break
+        # The first read happens on the loop (a small message is one read from the page
+        # cache); the rest of a big message goes through a thread chunk by chunk so a slow
+        # disk never stalls the other sessions. A short read of a regular file is its end.
+        chunk = handle.read(CHUNK)
+        while chunk:
             await self.stream.send(encoder.feed(chunk))
+            if len(chunk) < CHUNK or encoder.done:
+                break
+            chunk = await asyncio.to_thread(handle.read, CHUNK)
         await self.stream.send(encoder.finish())
 
     async def _update(self, event: Update) -> list[Output]:

@@ -39,14 +39,14 @@ class Pop3Mailbox:
         )
 
     def open(self, index: int) -> BinaryIO:
-        """The message file, opened; MessageGoneError if it was expunged."""
-        rec = self.records[index]
-        try:
-            return open(self.folder.path_of(rec), "rb")
-        except FileNotFoundError:
-            pass
+        """The message file, opened (cheap: call it on the event loop); FileNotFoundError
+        if it moved or went away — then :meth:`find` it in a worker thread."""
+        return open(self.folder.path_of(self.records[index]), "rb")
+
+    def find(self, index: int) -> BinaryIO:
+        """Blocking: look for a moved message file again; MessageGoneError if expunged."""
         self.folder.sync()
-        current = self.folder.by_uid(rec.uid)
+        current = self.folder.by_uid(self.records[index].uid)
         if current is None:
             raise MessageGoneError(index)
         try:
