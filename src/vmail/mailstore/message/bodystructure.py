@@ -7,6 +7,7 @@ from vmail.protocol.imap.wire import NIL, nstring, string
 from .envelope import envelope
 from .raw import crlf_size
 from .structure import Params, Part, parse_params
+from .tokens import token
 
 _TEXT_DEFAULT_PARAMS = b'("charset" "us-ascii")'
 _EMPTY = b'"text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
@@ -15,7 +16,7 @@ _EMPTY = b'"text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
 def _params(params: Params) -> bytes:
     if not params:
         return NIL
-    return b"(%b)" % b" ".join(b"%b %b" % (string(k), string(v)) for k, v in params)
+    return b"(%b)" % b" ".join(b"%b %b" % (token(k), string(v)) for k, v in params)
 
 
 def _disposition(part: Part) -> bytes:
@@ -42,38 +43,52 @@ def _extension(part: Part) -> bytes:
     return b"%b %b %b" % (_disposition(part), _language(part), location)
 
 
-def write(data: bytes, part: Part, extended: bool) -> bytes:
-    """BODYSTRUCTURE (``extended``) or BODY of ``part`` (a message or one of its parts)."""
+def _lines(data: bytes, part: Part) -> bytes:
+    return b"%d" % data.count(b"\n", part.body, part.end)
+
+
+def write_both(data: bytes, part: Part) -> tuple[bytes, bytes]:
+    """(BODY, BODYSTRUCTURE) of ``part`` (a message or one of its parts), built together."""
     if part.is_type(b"multipart"):
         if part.children:
-            inner = b"".join(write(data, c, extended) for c in part.children)
+            pairs = [write_both(data, c) for c in part.children]
+            body = b"".join(p[0] for p in pairs)
+            ext = b"".join(p[1] for p in pairs)
         else:
-            inner = b"(%b%b)" % (_EMPTY, b" NIL NIL NIL NIL" if extended else b"")
-        if not extended:
-            return b"(%b %b)" % (inner, string(part.subtype))
-        subtype = string(part.subtype)
-        return b"(%b %b %b %b)" % (inner, subtype, _params(part.params), _extension(part))
+            body, ext = b"(%b)" % _EMPTY, b"(%b NIL NIL NIL NIL)" % _EMPTY
+        subtype = token(part.subtype)
+        return (
+            b"(%b %b)" % (body, subtype),
+            b"(%b %b %b %b)" % (ext, subtype, _params(part.params), _extension(part)),
+        )
     is_text = part.is_type(b"text")
     params = _params(part.params) if part.params or not is_text else _TEXT_DEFAULT_PARAMS
-    fields = [
-        string(part.type),
-        string(part.subtype),
+    basic = b"%b %b %b %b %b %b %d" % (
+        token(part.type),
+        token(part.subtype),
         params,
         nstring(part.header(b"content-id")),
         nstring(part.header(b"content-description")),
-        string(part.header(b"content-transfer-encoding") or b"7bit"),
-        b"%d" % crlf_size(data, part.body, part.end),
-    ]
+        token(part.header(b"content-transfer-encoding") or b"7bit"),
+        crlf_size(data, part.body, part.end),
+    )
     if is_text:
-        fields.append(b"%d" % data.count(b"\n", part.body, part.end))
+        body = ext = b"%b %b" % (basic, _lines(data, part))
     elif part.message is not None:
-        fields.append(envelope(part.message.headers))
-        fields.append(write(data, part.message, extended))
-        fields.append(b"%d" % data.count(b"\n", part.body, part.end))
-    if extended:
-        fields.append(nstring(part.header(b"content-md5")))
-        fields.append(_extension(part))
-    return b"(%b)" % b" ".join(fields)
+        inner_body, inner_ext = write_both(data, part.message)
+        env = envelope(part.message.headers)
+        lines = _lines(data, part)
+        body = b"%b %b %b %b" % (basic, env, inner_body, lines)
+        ext = b"%b %b %b %b" % (basic, env, inner_ext, lines)
+    else:
+        body = ext = basic
+    md5 = nstring(part.header(b"content-md5"))
+    return b"(%b)" % body, b"(%b %b %b)" % (ext, md5, _extension(part))
 
 
-__all__ = ["write"]
+def write(data: bytes, part: Part, extended: bool) -> bytes:
+    """BODYSTRUCTURE (``extended``) or BODY of ``part``."""
+    return write_both(data, part)[1 if extended else 0]
+
+
+__all__ = ["write", "write_both"]

@@ -7,6 +7,7 @@ import re
 from vmail.protocol.imap.wire import NIL, nstring
 
 from .addresses import Address, parse_addresses
+from .tokens import token
 
 
 def addresses_of(values: list[bytes] | None) -> list[Address]:
@@ -26,7 +27,13 @@ def address_list(addresses: list[Address]) -> bytes:
     if not addresses:
         return NIL
     return b"(%b)" % b"".join(
-        b"(%b %b %b %b)" % (nstring(a[0]), nstring(a[1]), nstring(a[2]), nstring(a[3]))
+        b"(%b %b %b %b)"
+        % (
+            NIL if a[0] is None else token(a[0]),
+            NIL if a[1] is None else token(a[1]),
+            NIL if a[2] is None else token(a[2]),
+            NIL if a[3] is None else token(a[3]),
+        )
         for a in addresses
     )
 

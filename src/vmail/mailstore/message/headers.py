@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import re
 
-# A field starts at a line start with a name (no leading white space), a colon, and
-# runs over its continuation lines (those starting with a space or a tab).
-_FIELD = re.compile(rb"^([^\s:][^:\n]*?)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?", re.M)
-
 # For FETCH HEADER.FIELDS: like Dovecot, a line without a colon is a field too (its
 # whole text is the name).
 _LINE = re.compile(rb"^([^\s:][^:\n]*)(?::[^\n]*)?\n?(?:[ \t][^\n]*\n?)*", re.M)
@@ -32,17 +28,33 @@ def unfold(raw: bytes) -> bytes:
 
 
 def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
-    """Unfolded values by lower-case field name, in message order."""
+    """Unfolded values by lower-case field name, in message order.
+
+    The value starts after the colon and the white space following it; continuation
+    lines are appended with their leading white space, line breaks removed.
+    """
     out: dict[bytes, list[bytes]] = {}
-    for name, value in _FIELD.findall(data, start, end):
-        if b"\n" in value or b"\r" in value:
-            value = value.replace(b"\r", b"").replace(b"\n", b"")
-        key = name.lower()
+    last: list[bytes] | None = None
+    for line in data[start:end].split(b"\n"):
+        if not line:
+            continue
+        first = line[0]
+        if first == 0x20 or first == 0x09:
+            if last is not None:
+                last[-1] += line.rstrip(b"\r")
+            continue
+        colon = line.find(b":")
+        if colon <= 0:
+            last = None
+            continue
+        key = line[:colon].rstrip(b" \t").lower()
+        value = line[colon + 1 :].lstrip(b" \t").rstrip(b"\r")
         got = out.get(key)
         if got is None:
-            out[key] = [value]
+            last = out[key] = [value]
         else:
             got.append(value)
+            last = got
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .bodystructure import write
+from .bodystructure import write_both
 from .dates import parse_date
 from .envelope import addresses_of, envelope
 from .headers import to_text
@@ -60,11 +60,12 @@ def summarize(data: bytes) -> MessageSummary:
     mid = message_ids(_last(h.get(b"message-id")))
     irt = message_ids(_last(h.get(b"in-reply-to")))
     refs = h.get(b"references")
+    body, bodystructure = write_both(data, root)
     parsed = {name: addresses_of(h.get(name)) for name in (b"from", b"to", b"cc")}
     return MessageSummary(
         envelope=envelope(h, parsed),
-        body=write(data, root, False),
-        bodystructure=write(data, root, True),
+        body=body,
+        bodystructure=bodystructure,
         size=len(data) + n_lf - n_crlf,
         lines=n_lf,
         header_size=root.body + data.count(b"\n", 0, root.body) - data.count(b"\r\n", 0, root.body),
