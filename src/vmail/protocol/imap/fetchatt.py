@@ -6,10 +6,10 @@ import re
 
 from vmail.protocol.imap.lexer import CommandSyntaxError, Cursor
 from vmail.protocol.imap.types import FetchAtt, Section, SectionText
+from vmail.protocol.imap.wire import astring, plist
 
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _SECTION_TEXT = re.compile(rb"[A-Za-z.]+")
-_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+\Z")
 
 _SIMPLE = frozenset(
     {
@@ -119,7 +119,7 @@ def _section(c: Cursor, *, binary: bool) -> tuple[Section, str]:
     if text.startswith("HEADER.FIELDS"):
         c.sp()
         fields = _header_list(c)
-        echo += " (" + " ".join(fields) + ")"
+        echo += " " + plist(astring(f) for f in fields).decode("ascii")
     c.expect(b"]", "']' after section")
     return Section(tuple(part), text, fields), echo
 
@@ -128,10 +128,7 @@ def _header_list(c: Cursor) -> tuple[str, ...]:
     c.expect(b"(", "a header field list")
     names: list[str] = []
     while True:
-        raw = c.astring("a header field name")
-        if not _FIELD_NAME.match(raw):
-            raise CommandSyntaxError("invalid header field name")
-        names.append(raw.decode("ascii").upper())
+        names.append(c.text(c.astring("a header field name"), False).upper())
         if c.accept(b")"):
             return tuple(names)
         c.sp()

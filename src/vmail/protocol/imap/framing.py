@@ -154,6 +154,11 @@ class CommandReader:
         self._mode = _Mode.LINE
 
     @property
+    def buffered(self) -> int:
+        """Bytes fed but not yet consumed; the server should stop reading when it grows."""
+        return len(self._in) - self._pos
+
+    @property
     def waiting_for_decision(self) -> bool:
         """True while a :class:`NeedContinuation` awaits accept/reject."""
         return self._mode is _Mode.DECIDE

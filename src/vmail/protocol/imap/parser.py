@@ -72,12 +72,14 @@ STATUS_ITEMS = frozenset(
 SORT_KEYS = frozenset(
     {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"}
 )
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES", "REFS"})
 SEARCH_RETURNS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
 LIST_SELECT = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
-SPECIAL_USE = frozenset(
-    {"\\ALL", "\\ARCHIVE", "\\DRAFTS", "\\FLAGGED", "\\JUNK", "\\SENT", "\\TRASH"}
-)
+# RFC 6154 attributes, normalised; others are kept as sent (the server answers USEATTR).
+SPECIAL_USE = {
+    f.upper(): "\\" + f for f in ("All", "Archive", "Drafts", "Flagged", "Junk", "Sent", "Trash")
+}
 MAX_QUOTA = 2**63 - 1
 
 _DATE_TIME = re.compile(
@@ -204,6 +206,8 @@ def _qresync(c: Cursor) -> QResync:
             seqs = c.seqset()
             c.sp()
             uids = c.seqset()
+            if seqs.saved or uids.saved or seqs.has_star() or uids.has_star():
+                raise CommandSyntaxError("sequence match data must be plain numbers")
             c.expect(b")", "')' after sequence match data")
             match = (seqs, uids)
     c.expect(b")", "')' after QRESYNC parameters")
@@ -223,10 +227,8 @@ def _create(a: _Args) -> Command:
             if uses:
                 a.c.sp()
             a.c.expect(b"\\", "a special-use flag")
-            flag = "\\" + a.c.keyword()
-            if flag not in SPECIAL_USE:
-                raise CommandSyntaxError(f"unknown special-use flag {flag[:40]}")
-            uses.append(flag[0] + flag[1:].capitalize())
+            name = a.c.atom("a special-use flag").decode("ascii")
+            uses.append(SPECIAL_USE.get(name.upper(), "\\" + name))
         a.c.expect(b")", "')' after create parameters")
     a.c.end()
     return Create(a.tag, mailbox, tuple(uses))
@@ -398,9 +400,7 @@ def _append(a: _Args) -> Command:
         if c.peek(b'"'):
             date = date_time(c)
             c.sp()
-        lit = c.literal()
-        if not lit.binary and b"\x00" in lit.data:
-            raise CommandSyntaxError("NUL in message (use a literal8)")
+        lit = c.literal()  # NUL is accepted in a plain literal too, as Dovecot does
         messages.append(AppendMessage(flags, date, lit.data, lit.binary))
     return Append(a.tag, mailbox, tuple(messages))
 
@@ -429,8 +429,8 @@ def _charset(c: Cursor, *, required: bool) -> tuple[str | None, str]:
         if not required:
             c.pos += 8
         name = c.astring("a charset")
+        c.sp()  # a missing search key is BAD before an unknown charset is NO
         codec = charset_codec(name)
-        c.sp()
         return name.decode("ascii").upper(), codec
     return None, "utf-8"
 
@@ -470,6 +470,8 @@ def _sort(a: _Args) -> Command:
 def _thread(a: _Args) -> Command:
     a.c.sp()
     algorithm = a.c.keyword()
+    if algorithm not in THREAD_ALGORITHMS:
+        raise CommandSyntaxError(f"unknown threading algorithm {algorithm[:40]}")
     a.c.sp()
     charset, codec = _charset(a.c, required=True)
     return Thread(a.tag, algorithm, charset or "", search_program(a.c, codec), a.uid)

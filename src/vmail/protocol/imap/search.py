@@ -30,7 +30,6 @@ MAX_SIZE = 2**63 - 1
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 _DATE = re.compile(rb'("?)([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})\1')
-_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+\Z")
 _FLAG_KEYS = {
     "ANSWERED": ("\\Answered", True),
     "UNANSWERED": ("\\Answered", False),
@@ -143,11 +142,9 @@ def _keyword(c: Cursor, codec: str, name: str) -> SearchKey:
 
 
 def _header(c: Cursor, codec: str, name: str) -> SearchKey:
-    field = c.astring("a header field name")
-    if not _FIELD_NAME.match(field):
-        raise CommandSyntaxError("invalid header field name")
+    field = c.text(c.astring("a header field name"), False)
     c.sp()
-    return SearchHeader(field.decode("ascii"), _value(c, codec))
+    return SearchHeader(field, _value(c, codec))
 
 
 def _size(c: Cursor, codec: str, name: str) -> SearchKey:

@@ -14,9 +14,11 @@ def _set_pattern(number: bytes) -> re.Pattern[bytes]:
     return re.compile(item + rb"(?:," + item + rb")*+")
 
 
-# Numbers of up to 9 digits cannot overflow: the common case needs one regex pass.
-_SET9 = _set_pattern(rb"[1-9][0-9]{0,8}+")
-_SET10 = _set_pattern(rb"[1-9][0-9]{0,9}+")
+# Numbers of up to 9 digits without leading zero are always valid: the common case needs
+# one regex pass. Otherwise (leading zeros, as Dovecot accepts, or 10+ digits) each number
+# is checked to be within 1..MAX_NUMBER.
+_SET_FAST = _set_pattern(rb"[1-9][0-9]{0,8}+")
+_SET_ANY = _set_pattern(rb"[0-9]++")
 _SINGLE = re.compile(rb"(?<![:0-9])([0-9]+)(?![:0-9])")
 _NUMBERS = re.compile(rb"[0-9]+")
 
@@ -45,8 +47,8 @@ class SequenceSet:
         """Parse ``1,3:5,7:*`` or ``$``; raise :class:`SequenceSetError`."""
         if text == b"$":
             return cls(saved=True)
-        if _SET9.fullmatch(text) is None and (
-            _SET10.fullmatch(text) is None or max(map(int, _NUMBERS.findall(text))) > MAX_NUMBER
+        if _SET_FAST.fullmatch(text) is None and (
+            _SET_ANY.fullmatch(text) is None or not _numbers_in_range(text)
         ):
             raise SequenceSetError(f"invalid sequence set {text[:40].decode('ascii', 'replace')}")
         new = cls()
@@ -121,6 +123,13 @@ class SequenceSet:
             b = b or max_value
             out.append((a, b) if a <= b else (b, a))
         return out
+
+
+def _numbers_in_range(text: bytes) -> bool:
+    numbers = _NUMBERS.findall(text)
+    return all(len(n.lstrip(b"0")) <= 10 for n in numbers) and all(
+        1 <= int(n) <= MAX_NUMBER for n in numbers
+    )
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -108,7 +108,7 @@ def test_list_of_items() -> None:
         b"BODY[FOO]",
         b"BODY[HEADER.FIELDS]",
         b"BODY[HEADER.FIELDS ()]",
-        b"BODY[HEADER.FIELDS (a:b)]",
+        b"BODY[HEADER.FIELDS (\xc3\xa9)]",
         b"BODY[HEADER.FIELDS (A]",
         b"BINARY[TEXT]",
         b"BINARY[1.MIME]",
@@ -159,3 +159,9 @@ def test_fetch_sets() -> None:
     cmd = ok(b"a FETCH $ FLAGS")
     assert isinstance(cmd, Fetch)
     assert cmd.seqset.saved
+
+
+def test_field_names_that_are_not_atoms_are_quoted_in_the_echo() -> None:
+    (item,) = items(b'BODY[HEADER.FIELDS ("A(B" c)]')
+    assert item.echo == 'BODY[HEADER.FIELDS ("A(B" C)]'
+    assert item.section == Section((), "HEADER.FIELDS", ("A(B", "C"))

@@ -233,3 +233,13 @@ def test_arbitrary_input_any_split_is_bounded_and_consistent(data: bytes, cuts: 
         assert len(r._line) <= 40
         assert len(r._lit) <= 50
     assert events == whole
+
+
+def test_buffered_counts_unconsumed_input() -> None:
+    r = CommandReader()
+    r.feed(b"a APPEND x {3}\r\nabc\r\n")
+    assert r.next_event() == NeedContinuation(3, b"a")
+    assert r.buffered == 5  # a conforming client sends nothing before "+"
+    r.accept_literal()
+    assert r.next_event() == CommandLine([b"a APPEND x ", Literal(b"abc"), b""])
+    assert r.buffered == 0

@@ -71,6 +71,7 @@ FEB1 = datetime.date(1994, 2, 1)
         (b"TO x", SearchText("to", "x")),
         (b'HEADER Message-ID "<a@b>"', SearchHeader("Message-ID", "<a@b>")),
         (b'HEADER X-Spam ""', SearchHeader("X-Spam", "")),
+        (b'HEADER "a:b" c', SearchHeader("a:b", "c")),  # any astring, as the grammar says
         (b"LARGER 100", SearchSize("larger", 100)),
         (b"SMALLER 4294967296", SearchSize("smaller", 4294967296)),
         (b"YOUNGER 60", SearchAge("younger", 60)),
@@ -129,7 +130,7 @@ def test_keys(spec: bytes, expected: SearchKey) -> None:
         b"SEEN)",
         b"HEADER",
         b"HEADER X",
-        b'HEADER "a:b" c',
+        b'HEADER "\xc3\xa9" c',
         b"KEYWORD \\Seen",
         b"MODSEQ x",
         b'MODSEQ "/x" all 1',

@@ -21,6 +21,8 @@ from vmail.protocol.imap.sequence import STAR, SequenceSet, SequenceSetError
         (b"*:*", ((STAR, STAR),)),
         (b"3:*,1", ((3, STAR), (1, 1))),
         (b"4294967295", ((4294967295, 4294967295),)),
+        (b"01:002", ((1, 2),)),  # leading zeros: Dovecot accepts them
+        (b"0004294967295", ((4294967295, 4294967295),)),
     ],
 )
 def test_parse(text: bytes, ranges: tuple[tuple[int, int], ...]) -> None:
@@ -37,8 +39,10 @@ def test_parse(text: bytes, ranges: tuple[tuple[int, int], ...]) -> None:
         b"1,,2",
         b",1",
         b"1,",
-        b"01",
         b"1:0",
+        b"00",
+        b"0004294967296",
+        b"1" + b"0" * 5000,
         b"a",
         b"",
         b"$,1",
