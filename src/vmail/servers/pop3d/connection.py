@@ -12,7 +12,6 @@ end leaves the mailbox as it was. The session lock is held from login to the end
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -89,7 +88,7 @@ class Connection:
         except ClientGoneError:
             self.reason = "Connection closed"
         finally:
-            await self._end()
+            self._end()
 
     async def _step(self) -> bool:
         """Answer every complete line buffered, then read more; False when the session ends."""
@@ -265,13 +264,12 @@ class Connection:
             self.lock.release()
             self.lock = None
 
-    async def _end(self) -> None:
+    def _end(self) -> None:
+        """Log the logout line and let go of the lock; synchronous so that a cancelled
+        task (server shutdown) still does both."""
         if self.userip is not None:
             self.server.uncount_userip(self.userip)
             self.userip = None
-        if self.lock is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self._unlock)
         if self.mailbox is not None:
             drop = self.mailbox.maildrop
             stats = self.session.stats
@@ -288,3 +286,4 @@ class Connection:
                 drop.total,
             )
             self.mailbox = None
+        self._unlock()  # one unlink: cheap enough for the event loop
