@@ -5,7 +5,7 @@ match), the line break before it belongs to the delimiter, a missing close delim
 ends the part at its parent's end. Nesting deeper than :data:`MAX_DEPTH` or more than
 :data:`MAX_PARTS` parts (Dovecot's ``message_max_nested_mime_parts`` = 100 and
 ``message_max_total_mime_parts`` = 10000 defaults) are not split further: the rest is
-an opaque body.
+an opaque body, written as application/octet-stream like Dovecot does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .raw import body_offset
 MAX_DEPTH = 100
 MAX_PARTS = 10000
 
-_TYPE = re.compile(rb"\s*([^\s/;]+)\s*/\s*([^\s;]+)")
+_TYPE = re.compile(rb"\s*([^\s/;]+)(?:\s*/\s*([^\s;]*))?")
 _PARAM = re.compile(rb';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;\s]*)')
 _CONTINUATION = re.compile(rb"^(.+?)\*(\d+)(\*?)$")
 
@@ -79,7 +79,7 @@ class Part:
             self.type, self.subtype = (b"message", b"rfc822") if digest else (b"text", b"plain")
             self.params: Params = []
         else:
-            self.type, self.subtype = m.group(1), m.group(2)
+            self.type, self.subtype = m.group(1), m.group(2) or b""
             self.params = parse_params(ctype[0][m.end() :]) if ctype else []
 
     def is_type(self, mtype: bytes, subtype: bytes | None = None) -> bool:
@@ -131,7 +131,10 @@ def _delimiters(data: bytes, part: Part, boundary: bytes, budget: list[int]) -> 
 
 
 def _expand(data: bytes, part: Part, depth: int, budget: list[int]) -> None:
-    if depth >= MAX_DEPTH or budget[0] <= 0:
+    if depth + 1 >= MAX_DEPTH or budget[0] <= 0:
+        if part.is_type(b"multipart") or part.is_type(b"message", b"rfc822"):
+            # Like Dovecot: a container past the limits is an opaque attachment.
+            part.type, part.subtype = b"application", b"octet-stream"
         return
     if part.is_type(b"multipart"):
         boundary = part.param(b"boundary")
