@@ -262,10 +262,12 @@ def master_cf(setup: Setup) -> str:
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 # Mailbox access: vmail's IMAP and POP3 servers (Dovecot's job in a Postfix setup).
 {imap:<9} inet  n       -       n       -       -       imapd
+  -o syslog_name=vmail/imap
 {imaps:<9} inet  n       -       n       -       -       imapd
   -o syslog_name=vmail/imaps
   -o imapd_tls_wrappermode=yes
 {pop3:<9} inet  n       -       n       -       -       pop3d
+  -o syslog_name=vmail/pop3
 {pop3s:<9} inet  n       -       n       -       -       pop3d
   -o syslog_name=vmail/pop3s
   -o pop3d_tls_wrappermode=yes

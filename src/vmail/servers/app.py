@@ -6,6 +6,9 @@
   with its ``-o`` overrides, ``smtpd_tls_wrappermode=yes`` for SMTPS), and an LMTP
   listener per ``inet`` service whose command is ``lmtpd`` (vmail's own: mail handed
   over by another MTA);
+* an IMAP listener per ``imapd`` service and a POP3 listener per ``pop3d`` service
+  (vmail's own commands; ``-o imapd_tls_wrappermode=yes`` for 993, likewise 995), serving
+  the users' Maildirs through :mod:`vmail.mailstore`;
 * cleanup (the only way into the queue), the queue manager, the delivery agents for the
   ``unix`` services (:mod:`vmail.qmgr.agents`) and the bounce service;
 * the authentication service over the directory database, when ``vmail_database`` is set.
@@ -70,12 +73,17 @@ from vmail.qmgr.agents import build_agents, close_agents
 from vmail.queue import Spool
 from vmail.route import Router
 from vmail.servers.delivery import DeliveryProcess, WakeReader
+from vmail.servers.imapd.server import ImapServer
 from vmail.servers.listeners import Endpoint, endpoints
+from vmail.servers.mailboxes import open_store
+from vmail.servers.pop3d.server import Pop3Server
 from vmail.servers.smtpd.server import SmtpServer
 
 log = logging.getLogger("vmail.master")
 
-LISTENER_COMMANDS = {"smtpd": False, "lmtpd": True}  # command -> speaks LMTP
+SMTP_COMMANDS = {"smtpd": False, "lmtpd": True}  # command -> speaks LMTP
+LISTENER_COMMANDS = frozenset({*SMTP_COMMANDS, "imapd", "pop3d"})
+Server = SmtpServer | ImapServer | Pop3Server
 DRAIN_TIMEOUT = 30.0
 
 
@@ -99,7 +107,7 @@ class Listener:
 
     key: str  # service key + endpoint, stable across reloads
     service: Service
-    server: SmtpServer
+    server: Server
     endpoint: Endpoint
     port: int = 0
 
@@ -338,27 +346,52 @@ class MailSystem:
             where = f"{endpoint.host or '*'}:{listener.port}"
             log.info("listening: %s %s %s", service.name, service.command, where)
 
-    def _server(self, service: Service, endpoint: Endpoint, snapshot: Snapshot) -> SmtpServer:
+    def _server(self, service: Service, endpoint: Endpoint, snapshot: Snapshot) -> Server:
+        config = service.effective(snapshot.config)
+        host = endpoint.host or ""
+        if service.command == "imapd":
+            return ImapServer(
+                config,
+                snapshot.authenticator,
+                host=host,
+                port=endpoint.port,
+                service_name=service.name,
+            )
+        if service.command == "pop3d":
+            return Pop3Server(
+                config,
+                snapshot.authenticator,
+                host=host,
+                port=endpoint.port,
+                service_name=service.name,
+                open_store=lambda account: open_store(self._config_of(service), account),
+            )
         return SmtpServer(
-            service.effective(snapshot.config),
+            config,
             snapshot.router,
             snapshot.cleanup,
-            host=endpoint.host or "",
+            host=host,
             port=endpoint.port,
             peername_lookup=self.peername_lookup,
             authenticator=snapshot.authenticator,
-            lmtp=LISTENER_COMMANDS[service.command],
+            lmtp=SMTP_COMMANDS[service.command],
             service_name=service.name,
         )
 
-    def _refresh(self, server: SmtpServer, service: Service, snapshot: Snapshot) -> None:
+    def _config_of(self, service: Service) -> MainConfig:
+        """The service's settings in the current snapshot (they change on reload)."""
+        assert self.snapshot is not None
+        return service.effective(self.snapshot.config)
+
+    def _refresh(self, server: Server, service: Service, snapshot: Snapshot) -> None:
         """New sessions of an unchanged listener use the new snapshot."""
-        server.reconfigure(
-            service.effective(snapshot.config),
-            snapshot.router,
-            snapshot.cleanup,
-            authenticator=snapshot.authenticator,
-        )
+        config = service.effective(snapshot.config)
+        if isinstance(server, SmtpServer):
+            server.reconfigure(
+                config, snapshot.router, snapshot.cleanup, authenticator=snapshot.authenticator
+            )
+        else:
+            server.reconfigure(config, snapshot.authenticator)
 
     def _dir(self) -> str:
         return str(self.config_dir) if self.config_dir else "(default)"

@@ -1,0 +1,205 @@
+"""FETCH responses: one ``* n FETCH (...)`` line per message, built from what each item needs.
+
+:class:`FetchPlan` looks at the requested items once: which need the cached summary
+(ENVELOPE, BODY, BODYSTRUCTURE — only the envelope column is read when ENVELOPE is the
+only one), which need the message file (body sections, RFC822*, BINARY*), and whether
+reading marks the message ``\\Seen`` (BODY[...] and RFC822/RFC822.TEXT without PEEK).
+:func:`build` then renders a batch of messages (blocking; the session runs it in a worker
+thread, batch by batch, so a FETCH of 100,000 messages streams instead of piling up).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from vmail.mailstore.folder import Folder
+from vmail.mailstore.message import (
+    UnknownEncodingError,
+    binary,
+    body_offset,
+    crlf,
+    section,
+)
+from vmail.mailstore.records import MessageRecord
+from vmail.protocol.imap import types as t
+from vmail.protocol.imap.wire import literal
+from vmail.servers.imapd.selected import format_flags
+
+_SUMMARY_ITEMS = frozenset({"ENVELOPE", "BODYSTRUCTURE"})
+_DATA_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE"})
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class FetchError(Exception):
+    """An item cannot be served (unknown transfer encoding for BINARY): ``NO``."""
+
+    def __init__(self, text: str, code: str) -> None:
+        super().__init__(text)
+        self.text = text
+        self.code = code
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """What a FETCH command's items need."""
+
+    items: tuple[t.FetchAtt, ...]
+    with_uid: bool
+    with_modseq: bool
+    needs_summary: bool
+    envelope_only: bool
+    needs_data: bool
+    sets_seen: bool
+
+    @classmethod
+    def of(cls, cmd: t.Fetch, *, condstore: bool, readonly: bool) -> FetchPlan:
+        names = {item.name for item in cmd.items}
+        structure = any(i.name == "BODY" and i.section is None for i in cmd.items)
+        needs_summary = bool(names & _SUMMARY_ITEMS) or structure
+        needs_data = bool(names & _DATA_ITEMS) or any(
+            i.name == "BODY" and i.section is not None for i in cmd.items
+        )
+        sets_seen = not readonly and any(
+            (i.name == "BODY" and i.section is not None and not i.peek)
+            or i.name in ("RFC822", "RFC822.TEXT")
+            or (i.name == "BINARY" and not i.peek)
+            for i in cmd.items
+        )
+        return cls(
+            items=cmd.items,
+            with_uid=cmd.uid or "UID" in names,
+            with_modseq=condstore and ("MODSEQ" in names or cmd.changedsince is not None),
+            needs_summary=needs_summary,
+            envelope_only=needs_summary
+            and names & _SUMMARY_ITEMS == {"ENVELOPE"}
+            and not structure,
+            needs_data=needs_data,
+            sets_seen=sets_seen,
+        )
+
+
+def internaldate(timestamp: float) -> bytes:
+    """``"17-Jul-1996 02:44:25 -0700"`` in the server's time zone (as Dovecot)."""
+    tm = time.localtime(timestamp)
+    offset = tm.tm_gmtoff // 60
+    sign = "+" if offset >= 0 else "-"
+    offset = abs(offset)
+    zone = f"{sign}{offset // 60:02d}{offset % 60:02d}"
+    return (
+        f'"{tm.tm_mday:02d}-{_MONTHS[tm.tm_mon - 1]}-{tm.tm_year:04d} '
+        f'{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} {zone}"'
+    ).encode()
+
+
+def build(
+    plan: FetchPlan,
+    folder: Folder,
+    batch: Sequence[tuple[int, int]],
+    is_recent: Callable[[int], bool],
+    extra_flags: bool,
+) -> tuple[bytes, int]:
+    """The FETCH lines for ``batch`` ((seq, uid) pairs) and the bytes of message data sent.
+
+    Messages that vanished since the last sync are skipped (the client hears the
+    EXPUNGE later). ``extra_flags`` adds FLAGS (the fetch set ``\\Seen``).
+    """
+    uids = [uid for _, uid in batch]
+    summaries: dict[int, object] = {}
+    if plan.envelope_only:
+        summaries = folder.envelopes(uids)
+    elif plan.needs_summary:
+        summaries = dict(folder.summaries(uids))
+    out: list[bytes] = []
+    sent = 0
+    names = {item.name for item in plan.items}
+    for seq, uid in batch:
+        record = folder.by_uid(uid)
+        if record is None:
+            continue
+        data = b""
+        if plan.needs_data:
+            try:
+                data = folder.read(uid)
+            except OSError:
+                continue
+            sent += len(data)
+        parts: list[bytes] = []
+        if plan.with_uid:
+            parts.append(b"UID %d" % uid)
+        for item in plan.items:
+            rendered = _item(item, record, summaries.get(uid), data, is_recent)
+            if rendered is not None:
+                parts.append(rendered)
+        if extra_flags and "FLAGS" not in names:
+            parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid)))
+        if plan.with_modseq and "MODSEQ" not in names:
+            parts.append(b"MODSEQ (%d)" % record.modseq)
+        out.append(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
+    return b"".join(out), sent
+
+
+def _item(
+    item: t.FetchAtt,
+    record: MessageRecord,
+    summary: object,
+    data: bytes,
+    is_recent: Callable[[int], bool],
+) -> bytes | None:
+    name = item.name
+    if name == "FLAGS":
+        return b"FLAGS " + format_flags(record.flags, is_recent(record.uid))
+    if name == "UID":
+        return None  # written first
+    if name == "INTERNALDATE":
+        return b"INTERNALDATE " + internaldate(record.internaldate)
+    if name == "RFC822.SIZE":
+        return b"RFC822.SIZE %d" % record.size
+    if name == "MODSEQ":
+        return b"MODSEQ (%d)" % record.modseq
+    if name == "ENVELOPE":
+        envelope = summary if isinstance(summary, bytes) else getattr(summary, "envelope", b"NIL")
+        return b"ENVELOPE " + envelope
+    if name == "BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + getattr(summary, "bodystructure", b"NIL")
+    if name == "BODY" and item.section is None:
+        return b"BODY " + getattr(summary, "body", b"NIL")
+    if name == "RFC822":
+        return b"RFC822 " + literal(crlf(data))
+    if name == "RFC822.HEADER":
+        return b"RFC822.HEADER " + literal(crlf(data[: body_offset(data)]))
+    if name == "RFC822.TEXT":
+        return b"RFC822.TEXT " + literal(crlf(data[body_offset(data) :]))
+    if name == "BODY":
+        sec = item.section
+        assert sec is not None
+        content = section(data, sec.part, sec.text, sec.fields)
+        return item.echo.encode() + b" " + _partial(content or b"", item.partial)
+    if name in ("BINARY", "BINARY.SIZE"):
+        sec = item.section
+        part = sec.part if sec is not None else ()
+        try:
+            decoded = binary(data, part)
+        except UnknownEncodingError:
+            raise FetchError("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE") from None
+        if name == "BINARY.SIZE":
+            return item.echo.encode() + b" %d" % len(decoded or b"")
+        if decoded is None:
+            return item.echo.encode() + b" NIL"
+        if item.partial is not None:
+            offset, count = item.partial
+            decoded = decoded[offset : offset + count]
+        prefix = b"~" if b"\x00" in decoded else b""
+        return item.echo.encode() + b" " + prefix + literal(decoded)
+    return None
+
+
+def _partial(content: bytes, partial: tuple[int, int] | None) -> bytes:
+    if partial is not None:
+        offset, count = partial
+        content = content[offset : offset + count]
+    return literal(content)
+
+
+__all__ = ["FetchError", "FetchPlan", "build", "internaldate"]

@@ -1,0 +1,90 @@
+"""The selected folder of one session: its view, the changes waiting to be reported, IDLE wake-ups.
+
+A :class:`Selection` joins the shared :class:`~vmail.mailstore.folder.Folder` (one per
+folder per process) with the session's own :class:`~vmail.servers.imapd.selected.SelectedView`.
+The folder calls :meth:`Selection._changed` (from whatever thread synced it) with each
+change; :meth:`Selection.refresh` syncs the folder, folds what arrived into the view and
+writes the untagged responses the view allows now. While the session IDLEs, the process's
+:class:`~vmail.mailstore.watch.FolderWatcher` notices changes made by other processes
+and :attr:`Selection.changed` wakes the session up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from vmail.mailstore.folder import Folder
+from vmail.mailstore.records import SyncResult
+from vmail.mailstore.watch import FolderWatcher, Handle
+from vmail.servers.imapd.selected import SelectedView
+
+if TYPE_CHECKING:
+    from vmail.servers.imapd.connection import ImapConnection
+
+
+class Selection:
+    """A session's selected folder."""
+
+    def __init__(self, name: str, folder: Folder, view: SelectedView, *, readonly: bool) -> None:
+        self.name = name
+        self.folder = folder
+        self.view = view
+        self.readonly = readonly
+        self.changed = asyncio.Event()
+        self.suppress: set[int] = set()  # flag changes this session already reported
+        self._loop = asyncio.get_running_loop()
+        self._pending: deque[SyncResult] = deque()
+        self._lock = threading.Lock()
+        self._unlisten = folder.listen(self._changed)
+        self._watch: Handle | None = None
+
+    def _changed(self, result: SyncResult) -> None:
+        with self._lock:
+            self._pending.append(result)
+        self._loop.call_soon_threadsafe(self.changed.set)
+
+    def watch(self, watcher: FolderWatcher) -> None:
+        """Be woken up by changes other processes make (while IDLE)."""
+        if self._watch is None:
+            self._watch = watcher.subscribe(self.folder.directory, self.changed.set)
+
+    def unwatch(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    def take_pending(self) -> list[SyncResult]:
+        with self._lock:
+            results = list(self._pending)
+            self._pending.clear()
+        return results
+
+    async def refresh(
+        self, conn: ImapConnection, *, allow_expunge: bool, uid_command: bool = False
+    ) -> None:
+        """Sync the folder and write the untagged updates the view allows now."""
+        await asyncio.to_thread(self.folder.sync)
+        self.changed.clear()
+        results = self.take_pending() or [SyncResult()]
+        by_uid = self.folder.by_uid
+        for result in results:
+            lines = self.view.update(
+                result,
+                by_uid,
+                allow_expunge=allow_expunge,
+                uid_command=uid_command,
+                suppress_fetch=self.suppress,
+            )
+            for line in lines:
+                conn.stream.write(line)
+        self.suppress.clear()
+
+    def close(self) -> None:
+        self._unlisten()
+        self.unwatch()
+
+
+__all__ = ["Selection"]
