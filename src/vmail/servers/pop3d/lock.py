@@ -37,7 +37,7 @@ class SessionLock:
     def __init__(self, root: Path, *, stale_after: float = STALE_AFTER) -> None:
         self.path = root / LOCK_NAME
         self.stale_after = stale_after
-        self._mine: tuple[int, int] | None = None
+        self._mine: tuple[int, int, int] | None = None
         self._touched = 0.0
 
     @property
@@ -67,6 +67,8 @@ class SessionLock:
         try:
             if self._is_mine():
                 os.utime(self.path)
+                st = self.path.stat()
+                self._mine = (st.st_dev, st.st_ino, st.st_ctime_ns)
         except OSError:
             pass
 
@@ -93,13 +95,15 @@ class SessionLock:
             st = os.fstat(fd)
         finally:
             os.close(fd)
-        self._mine = (st.st_dev, st.st_ino)
+        self._mine = (st.st_dev, st.st_ino, st.st_ctime_ns)
         self._touched = time.monotonic()
         return True
 
     def _is_mine(self) -> bool:
+        """Still the file we created (or last touched): device, inode and change time, as
+        an inode number alone may be reused at once by somebody else's new lock."""
         st = self.path.stat()
-        return (st.st_dev, st.st_ino) == self._mine
+        return (st.st_dev, st.st_ino, st.st_ctime_ns) == self._mine
 
     def _break_if_stale(self) -> None:
         try:
