@@ -15,7 +15,7 @@ def header_values(data: bytes, name: str) -> list[str]:
     return [decode_words(to_text(v)) for v in values or ()]
 
 
-def _headers_text(data: bytes, part: Part) -> str:
+def _headers_text(part: Part) -> str:
     return "\n".join(
         f"{name.decode('latin-1')}: {decode_words(to_text(v))}"
         for name, values in part.headers.items()
@@ -30,7 +30,7 @@ def _walk(data: bytes, part: Part, out: list[str], with_headers: bool) -> None:
         return
     if part.message is not None:
         if with_headers:
-            out.append(_headers_text(data, part.message))
+            out.append(_headers_text(part.message))
         _walk(data, part.message, out, with_headers)
         return
     if not part.is_type(b"text"):
@@ -45,7 +45,7 @@ def _walk(data: bytes, part: Part, out: list[str], with_headers: bool) -> None:
 
 def _collect(data: bytes, with_headers: bool) -> str:
     root = parse(data)
-    out: list[str] = [_headers_text(data, root)] if with_headers else []
+    out: list[str] = [_headers_text(root)] if with_headers else []
     _walk(data, root, out, with_headers)
     return "\n".join(out)
 
