@@ -30,7 +30,8 @@ LITERAL_MINUS_MAX = 4096  # RFC 7888 section 5
 
 _LITERAL_RE = re.compile(rb"(~?)\{([0-9]+)([+-]?)\}$")
 _TAIL = 48  # enough bytes to recognise a literal marker at the end of a skipped line
-_TAG_RE = re.compile(rb'^([^\x00-\x20(){%*"\\+\x7f-\xff]+)(?: |$)')
+_TAG_RE = re.compile(rb'([^\x00-\x20(){%*"\\+\x7f-\xff]+)(?: |\Z)')
+_TAG_PREFIX_RE = re.compile(rb'([^\x00-\x20(){%*"\\+\x7f-\xff]+) ')
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +90,9 @@ class _Mode(enum.Enum):
     DECIDE = "decide"
 
 
-def tag_of(first: bytes) -> bytes | None:
+def tag_of(first: bytes, *, complete: bool = True) -> bytes | None:
     """The tag at the start of a command line, or None when it is not a valid tag."""
-    m = _TAG_RE.match(first)
+    m = (_TAG_RE if complete else _TAG_PREFIX_RE).match(first)
     return m.group(1) if m else None
 
 
@@ -123,7 +124,8 @@ class CommandReader:
 
     def _reset_command(self) -> None:
         self._parts: list[bytes | Literal] = []
-        self._head = b""  # the first bytes of the command, for its tag
+        self._tag_value: bytes | None = None  # the command's tag, once known
+        self._first = True  # the next line piece is the command's first
         self._text_total = 0
         self._lit_total = 0
         self._discarding = False
@@ -177,42 +179,52 @@ class CommandReader:
 
     def _step(self) -> bool:
         """Consume some input; False when nothing more can be done now."""
-        if self._pos >= len(self._in):
+        start = self._pos
+        if start >= len(self._in):
             return False
         if self._mode in (_Mode.LITERAL, _Mode.SKIP_LITERAL):
             self._read_literal()
             return True
-        idx = self._in.find(b"\n", self._pos)
-        end = len(self._in) if idx < 0 else idx
-        chunk = self._in[self._pos : end]
-        self._pos = end if idx < 0 else idx + 1
+        idx = self._in.find(b"\n", start)
+        complete = idx >= 0
+        end = idx if complete else len(self._in)
+        self._pos = idx + 1 if complete else end
         if self._mode is _Mode.SKIP_LINE:
-            self._tail = (self._tail + chunk)[-_TAIL:]
-            if idx >= 0:
+            self._tail = (self._tail + self._in[max(start, end - _TAIL) : end])[-_TAIL:]
+            if complete:
                 self._mode = _Mode.LINE
                 self._end_piece(None)
             return True
-        if len(self._line) + len(chunk) > self.max_line - self._text_total:
-            self._too_long(chunk, complete=idx >= 0)
-            return True
-        self._line += chunk
-        if idx >= 0:
-            piece = bytes(self._line)
-            self._line.clear()
-            if piece.endswith(b"\r"):
-                piece = piece[:-1]
+        if len(self._line) + end - start > self.max_line - self._text_total:
+            self._too_long(start, end, complete)
+        elif not complete:
+            self._line += self._in[start:end]
+        else:
+            if end > start:
+                if self._in[end - 1] == 13:  # CR
+                    end -= 1
+            elif self._line.endswith(b"\r"):  # CR was the last byte of an earlier chunk
+                self._line.pop()
+            if self._line:
+                self._line += self._in[start:end]
+                piece = bytes(self._line)
+                self._line.clear()
+            else:
+                piece = bytes(self._in[start:end])
             self._end_piece(piece)
         return True
 
-    def _too_long(self, chunk: bytes | bytearray, *, complete: bool) -> None:
+    def _too_long(self, start: int, end: int, complete: bool) -> None:
         if self._raw:
             self._events.append(FramingError(None, "line too long"))
         else:
-            if not self._parts:
-                self._head = bytes((self._line + chunk)[:128])
-            self._error(self._tag(), "command line too long")
+            if self._first:
+                n = min(128, self.max_line)  # always available, however the input was split
+                head = bytes((self._line[:n] + self._in[start : start + n])[:n])
+                self._tag_value = tag_of(head, complete=False)
+            self._error(self._tag_value, "command line too long")
+        self._tail = bytes((self._line[-_TAIL:] + self._in[max(start, end - _TAIL) : end])[-_TAIL:])
         self._line.clear()
-        self._tail = bytes(chunk[-_TAIL:])
         self._mode = _Mode.SKIP_LINE
         if complete:
             self._mode = _Mode.LINE
@@ -226,8 +238,7 @@ class CommandReader:
                 self._events.append(RawLine(piece))
             return
         text = piece if piece is not None else self._tail.rstrip(b"\r")
-        if not self._parts and piece is not None:
-            self._head = piece[:128]
+        first, self._first = self._first, False
         m = _LITERAL_RE.search(text[-_TAIL:])
         if m is None:
             if not self._discarding and piece is not None:
@@ -235,6 +246,8 @@ class CommandReader:
                 self._events.append(CommandLine(self._parts))
             self._reset_command()
             return
+        if first and piece is not None:
+            self._tag_value = tag_of(piece)
         binary, digits, kind = m.group(1) == b"~", m.group(2), m.group(3)
         size = int(digits) if len(digits) <= 12 else MAX_NUMBER + 1
         sync = kind == b""
@@ -244,7 +257,7 @@ class CommandReader:
                 self._parts.append(piece[: len(piece) - len(m.group(0))])
         problem = self._literal_problem(size, kind)
         if problem is not None and not self._discarding:
-            self._error(self._tag(), problem)
+            self._error(self._tag_value, problem)
         if self._discarding:
             if sync:
                 self._reset_command()  # the client waits for "+" that never comes
@@ -258,7 +271,7 @@ class CommandReader:
         self._lit.clear()
         if sync:
             self._mode = _Mode.DECIDE
-            self._events.append(NeedContinuation(size, self._tag()))
+            self._events.append(NeedContinuation(size, self._tag_value))
         else:
             self._mode = _Mode.LITERAL
 
@@ -283,9 +296,6 @@ class CommandReader:
             self._parts.append(Literal(bytes(self._lit), self._lit_binary))
             self._lit.clear()
         self._mode = _Mode.LINE
-
-    def _tag(self) -> bytes | None:
-        return tag_of(self._head)
 
     def _error(self, tag: bytes | None, text: str) -> None:
         self._events.append(FramingError(tag, text))

@@ -243,3 +243,57 @@ def test_buffered_counts_unconsumed_input() -> None:
     r.accept_literal()
     assert r.next_event() == CommandLine([b"a APPEND x ", Literal(b"abc"), b""])
     assert r.buffered == 0
+
+
+def test_cr_split_from_lf_and_bare_cr_inside() -> None:
+    r = CommandReader()
+    for chunk in (b"a X\r", b"\r", b"\n", b"b X\r", b"\n"):
+        r.feed(chunk)
+    assert drain(r) == [CommandLine([b"a X\r"]), CommandLine([b"b X"])]
+
+
+def test_pipelined_authenticate_response_and_idle_done() -> None:
+    r = CommandReader()
+    r.feed(b"a AUTHENTICATE PLAIN\r\nAGEAYg==\r\nb IDLE\r\nDONE\r\nc NOOP\r\n")
+    assert r.next_event() == CommandLine([b"a AUTHENTICATE PLAIN"])
+    r.expect_line()
+    assert r.next_event() == RawLine(b"AGEAYg==")
+    assert r.next_event() == CommandLine([b"b IDLE"])
+    r.expect_line()
+    assert r.next_event() == RawLine(b"DONE")
+    assert r.next_event() == CommandLine([b"c NOOP"])
+
+
+TOKENS = [
+    b"a",
+    b" ",
+    b"\r",
+    b"\n",
+    b"{",
+    b"}",
+    b"3",
+    b"0",
+    b"+",
+    b"-",
+    b"~",
+    b"x" * 30,
+    b"t1 ",
+    b"{2}\r\n",
+    b"{5+}\r\n",
+    b"{5000-}\r\n",
+    b"~{3}\r\n",
+]
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=40), st.lists(st.integers(0, 400), max_size=4))
+def test_token_soup_any_split_is_consistent(tokens: list[bytes], cuts: list[int]) -> None:
+    data = b"".join(tokens)
+    whole = run(data, max_line=40, max_literal=50, max_literal_total=80)
+    r = CommandReader(max_line=40, max_literal=50, max_literal_total=80)
+    events: list[Event] = []
+    prev = 0
+    for cut in [*sorted(cuts), len(data)]:
+        r.feed(data[prev:cut])
+        prev = max(prev, cut)
+        events += drain(r)
+    assert events == whole
