@@ -11,21 +11,20 @@ from vmail.protocol.imap.wire import astring, plist
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _SECTION_TEXT = re.compile(rb"[A-Za-z.]+")
 
-_SIMPLE = frozenset(
-    {
-        "ENVELOPE",
-        "FLAGS",
-        "INTERNALDATE",
-        "RFC822",
-        "RFC822.HEADER",
-        "RFC822.SIZE",
-        "RFC822.TEXT",
-        "BODY",
-        "BODYSTRUCTURE",
-        "UID",
-        "MODSEQ",
-    }
+_SIMPLE_NAMES = (
+    "ENVELOPE",
+    "FLAGS",
+    "INTERNALDATE",
+    "RFC822",
+    "RFC822.HEADER",
+    "RFC822.SIZE",
+    "RFC822.TEXT",
+    "BODY",
+    "BODYSTRUCTURE",
+    "UID",
+    "MODSEQ",
 )
+_SIMPLE = {name: FetchAtt(name, name) for name in _SIMPLE_NAMES}  # shared: frozen
 _SECTIONED = {
     "BODY": ("BODY", False),
     "BODY.PEEK": ("BODY", True),
@@ -59,7 +58,7 @@ def parse_fetch_items(c: Cursor) -> tuple[FetchAtt, ...]:
     macro = _MACROS.get(m.group(0).decode().upper()) if m else None
     if macro is not None and not c.buf.startswith(b"[", m.end() if m else 0):
         c.pos = m.end() if m else c.pos
-        return tuple(FetchAtt(name, name) for name in macro)
+        return tuple(_SIMPLE[name] for name in macro)
     return (fetch_att(c),)
 
 
@@ -71,9 +70,10 @@ def fetch_att(c: Cursor) -> FetchAtt:
     name = m.group(0).decode().upper()
     c.pos = m.end()
     if not c.peek(b"["):
-        if name not in _SIMPLE:
+        simple = _SIMPLE.get(name)
+        if simple is None:
             raise CommandSyntaxError(f"unknown FETCH item {name[:40]}")
-        return FetchAtt(name, name)
+        return simple
     if name not in _SECTIONED:
         raise CommandSyntaxError(f"unknown FETCH item {name[:40]}")
     base, peek = _SECTIONED[name]

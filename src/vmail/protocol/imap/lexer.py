@@ -109,7 +109,11 @@ class Cursor:
 
     def keyword(self) -> str:
         """An atom, upper-cased as ``str`` (command names, options, search keys)."""
-        return self.atom("a keyword").decode("ascii").upper()
+        m = _ATOM.match(self.buf, self.pos)
+        if m is None:
+            raise CommandSyntaxError("expected a keyword")
+        self.pos = m.end()
+        return m.group(0).decode("ascii").upper()
 
     def literal(self) -> Literal:
         """A literal (payload as framed)."""
