@@ -30,12 +30,12 @@ class Pop3Mailbox:
         self.folder = folder
         folder.sync()
         self.records: list[MessageRecord] = list(folder.messages)
-        validity = folder.uidvalidity
-        render = uidl_format.render
+        records = self.records
+        uidls = uidl_format.render_all(
+            [rec.uid for rec in records], folder.uidvalidity, [rec.base for rec in records]
+        )
         self.maildrop = Maildrop(
-            [rec.size for rec in self.records],
-            [render(rec.uid, validity, rec.base) for rec in self.records],
-            [SEEN in rec.flags for rec in self.records],
+            [rec.size for rec in records], uidls, [SEEN in rec.flags for rec in records]
         )
 
     def open(self, index: int) -> BinaryIO:

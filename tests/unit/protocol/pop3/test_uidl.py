@@ -31,3 +31,13 @@ def test_output_is_bounded_and_safe() -> None:
 def test_unsupported_formats(bad: str) -> None:
     with pytest.raises(UidlFormatError):
         UidlFormat(bad)
+
+
+def test_render_all_matches_render() -> None:
+    for template in ("%08Xu%08Xv", "%f", "%Lg-%u", "x{%u}"):
+        fmt = UidlFormat(template)
+        bases = ["B.1", "a b"]
+        assert fmt.render_all([1, 2], 7, bases) == [
+            fmt.render(u, 7, b) for u, b in [(1, "B.1"), (2, "a b")]
+        ]
+    assert UidlFormat("x{%u}").render(5, 1, "") == "x{5}"
