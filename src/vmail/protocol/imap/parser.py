@@ -424,13 +424,19 @@ def _search_returns(c: Cursor) -> tuple[str, ...] | None:
     return opts
 
 
-def _charset(c: Cursor, *, required: bool) -> tuple[str | None, str]:
+def _charset(a: _Args, *, required: bool) -> tuple[str | None, str]:
+    """The search charset and its codec; after UTF8=ACCEPT only UTF-8 (RFC 6855 errata 4029)."""
+    c = a.c
     if required or c.buf[c.pos : c.pos + 8].upper() == b"CHARSET ":
         if not required:
+            if a.utf8:
+                raise CommandSyntaxError("no CHARSET after ENABLE UTF8=ACCEPT")
             c.pos += 8
         name = c.astring("a charset")
         c.sp()  # a missing search key is BAD before an unknown charset is NO
         codec = charset_codec(name)
+        if a.utf8 and codec != "utf-8":
+            raise CommandSyntaxError("only UTF-8 after ENABLE UTF8=ACCEPT")
         return name.decode("ascii").upper(), codec
     return None, "utf-8"
 
@@ -438,7 +444,7 @@ def _charset(c: Cursor, *, required: bool) -> tuple[str | None, str]:
 def _search(a: _Args) -> Command:
     a.c.sp()
     returns = _search_returns(a.c)
-    charset, codec = _charset(a.c, required=False)
+    charset, codec = _charset(a, required=False)
     key = search_program(a.c, codec)
     return Search(a.tag, key, a.uid, charset, returns)
 
@@ -463,7 +469,7 @@ def _sort(a: _Args) -> Command:
     if not criteria:
         raise CommandSyntaxError("empty sort criteria")
     c.sp()
-    charset, codec = _charset(c, required=True)
+    charset, codec = _charset(a, required=True)
     return Sort(a.tag, tuple(criteria), charset or "", search_program(c, codec), a.uid, returns)
 
 
@@ -473,7 +479,7 @@ def _thread(a: _Args) -> Command:
     if algorithm not in THREAD_ALGORITHMS:
         raise CommandSyntaxError(f"unknown threading algorithm {algorithm[:40]}")
     a.c.sp()
-    charset, codec = _charset(a.c, required=True)
+    charset, codec = _charset(a, required=True)
     return Thread(a.tag, algorithm, charset or "", search_program(a.c, codec), a.uid)
 
 

@@ -23,6 +23,7 @@ from vmail.protocol.imap.types import (
     SearchSet,
     SearchSize,
     SearchText,
+    Thread,
 )
 
 from .parsing import bad, ok, parse
@@ -190,3 +191,18 @@ def test_many_keys_in_a_row_are_fine() -> None:
     got = key(b" ".join([b"SEEN"] * 5000))
     assert isinstance(got, SearchAnd)
     assert len(got.keys) == 5000
+
+
+def test_utf8_accept_mode_charset_rules() -> None:
+    assert ok(b'a SEARCH SUBJECT "\xc3\xa9"', utf8=True) == Search(
+        "a", SearchText("subject", "\xe9")
+    )
+    for line in (
+        b"a SEARCH CHARSET UTF-8 ALL",
+        b"a SORT (DATE) US-ASCII ALL",
+        b"a THREAD REFS US-ASCII ALL",
+    ):
+        result = parse(line, utf8=True)
+        assert isinstance(result, ParseError)
+        assert result.status == "BAD"
+    assert isinstance(ok(b"a THREAD REFS UTF-8 ALL", utf8=True), Thread)
