@@ -172,8 +172,10 @@ class Connection:
             opened = await asyncio.to_thread(self._open, result.account)
         except (VmailError, OSError) as error:
             log.error("pop3(%s): Couldn't open INBOX: %s", result.username, error)
-            return self.session.login_failed(rp.INTERNAL)
+            opened = rp.INTERNAL
         if isinstance(opened, bytes):
+            self.server.uncount_userip(self.userip)
+            self.userip = None
             return self.session.login_failed(opened)
         self.mailbox, self.user = opened, result.username
         log.info(

@@ -78,3 +78,22 @@ def test_reconfigure_and_drain(tmp_path: Path) -> None:
     greetings, end = asyncio.run(main())
     assert greetings == b"+OK vmail ready.\r\n+OK Changed\r\n"
     assert end == b""
+
+
+def test_failed_opens_do_not_count_against_the_user(tmp_path: Path) -> None:
+    root = maildir(tmp_path)
+    (root / "dovecot-pop3-session.lock").mkdir()  # looks held for ever
+    config = main_cf(tmp_path, "mail_max_userip_connections = 1\n")
+
+    def client(server: Pop3Server) -> list[bytes]:
+        raw = Raw(server.port)
+        replies = []
+        for _ in range(2):
+            raw.command(b"USER alice@example.com")
+            replies.append(raw.command(b"PASS s3cret pw"))
+        return replies
+
+    assert (
+        serve(config, client, lock_wait=0.1)
+        == [b"-ERR [IN-USE] Mailbox is locked by another POP3 session.\r\n"] * 2
+    )
