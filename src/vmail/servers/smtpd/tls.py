@@ -56,17 +56,20 @@ def access_context(config: MainConfig, prefix: str) -> ssl.SSLContext | None:
 
     Same rules as the SMTP server's with that prefix's ``_tls_security_level``,
     ``_tls_wrappermode``, ``_tls_cert_file`` and ``_tls_key_file`` (which default to the
-    SMTP server's certificate); protocol versions follow ``smtpd_tls_protocols``.
+    SMTP server's certificate); protocol versions follow ``smtpd_tls_protocols``. At level
+    ``may`` without a certificate no TLS is offered (Postfix's smtpd does the same).
     """
     level = config.get(f"{prefix}_tls_security_level").strip().lower()
     if level not in LEVELS:
         raise ConfigError(f"{prefix}_tls_security_level: unsupported level {level!r}")
     if level == "none" and not config.get_bool(f"{prefix}_tls_wrappermode"):
         return None
-    context = _new_context(config.get_list("smtpd_tls_protocols"))
     cert = config.get(f"{prefix}_tls_cert_file")
     if not cert:
+        if level == "may" and not config.get_bool(f"{prefix}_tls_wrappermode"):
+            return None  # as Postfix at level may: no certificate, no STARTTLS offered
         raise ConfigError(f"TLS is enabled but {prefix}_tls_cert_file is not set")
+    context = _new_context(config.get_list("smtpd_tls_protocols"))
     _load_pair(context, cert, config.get(f"{prefix}_tls_key_file") or None)
     return context
 
