@@ -1,0 +1,836 @@
+"""One Maildir(++) folder: its message view, UIDs, flags, appends, copies and expunges.
+
+The view (``messages``) changes only in :meth:`Folder.sync`, which lists ``new/`` and
+``cur/``, gives UIDs to unknown files under the ``dovecot-uidlist.lock`` dotlock (as
+Dovecot does, so both may write at the same time), moves ``new/`` files to ``cur/``,
+and notices files that others removed or renamed (flag changes). Flags are stored the
+Maildir way: system flags as letters after ``:2,`` and keywords as the letters ``a``-``z``
+that ``dovecot-keywords`` maps to names. What is costly to recompute (CRLF sizes, modseqs,
+message summaries) is cached in the folder's index (:mod:`.index`).
+
+A ``Folder`` is shared by every session of the process that has the folder open
+(:func:`open_folder`) and may be used from worker threads: one lock guards its state.
+Sessions that keep their own message numbers register with :meth:`Folder.listen` and
+receive every change (from any session's sync, store, append or expunge).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import marshal
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from vmail.mailstore import quota
+from vmail.mailstore.access_errors import MessageGoneError
+from vmail.mailstore.errors import CorruptFileError, MailstoreError
+from vmail.mailstore.filenames import (
+    KEYWORD_LETTERS,
+    letters_to_system,
+    new_base,
+    parse_name,
+    with_flags,
+)
+from vmail.mailstore.index import FolderIndex, Row, fresh_modseq
+from vmail.mailstore.keywords import letter_for, read_keywords, write_keywords
+from vmail.mailstore.locking import dotlock
+from vmail.mailstore.message import SUMMARY_VERSION, MessageSummary, crlf_size, summarize
+from vmail.mailstore.records import MessageRecord, StoreResult, SyncResult
+from vmail.mailstore.uidlist import (
+    UidEntry,
+    UidList,
+    new_guid,
+    new_uidvalidity,
+    read_uidlist,
+    write_uidlist,
+)
+
+UIDLIST = "dovecot-uidlist"
+KEYWORDS = "dovecot-keywords"
+SUBDIRS = ("new", "cur")
+RECENT = "\\Recent"
+StoreMode = Literal["set", "add", "remove"]
+Listener = Callable[[SyncResult], None]
+
+_SETTLE_SECONDS = 1.0  # a directory changed this recently may change again within its mtime
+
+
+class Folder:
+    """One Maildir folder directory (``cur/``, ``new/``, ``tmp/`` and Dovecot's files)."""
+
+    def __init__(
+        self, path: Path, *, hostname: str | None = None, quota_root: Path | None = None
+    ) -> None:
+        self.directory = path
+        self.hostname = hostname or socket.gethostname()
+        self.quota_file = (quota_root or _maildir_root(path)) / "maildirsize"
+        self._lock = threading.RLock()
+        self._index = FolderIndex(path)
+        self._records: dict[int, MessageRecord] = {}  # UID order (inserted ascending)
+        self._by_base: dict[str, MessageRecord] = {}
+        self._sorted: list[MessageRecord] | None = None
+        self._uidvalidity = 0
+        self._next_uid = 1
+        self._highest_modseq = 1
+        self._first_recent = 1
+        self._loaded = False
+        self._stamp: tuple[int, ...] | None = None
+        self._scanned_at = 0.0
+        self._keywords: list[str | None] = []
+        self._keywords_stamp: tuple[int, int] | None = None
+        self._flag_cache: dict[str, frozenset[str]] = {}
+        self._listeners: list[Listener] = []
+        self._expunged_bases: set[str] = set()
+
+    # -- properties ------------------------------------------------------------------------
+
+    @property
+    def uidvalidity(self) -> int:
+        self._ensure_loaded()
+        return self._uidvalidity
+
+    @property
+    def uidnext(self) -> int:
+        self._ensure_loaded()
+        return self._next_uid
+
+    @property
+    def highestmodseq(self) -> int:
+        self._ensure_loaded()
+        return self._highest_modseq
+
+    @property
+    def messages(self) -> list[MessageRecord]:
+        """The current view in UID order (a list the caller must not modify)."""
+        with self._lock:
+            self._ensure_loaded()
+            if self._sorted is None:
+                self._sorted = sorted(self._records.values(), key=_uid_key)
+            return self._sorted
+
+    def by_uid(self, uid: int) -> MessageRecord | None:
+        with self._lock:
+            return self._records.get(uid)
+
+    def keywords(self) -> list[str]:
+        """Keyword names defined for this folder (for the FLAGS/PERMANENTFLAGS responses)."""
+        with self._lock:
+            return [k for k in self._keywords if k is not None]
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call *listener* with every change of the view; returns the function that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    self.sync()
+
+    def _dir_stamp(self) -> tuple[int, ...]:
+        stamp: list[int] = []
+        for name in (*SUBDIRS, UIDLIST, KEYWORDS):
+            try:
+                st = os.stat(self.directory / name)
+                stamp += (st.st_mtime_ns, st.st_size, st.st_ino)
+            except FileNotFoundError:
+                stamp += (0, 0, 0)
+        return tuple(stamp)
+
+    def sync(self, *, move_new: bool = True) -> SyncResult:
+        """Bring the view up to date with the Maildir; what changed since the last sync."""
+        with self._lock:
+            stamp = self._dir_stamp()
+            newest = max(stamp[0::3]) / 1e9
+            if (
+                self._loaded
+                and stamp == self._stamp
+                and self._scanned_at - newest > _SETTLE_SECONDS
+            ):
+                return SyncResult()
+            scanned_at = time.time()
+            result = self._sync(move_new)
+            self._stamp, self._scanned_at = self._dir_stamp(), scanned_at
+            if result:
+                self._notify(result)
+            return result
+
+    def _scan(self) -> dict[str, tuple[str, str]]:
+        """base -> (subdir, filename) of every message file; ``new/`` is listed first so a
+        file moved to ``cur/`` meanwhile is still seen."""
+        found: dict[str, tuple[str, str]] = {}
+        for sub in SUBDIRS:
+            try:
+                with os.scandir(self.directory / sub) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if name[0] != ".":
+                            found[name.partition(":")[0]] = (sub, name)
+            except FileNotFoundError:
+                if sub == "cur" and not self.directory.is_dir():
+                    raise MailstoreError(f"{self.directory}: folder directory is missing") from None
+        return found
+
+    def _read_keywords(self) -> None:
+        kw = self.directory / KEYWORDS
+        try:
+            st = os.stat(kw)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = (0, 0)
+        if stamp != self._keywords_stamp:
+            self._keywords = read_keywords(kw) if stamp != (0, 0) else []
+            self._keywords_stamp = stamp
+            self._flag_cache.clear()
+
+    def _flags(self, filename: str) -> frozenset[str]:
+        _, sep, info = filename.partition(":")
+        letters = info[2:] if sep and info.startswith("2,") else ""
+        flags = self._flag_cache.get(letters)
+        if flags is None:
+            names = set(letters_to_system(letters))
+            for c in letters:
+                i = KEYWORD_LETTERS.find(c)
+                if 0 <= i < len(self._keywords) and self._keywords[i] is not None:
+                    names.add(self._keywords[i])  # type: ignore[arg-type]
+            flags = self._flag_cache[letters] = frozenset(names)
+        return flags
+
+    def _read_uidlist(self) -> UidList:
+        try:
+            uidlist = read_uidlist(self.directory / UIDLIST)
+        except CorruptFileError:
+            uidlist = None  # as Dovecot: start again with a new UIDVALIDITY
+        if uidlist is None:
+            uidlist = UidList(new_uidvalidity(), 1, new_guid(), {})
+        return uidlist
+
+    def _sync(self, move_new: bool) -> SyncResult:
+        self._read_keywords()
+        found = self._scan()
+        uidlist = self._read_uidlist()
+        uid_of = _uid_map(uidlist)
+        if any(base not in uid_of for base in found):
+            uidlist, uid_of = self._assign(found)
+        result = SyncResult()
+        if not self._loaded or uidlist.uidvalidity != self._uidvalidity:
+            self._reset(uidlist.uidvalidity, result)
+        self._next_uid = max(uidlist.next_uid, self._next_uid)
+        if move_new:
+            found = self._move_new(found)
+        changed_rows: list[Row] = []
+        new_records: list[MessageRecord] = []
+        for base, (sub, filename) in found.items():
+            uid = uid_of.get(base)
+            if uid is None:
+                continue  # appeared after the locked rescan: the next sync assigns it
+            rec = self._records.get(uid)
+            if rec is None:
+                rec = self._new_record(uid, base, sub, filename)
+                if rec is not None:
+                    new_records.append(rec)
+                    result.new_uids.append(uid)
+                continue
+            if rec.filename == filename and rec.subdir == sub:
+                continue
+            flags = self._flags(filename)
+            if flags != rec.flags:
+                self._highest_modseq += 1
+                rec.flags, rec.modseq = flags, self._highest_modseq
+                result.changed_uids.append(uid)
+            rec.filename, rec.subdir = filename, sub
+            changed_rows.append(_row(rec))
+        gone = [rec for rec in self._records.values() if rec.base not in found]
+        if gone:
+            gone = self._confirm_gone(gone)
+        for rec in gone:
+            del self._records[rec.uid]
+            self._by_base.pop(rec.base, None)
+            result.expunged_uids.append(rec.uid)
+        if new_records:
+            new_records.sort(key=_uid_key)
+            for rec in new_records:
+                self._records[rec.uid] = rec
+                self._by_base[rec.base] = rec
+                changed_rows.append(_row(rec))
+            result.new_uids.sort()
+            result.recent_uids = [u for u in result.new_uids if u >= self._first_recent]
+            self._first_recent = max(self._first_recent, result.new_uids[-1] + 1)
+            if self._records and next(reversed(self._records)) != new_records[-1].uid:
+                self._records = dict(sorted(self._records.items()))
+        result.expunged_uids.sort()
+        result.changed_uids.sort()
+        if result or changed_rows:
+            self._sorted = None
+            self._index.update(
+                self._uidvalidity,
+                self._highest_modseq,
+                self._first_recent,
+                changed_rows,
+                result.expunged_uids,
+                full=[_row(r) for r in self._records.values()],
+            )
+        self._loaded = True
+        return result
+
+    def _reset(self, uidvalidity: int, result: SyncResult) -> None:
+        """First load, or UIDVALIDITY changed: start from the index (if it matches)."""
+        if self._loaded:  # UIDVALIDITY changed: every message of the old view is gone
+            result.expunged_uids.extend(self._records)
+        self._records.clear()
+        self._by_base.clear()
+        self._sorted = None
+        self._uidvalidity = uidvalidity
+        state = self._index.load(uidvalidity)
+        if state is None:
+            self._highest_modseq = fresh_modseq()
+            self._first_recent = 1
+            self._index.rebuild(uidvalidity, self._highest_modseq, 1, [])
+            return
+        self._highest_modseq, self._first_recent = state.highest_modseq, state.first_recent_uid
+        for uid, filename, sub, size, internaldate, flags, modseq in state.rows:
+            rec = MessageRecord(
+                uid,
+                filename.partition(":")[0],
+                filename,
+                sub,
+                frozenset(flags.split(" ")) - {""},
+                internaldate,
+                size,
+                modseq,
+            )
+            self._records[uid] = rec
+            self._by_base[rec.base] = rec
+
+    def _assign(self, found: dict[str, tuple[str, str]]) -> tuple[UidList, dict[str, int]]:
+        """Give UIDs to the files the uidlist does not know, under the uidlist lock."""
+        with dotlock(self.directory / (UIDLIST + ".lock")):
+            uidlist = self._read_uidlist()
+            uid_of = _uid_map(uidlist)
+            missing = sorted(base for base in found if base not in uid_of)
+            if not missing:
+                return uidlist, uid_of
+            entries = uidlist.entries
+            stale = [
+                uid
+                for uid, entry in entries.items()
+                if entry.base.partition(":")[0] not in found
+                and (uid not in self._records or entry.base in self._expunged_bases)
+            ]
+            for uid in stale:
+                del entries[uid]
+            next_uid = uidlist.next_uid
+            for base in missing:
+                entries[next_uid] = UidEntry(base, {})
+                uid_of[base] = next_uid
+                next_uid += 1
+            uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
+            write_uidlist(self.directory / UIDLIST, uidlist)
+            self._expunged_bases.clear()
+            return uidlist, uid_of
+
+    def _move_new(self, found: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot)."""
+        new_dir, cur_dir = str(self.directory / "new"), str(self.directory / "cur")
+        for base, (sub, filename) in found.items():
+            if sub != "new":
+                continue
+            target = filename if ":" in filename else filename + ":2,"
+            try:
+                os.rename(f"{new_dir}/{filename}", f"{cur_dir}/{target}")
+            except FileNotFoundError:
+                pass  # moved or removed by someone else: the next sync sees where it went
+            else:
+                found[base] = ("cur", target)
+        return found
+
+    def _new_record(self, uid: int, base: str, sub: str, filename: str) -> MessageRecord | None:
+        path = f"{self.directory}/{sub}/{filename}"
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        vsize = parse_name(filename).vsize
+        if vsize is None:
+            try:
+                with open(path, "rb") as f:
+                    vsize = crlf_size(f.read())
+            except FileNotFoundError:
+                return None
+        self._highest_modseq += 1
+        return MessageRecord(
+            uid,
+            base,
+            filename,
+            sub,
+            self._flags(filename),
+            st.st_mtime,
+            vsize,
+            self._highest_modseq,
+        )
+
+    def _confirm_gone(self, gone: list[MessageRecord]) -> list[MessageRecord]:
+        """Records missing from a listing and still missing from a second one (a file
+        renamed while the directory was being read may be missed once)."""
+        again = self._scan()
+        return [rec for rec in gone if rec.base not in again]
+
+    def _notify(self, result: SyncResult) -> None:
+        for listener in list(self._listeners):
+            listener(result)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _record(self, uid: int) -> MessageRecord:
+        rec = self._records.get(uid)
+        if rec is None:
+            raise MessageGoneError(f"{self.directory}: no message with UID {uid}")
+        return rec
+
+    def _relocate(self, rec: MessageRecord) -> None:
+        """Find a file renamed by someone else since the last sync (by its base)."""
+        for sub in SUBDIRS:
+            try:
+                names = os.listdir(self.directory / sub)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                if name.partition(":")[0] == rec.base:
+                    rec.subdir, rec.filename = sub, name
+                    return
+        raise MessageGoneError(f"{self.directory}: message UID {rec.uid} was expunged")
+
+    def path(self, uid: int) -> Path:
+        with self._lock:
+            rec = self._record(uid)
+            return self.path_of(rec)
+
+    def path_of(self, rec: MessageRecord) -> Path:
+        return self.directory / rec.subdir / rec.filename
+
+    def read(self, uid: int) -> bytes:
+        """The message file's content (found again if another process renamed it)."""
+        with self._lock:
+            rec = self._record(uid)
+            try:
+                return self.path_of(rec).read_bytes()
+            except FileNotFoundError:
+                self._relocate(rec)
+                try:
+                    return self.path_of(rec).read_bytes()
+                except FileNotFoundError:
+                    raise MessageGoneError(
+                        f"{self.directory}: message UID {uid} was expunged"
+                    ) from None
+
+    # -- summaries --------------------------------------------------------------------------
+
+    def summaries(self, uids: Sequence[int]) -> Iterator[tuple[int, MessageSummary]]:
+        """(uid, summary) for the UIDs still in the view, summarising the missing ones."""
+        with self._lock:
+            uids = [u for u in uids if u in self._records]
+            blobs = self._index.summary_blobs(uids, SUMMARY_VERSION)
+            missing = [u for u in uids if u not in blobs]
+            if missing:
+                built = build_summaries([(u, str(self._located(u))) for u in missing])
+                self._index.put_summaries(built)
+                blobs.update((uid, data) for uid, _, data in built)
+        for uid in uids:
+            blob = blobs.get(uid)
+            if blob is not None:
+                yield uid, MessageSummary(*marshal.loads(blob))
+
+    def envelopes(self, uids: Sequence[int]) -> dict[int, object]:
+        """Only the cached envelopes (summarising missing messages first)."""
+        with self._lock:
+            uids = [u for u in uids if u in self._records]
+            blobs = self._index.summary_blobs(uids, SUMMARY_VERSION, "envelope")
+            if len(blobs) < len(uids):
+                return {uid: s.envelope for uid, s in self.summaries(uids)}
+        return {uid: marshal.loads(blob) for uid, blob in blobs.items()}
+
+    def _located(self, uid: int) -> Path:
+        rec = self._record(uid)
+        path = self.path_of(rec)
+        if not path.exists():
+            with contextlib.suppress(MessageGoneError):
+                self._relocate(rec)
+            path = self.path_of(rec)
+        return path
+
+    # -- flags ------------------------------------------------------------------------------
+
+    def store(
+        self,
+        uids: Iterable[int],
+        mode: StoreMode,
+        flags: Iterable[str],
+        *,
+        unchangedsince: int | None = None,
+    ) -> StoreResult:
+        """Change flags by renaming files; unchanged messages keep their name and modseq."""
+        wanted = frozenset(flags) - {RECENT}
+        if mode not in ("set", "add", "remove"):
+            raise ValueError(f"unknown STORE mode {mode!r}")
+        result = StoreResult()
+        with self._lock:
+            self._ensure_loaded()
+            self._read_keywords()
+            self._define_keywords(f for f in wanted if not f.startswith("\\"))
+            letter_of = {k: KEYWORD_LETTERS[i] for i, k in enumerate(self._keywords) if k}
+            for uid in uids:
+                rec = self._records.get(uid)
+                if rec is None:
+                    continue
+                if unchangedsince is not None and rec.modseq > unchangedsince:
+                    result.failed_modified.append(uid)
+                    continue
+                if mode == "set":
+                    new = wanted
+                elif mode == "add":
+                    new = rec.flags | wanted
+                else:
+                    new = rec.flags - wanted
+                new = frozenset(f for f in new if f.startswith("\\") or f in letter_of)
+                if new == rec.flags:
+                    continue
+                if self._rename_flags(rec, new, letter_of):
+                    self._highest_modseq += 1
+                    rec.modseq = self._highest_modseq
+                    result.changed.append(rec)
+            if result.changed:
+                self._index.update(
+                    self._uidvalidity,
+                    self._highest_modseq,
+                    self._first_recent,
+                    [_row(r) for r in result.changed],
+                    [],
+                    full=[_row(r) for r in self._records.values()],
+                )
+                self._notify(SyncResult(changed_uids=[r.uid for r in result.changed]))
+        return result
+
+    def _define_keywords(self, names: Iterable[str]) -> None:
+        """Give letters to keywords that have none (under the uidlist lock, as Dovecot)."""
+        names = [n for n in names if n not in self._keywords]
+        if not names:
+            return
+        with dotlock(self.directory / (UIDLIST + ".lock")):
+            self._keywords_stamp = None
+            self._read_keywords()
+            keywords, changed = self._keywords, False
+            for name in names:
+                letter, updated = letter_for(keywords, name)
+                if letter is not None and updated != keywords:
+                    keywords, changed = updated, True
+            if changed:
+                write_keywords(self.directory / KEYWORDS, keywords)
+                self._keywords_stamp = None
+                self._read_keywords()
+
+    def _rename_flags(
+        self, rec: MessageRecord, flags: frozenset[str], letter_of: dict[str, str]
+    ) -> bool:
+        system = [f for f in flags if f.startswith("\\")]
+        letters = [letter_of[f] for f in flags if f in letter_of]
+        for _attempt in range(3):
+            target = with_flags(parse_name(rec.filename), system, letters)
+            try:
+                os.rename(self.path_of(rec), self.directory / "cur" / target)
+            except FileNotFoundError:
+                try:
+                    self._relocate(rec)
+                except MessageGoneError:
+                    return False
+                continue
+            rec.filename, rec.subdir, rec.flags = target, "cur", flags
+            self._flag_cache.setdefault(target.partition(":")[2][2:], flags)
+            return True
+        return False
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(
+        self, data: bytes, flags: Iterable[str] = (), internaldate: float | None = None
+    ) -> int:
+        """Add one message; returns its UID (assigned at once, under the uidlist lock)."""
+        return self.append_many([(data, flags, internaldate)])[0]
+
+    def append_many(
+        self, messages: Sequence[tuple[bytes, Iterable[str], float | None]]
+    ) -> list[int]:
+        """Add several messages, all or nothing (MULTIAPPEND); their UIDs in order."""
+        with self._lock:
+            self._ensure_loaded()
+            names: list[tuple[str, str]] = []  # (base, name in cur/)
+            try:
+                total = 0
+                for data, flags, internaldate in messages:
+                    names.append(self._write_cur(data, frozenset(flags), internaldate))
+                    total += len(data)
+                uids = self._assign_bases([base for base, _ in names])
+            except BaseException:
+                for _, name in names:
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.directory / "cur" / name)
+                raise
+            self._account(total, len(names))
+            return uids
+
+    def _write_cur(
+        self, data: bytes, flags: frozenset[str], internaldate: float | None
+    ) -> tuple[str, str]:
+        self._read_keywords()
+        self._define_keywords(f for f in flags if not f.startswith("\\") and f != RECENT)
+        base = new_base(self.hostname, size=len(data), vsize=crlf_size(data))
+        tmp = self.directory / "tmp" / base
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            when = time.time() if internaldate is None else internaldate
+            os.utime(tmp, (when, when))
+            name = self._flagged_name(base, flags)
+            _publish(tmp, self.directory / "cur" / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return base, name
+
+    def _flagged_name(self, base: str, flags: frozenset[str]) -> str:
+        letter_of = {k: KEYWORD_LETTERS[i] for i, k in enumerate(self._keywords) if k}
+        return with_flags(
+            parse_name(base),
+            [f for f in flags if f.startswith("\\")],
+            [letter_of[f] for f in flags if f in letter_of],
+        )
+
+    def _assign_bases(self, bases: Sequence[str]) -> list[int]:
+        """UIDs for files this process just put into the folder."""
+        with dotlock(self.directory / (UIDLIST + ".lock")):
+            uidlist = self._read_uidlist()
+            entries = uidlist.entries
+            uid_of = _uid_map(uidlist)
+            uids = []
+            next_uid = uidlist.next_uid
+            for base in bases:
+                uid = uid_of.get(base)
+                if uid is None:
+                    uid, next_uid = next_uid, next_uid + 1
+                    entries[uid] = UidEntry(base, {})
+                uids.append(uid)
+            uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
+            write_uidlist(self.directory / UIDLIST, uidlist)
+        return uids
+
+    def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        """Copy messages (hard links when possible) keeping flags and internal dates."""
+        with self._lock:
+            sources = [
+                (uid, self._located(uid), self._records[uid])
+                for uid in uids
+                if uid in self._records
+            ]
+        done: list[tuple[int, str, str]] = []  # (source uid, dest base, dest name)
+        total = 0
+        with dest._lock:
+            dest._ensure_loaded()
+            try:
+                for uid, path, rec in sources:
+                    try:
+                        size = os.stat(path).st_size
+                    except FileNotFoundError:
+                        continue  # expunged meanwhile: not copied (RFC 4315 allows it)
+                    dest._read_keywords()
+                    dest._define_keywords(f for f in rec.flags if not f.startswith("\\"))
+                    base = new_base(dest.hostname, size=size, vsize=rec.size)
+                    name = dest._flagged_name(base, rec.flags)
+                    target = dest.directory / "cur" / name
+                    if not _link_or_copy(
+                        path, target, dest.directory / "tmp" / base, rec.internaldate
+                    ):
+                        continue
+                    done.append((uid, base, name))
+                    total += size
+                new_uids = dest._assign_bases([base for _, base, _ in done])
+            except BaseException:
+                for _, _, name in done:
+                    with contextlib.suppress(OSError):
+                        os.unlink(dest.directory / "cur" / name)
+                raise
+            dest._account(total, len(done))
+        return [(src, new) for (src, _, _), new in zip(done, new_uids, strict=True)]
+
+    def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
+        """Delete the ``\\Deleted`` messages (all, or those of *uids*); the expunged UIDs.
+
+        ``dovecot-uidlist`` keeps their lines until its next rewrite, as Dovecot does."""
+        with self._lock:
+            self._ensure_loaded()
+            wanted = None if uids is None else set(uids)
+            expunged: list[int] = []
+            freed = 0
+            for rec in list(self._records.values()):
+                if "\\Deleted" not in rec.flags or (wanted is not None and rec.uid not in wanted):
+                    continue
+                freed += _unlink_message(self, rec)
+                del self._records[rec.uid]
+                self._by_base.pop(rec.base, None)
+                self._expunged_bases.add(rec.base)
+                expunged.append(rec.uid)
+            if expunged:
+                self._sorted = None
+                self._index.update(
+                    self._uidvalidity,
+                    self._highest_modseq,
+                    self._first_recent,
+                    [],
+                    expunged,
+                    full=[_row(r) for r in self._records.values()],
+                )
+                self._account(-freed, -len(expunged))
+                self._notify(SyncResult(expunged_uids=expunged))
+            return expunged
+
+    def _account(self, size: int, count: int) -> None:
+        """Keep ``maildirsize`` current when the user has one (Maildir++ quota)."""
+        if count and self.quota_file.exists():
+            quota.append_usage(self.quota_file, size, count)
+
+    def close(self) -> None:
+        with self._lock:
+            self._index.close()
+
+
+def _unlink_message(folder: Folder, rec: MessageRecord) -> int:
+    """Remove a message file (found again if renamed); its size on disk, 0 if already gone."""
+    for _attempt in range(3):
+        path = folder.path_of(rec)
+        try:
+            size = os.stat(path).st_size
+            os.unlink(path)
+            return size
+        except FileNotFoundError:
+            try:
+                folder._relocate(rec)
+            except MessageGoneError:
+                return 0
+    return 0
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Move a finished tmp file to its final name: link + unlink (never overwrites)."""
+    try:
+        os.link(tmp, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV):
+            raise
+        os.rename(tmp, target)
+        return
+    os.unlink(tmp)
+
+
+def _link_or_copy(source: Path, target: Path, tmp: Path, internaldate: float) -> bool:
+    """Hard-link *source* as *target*, or copy it through *tmp*; False if the source vanished."""
+    try:
+        os.link(source, target)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK):
+            raise
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        return False
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.utime(tmp, (internaldate, internaldate))
+    _publish(tmp, target)
+    return True
+
+
+def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, bytes]]:
+    """(uid, envelope blob, summary blob) for (uid, file path) pairs; files that vanished
+    are skipped. A plain function of picklable values, so callers may spread it over
+    processes (``ProcessPoolExecutor.map`` on chunks)."""
+    built = []
+    for uid, path in items:
+        try:
+            with open(path, "rb") as f:
+                summary = summarize(f.read())
+        except FileNotFoundError:
+            continue
+        built.append(
+            (uid, marshal.dumps(summary.envelope), marshal.dumps(dataclasses.astuple(summary)))
+        )
+    return built
+
+
+def _uid_map(uidlist: UidList) -> dict[str, int]:
+    """base -> UID (Dovecot may record a whole file name; only the base counts)."""
+    return {entry.base.partition(":")[0]: uid for uid, entry in uidlist.entries.items()}
+
+
+def _row(rec: MessageRecord) -> Row:
+    return (
+        rec.uid,
+        rec.filename,
+        rec.subdir,
+        rec.size,
+        rec.internaldate,
+        " ".join(rec.flags),
+        rec.modseq,
+    )
+
+
+def _uid_key(rec: MessageRecord) -> int:
+    return rec.uid
+
+
+def _maildir_root(path: Path) -> Path:
+    """The Maildir++ root of a folder directory (``.Name`` folders live inside it)."""
+    return path.parent if path.name.startswith(".") else path
+
+
+_open: weakref.WeakValueDictionary[str, Folder] = weakref.WeakValueDictionary()
+_open_lock = threading.Lock()
+
+
+def open_folder(path: Path, *, hostname: str | None = None) -> Folder:
+    """The process's one ``Folder`` for *path* (shared while anybody holds it)."""
+    key = os.path.abspath(path)
+    with _open_lock:
+        folder = _open.get(key)
+        if folder is None:
+            folder = Folder(Path(key), hostname=hostname)
+            _open[key] = folder
+        return folder

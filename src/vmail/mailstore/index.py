@@ -1,0 +1,215 @@
+"""The per-folder index: a rebuildable SQLite cache of what FETCH, SEARCH and SORT need.
+
+One file, ``vmail.index.sqlite``, in the folder's directory (Dovecot ignores it). It holds,
+per UID, the file name last seen, the CRLF size, the internal date, the flags and the
+modseq, and in a separate table the cached message summary (the envelope in its own
+column, so ``FETCH ENVELOPE`` reads only that). Metadata: the UIDVALIDITY the rows belong
+to, the highest modseq, the schema and summary versions, the first UID not yet reported as
+recent.
+
+The index is only a cache. A missing, unreadable or corrupt file, another schema version
+or another UIDVALIDITY means "start again from the Maildir": :meth:`FolderIndex.load`
+returns ``None`` and the caller rebuilds; a database error while writing recreates the file.
+A rebuilt index starts its modseqs at the current time in milliseconds, larger than any
+modseq an earlier index handed out (those count one per change from an earlier time), so
+CONDSTORE clients never see a modseq go backwards.
+
+The journal mode is ``TRUNCATE`` (no ``-wal``/``-shm`` files left in the Maildir).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+INDEX_NAME = "vmail.index.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS msg (
+    uid INTEGER PRIMARY KEY, filename TEXT NOT NULL, subdir TEXT NOT NULL,
+    size INTEGER NOT NULL, internaldate REAL NOT NULL, flags TEXT NOT NULL,
+    modseq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS summary (
+    uid INTEGER PRIMARY KEY, envelope BLOB NOT NULL, data BLOB NOT NULL);
+"""
+
+Row = tuple[int, str, str, int, float, str, int]
+"""(uid, filename, subdir, size, internaldate, flags joined by spaces, modseq)."""
+
+
+@dataclass(slots=True)
+class IndexState:
+    """What a valid index says about its folder."""
+
+    highest_modseq: int
+    first_recent_uid: int
+    rows: list[Row]
+
+
+def fresh_modseq() -> int:
+    """A starting modseq larger than any an earlier index of this folder handed out."""
+    return time.time_ns() // 1_000_000
+
+
+class FolderIndex:
+    """The index file of one folder; every method may be called only under the folder lock."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / INDEX_NAME
+        self._db: sqlite3.Connection | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=TRUNCATE")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+            except sqlite3.DatabaseError:
+                db.close()
+                raise
+            self._db = db
+        return self._db
+
+    def _discard(self) -> None:
+        """Forget the file (corrupt or outdated): the next use creates an empty one."""
+        self.close()
+        for suffix in ("", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def load(self, uidvalidity: int) -> IndexState | None:
+        """The cached state, or ``None`` when it must be rebuilt (any problem at all)."""
+        if not self.path.exists():
+            return None
+        try:
+            db = self._connect()
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("schema") != SCHEMA_VERSION or meta.get("uidvalidity") != uidvalidity:
+                return None
+            rows: list[Row] = db.execute(
+                "SELECT uid, filename, subdir, size, internaldate, flags, modseq"
+                " FROM msg ORDER BY uid"
+            ).fetchall()
+            return IndexState(int(meta["highestmodseq"]), int(meta.get("recent", 1)), rows)
+        except (sqlite3.Error, KeyError, ValueError, TypeError):
+            self._discard()
+            return None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, statements: Sequence[tuple[str, Iterable[tuple[object, ...]]]]) -> bool:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for sql, params in statements:
+                db.executemany(sql, params)
+            db.execute("COMMIT")
+            return True
+        except sqlite3.DatabaseError:
+            self._discard()
+            return False
+
+    def rebuild(
+        self, uidvalidity: int, highest_modseq: int, first_recent: int, rows: Iterable[Row]
+    ) -> None:
+        """Replace the whole content (after a rebuild from the Maildir)."""
+        self._discard()
+        self._write(
+            [
+                ("INSERT INTO msg VALUES (?, ?, ?, ?, ?, ?, ?)", rows),
+                (
+                    "INSERT INTO meta VALUES (?, ?)",
+                    _meta(uidvalidity, highest_modseq, first_recent),
+                ),
+            ]
+        )
+
+    def update(
+        self,
+        uidvalidity: int,
+        highest_modseq: int,
+        first_recent: int,
+        upsert: Iterable[Row],
+        delete: Iterable[int],
+        full: Iterable[Row] | None = None,
+    ) -> None:
+        """Apply one sync's changes; ``full`` (all rows) is written instead if the file
+        turns out to be corrupt."""
+        gone = [(uid,) for uid in delete]
+        ok = self._write(
+            [
+                ("DELETE FROM msg WHERE uid = ?", gone),
+                ("DELETE FROM summary WHERE uid = ?", gone),
+                ("INSERT OR REPLACE INTO msg VALUES (?, ?, ?, ?, ?, ?, ?)", upsert),
+                (
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    _meta(uidvalidity, highest_modseq, first_recent),
+                ),
+            ]
+        )
+        if not ok and full is not None:
+            self.rebuild(uidvalidity, highest_modseq, first_recent, full)
+
+    # -- summaries -------------------------------------------------------------------------
+
+    def summary_blobs(
+        self, uids: Sequence[int], version: int, column: str = "data"
+    ) -> dict[int, bytes]:
+        """Cached marshalled summaries (or envelopes) of ``uids``; stale versions dropped."""
+        if column not in ("data", "envelope"):
+            raise ValueError(f"no summary column {column!r}")
+        try:
+            db = self._connect()
+            row = db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
+            if row is None or row[0] != version:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM summary")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", (version,))
+                db.execute("COMMIT")
+                return {}
+            found: dict[int, bytes] = {}
+            for chunk in _chunks(uids, 500):
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    db.execute(
+                        f"SELECT uid, {column} FROM summary WHERE uid IN ({marks})", chunk
+                    ).fetchall()
+                )
+            return found
+        except sqlite3.DatabaseError:
+            self._discard()
+            return {}
+
+    def put_summaries(self, items: Iterable[tuple[int, bytes, bytes]]) -> None:
+        """Store (uid, envelope blob, summary blob) in one transaction (best effort)."""
+        self._write([("INSERT OR REPLACE INTO summary VALUES (?, ?, ?)", items)])
+
+
+def _meta(uidvalidity: int, highest_modseq: int, first_recent: int) -> list[tuple[str, int]]:
+    return [
+        ("schema", SCHEMA_VERSION),
+        ("uidvalidity", uidvalidity),
+        ("highestmodseq", highest_modseq),
+        ("recent", first_recent),
+    ]
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

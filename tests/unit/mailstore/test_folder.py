@@ -1,0 +1,217 @@
+"""Folder: UIDs, flags, external changes, appends, copies, expunges, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from vmail.mailstore.access_errors import MessageGoneError
+from vmail.mailstore.folder import Folder, open_folder
+from vmail.mailstore.index import INDEX_NAME
+from vmail.mailstore.uidlist import read_uidlist
+
+MSG = b"Subject: hello\r\nFrom: a@example.com\r\n\r\nbody\r\n"
+
+
+def make_maildir(path: Path) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def drop(path: Path, name: str, data: bytes = b"Subject: x\n\nbody\n", sub: str = "new") -> None:
+    (path / sub / name).write_bytes(data)
+
+
+def test_new_files_get_uids_and_move_to_cur(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    drop(md, "1.M1P1.host")
+    drop(md, "2.M1P1.host")
+    folder = Folder(md)
+    result = folder.sync()
+    assert [m.uid for m in folder.messages] == [1, 2]
+    assert folder.uidnext == 3
+    assert sorted(os.listdir(md / "cur")) == ["1.M1P1.host:2,", "2.M1P1.host:2,"]
+    assert os.listdir(md / "new") == []
+    assert folder.messages[0].size == len(b"Subject: x\r\n\r\nbody\r\n")
+    uidlist = read_uidlist(md / "dovecot-uidlist")
+    assert uidlist is not None and uidlist.next_uid == 3
+    assert result.new_uids == [] or result.new_uids == [1, 2]
+    drop(md, "3.M1P1.host")
+    assert folder.sync().new_uids == [3]
+    assert folder.sync().new_uids == []
+
+
+def test_external_changes_are_picked_up(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    for i in range(3):
+        drop(md, f"{i}.M1P1.host:2,", sub="cur")
+    folder = Folder(md)
+    folder.sync()
+    before = folder.highestmodseq
+    os.rename(md / "cur" / "0.M1P1.host:2,", md / "cur" / "0.M1P1.host:2,FS")
+    os.unlink(md / "cur" / "1.M1P1.host:2,")
+    drop(md, "9.M1P1.host")
+    result = folder.sync()
+    assert result.changed_uids == [1]
+    assert result.expunged_uids == [2]
+    assert result.new_uids == [4]
+    rec = folder.by_uid(1)
+    assert rec is not None and rec.flags == {"\\Seen", "\\Flagged"} and rec.modseq > before
+    assert folder.by_uid(2) is None
+
+
+def test_store_flags_and_keywords(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    uid = folder.append(MSG, ["\\Seen"])
+    folder.sync()
+    rec = folder.by_uid(uid)
+    assert rec is not None and rec.flags == {"\\Seen"}
+    res = folder.store([uid], "add", ["$Junk", "\\Flagged", "\\Recent"])
+    assert [r.uid for r in res.changed] == [uid]
+    assert rec.flags == {"\\Seen", "\\Flagged", "$Junk"}
+    assert rec.filename.endswith(":2,FSa")
+    assert (md / "dovecot-keywords").read_text() == "0 $Junk\n"
+    modseq = rec.modseq
+    assert folder.store([uid], "add", ["\\Seen"]).changed == []
+    assert rec.modseq == modseq
+    res = folder.store([uid], "remove", ["\\Seen"], unchangedsince=modseq - 1)
+    assert res.failed_modified == [uid] and rec.flags == {"\\Seen", "\\Flagged", "$Junk"}
+    folder.store([uid], "set", [])
+    assert rec.filename.endswith(":2,") and rec.flags == frozenset()
+    assert folder.sync().changed_uids == []  # our own renames are not reported again
+
+
+def test_read_follows_renames_and_reports_gone(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    uid = folder.append(MSG)
+    folder.sync()
+    rec = folder.by_uid(uid)
+    assert rec is not None
+    os.rename(md / "cur" / rec.filename, md / "cur" / (rec.base + ":2,S"))
+    assert folder.read(uid) == MSG
+    os.unlink(md / "cur" / (rec.base + ":2,S"))
+    with pytest.raises(MessageGoneError):
+        folder.read(uid)
+
+
+def test_append_copy_expunge(tmp_path: Path) -> None:
+    src = Folder(make_maildir(tmp_path / "a"))
+    dst = Folder(make_maildir(tmp_path / "b"))
+    uids = src.append_many([(MSG, ["\\Seen"], 1_000_000.0), (MSG, ["\\Deleted"], None)])
+    assert uids == [1, 2]
+    src.sync()
+    assert src.by_uid(1).internaldate == 1_000_000.0  # type: ignore[union-attr]
+    assert src.copy([1, 2], dst) == [(1, 1), (2, 2)]
+    dst.sync()
+    assert [m.flags for m in dst.messages] == [{"\\Seen"}, {"\\Deleted"}]
+    assert dst.by_uid(1).internaldate == 1_000_000.0  # type: ignore[union-attr]
+    assert src.expunge([1]) == []
+    assert src.expunge() == [2]
+    assert [m.uid for m in src.messages] == [1]
+    assert len(os.listdir(src.directory / "cur")) == 1
+    assert src.sync().expunged_uids == []
+
+
+def test_quota_file_updated(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    (md / "maildirsize").write_text("0S\n0 0\n")
+    folder = Folder(md)
+    folder.append(MSG)
+    assert (md / "maildirsize").read_text().splitlines()[-1] == f"{len(MSG)} 1"
+
+
+def test_corrupt_index_is_rebuilt(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    folder.append(MSG, ["\\Seen"])
+    folder.sync()
+    modseq = folder.highestmodseq
+    folder.close()
+    (md / INDEX_NAME).write_bytes(b"garbage" * 1000)
+    again = Folder(md)
+    assert [(m.uid, m.flags) for m in again.messages] == [(1, {"\\Seen"})]
+    assert again.highestmodseq >= modseq
+
+
+def test_index_keeps_state_across_instances(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    folder.append(MSG)
+    folder.sync()
+    folder.store([1], "add", ["\\Seen"])
+    modseq = folder.by_uid(1).modseq  # type: ignore[union-attr]
+    folder.close()
+    again = Folder(md)
+    assert again.messages[0].modseq == modseq
+
+
+def test_summaries_cached(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    folder.append(MSG)
+    folder.sync()
+    first = dict(folder.summaries([1, 99]))
+    assert list(first) == [1]
+    assert dict(folder.summaries([1])) == first
+    assert list(folder.envelopes([1])) == [1]
+
+
+def test_open_folder_shares_objects(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    a = open_folder(md)
+    assert open_folder(md) is a
+
+
+def test_listeners_get_changes(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    folder = Folder(md)
+    folder.sync()
+    seen = []
+    stop = folder.listen(seen.append)
+    folder.append(MSG, ["\\Deleted"])
+    folder.sync()
+    folder.expunge()
+    stop()
+    assert [r.new_uids for r in seen][0] == [1]
+    assert seen[-1].expunged_uids == [1]
+
+
+def _append_many(path: str, count: int) -> None:
+    folder = Folder(Path(path))
+    for _ in range(count):
+        folder.append(MSG)
+
+
+def _check_thousand(md: Path) -> None:
+    uidlist = read_uidlist(md / "dovecot-uidlist")
+    assert uidlist is not None and len(uidlist.entries) == 1000
+    assert [m.uid for m in Folder(md).messages] == list(range(1, 1001))
+
+
+def test_concurrent_appends_in_threads(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    threads = [threading.Thread(target=_append_many, args=(str(md), 500)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _check_thousand(md)
+
+
+def test_concurrent_appends_in_processes(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_append_many, args=(str(md), 500)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    _check_thousand(md)
