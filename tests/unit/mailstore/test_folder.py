@@ -39,7 +39,8 @@ def test_new_files_get_uids_and_move_to_cur(tmp_path: Path) -> None:
     assert os.listdir(md / "new") == []
     assert folder.messages[0].size == len(b"Subject: x\r\n\r\nbody\r\n")
     uidlist = read_uidlist(md / "dovecot-uidlist")
-    assert uidlist is not None and uidlist.next_uid == 3
+    assert uidlist is not None
+    assert uidlist.next_uid == 3
     assert result.new_uids == [] or result.new_uids == [1, 2]
     drop(md, "3.M1P1.host")
     assert folder.sync().new_uids == [3]
@@ -61,7 +62,9 @@ def test_external_changes_are_picked_up(tmp_path: Path) -> None:
     assert result.expunged_uids == [2]
     assert result.new_uids == [4]
     rec = folder.by_uid(1)
-    assert rec is not None and rec.flags == {"\\Seen", "\\Flagged"} and rec.modseq > before
+    assert rec is not None
+    assert rec.flags == {"\\Seen", "\\Flagged"}
+    assert rec.modseq > before
     assert folder.by_uid(2) is None
 
 
@@ -71,7 +74,8 @@ def test_store_flags_and_keywords(tmp_path: Path) -> None:
     uid = folder.append(MSG, ["\\Seen"])
     folder.sync()
     rec = folder.by_uid(uid)
-    assert rec is not None and rec.flags == {"\\Seen"}
+    assert rec is not None
+    assert rec.flags == {"\\Seen"}
     res = folder.store([uid], "add", ["$Junk", "\\Flagged", "\\Recent"])
     assert [r.uid for r in res.changed] == [uid]
     assert rec.flags == {"\\Seen", "\\Flagged", "$Junk"}
@@ -81,9 +85,11 @@ def test_store_flags_and_keywords(tmp_path: Path) -> None:
     assert folder.store([uid], "add", ["\\Seen"]).changed == []
     assert rec.modseq == modseq
     res = folder.store([uid], "remove", ["\\Seen"], unchangedsince=modseq - 1)
-    assert res.failed_modified == [uid] and rec.flags == {"\\Seen", "\\Flagged", "$Junk"}
+    assert res.failed_modified == [uid]
+    assert rec.flags == {"\\Seen", "\\Flagged", "$Junk"}
     folder.store([uid], "set", [])
-    assert rec.filename.endswith(":2,") and rec.flags == frozenset()
+    assert rec.filename.endswith(":2,")
+    assert rec.flags == frozenset()
     assert folder.sync().changed_uids == []  # our own renames are not reported again
 
 
@@ -179,7 +185,7 @@ def test_listeners_get_changes(tmp_path: Path) -> None:
     folder.sync()
     folder.expunge()
     stop()
-    assert [r.new_uids for r in seen][0] == [1]
+    assert next(r.new_uids for r in seen) == [1]
     assert seen[-1].expunged_uids == [1]
 
 
@@ -191,7 +197,8 @@ def _append_many(path: str, count: int) -> None:
 
 def _check_thousand(md: Path) -> None:
     uidlist = read_uidlist(md / "dovecot-uidlist")
-    assert uidlist is not None and len(uidlist.entries) == 1000
+    assert uidlist is not None
+    assert len(uidlist.entries) == 1000
     assert [m.uid for m in Folder(md).messages] == list(range(1, 1001))
 
 
