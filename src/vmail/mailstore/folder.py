@@ -226,6 +226,8 @@ class Folder:
         self._read_keywords()
         found = self._scan()
         uidlist = self._read_uidlist()
+        if not (self.directory / UIDLIST).exists():
+            uidlist = self._create_uidlist()
         uid_of = _uid_map(uidlist)
         if any(base not in uid_of for base in found):
             uidlist, uid_of = self._assign(found)
@@ -318,6 +320,15 @@ class Folder:
             )
             self._records[uid] = rec
             self._by_base[rec.base] = rec
+
+    def _create_uidlist(self) -> UidList:
+        """Write the uidlist of a folder that has none, so its UIDVALIDITY is kept even
+        while the folder is empty (as Dovecot does on the first SELECT)."""
+        with dotlock(self.directory / (UIDLIST + ".lock")):
+            uidlist = self._read_uidlist()
+            if not (self.directory / UIDLIST).exists():
+                write_uidlist(self.directory / UIDLIST, uidlist)
+            return uidlist
 
     def _assign(self, found: dict[str, tuple[str, str]]) -> tuple[UidList, dict[str, int]]:
         """Give UIDs to the files the uidlist does not know, under the uidlist lock."""

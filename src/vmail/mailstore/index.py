@@ -80,6 +80,14 @@ class FolderIndex:
             self._db = db
         return self._db
 
+    def _failed(self, error: sqlite3.Error) -> None:
+        """After an error: a busy, locked or replaced file (another process rebuilt it) is
+        only reopened next time; anything else means a corrupt file, which is removed."""
+        if isinstance(error, sqlite3.OperationalError):
+            self.close()
+        else:
+            self._discard()
+
     def _discard(self) -> None:
         """Forget the file (corrupt or outdated): the next use creates an empty one."""
         self.close()
@@ -107,22 +115,25 @@ class FolderIndex:
                 " FROM msg ORDER BY uid"
             ).fetchall()
             return IndexState(int(meta["highestmodseq"]), int(meta.get("recent", 1)), rows)
-        except (sqlite3.Error, KeyError, ValueError, TypeError):
+        except sqlite3.Error as e:
+            self._failed(e)
+            return None
+        except (KeyError, ValueError, TypeError):
             self._discard()
             return None
 
     # -- writing ---------------------------------------------------------------------------
 
     def _write(self, statements: Sequence[tuple[str, Iterable[tuple[object, ...]]]]) -> bool:
-        db = self._connect()
         try:
+            db = self._connect()
             db.execute("BEGIN IMMEDIATE")
             for sql, params in statements:
                 db.executemany(sql, params)
             db.execute("COMMIT")
             return True
-        except sqlite3.DatabaseError:
-            self._discard()
+        except sqlite3.Error as e:
+            self._failed(e)
             return False
 
     def rebuild(
@@ -192,8 +203,8 @@ class FolderIndex:
                     ).fetchall()
                 )
             return found
-        except sqlite3.DatabaseError:
-            self._discard()
+        except sqlite3.Error as e:
+            self._failed(e)
             return {}
 
     def put_summaries(self, items: Iterable[tuple[int, bytes, bytes]]) -> None:
