@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,17 +45,19 @@ class MaildirName:
     extra: str = ""
 
 
+_FIELDS = {key: re.compile(f",{key}=([0-9]+)") for key in ("S", "W")}
+
+
 def _base_field(base: str, key: str) -> int | None:
     """The integer value of ``,<key>=<digits>`` in a base, or None."""
-    marker = "," + key + "="
-    start = base.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = start
-    while end < len(base) and base[end].isdigit() and base[end].isascii():
-        end += 1
-    return int(base[start:end]) if end > start else None
+    match = _FIELDS[key].search(base)
+    return int(match.group(1)) if match else None
+
+
+def vsize_of(filename: str) -> int | None:
+    """The ``,W=`` (CRLF size) of a file name, or None: the fast path of a folder scan."""
+    match = _FIELDS["W"].search(filename)
+    return int(match.group(1)) if match else None
 
 
 def parse_name(filename: str) -> MaildirName:

@@ -37,12 +37,19 @@ from vmail.mailstore.filenames import (
     letters_to_system,
     new_base,
     parse_name,
+    vsize_of,
     with_flags,
 )
 from vmail.mailstore.index import FolderIndex, Row, fresh_modseq
 from vmail.mailstore.keywords import letter_for, read_keywords, write_keywords
 from vmail.mailstore.locking import dotlock
-from vmail.mailstore.message import SUMMARY_VERSION, MessageSummary, crlf_size, summarize
+from vmail.mailstore.message import (
+    SUMMARY_VERSION,
+    MessageSummary,
+    crlf_size,
+    summarize,
+    summary_values,
+)
 from vmail.mailstore.records import MessageRecord, StoreResult, SyncResult
 from vmail.mailstore.uidlist import (
     UidEntry,
@@ -378,7 +385,7 @@ class Folder:
             st = os.stat(path)
         except FileNotFoundError:
             return None
-        vsize = parse_name(filename).vsize
+        vsize = vsize_of(filename)
         if vsize is None:
             try:
                 with open(path, "rb") as f:
@@ -800,9 +807,7 @@ def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, 
                 summary = summarize(f.read())
         except FileNotFoundError:
             continue
-        built.append(
-            (uid, marshal.dumps(summary.envelope), marshal.dumps(dataclasses.astuple(summary)))
-        )
+        built.append((uid, marshal.dumps(summary.envelope), marshal.dumps(summary_values(summary))))
     return built
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .dates import parse_date
 from .raw import body_offset, crlf, crlf_size, header_block
 from .sections import SectionError, UnknownEncodingError, binary, section
-from .summary import SUMMARY_VERSION, MessageSummary, summarize
+from .summary import SUMMARY_VERSION, MessageSummary, summarize, summary_values
 from .text import header_values, matches, search_body, search_text
 from .words import decode_words
 
@@ -31,4 +31,5 @@ __all__ = [
     "search_text",
     "section",
     "summarize",
+    "summary_values",
 ]

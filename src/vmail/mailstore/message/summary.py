@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from dataclasses import dataclass
+from typing import Any
 
 from .bodystructure import write_both
 from .dates import parse_date
@@ -46,6 +49,15 @@ class MessageSummary:
 
 def _last(values: list[bytes] | None) -> bytes | None:
     return values[-1] if values else None
+
+
+_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(MessageSummary)))
+
+
+def summary_values(summary: MessageSummary) -> tuple[Any, ...]:
+    """The fields in order, for ``marshal`` (``dataclasses.astuple`` deep-copies: slow)."""
+    values: tuple[Any, ...] = _VALUES(summary)
+    return values
 
 
 def summarize(data: bytes) -> MessageSummary:
