@@ -154,7 +154,7 @@ def _store_failure(error: MailstoreError) -> Done:
     if isinstance(error, NoSuchFolderError):
         return Done("NO", _sentence(error), "NONEXISTENT")
     if isinstance(error, AlreadyExistsError):
-        return Done("NO", _sentence(error), "ALREADYEXISTS")
+        return Done("NO", "Mailbox already exists", "ALREADYEXISTS")  # Dovecot's text
     if isinstance(error, InvalidNameError):
         return Done("NO", f"Invalid mailbox name: {error}", "CANNOT")
     if isinstance(error, FolderOperationError):

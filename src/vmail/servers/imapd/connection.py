@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("vmail.imapd")
 
 MAX_BAD_COMMANDS = 10
+LITERAL_TOO_BIG = "literal too big"  # the framer's text for a literal over the limit
 
 
 class State:
@@ -108,7 +109,7 @@ class ImapConnection:
                 if isinstance(event, NeedContinuation):
                     await self._continuation(event)
                 elif isinstance(event, FramingError):
-                    await self.bad(event.tag, event.text)
+                    await self._framing_error(event)
                 elif isinstance(event, CommandLine):
                     await execute(self, event)
             await self.stream.flush()
@@ -132,15 +133,19 @@ class ImapConnection:
         self.reader.feed(data)
         return True
 
-    async def _continuation(self, event: NeedContinuation) -> None:
-        limit = self.reader.max_literal
-        if event.size > limit:
-            self.reader.reject_literal()
+    async def _framing_error(self, event: FramingError) -> None:
+        if event.text == LITERAL_TOO_BIG:
+            # The framer dropped the command without reading the literal into memory.
             tag = (event.tag or b"*").decode("ascii", "replace")
+            limit = self.reader.max_literal
             self.stream.write(
                 f"{tag} NO [TOOBIG] Literal too large ({limit} bytes max)\r\n".encode()
             )
             return
+        await self.bad(event.tag, event.text)
+
+    async def _continuation(self, event: NeedContinuation) -> None:
+        """A synchronising literal within the limits (the framer refused the others)."""
         self.reader.accept_literal()
         self.stream.write(b"+ OK\r\n")
         await self.stream.flush()

@@ -51,7 +51,10 @@ def mailbox_name(conn: ImapConnection, name: bytes | str) -> bytes:
 
 @handler(t.Select, AUTHENTICATED)
 async def select(conn: ImapConnection, cmd: t.Select) -> Done:
-    close_selected(conn)
+    if conn.selected is not None:
+        close_selected(conn)
+        # RFC 7162 3.2.11: required of a QRESYNC server, and Dovecot always sends it.
+        conn.stream.write(b"* OK [CLOSED] Previous mailbox closed.\r\n")
     store = _store(conn)
     if cmd.condstore or cmd.qresync is not None:
         if cmd.qresync is not None and "QRESYNC" not in conn.enabled:
@@ -259,11 +262,27 @@ async def lsub(conn: ImapConnection, cmd: t.Lsub) -> Done:
         return Done("OK", "Lsub completed.")
     regex = pattern_regex(cmd.reference, cmd.pattern, sep)
     subscribed: list[str] = await in_thread(store.subscriptions)
+    listed = {name for name in subscribed if regex.match(name)}
     for name in subscribed:
-        if regex.match(name):
+        if name in listed:
             conn.stream.write(
                 b"* LSUB () " + string(sep) + b" " + mailbox_name(conn, name) + b"\r\n"
             )
+    if "%" in cmd.pattern:
+        # RFC 3501 6.3.9: an unsubscribed parent of a subscribed name that % matches.
+        for name in subscribed:
+            parts = name.split(sep)
+            for depth in range(1, len(parts)):
+                parent = sep.join(parts[:depth])
+                if parent not in listed and regex.match(parent):
+                    listed.add(parent)
+                    conn.stream.write(
+                        b"* LSUB (\\Noselect) "
+                        + string(sep)
+                        + b" "
+                        + mailbox_name(conn, parent)
+                        + b"\r\n"
+                    )
     return Done("OK", "Lsub completed.")
 
 

@@ -48,12 +48,12 @@ class FastSleep:
 
 
 def authenticator(
-    sleep: FastSleep | None = None, throttle: Throttle | None = None
+    sleep: FastSleep | None = None, throttle: Throttle | None = None, quota_bytes: int = 0
 ) -> Authenticator:
     stored = hash_password(PASSWORD, "SSHA512")
     source = MemoryAccountSource(
         [
-            Account(USER, stored, maildir="example.com/alice/"),
+            Account(USER, stored, maildir="example.com/alice/", quota_bytes=quota_bytes),
             Account("bob@example.com", stored, maildir="example.com/bob/"),
         ]
     )
