@@ -37,6 +37,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmail.core import groupsync
@@ -99,6 +100,7 @@ def deliver_maildir(
     names: UniqueNames | None = None,
     stable_name: str | None = None,
     look_first: bool = False,
+    check: Callable[[int], None] | None = None,
 ) -> MaildirResult:
     """Write ``headers`` and ``content`` as one new message; MailError on failure.
 
@@ -107,6 +109,11 @@ def deliver_maildir(
     makes a second attempt find the first one's file instead of adding a copy: in
     ``new/`` always (the link fails), and in ``cur/`` too with ``look_first`` (after a
     crash; that costs a directory listing). The result then has ``existing=True``.
+
+    ``check`` (the quota, :mod:`.maildir_quota`) is given the size on disk once the file
+    is written and before it appears in ``new/``; a MailError it raises fails the
+    delivery and removes the file. With a ``stable_name`` an earlier attempt's copy is
+    looked for first, so a delivery that was done is never failed afterwards.
     """
     names = names or _default_names
     dirs: list[int] = []
@@ -118,12 +125,12 @@ def deliver_maildir(
                 dirs.append(open_subdir(root, sub, create=True, owner=owner))
         except OSError as e:
             raise os_failure(e, CREATE_DEFAULT, f"create maildir file {mailbox.path}tmp/") from e
-        tmp_dir, new_dir, cur_dir = dirs[1], dirs[2], dirs[3]
+        new_dir, cur_dir = dirs[2], dirs[3]
         if stable_name is not None and look_first:
             found = _find(stable_name, new_dir, "new") or _find(stable_name, cur_dir, "cur")
             if found is not None:
                 return MaildirResult(f"{mailbox.path}{found}", found, 0, 0, existing=True)
-        return _write(mailbox, content, headers, owner, limit, names, tmp_dir, new_dir, stable_name)
+        return _write(mailbox, content, headers, owner, limit, names, dirs[1:], stable_name, check)
     finally:
         for fd in dirs:
             os.close(fd)
@@ -136,10 +143,11 @@ def _write(
     owner: Owner | None,
     limit: int,
     names: UniqueNames,
-    tmp_dir: int,
-    new_dir: int,
+    dirs: list[int],
     stable_name: str | None = None,
+    check: Callable[[int], None] | None = None,
 ) -> MaildirResult:
+    tmp_dir, new_dir, cur_dir = dirs
     base = stable_name or names.next()
     tmp_path = f"{mailbox.path}tmp/{base}"
     if stable_name is not None:  # an interrupted attempt may have left its tmp file
@@ -151,6 +159,16 @@ def _write(
     linked: str | None = None
     try:
         writer = _write_file(fd, content, headers, owner, limit)
+        if check is not None:
+            try:
+                check(writer.size)
+            except MailError:
+                found = stable_name and (
+                    _find(stable_name, new_dir, "new") or _find(stable_name, cur_dir, "cur")
+                )
+                if not found:
+                    raise
+                return MaildirResult(f"{mailbox.path}{found}", found, 0, 0, existing=True)
         published = _publish(
             base, writer, tmp_dir, new_dir, mailbox.path, names, stable=stable_name is not None
         )

@@ -20,6 +20,15 @@ For each recipient (folded to lower case for every decision):
    ``virtual_mailbox_limit`` or quota) bounces, ``4.x.x`` defers; the text is prefixed
    ``maildir delivery failed:`` or ``delivery failed to mailbox <path>:``.
 
+6. Maildir++ quota (:mod:`.maildir_quota`): the limit in bytes is looked up in
+   ``virtual_mailbox_quota_maps`` in the same order (not found or 0: unlimited; a table
+   failure defers with ``4.3.5``); with that parameter empty, the limits in the
+   mailbox's ``maildirsize`` apply. A full mailbox bounces with ``5.2.2 maildir delivery
+   failed: Quota exceeded (mailbox for user is full)``, as Dovecot's LMTP does with
+   ``quota_full_tempfail = no``. A delivered message is added to ``maildirsize`` when the
+   mailbox has one, and a delivery that crosses a ``mail_quota_warning`` threshold runs
+   that warning's command (:mod:`.quota_warning`).
+
 Success is ``2.0.0 delivered to maildir`` / ``delivered to mailbox``, Postfix's words.
 
 Table answers that were found are remembered for :data:`CACHE_TTL` seconds per
@@ -40,15 +49,19 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from vmail.config import MainConfig
 from vmail.core.address import Address
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.delivery.content import Content, delivery_headers, header_values, split_headers
-from vmail.delivery.maildir import UniqueNames, deliver_maildir
+from vmail.delivery.maildir import MaildirResult, UniqueNames, deliver_maildir
+from vmail.delivery.maildir_quota import DeliveryQuota
 from vmail.delivery.mbox import LockPolicy, deliver_mbox
-from vmail.delivery.paths import MailboxPathError, file_owner, mailbox_path
+from vmail.delivery.paths import MailboxPath, MailboxPathError, Owner, file_owner, mailbox_path
+from vmail.delivery.quota_warning import crossed, parse_warnings, run_warning
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, Status, failed, sent
+from vmail.mailstore.errors import MailstoreError
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.context import RoutingContext
 from vmail.tables import Maps
@@ -58,6 +71,7 @@ log = logging.getLogger("vmail.delivery.virtual")
 CONFIG_ERROR = "mail system configuration error"
 CACHE_TTL = 1.0  # seconds a found table answer is reused
 CACHE_SIZE = 4096  # answers remembered; more start the cache over
+QUOTA_MAPS = "virtual_mailbox_quota_maps"
 
 
 _ATOL = re.compile(r"\s*([+-]?\d+)")
@@ -112,6 +126,8 @@ class VirtualAgent:
             delay=float(self._time("deliver_lock_delay", 1)),
             stale_after=float(self._time("stale_lock_time", 500)),
         )
+        self.quota_from_file = not config.get_list(QUOTA_MAPS)
+        self.quota_warnings = parse_warnings(config.get_list("mail_quota_warning"))
         self.strict_owner = (
             config.get_bool("strict_mailbox_ownership")
             if config.is_known("strict_mailbox_ownership")
@@ -178,7 +194,13 @@ class VirtualAgent:
         headers = delivery_headers(request.sender, request.original_recipient, request.recipient)
         try:
             if mailbox.maildir:
-                deliver_maildir(
+                limit = self._quota_limit(user, user_text)
+                if isinstance(limit, DeliveryResult):
+                    return limit
+                quota = DeliveryQuota(
+                    Path(mailbox.path), limit, from_file=self.quota_from_file, owner=owner
+                )
+                result = deliver_maildir(
                     mailbox,
                     content,
                     headers=headers,
@@ -187,7 +209,9 @@ class VirtualAgent:
                     names=self.names,
                     stable_name=self._stable_name(request),
                     look_first=request.recovered,
+                    check=quota.check,
                 )
+                self._count(request, mailbox, quota, result, owner)
                 return sent("delivered to maildir", mailbox.path)
             deliver_mbox(
                 mailbox,
@@ -207,6 +231,41 @@ class VirtualAgent:
                 else f"delivery failed to mailbox {mailbox.path}: "
             )
             return failed(e.reply.enhanced, prefix + e.reply.text, mailbox.path)
+
+    def _quota_limit(self, user: Address, user_text: str) -> int | DeliveryResult:
+        """The mailbox's quota in bytes (0: none or unknown), or the deferral."""
+        if self.quota_from_file:
+            return 0
+        try:
+            value = self._find(QUOTA_MAPS, user)
+        except TableError as e:
+            log.warning("table %s: lookup %s: %s", e.table, user_text, e.message)
+            return failed("4.3.5", CONFIG_ERROR)
+        return max(atol(value), 0) if value is not None else 0
+
+    def _count(
+        self,
+        request: DeliveryRequest,
+        mailbox: MailboxPath,
+        quota: DeliveryQuota,
+        result: MaildirResult,
+        owner: Owner | None,
+    ) -> None:
+        """Add a new message to ``maildirsize`` and run a quota warning it calls for."""
+        if result.existing:
+            return  # counted (or not) by the attempt that delivered it
+        try:
+            after = quota.record(result.size)
+        except MailstoreError as e:
+            log.warning("%s: to=<%s>, quota update failed: %s", request.queue_id, mailbox.path, e)
+            return
+        if after is None:
+            return
+        warning = crossed(
+            self.quota_warnings, after.storage_limit, after.bytes - result.size, after.bytes
+        )
+        if warning is not None:
+            run_warning(warning, request.recipient.lower(), owner, queue_id=request.queue_id)
 
     def _stable_name(self, request: DeliveryRequest) -> str | None:
         """The Maildir base name of this delivery, the same on every attempt."""
