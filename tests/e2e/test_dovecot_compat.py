@@ -1,0 +1,260 @@
+"""Dovecot compatibility both ways: a Maildir++ tree written through a real Dovecot 2.3 is served
+by vmail with the same UIDs, UIDVALIDITY, flags, keywords, folders and subscriptions, and
+what vmail writes is read back the same by Dovecot; both can serve one tree at once."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e import dovecot
+from tests.e2e.dovecot import Dovecot
+from tests.e2e.harness import PASSWORD, ServerProcess, make_config, running
+
+pytestmark = pytest.mark.skipif(not dovecot.available(), reason="Dovecot is not installed")
+
+BOB = "bob@example.com"
+CAFE = "Caf&AOk-"  # "Café" in modified UTF-7
+FOLDERS = ["INBOX", "A", "A.B", CAFE]
+PLAIN = (
+    b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: plain %d\r\n"
+    b"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <plain%d@example.org>\r\n"
+    b"\r\nhello %d\r\n"
+)
+MULTIPART = (
+    b"From: =?utf-8?q?Ren=C3=A9?= <rene@example.org>\r\nTo: bob@example.com, carol@example.com\r\n"
+    b"Cc: Team: dave@example.net;\r\nSubject: =?utf-8?q?R=C3=A9sum=C3=A9?=\r\n"
+    b"Date: Fri, 27 Nov 2026 11:00:00 +0100\r\nIn-Reply-To: <plain1@example.org>\r\n"
+    b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XX"\r\n\r\n'
+    b"preamble\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=C3=A9\r\n"
+    b'--XX\r\nContent-Type: application/octet-stream; name="a.bin"\r\n'
+    b'Content-Disposition: attachment; filename="a.bin"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--XX--\r\n"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """``vmail serve`` with bob@example.com and no autocreated folders (Dovecot's default)."""
+    config_dir = make_config(tmp_path, {"mail_autocreate_folders": ""})
+    for process in running(config_dir):
+        process.add_mailbox(BOB)
+        yield process
+
+
+def _plain(n: int) -> bytes:
+    return PLAIN % (n, n, n)
+
+
+def _ok(result: tuple[str, Any]) -> Any:
+    status, data = result
+    assert status == "OK", data
+    return data
+
+
+def _flat(data: list[Any]) -> bytes:
+    """imaplib's FETCH data as the bytes the server sent (literal prefixes and bodies joined)."""
+    return b"".join(b"".join(item) if isinstance(item, tuple) else item for item in data)
+
+
+def _flagset(text: bytes) -> frozenset[str]:
+    return frozenset(text.decode().split()) - {"\\Recent"}
+
+
+def _append(client: imaplib.IMAP4, folder: str, flags: str, message: bytes) -> int:
+    """APPEND; the new message's UID (from APPENDUID)."""
+    data = _ok(client.append(folder, flags, None, message))
+    found = re.search(rb"APPENDUID \d+ (\d+)", data[0])
+    assert found, data
+    return int(found.group(1))
+
+
+def _select(client: imaplib.IMAP4, folder: str) -> dict[str, Any]:
+    _ok(client.select(folder))
+    validity = client.response("UIDVALIDITY")[1][0]
+    flags = client.response("FLAGS")[1][0]
+    return {"uidvalidity": int(validity), "flags": _flagset(flags.strip(b"()"))}
+
+
+def _messages(client: imaplib.IMAP4) -> dict[int, frozenset[str]]:
+    """UID → flags of the selected folder."""
+    data = _ok(client.uid("FETCH", "1:*", "(UID FLAGS)"))
+    result: dict[int, frozenset[str]] = {}
+    for line in data:
+        if line is None:
+            continue
+        found = re.search(rb"UID (\d+)", line)
+        flags = re.search(rb"FLAGS \(([^)]*)\)", line)
+        assert found and flags, line
+        result[int(found.group(1))] = _flagset(flags.group(1))
+    return result
+
+
+def _structure(client: imaplib.IMAP4, uid: int) -> list[bytes]:
+    """The FETCH responses for ENVELOPE, BODYSTRUCTURE and RFC822.SIZE (one item each)."""
+    items = ("ENVELOPE", "BODYSTRUCTURE", "RFC822.SIZE")
+    return [_flat(_ok(client.uid("FETCH", str(uid), f"({item})"))) for item in items]
+
+
+def _body(client: imaplib.IMAP4, uid: int) -> bytes:
+    data = _ok(client.uid("FETCH", str(uid), "(BODY.PEEK[])"))
+    return bytes(data[0][1])
+
+
+def _names(lines: list[bytes]) -> set[bytes]:
+    return {line for line in lines if line}
+
+
+def _snapshot(client: imaplib.IMAP4, bodies: bool = False) -> dict[str, Any]:
+    """Everything a client sees of the account that both servers must agree on."""
+    result: dict[str, Any] = {
+        "list": _names(_ok(client.list('""', "*"))),
+        "lsub": {line.split(b'"." ', 1)[1] for line in _ok(client.lsub('""', "*")) if line},
+    }
+    for folder in FOLDERS:
+        status = _ok(client.status(folder, "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)"))[0]
+        selected = _select(client, folder)
+        messages = _messages(client)
+        folder_state: dict[str, Any] = {
+            "status": status.split(b" ", 1)[1],
+            **selected,
+            "messages": messages,
+            "structure": {uid: _structure(client, uid) for uid in messages},
+        }
+        if bodies:
+            folder_state["bodies"] = {uid: _body(client, uid) for uid in messages}
+        result[folder] = folder_state
+    return result
+
+
+def _uidls(pop: Any) -> list[bytes]:
+    _, lines, _ = pop.uidl()
+    pop.quit()
+    return list(lines)
+
+
+def _vmail_imap(server: ServerProcess) -> imaplib.IMAP4:
+    client = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=30)
+    client.login(BOB, PASSWORD)
+    return client
+
+
+def _vmail_pop3(server: ServerProcess) -> Any:
+    import poplib
+
+    client = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=30)
+    client.user(BOB)
+    client.pass_(PASSWORD)
+    return client
+
+
+def _dovecot(server: ServerProcess) -> Dovecot:
+    return Dovecot(server.data_dir / "mail", {BOB: PASSWORD})
+
+
+def _populate(client: imaplib.IMAP4) -> None:
+    """Folders, messages with flags and keywords, a STORE, an EXPUNGE gap, subscriptions."""
+    for folder in ("A", "A.B", CAFE):
+        _ok(client.create(folder))
+    _append(client, "INBOX", "(\\Seen)", _plain(1))
+    _append(client, "INBOX", "(\\Flagged $Forwarded)", MULTIPART)
+    gone = _append(client, "INBOX", "($Label1 custom1)", _plain(3))
+    _append(client, "INBOX", "", _plain(4))
+    _append(client, "A.B", "(\\Answered $Label1 $Forwarded)", _plain(5))
+    _append(client, CAFE, "(\\Draft)", _plain(6))
+    _ok(client.select("INBOX"))
+    _ok(client.uid("STORE", str(gone), "+FLAGS", "(\\Deleted)"))
+    _ok(client.expunge())
+    _ok(client.uid("STORE", "4", "+FLAGS", "(\\Seen custom2)"))
+    _ok(client.uid("STORE", "2", "-FLAGS", "(\\Flagged)"))
+    for folder in ("A.B", CAFE):
+        _ok(client.subscribe(folder))
+    _ok(client.unsubscribe("Junk"))
+
+
+def _compare(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """Field by field, so a mismatch names what differs."""
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        if isinstance(ours[key], dict):
+            for field in ours[key]:
+                assert ours[key][field] == theirs[key][field], (key, field)
+        else:
+            assert ours[key] == theirs[key], key
+
+
+def test_vmail_serves_a_tree_written_by_dovecot(server: ServerProcess) -> None:
+    with _dovecot(server) as reference:
+        client = reference.imap(BOB)
+        _populate(client)
+        expected = _snapshot(client, bodies=True)
+        client.logout()
+        expected_uidls = _uidls(reference.pop3(BOB))
+    assert sorted(expected["INBOX"]["messages"]) == [1, 2, 4]
+    client = _vmail_imap(server)
+    _compare(_snapshot(client, bodies=True), expected)
+    client.logout()
+    assert _uidls(_vmail_pop3(server)) == expected_uidls
+
+
+def test_dovecot_reads_a_tree_written_by_vmail(server: ServerProcess) -> None:
+    client = _vmail_imap(server)
+    _populate(client)
+    client.logout()
+    with server.smtp() as smtp:
+        smtp.sendmail("alice@example.org", [BOB], _plain(7))
+    server.wait_for(BOB, 1)  # in new/, never seen by an IMAP session
+    client = _vmail_imap(server)
+    written = _snapshot(client, bodies=True)
+    client.logout()
+    written_uidls = _uidls(_vmail_pop3(server))
+    assert sorted(written["INBOX"]["messages"]) == [1, 2, 4, 5]
+    with _dovecot(server) as reference:
+        client = reference.imap(BOB)
+        _compare(written, _snapshot(client, bodies=True))
+        client.logout()
+        assert _uidls(reference.pop3(BOB)) == written_uidls
+
+
+def _seen_by(client: imaplib.IMAP4, folder: str = "INBOX") -> dict[int, frozenset[str]]:
+    _ok(client.select(folder))
+    return _messages(client)
+
+
+def test_vmail_and_dovecot_share_a_tree(server: ServerProcess) -> None:
+    ours = _vmail_imap(server)  # first login: autocreated folders, INBOX uidlist
+    with _dovecot(server) as reference:
+        theirs = reference.imap(BOB)
+        first = _append(ours, "INBOX", "(\\Seen)", _plain(1))
+        assert _seen_by(theirs) == {first: frozenset({"\\Seen"})}
+        second = _append(theirs, "INBOX", "($Label1)", _plain(2))
+        assert second > first
+        assert _seen_by(ours) == {first: frozenset({"\\Seen"}), second: frozenset({"$Label1"})}
+        # Expunge the newest through one; the next APPEND through the other never reuses it.
+        _ok(ours.uid("STORE", str(second), "+FLAGS", "(\\Deleted)"))
+        _ok(ours.expunge())
+        third = _append(theirs, "INBOX", "()", _plain(3))
+        assert third > second
+        _ok(theirs.uid("STORE", str(third), "+FLAGS", "(\\Deleted)"))
+        _ok(theirs.expunge())
+        fourth = _append(ours, "INBOX", "(custom1)", _plain(4))
+        assert fourth > third
+        # Flags changed through one appear through the other.
+        _ok(theirs.uid("STORE", str(first), "+FLAGS", "(\\Flagged $Forwarded)"))
+        assert _seen_by(ours)[first] == {"\\Seen", "\\Flagged", "$Forwarded"}
+        _ok(ours.uid("STORE", str(fourth), "+FLAGS", "(\\Answered)"))
+        _ok(ours.uid("STORE", str(first), "-FLAGS", "(\\Seen)"))
+        assert _seen_by(theirs) == {
+            first: frozenset({"\\Flagged", "$Forwarded"}),
+            fourth: frozenset({"custom1", "\\Answered"}),
+        }
+        assert _body(theirs, fourth) == _body(ours, fourth) == _plain(4)
+        assert _select(ours, "INBOX")["uidvalidity"] == _select(theirs, "INBOX")["uidvalidity"]
+        theirs.logout()
+    ours.logout()
