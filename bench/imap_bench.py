@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def profile(args: argparse.Namespace, vmail: Any) -> list[str]:
             fresh_copy(vmail, source)
         output = Path(f"{args.profile}.{what}")
         notes.append(f"--- vmail {what} ({output})")
-        notes += profiled(vmail, output, lambda what=what: measure(args, vmail, what))
+        notes += profiled(vmail, output, partial(measure, args, vmail, what))
     return notes
 
 

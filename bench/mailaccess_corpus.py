@@ -1,4 +1,4 @@
-"""The mail-access benches' corpus: one Maildir generated once, cached under /tmp, linked per server.
+"""The mail-access benches' corpus: one Maildir generated once, cached in /tmp, linked per server.
 
 The messages come from the peer kit's ``populate_maildir.py`` (the generator Dovecot's
 reference figures were measured with): Received chains, varied From/To/Cc/Subject/Date/

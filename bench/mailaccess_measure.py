@@ -89,7 +89,9 @@ class Probe:
         return wall, self.cpu() - cpu, result
 
 
-async def logins(probe: Probe, users: list[str], password: str, count: int, clients: int) -> dict[str, Any]:
+async def logins(
+    probe: Probe, users: list[str], password: str, count: int, clients: int
+) -> dict[str, Any]:
     """``clients`` loops of connect + LOGIN + LOGOUT, ``count`` logins in all."""
     latencies: list[float] = []
     failures: list[str] = []
@@ -103,7 +105,7 @@ async def logins(probe: Probe, users: list[str], password: str, count: int, clie
                 conn = await probe.session(chooser.choice(users), password)
                 latencies.append(time.perf_counter() - start)
                 await conn.logout()
-            except (OSError, asyncio.TimeoutError, probe.imap_load.IMAPError) as error:
+            except (TimeoutError, OSError, probe.imap_load.IMAPError) as error:
                 failures.append(str(error))
 
     async def run() -> None:
@@ -210,7 +212,7 @@ async def idle(
                 await conn.cmd("SELECT INBOX")
                 await conn.idle_start()
                 conns.append(conn)
-            except (OSError, asyncio.TimeoutError, probe.imap_load.IMAPError) as error:
+            except (TimeoutError, OSError, probe.imap_load.IMAPError) as error:
                 failures.append(f"{type(error).__name__}: {error}")
 
     start = time.perf_counter()
@@ -227,7 +229,7 @@ async def idle(
         try:
             await asyncio.wait_for(conn.idle_done(), 30)
             alive += 1
-        except (OSError, asyncio.TimeoutError, probe.imap_load.IMAPError):
+        except (TimeoutError, OSError, probe.imap_load.IMAPError):
             pass
     for conn in conns:
         conn.close()

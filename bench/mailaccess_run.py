@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,9 @@ def servers(args: argparse.Namespace, root: Path) -> list[Any]:
     built: list[Any] = [vmail]
     if not args.no_dovecot and DovecotAccess.available():
         config = vmail.config_dir
-        dovecot = DovecotAccess(root / "dovecot", vmail.hashes, config / "vmail.crt", config / "vmail.key")
+        dovecot = DovecotAccess(
+            root / "dovecot", vmail.hashes, config / "vmail.crt", config / "vmail.key"
+        )
         dovecot.setup()
         built.append(dovecot)
     elif not args.no_dovecot:
@@ -102,7 +104,9 @@ def report(title: str, rows: dict[str, dict[str, dict[str, Any]]], extra: dict[s
     print(json.dumps(summary))
 
 
-def profiled(vmail: VmailAccess, output: Path, action: Callable[[], Awaitable[Any]]) -> list[str]:
+def profiled(
+    vmail: VmailAccess, output: Path, action: Callable[[], Coroutine[Any, Any, Any]]
+) -> list[str]:
     """Run ``action`` once more under py-spy on vmail's master; the hottest functions."""
     spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     if spy is None:

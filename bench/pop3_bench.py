@@ -70,7 +70,9 @@ def main() -> int:
             vmail = built[0]
             output = Path(f"{args.profile}.warm")
             notes = [f"--- vmail POP3 warm pass ({output})"]
-            notes += profiled(vmail, output, lambda: pop3_retr(Probe(args.kit, vmail), BIG, PASSWORD))
+            notes += profiled(
+                vmail, output, lambda: pop3_retr(Probe(args.kit, vmail), BIG, PASSWORD)
+            )
     finally:
         stop(built, root, args.keep)
     report("pop3_bench", rows, {"messages": args.messages, "passes": args.passes})
