@@ -58,7 +58,10 @@ class ClientStream:
         self._out_size = 0
         self._deflate: zlib._Compress | None = None
         self._inflate: zlib._Decompress | None = None
+        self._plain = b""  # input inflated ahead of time (pipelined behind COMPRESS)
         self.closed = False
+        self.bytes_in = 0  # what the client sent (inflated), for the logout log line
+        self.bytes_out = 0  # what we sent (before compression)
 
     @property
     def secure(self) -> bool:
@@ -78,6 +81,14 @@ class ClientStream:
 
     async def read(self, timeout: float | None) -> bytes:
         """The next bytes from the client; b"" at end of input. TimeoutError when idle."""
+        data = await self._read(timeout)
+        self.bytes_in += len(data)
+        return data
+
+    async def _read(self, timeout: float | None) -> bytes:
+        if self._plain:
+            data, self._plain = self._plain, b""
+            return data
         inflate = self._inflate
         if inflate is not None and inflate.unconsumed_tail:
             return inflate.decompress(inflate.unconsumed_tail, INFLATE_PIECE)
@@ -91,7 +102,7 @@ class ClientStream:
                 out = inflate.decompress(data, INFLATE_PIECE)
             except zlib.error:
                 return b""  # a corrupt stream ends the session, as in Dovecot
-            return out if out or not data else await self.read(timeout)
+            return out if out or not data else await self._read(timeout)
         return data
 
     # -- output ------------------------------------------------------------------------
@@ -100,6 +111,7 @@ class ClientStream:
         """Queue ``data``; call :meth:`flush` (or :meth:`send`) to push it out."""
         self._out.append(data)
         self._out_size += len(data)
+        self.bytes_out += len(data)
 
     async def send(self, data: bytes) -> None:
         """Queue ``data``, flushing if enough is waiting."""
@@ -148,8 +160,11 @@ class ClientStream:
         self.tls = True
         return True
 
-    def start_compress(self) -> None:
-        """Everything after the tagged OK (already queued) is raw DEFLATE both ways."""
+    def start_compress(self, early: bytes = b"") -> None:
+        """Everything after the tagged OK (already queued) is raw DEFLATE both ways.
+
+        ``early`` is compressed input the caller had already taken off the socket (the
+        client may pipeline compressed commands right behind COMPRESS)."""
         # The OK itself must go out uncompressed: compress only what is queued later.
         pending = b"".join(self._out)
         self._out.clear()
@@ -158,10 +173,14 @@ class ClientStream:
         self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
         self._inflate = zlib.decompressobj(-15)
         buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009
-        if buffered:  # the client may have pipelined compressed data already
-            early = bytes(buffered)
-            buffered.clear()
-            self.reader.feed_data(self._inflate.decompress(early, INFLATE_PIECE))
+        early += bytes(buffered)
+        buffered.clear()
+        if early:
+            try:
+                self._plain = self._inflate.decompress(early, INFLATE_PIECE)
+            except zlib.error:
+                self._plain = b""
+                self.abort()
 
 
 def _loopback(address: str) -> bool:

@@ -52,11 +52,9 @@ class State:
 
 @dataclass
 class Counters:
-    """What the logout log line reports (Dovecot's ``in=``/``out=`` and friends)."""
+    """What the logout log line reports besides the stream's ``in=``/``out=`` bytes."""
 
     started: float = field(default_factory=time.monotonic)
-    bytes_in: int = 0
-    bytes_out: int = 0
     fetched: int = 0
     deleted: int = 0
     expunged: int = 0
@@ -129,7 +127,6 @@ class ImapConnection:
             if self.state != State.LOGOUT:
                 log.info("%s: Disconnected: Connection closed %s", self.who, self.ip)
             return False
-        self.counters.bytes_in += len(data)
         self.reader.feed(data)
         return True
 
@@ -169,7 +166,6 @@ class ImapConnection:
             if not data:
                 self.state = State.LOGOUT
                 return None
-            self.counters.bytes_in += len(data)
             self.reader.feed(data)
 
     async def bad(self, tag: bytes | str | None, text: str) -> None:

@@ -61,8 +61,8 @@ async def logout(conn: ImapConnection, cmd: t.Logout) -> Done:
         log.info(
             "imap(%s): Disconnected: Logged out in=%d out=%d deleted=%d expunged=%d",
             conn.user,
-            c.bytes_in,
-            c.bytes_out,
+            conn.stream.bytes_in,
+            conn.stream.bytes_out,
             c.deleted,
             c.expunged,
         )
@@ -93,9 +93,18 @@ async def compress(conn: ImapConnection, cmd: t.Compress) -> Done:
     if cmd.mechanism != "DEFLATE":
         raise Bad(f"Unsupported compression mechanism: {cmd.mechanism[:40]}")
     conn.stream.write(f"{cmd.tag} OK Begin compression.\r\n".encode())
-    _fresh_reader(conn)  # the client waits for the OK before compressing (RFC 4978)
-    conn.stream.start_compress()
+    # What the framer holds beyond COMPRESS is already compressed: inflate it, not drop it.
+    early = _unframed(conn.reader)
+    _fresh_reader(conn)
+    conn.stream.start_compress(early)
     return ANSWERED
+
+
+def _unframed(reader: CommandReader) -> bytes:
+    """Input the framer has received but not yet consumed."""
+    data: bytearray = getattr(reader, "_in")  # noqa: B009 - framing has no public accessor
+    position: int = getattr(reader, "_pos")  # noqa: B009
+    return bytes(data[position:])
 
 
 def _fresh_reader(conn: ImapConnection) -> None:
