@@ -272,7 +272,44 @@ def test_vmail_and_dovecot_share_a_tree(server: ServerProcess) -> None:
             first: frozenset({"\\Flagged", "$Forwarded"}),
             fourth: frozenset({"custom1", "\\Answered"}),
         }
+        # New keywords through one, while the other has the keyword file loaded.
+        _ok(ours.uid("STORE", str(first), "+FLAGS", "(fromvmail)"))
+        _ok(theirs.uid("STORE", str(fourth), "+FLAGS", "(fromdovecot)"))
+        assert _seen_by(ours)[fourth] == {"custom1", "\\Answered", "fromdovecot"}
+        assert _seen_by(theirs)[first] == {"\\Flagged", "$Forwarded", "fromvmail"}
         assert _body(theirs, fourth) == _body(ours, fourth) == _plain(4)
         assert _select(ours, "INBOX")["uidvalidity"] == _select(theirs, "INBOX")["uidvalidity"]
+        _share_folders(ours, theirs)
         theirs.logout()
     ours.logout()
+
+
+def _listed(client: imaplib.IMAP4, subscribed: bool = False, pattern: str = "*") -> set[bytes]:
+    lines = _ok(client.lsub('""', pattern) if subscribed else client.list('""', pattern))
+    return {line.rsplit(b'"." ', 1)[1] for line in lines if line}
+
+
+def _same_folders(ours: imaplib.IMAP4, theirs: imaplib.IMAP4) -> set[bytes]:
+    """LIST and LSUB agree between the two servers; the listed names."""
+    assert _listed(ours, subscribed=True) == _listed(theirs, subscribed=True)
+    assert sorted(_ok(ours.list('""', "%"))) == sorted(_ok(theirs.list('""', "%")))
+    names = _listed(ours)
+    assert names == _listed(theirs)
+    return names
+
+
+def _share_folders(ours: imaplib.IMAP4, theirs: imaplib.IMAP4) -> None:
+    """CREATE, SUBSCRIBE, RENAME and DELETE through either server, seen by the other."""
+    nested = f"{CAFE}.Sub"
+    _ok(ours.create(nested))
+    _ok(ours.subscribe(nested))
+    assert nested.encode() in _same_folders(ours, theirs)
+    assert nested.encode() in _listed(theirs, subscribed=True)
+    _ok(theirs.rename(nested, "Moved"))  # Dovecot leaves the subscription as it was
+    names = _same_folders(ours, theirs)
+    assert b"Moved" in names
+    assert nested.encode() not in names
+    _ok(ours.rename("Moved", "Again.Moved"))
+    assert b"Again.Moved" in _same_folders(ours, theirs)
+    _ok(theirs.delete("Again.Moved"))
+    assert not {b"Moved", b"Again.Moved"} & _same_folders(ours, theirs)

@@ -213,8 +213,9 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
     selection = cmd.selection
     matched: list[tuple[FolderInfo, set[str]]] = []
     names = {info.name for info in folders}
+    hidden = set() if cmd.extended else _parents_of_listed(folders, regexes, sep)
     for info in folders:
-        if not any(r.match(info.name) for r in regexes):
+        if not any(r.match(info.name) for r in regexes) or info.name in hidden:
             continue
         attrs = set(info.attributes)
         if info.name in subscribed:
@@ -241,6 +242,24 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
         if cmd.status_items and "\\Noselect" not in attrs and "\\NonExistent" not in attrs:
             await _status_line(conn, info.name, cmd.status_items)
     return Done("OK", "List completed.")
+
+
+def _parents_of_listed(
+    folders: list[FolderInfo], regexes: list[re.Pattern[str]], sep: str
+) -> set[str]:
+    """Missing parents that a listed child already shows: Dovecot omits them (``*``) and
+    lists a missing parent ``\\Noselect`` only when the pattern stops at it (``%``)."""
+    listed = [
+        info.name
+        for info in folders
+        if "\\NonExistent" not in info.attributes and any(r.match(info.name) for r in regexes)
+    ]
+    return {
+        info.name
+        for info in folders
+        if "\\NonExistent" in info.attributes
+        and any(name.startswith(info.name + sep) for name in listed)
+    }
 
 
 def _wants_subscriptions(cmd: t.List) -> bool:
