@@ -313,3 +313,25 @@ def _share_folders(ours: imaplib.IMAP4, theirs: imaplib.IMAP4) -> None:
     assert b"Again.Moved" in _same_folders(ours, theirs)
     _ok(theirs.delete("Again.Moved"))
     assert not {b"Moved", b"Again.Moved"} & _same_folders(ours, theirs)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MailStore autocreates mail_autocreate_folders only while there is no subscriptions "
+    "file; Dovecot's auto = subscribe lists them (subscribed) in every session",
+)
+def test_autocreated_folders_as_dovecot_auto_subscribe(tmp_path: Path) -> None:
+    defaults = make_config(tmp_path)  # mail_autocreate_folders = Drafts, Sent, Trash, Junk
+    for server in running(defaults):
+        server.add_mailbox(BOB)
+        autocreate = ["Drafts", "Sent", "Trash", "Junk"]
+        with Dovecot(server.data_dir / "mail", {BOB: PASSWORD}, autocreate) as reference:
+            client = reference.imap(BOB)
+            _ok(client.create("A"))
+            _ok(client.subscribe("A"))  # a subscriptions file, without the autocreated names
+            expected = (_listed(client), _listed(client, subscribed=True))
+            client.logout()
+        assert {b"Drafts", b"Junk", b"A"} <= expected[1]
+        client = _vmail_imap(server)
+        assert (_listed(client), _listed(client, subscribed=True)) == expected
+        client.logout()
