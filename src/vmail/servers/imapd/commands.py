@@ -115,7 +115,7 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
         done = Done("NO", e.text, e.code)
     except Bad as e:
         await report_changes(conn, allow_expunge=not isinstance(command, _NO_EXPUNGE))
-        await conn.bad(command.tag, e.text)
+        await conn.bad(command.tag, _named(e.text, command))
         return
     except MailstoreError as e:
         done = _store_failure(e)
@@ -138,6 +138,15 @@ def _tagged(conn: ImapConnection, tag: str, done: Done, started: float) -> None:
     if done.status == "OK" and text.endswith("completed"):
         text += f" ({time.monotonic() - started:.3f} + 0.000 secs)."
     conn.stream.write(f"{tag} {done.status} {code}{text}\r\n".encode())
+
+
+def _named(text: str, command: t.Command) -> str:
+    """Dovecot names the command in its errors: ``Error in IMAP command UID FETCH: ...``."""
+    prefix = "Error in IMAP command: "
+    if not text.startswith(prefix):
+        return text
+    name = ("UID " if getattr(command, "uid", False) else "") + type(command).__name__.upper()
+    return f"Error in IMAP command {name}: {text[len(prefix) :]}"
 
 
 def _state_error(state: str, allowed: frozenset[str]) -> str:

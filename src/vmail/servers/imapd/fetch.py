@@ -11,7 +11,7 @@ thread, batch by batch, so a FETCH of 100,000 messages streams instead of piling
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from vmail.mailstore.folder import Folder
@@ -98,12 +98,13 @@ def build(
     folder: Folder,
     batch: Sequence[tuple[int, int]],
     is_recent: Callable[[int], bool],
-    extra_flags: bool,
-) -> tuple[bytes, int]:
-    """The FETCH lines for ``batch`` ((seq, uid) pairs) and the bytes of message data sent.
+    extra_flags: Container[int],
+) -> tuple[bytes, int, int]:
+    """The FETCH lines for ``batch`` ((seq, uid) pairs), the bytes of message data sent
+    and how many messages were skipped.
 
     Messages that vanished since the last sync are skipped (the client hears the
-    EXPUNGE later). ``extra_flags`` adds FLAGS (the fetch set ``\\Seen``).
+    EXPUNGE later). ``extra_flags``: UIDs whose FLAGS are added (the fetch set ``\\Seen``).
     """
     uids = [uid for _, uid in batch]
     summaries: dict[int, object] = {}
@@ -112,17 +113,19 @@ def build(
     elif plan.needs_summary:
         summaries = dict(folder.summaries(uids))
     out: list[bytes] = []
-    sent = 0
+    sent = skipped = 0
     names = {item.name for item in plan.items}
     for seq, uid in batch:
         record = folder.by_uid(uid)
         if record is None:
+            skipped += 1
             continue
         data = b""
         if plan.needs_data:
             try:
                 data = folder.read(uid)
             except OSError:
+                skipped += 1
                 continue
             sent += len(data)
         parts: list[bytes] = []
@@ -132,12 +135,12 @@ def build(
             rendered = _item(item, record, summaries.get(uid), data, is_recent)
             if rendered is not None:
                 parts.append(rendered)
-        if extra_flags and "FLAGS" not in names:
+        if uid in extra_flags and "FLAGS" not in names:
             parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid)))
         if plan.with_modseq and "MODSEQ" not in names:
             parts.append(b"MODSEQ (%d)" % record.modseq)
         out.append(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
-    return b"".join(out), sent
+    return b"".join(out), sent, skipped
 
 
 def _item(

@@ -72,23 +72,28 @@ async def fetch(conn: ImapConnection, cmd: t.Fetch) -> Done:
         uids = [u for u in uids if (r := folder.by_uid(u)) is not None and r.modseq > since]
         if cmd.vanished:
             _vanished_earlier(conn, selection, cmd.seqset)
+    seen_now: set[int] = set()  # as Dovecot, FLAGS only where \\Seen was just set
     if plan.sets_seen:
         unseen = [
             u for u in uids if (r := folder.by_uid(u)) is not None and "\\Seen" not in r.flags
         ]
         if unseen:
             result = await in_thread(folder.store, unseen, "add", ["\\Seen"])
-            selection.suppress.update(rec.uid for rec in result.changed)
-    seen_now = plan.sets_seen
+            seen_now = {rec.uid for rec in result.changed}
+            selection.suppress.update(seen_now)
+    skipped = 0
     for start in range(0, len(uids), FETCH_BATCH):
         chunk = uids[start : start + FETCH_BATCH]
         batch = [(view.seq_of(u) or 0, u) for u in chunk]
         try:
-            data, sent = await in_thread(build, plan, folder, batch, view.is_recent, seen_now)
+            data, sent, gone = await in_thread(build, plan, folder, batch, view.is_recent, seen_now)
         except FetchError as e:
             raise No(e.text, e.code) from None
         conn.counters.fetched += sent
+        skipped += gone
         await conn.stream.send(data)
+    if skipped:
+        return Done("OK", "Some messages were already expunged.", "EXPUNGEISSUED")  # Dovecot
     return Done("OK", "Fetch completed")
 
 
@@ -124,9 +129,11 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
     condstore = "CONDSTORE" in conn.enabled
     failed = set(result.failed_modified)
     for uid in uids:
-        if uid in failed:
+        # As Dovecot: FETCH only for messages whose flags changed (none for a no-op STORE);
+        # .SILENT still reports MODSEQ changes to an UNCHANGEDSINCE store (RFC 7162 3.1.3).
+        if uid in failed or uid not in changed:
             continue
-        if cmd.silent and not (condstore and uid in changed and cmd.unchangedsince is not None):
+        if cmd.silent and not (condstore and cmd.unchangedsince is not None):
             continue
         record = folder.by_uid(uid)
         seq = view.seq_of(uid)
