@@ -58,7 +58,7 @@ from vmail.delivery.content import Content, delivery_headers, header_values, spl
 from vmail.delivery.maildir import MaildirResult, UniqueNames, deliver_maildir
 from vmail.delivery.maildir_quota import DeliveryQuota
 from vmail.delivery.mbox import LockPolicy, deliver_mbox
-from vmail.delivery.paths import MailboxPath, MailboxPathError, Owner, file_owner, mailbox_path
+from vmail.delivery.paths import MailboxPathError, Owner, file_owner, mailbox_path
 from vmail.delivery.quota_warning import crossed, parse_warnings, run_warning
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, Status, failed, sent
 from vmail.mailstore.errors import MailstoreError
@@ -211,7 +211,7 @@ class VirtualAgent:
                     look_first=request.recovered,
                     check=quota.check,
                 )
-                self._count(request, mailbox, quota, result, owner)
+                self._count(request, quota, result, owner)
                 return sent("delivered to maildir", mailbox.path)
             deliver_mbox(
                 mailbox,
@@ -246,7 +246,6 @@ class VirtualAgent:
     def _count(
         self,
         request: DeliveryRequest,
-        mailbox: MailboxPath,
         quota: DeliveryQuota,
         result: MaildirResult,
         owner: Owner | None,
@@ -257,7 +256,9 @@ class VirtualAgent:
         try:
             after = quota.record(result.size)
         except MailstoreError as e:
-            log.warning("%s: to=<%s>, quota update failed: %s", request.queue_id, mailbox.path, e)
+            log.warning(
+                "%s: to=<%s>, maildirsize update failed: %s", request.queue_id, request.recipient, e
+            )
             return
         if after is None:
             return
