@@ -5,8 +5,11 @@ what vmail writes is read back the same by Dovecot; both can serve one tree at o
 from __future__ import annotations
 
 import imaplib
+import itertools
+import poplib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from tests.e2e.harness import PASSWORD, ServerProcess, make_config, running
 pytestmark = pytest.mark.skipif(not dovecot.available(), reason="Dovecot is not installed")
 
 BOB = "bob@example.com"
+_ACCOUNTS = itertools.count(1)
 CAFE = "Caf&AOk-"  # "Café" in modified UTF-7
 FOLDERS = ["INBOX", "A", "A.B", CAFE]
 PLAIN = (
@@ -39,13 +43,43 @@ MULTIPART = (
 )
 
 
+@dataclass
+class Mailbox:
+    """One account of the shared ``vmail serve``, and a private Dovecot for the same tree."""
+
+    server: ServerProcess
+    user: str
+
+    def imap(self) -> imaplib.IMAP4:
+        """A client of vmail's IMAP server."""
+        client = imaplib.IMAP4("127.0.0.1", self.server.port("imap"), timeout=30)
+        client.login(self.user, PASSWORD)
+        return client
+
+    def pop3(self) -> poplib.POP3:
+        """A client of vmail's POP3 server."""
+        client = poplib.POP3("127.0.0.1", self.server.port("pop3"), timeout=30)
+        client.user(self.user)
+        client.pass_(PASSWORD)
+        return client
+
+    def dovecot(self, autocreate: tuple[str, ...] = ()) -> Dovecot:
+        return Dovecot(self.server.data_dir / "mail", {self.user: PASSWORD}, autocreate)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ``vmail serve`` for the module, without autocreated folders (Dovecot's default)."""
+    config_dir = make_config(tmp_path_factory.mktemp("dovecot"), {"mail_autocreate_folders": ""})
+    yield from running(config_dir)
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """``vmail serve`` with bob@example.com and no autocreated folders (Dovecot's default)."""
-    config_dir = make_config(tmp_path, {"mail_autocreate_folders": ""})
-    for process in running(config_dir):
-        process.add_mailbox(BOB)
-        yield process
+def mailbox(shared: ServerProcess) -> Mailbox:
+    """A new, empty account of the shared server."""
+    user = f"user{next(_ACCOUNTS)}@example.com"
+    shared.add_mailbox(user)
+    return Mailbox(shared, user)
 
 
 def _plain(n: int) -> bytes:
@@ -134,29 +168,10 @@ def _snapshot(client: imaplib.IMAP4, bodies: bool = False) -> dict[str, Any]:
     return result
 
 
-def _uidls(pop: Any) -> list[bytes]:
+def _uidls(pop: poplib.POP3) -> list[bytes]:
     _, lines, _ = pop.uidl()
     pop.quit()
     return list(lines)
-
-
-def _vmail_imap(server: ServerProcess) -> imaplib.IMAP4:
-    client = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=30)
-    client.login(BOB, PASSWORD)
-    return client
-
-
-def _vmail_pop3(server: ServerProcess) -> Any:
-    import poplib
-
-    client = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=30)
-    client.user(BOB)
-    client.pass_(PASSWORD)
-    return client
-
-
-def _dovecot(server: ServerProcess) -> Dovecot:
-    return Dovecot(server.data_dir / "mail", {BOB: PASSWORD})
 
 
 def _populate(client: imaplib.IMAP4) -> None:
@@ -207,37 +222,37 @@ def _compare(ours: dict[str, Any], theirs: dict[str, Any], all_keywords: bool = 
             assert mine == other, (key, field)
 
 
-def test_vmail_serves_a_tree_written_by_dovecot(server: ServerProcess) -> None:
-    with _dovecot(server) as reference:
-        client = reference.imap(BOB)
+def test_vmail_serves_a_tree_written_by_dovecot(mailbox: Mailbox) -> None:
+    with mailbox.dovecot() as reference:
+        client = reference.imap(mailbox.user)
         _populate(client)
         expected = _snapshot(client, bodies=True)
         client.logout()
-        expected_uidls = _uidls(reference.pop3(BOB))
+        expected_uidls = _uidls(reference.pop3(mailbox.user))
     assert sorted(expected["INBOX"]["messages"]) == [1, 2, 4]
-    client = _vmail_imap(server)
+    client = mailbox.imap()
     _compare(_snapshot(client, bodies=True), expected)
     client.logout()
-    assert _uidls(_vmail_pop3(server)) == expected_uidls
+    assert _uidls(mailbox.pop3()) == expected_uidls
 
 
-def test_dovecot_reads_a_tree_written_by_vmail(server: ServerProcess) -> None:
-    client = _vmail_imap(server)
+def test_dovecot_reads_a_tree_written_by_vmail(mailbox: Mailbox) -> None:
+    client = mailbox.imap()
     _populate(client)
     client.logout()
-    with server.smtp() as smtp:
-        smtp.sendmail("alice@example.org", [BOB], _plain(7))
-    server.wait_for(BOB, 1)  # in new/, never seen by an IMAP session
-    client = _vmail_imap(server)
+    with mailbox.server.smtp() as smtp:
+        smtp.sendmail("alice@example.org", [mailbox.user], _plain(7))
+    mailbox.server.wait_for(mailbox.user, 1)  # in new/, never seen by an IMAP session
+    client = mailbox.imap()
     written = _snapshot(client, bodies=True)
     client.logout()
-    written_uidls = _uidls(_vmail_pop3(server))
+    written_uidls = _uidls(mailbox.pop3())
     assert sorted(written["INBOX"]["messages"]) == [1, 2, 4, 5]
-    with _dovecot(server) as reference:
-        client = reference.imap(BOB)
+    with mailbox.dovecot() as reference:
+        client = reference.imap(mailbox.user)
         _compare(written, _snapshot(client, bodies=True), all_keywords=False)
         client.logout()
-        assert _uidls(reference.pop3(BOB)) == written_uidls
+        assert _uidls(reference.pop3(mailbox.user)) == written_uidls
 
 
 def _seen_by(client: imaplib.IMAP4, folder: str = "INBOX") -> dict[int, frozenset[str]]:
@@ -245,10 +260,10 @@ def _seen_by(client: imaplib.IMAP4, folder: str = "INBOX") -> dict[int, frozense
     return _messages(client)
 
 
-def test_vmail_and_dovecot_share_a_tree(server: ServerProcess) -> None:
-    ours = _vmail_imap(server)  # first login: autocreated folders, INBOX uidlist
-    with _dovecot(server) as reference:
-        theirs = reference.imap(BOB)
+def test_vmail_and_dovecot_share_a_tree(mailbox: Mailbox) -> None:
+    ours = mailbox.imap()  # first login: the Maildir and its INBOX uidlist
+    with mailbox.dovecot() as reference:
+        theirs = reference.imap(mailbox.user)
         first = _append(ours, "INBOX", "(\\Seen)", _plain(1))
         assert _seen_by(theirs) == {first: frozenset({"\\Seen"})}
         second = _append(theirs, "INBOX", "($Label1)", _plain(2))
@@ -324,14 +339,14 @@ def test_autocreated_folders_as_dovecot_auto_subscribe(tmp_path: Path) -> None:
     defaults = make_config(tmp_path)  # mail_autocreate_folders = Drafts, Sent, Trash, Junk
     for server in running(defaults):
         server.add_mailbox(BOB)
-        autocreate = ["Drafts", "Sent", "Trash", "Junk"]
-        with Dovecot(server.data_dir / "mail", {BOB: PASSWORD}, autocreate) as reference:
+        mailbox = Mailbox(server, BOB)
+        with mailbox.dovecot(("Drafts", "Sent", "Trash", "Junk")) as reference:
             client = reference.imap(BOB)
             _ok(client.create("A"))
             _ok(client.subscribe("A"))  # a subscriptions file, without the autocreated names
             expected = (_listed(client), _listed(client, subscribed=True))
             client.logout()
         assert {b"Drafts", b"Junk", b"A"} <= expected[1]
-        client = _vmail_imap(server)
+        client = mailbox.imap()
         assert (_listed(client), _listed(client, subscribed=True)) == expected
         client.logout()

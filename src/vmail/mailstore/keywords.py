@@ -1,7 +1,12 @@
-"""Dovecot's ``dovecot-keywords`` file: which IMAP keyword each filename letter a..z stands for."""
+"""Dovecot's ``dovecot-keywords`` file: which IMAP keyword each filename letter a..z stands for.
+
+Dovecot re-reads the file only when its mtime (in whole seconds) changed, so every write
+makes the mtime grow, as Dovecot's own writer does.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from vmail.mailstore.atomic import write_atomic
@@ -38,7 +43,25 @@ def write_keywords(path: Path, names: list[str | None]) -> None:
     if len(names) > MAX_KEYWORDS:
         raise MailstoreError(f"{path}: at most {MAX_KEYWORDS} keywords fit in file names")
     lines = [f"{i} {name}\n" for i, name in enumerate(names) if name is not None]
+    try:
+        before: int | None = int(path.stat().st_mtime)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        raise MailstoreError(f"{path}: cannot stat: {exc.strerror}") from exc
     write_atomic(path, "".join(lines).encode("utf-8"))
+    if before is not None:
+        _grow_mtime(path, before)
+
+
+def _grow_mtime(path: Path, before: int) -> None:
+    """Give *path* an mtime after *before* (one second later if written in the same second)."""
+    try:
+        now = path.stat()
+        if int(now.st_mtime) <= before:
+            os.utime(path, (now.st_atime, before + 1))
+    except OSError as exc:
+        raise MailstoreError(f"{path}: cannot set the mtime: {exc.strerror}") from exc
 
 
 def letter_for(keywords: list[str | None], name: str) -> tuple[str | None, list[str | None]]:

@@ -50,3 +50,15 @@ def test_no_27th_letter(tmp_path: Path) -> None:
     assert letter_for(full, "K25") == ("z", full)
     with pytest.raises(MailstoreError, match="26"):
         write_keywords(tmp_path / "k", [*full, "x"])
+
+
+def test_every_write_makes_the_mtime_grow(tmp_path: Path) -> None:
+    # Dovecot re-reads dovecot-keywords only when its mtime (seconds) changed.
+    path = tmp_path / "dovecot-keywords"
+    write_keywords(path, ["$Forwarded"])
+    first = int(path.stat().st_mtime)
+    write_keywords(path, ["$Forwarded", "custom"])
+    second = int(path.stat().st_mtime)
+    write_keywords(path, ["$Forwarded", "custom", "other"])
+    assert first < second < int(path.stat().st_mtime)
+    assert read_keywords(path) == ["$Forwarded", "custom", "other"]
