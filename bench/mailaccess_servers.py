@@ -78,6 +78,7 @@ class VmailAccess:
             main_cf.write(
                 "\n# mail-access bench: room for the IDLE sessions\n"
                 "imapd_client_limit = 20000\npop3d_client_limit = 20000\n"
+                "mail_max_userip_connections = 20000\n"
             )
         self._cli("domain", "add", DOMAIN)
         secret = self.root / "password"
