@@ -294,9 +294,23 @@ def test_vmail_and_dovecot_share_a_tree(mailbox: Mailbox) -> None:
         assert _seen_by(theirs)[first] == {"\\Flagged", "$Forwarded", "fromvmail"}
         assert _body(theirs, fourth) == _body(ours, fourth) == _plain(4)
         assert _select(ours, "INBOX")["uidvalidity"] == _select(theirs, "INBOX")["uidvalidity"]
+        _share_new_mail(mailbox, ours, theirs)
         _share_folders(ours, theirs)
         theirs.logout()
     ours.logout()
+
+
+def _share_new_mail(mailbox: Mailbox, ours: imaplib.IMAP4, theirs: imaplib.IMAP4) -> None:
+    """Mail delivered to new/ gets one UID, whichever server sees it first."""
+    for first_reader, second_reader in ((theirs, ours), (ours, theirs)):
+        count = len(mailbox.server.messages(mailbox.user))
+        with mailbox.server.smtp() as smtp:
+            smtp.sendmail("alice@example.org", [mailbox.user], _plain(10 + count))
+        mailbox.server.wait_for(mailbox.user, count + 1)
+        seen_first = _seen_by(first_reader)
+        assert _seen_by(second_reader) == seen_first
+        newest = max(seen_first)
+        assert _body(first_reader, newest) == _body(second_reader, newest)
 
 
 def _listed(client: imaplib.IMAP4, subscribed: bool = False, pattern: str = "*") -> set[bytes]:
