@@ -110,6 +110,9 @@ class ImapConnection:
                     await self._framing_error(event)
                 elif isinstance(event, CommandLine):
                     await execute(self, event)
+                    # Each answer goes out now: a pipelined command behind it may be slow
+                    # (a throttled LOGIN, a big SEARCH) and the client must not wait for it.
+                    await self.stream.flush()
             await self.stream.flush()
         except ClientGoneError:
             log.info("%s: Disconnected: Connection closed (write failed) %s", self.who, self.ip)
