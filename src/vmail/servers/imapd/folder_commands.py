@@ -106,16 +106,19 @@ def _qresync(conn: ImapConnection, selection: Selection, q: t.QResync) -> None:
     if q.uidvalidity != folder.uidvalidity:
         return
     known = view.uids
+    if q.modseq >= folder.highestmodseq:
+        return  # nothing changed (an expunge raises HIGHESTMODSEQ too)
+    # Expunged since: we keep no tombstones, so report every known UID that is gone —
+    # without a known-uids list, every UID below UIDNEXT (RFC 7162 3.2.5.1).
     if q.known_uids is not None:
-        known_set = set(q.known_uids.resolve(folder.uidnext))
+        current = set(known)
+        last = folder.uidnext - 1
+        vanished = [u for u in q.known_uids.resolve(last) if u not in current and u <= last]
+        gone = compress_sorted(sorted(set(vanished)))
     else:
-        known_set = None
-    current = set(known)
-    # Expunged since: we keep no tombstones, so report every known UID that is gone.
-    if known_set is not None:
-        vanished = sorted(u for u in known_set if u not in current and u < folder.uidnext)
-        if vanished:
-            conn.stream.write(b"* VANISHED (EARLIER) " + compress_sorted(vanished) + b"\r\n")
+        gone = _gaps(known, folder.uidnext)
+    if gone:
+        conn.stream.write(b"* VANISHED (EARLIER) " + gone + b"\r\n")
     for seq, uid in enumerate(known, 1):
         record = folder.by_uid(uid)
         if record is None or record.modseq <= q.modseq:
@@ -124,6 +127,17 @@ def _qresync(conn: ImapConnection, selection: Selection, q: t.QResync) -> None:
             b"* %d FETCH (UID %d FLAGS %b MODSEQ (%d))\r\n"
             % (seq, uid, format_flags(record.flags, view.is_recent(uid)), record.modseq)
         )
+
+
+def _gaps(uids: list[int], uidnext: int) -> bytes:
+    """The UIDs below ``uidnext`` missing from ``uids`` (ascending) as a sequence set."""
+    parts: list[str] = []
+    expected = 1
+    for uid in [*uids, uidnext]:
+        if uid > expected:
+            parts.append(f"{expected}:{uid - 1}" if uid - 1 > expected else str(expected))
+        expected = uid + 1
+    return ",".join(parts).encode("ascii")
 
 
 # -- CREATE / DELETE / RENAME / SUBSCRIBE --------------------------------------------------

@@ -252,3 +252,39 @@ def test_quota(tmp_path: Path) -> None:
     assert out[1].startswith(b'* QUOTA "User quota" (STORAGE ')
     assert out[3] == out[1]
     assert out[5].startswith(b"t2 NO ")
+
+
+def test_qresync_select_reports_vanished_and_changed_without_tombstones(tmp_path: Path) -> None:
+    deliver(maildir(tmp_path), 4)
+
+    def client(server: ImapServer) -> dict[str, list[bytes]]:
+        raw = Raw(server.port)
+        raw.login()
+        raw.command(b"e", b"ENABLE QRESYNC")
+        lines = raw.command(b"a", b"SELECT INBOX")
+        uidvalidity = next(x for x in lines if b"UIDVALIDITY" in x).split()[3][:-1]
+        modseq = next(x for x in lines if b"HIGHESTMODSEQ" in x).split()[3][:-1]
+        raw.command(b"b", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+        raw.command(b"c", b"EXPUNGE")
+        raw.command(b"d", b"STORE 2 +FLAGS.SILENT (\\Flagged)")
+        lines = raw.command(b"f", b"SELECT INBOX")
+        now = next(x for x in lines if b"HIGHESTMODSEQ" in x).split()[3][:-1]
+        q = b"SELECT INBOX (QRESYNC (%s %s))"
+        return {
+            "since": raw.command(b"g", q % (uidvalidity, modseq)),
+            "known": raw.command(
+                b"h", b"SELECT INBOX (QRESYNC (%s %s 1:3))" % (uidvalidity, modseq)
+            ),
+            "current": raw.command(b"i", q % (uidvalidity, now)),
+            "other": raw.command(b"j", q % (b"1", modseq)),
+        }
+
+    out = serve(main_cf(tmp_path), client)
+    vanished = [x for x in out["since"] if x.startswith(b"* VANISHED")]
+    assert vanished == [b"* VANISHED (EARLIER) 1\r\n"]
+    fetched = [x for x in out["since"] if b" FETCH " in x]
+    assert len(fetched) == 1
+    assert fetched[0].startswith(b"* 2 FETCH (UID 3 FLAGS (\\Flagged")  # seq 2 after EXPUNGE
+    assert b"* VANISHED (EARLIER) 1\r\n" in out["known"]
+    assert not [x for x in out["current"] if x.startswith(b"* VANISHED") or b" FETCH " in x]
+    assert not [x for x in out["other"] if x.startswith(b"* VANISHED") or b" FETCH " in x]
