@@ -4,8 +4,9 @@
 authenticates users from a passwd-file (plain passwords) and serves
 ``maildir:<root>/%d/%n`` on 127.0.0.1 with free ports chosen by the OS. Mail processes run
 as an unprivileged user: ``nobody`` when the tests run as root (as ``vmail serve`` does,
-so both can write the same tree), else the current user. Use it as a context manager:
-the instance is stopped, and waited for, when the block ends.
+so both can write the same tree), else the current user. Folders get vmail's default
+``special_use`` attributes; ``autocreate`` names get ``auto = subscribe``. Use it as a
+context manager: the instance is stopped, and waited for, when the block ends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -249,3 +251,5 @@ service pop3-login {{
         traceback: TracebackType | None,
     ) -> None:
         self.stop(keep=kind is not None)
+        if kind is not None:
+            print(f"dovecot: configuration and log kept in {self.work_dir}", file=sys.stderr)
