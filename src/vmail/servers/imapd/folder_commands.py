@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from vmail.mailstore.access_errors import NoSuchFolderError
 from vmail.mailstore.folder import Folder
@@ -129,7 +129,7 @@ def _qresync(conn: ImapConnection, selection: Selection, q: t.QResync) -> None:
         )
 
 
-def _gaps(uids: list[int], uidnext: int) -> bytes:
+def _gaps(uids: Sequence[int], uidnext: int) -> bytes:
     """The UIDs below ``uidnext`` missing from ``uids`` (ascending) as a sequence set."""
     parts: list[str] = []
     expected = 1
