@@ -228,6 +228,11 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
     matched: list[tuple[FolderInfo, set[str]]] = []
     names = {info.name for info in folders}
     hidden = set() if cmd.extended else _parents_of_listed(folders, regexes, sep)
+    childinfo = (
+        _with_subscribed_children(subscribed, sep)
+        if "SUBSCRIBED" in selection and "RECURSIVEMATCH" in selection
+        else set()
+    )
     for info in folders:
         if not any(r.match(info.name) for r in regexes) or info.name in hidden:
             continue
@@ -235,6 +240,8 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
         if info.name in subscribed:
             attrs.add("\\Subscribed")
         if "SUBSCRIBED" in selection and info.name not in subscribed:
+            if info.name in childinfo:
+                matched.append((info, attrs - {"\\NonExistent"}))
             continue
         if "SPECIAL-USE" in selection and info.special_use is None:
             continue
@@ -248,10 +255,16 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
                 matched.append(
                     (FolderInfo(name, frozenset(), None), {"\\NonExistent", "\\Subscribed"})
                 )
+    listed = {info.name for info, _ in matched}
+    for name in sorted(childinfo - names - listed):  # a parent that does not exist at all
+        if any(r.match(name) for r in regexes):
+            matched.append((FolderInfo(name, frozenset(), None), {"\\NonExistent"}))
     for info, attrs in matched:
         line = (
             b"* LIST " + _attrs(attrs) + b" " + string(sep) + b" " + mailbox_name(conn, info.name)
         )
+        if info.name in childinfo:
+            line += b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 4
         conn.stream.write(line + b"\r\n")
         if cmd.status_items and "\\Noselect" not in attrs and "\\NonExistent" not in attrs:
             await _status_line(conn, info.name, cmd.status_items)
@@ -274,6 +287,15 @@ def _parents_of_listed(
         if "\\NonExistent" in info.attributes
         and any(name.startswith(info.name + sep) for name in listed)
     }
+
+
+def _with_subscribed_children(subscribed: set[str], sep: str) -> set[str]:
+    """Every name with a subscribed descendant (for RECURSIVEMATCH's CHILDINFO)."""
+    parents: set[str] = set()
+    for name in subscribed:
+        parts = name.split(sep)
+        parents.update(sep.join(parts[:depth]) for depth in range(1, len(parts)))
+    return parents
 
 
 def _wants_subscriptions(cmd: t.List) -> bool:
