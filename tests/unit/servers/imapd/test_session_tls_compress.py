@@ -177,3 +177,28 @@ def test_logout_log_line_counts_bytes(tmp_path: Path, caplog: pytest.LogCaptureF
     assert match, line
     assert int(match.group(1)) > 50
     assert int(match.group(2)) > 500
+
+
+def test_logindisabled_until_starttls_for_a_remote_client(tmp_path: Path) -> None:
+    maildir(tmp_path)
+    config = main_cf(tmp_path, _tls_config(tmp_path) + "imapd_tls_auth_only = yes\n")
+
+    def client(server: ImapServer) -> tuple[bytes, list[bytes]]:
+        raw = Raw(server.port)
+        [conn] = server.connections
+        conn.stream.address = "192.0.2.1"  # not loopback: plaintext is not secure
+        before = raw.command(b"a", b"CAPABILITY")[0]
+        raw.send(b"s STARTTLS\r\n")
+        raw.line()
+        tls = client_context().wrap_socket(raw.sock, server_hostname="mail.example.net")
+        file = tls.makefile("rb")
+        tls.sendall(f'c CAPABILITY\r\nd LOGIN {USER} "{PASSWORD}"\r\n'.encode())
+        return before, [file.readline(), file.readline(), file.readline()]
+
+    before, after = serve(config, client)
+    assert b" STARTTLS" in before
+    assert b" LOGINDISABLED" in before
+    assert b"AUTH=" not in before
+    assert b"LOGINDISABLED" not in after[0]
+    assert b"AUTH=PLAIN AUTH=LOGIN" in after[0]
+    assert after[2].startswith(b"d OK [CAPABILITY ")
