@@ -67,6 +67,17 @@ MAPS: dict[str, tuple[str, str]] = {
         " AND mailbox.username = {user_at_target}"
         " AND mailbox.active = '1' AND alias_domain.active = '1'",
     ),
+    "virtual_mailbox_quota_maps": (
+        "mailbox address -> its quota in bytes (0: unlimited; Dovecot's quota_rule)",
+        "SELECT quota FROM mailbox WHERE username='%s' AND active = '1'",
+    ),
+    "virtual_alias_domain_quota_maps": (
+        "user@ALIAS-DOMAIN -> the quota of user@TARGET-DOMAIN",
+        "SELECT mailbox.quota FROM mailbox, alias_domain"
+        " WHERE alias_domain.alias_domain = '%d'"
+        " AND mailbox.username = {user_at_target}"
+        " AND mailbox.active = '1' AND alias_domain.active = '1'",
+    ),
     "virtual_alias_maps": (
         "alias address (or @domain catch-all) -> comma-separated destinations",
         "SELECT goto FROM alias WHERE address='%s' AND active = '1'",
@@ -91,6 +102,7 @@ MAPS: dict[str, tuple[str, str]] = {
 MAP_PARAMETERS = {
     "virtual_mailbox_domains": ["virtual_mailbox_domains"],
     "virtual_mailbox_maps": ["virtual_mailbox_maps", "virtual_alias_domain_mailbox_maps"],
+    "virtual_mailbox_quota_maps": ["virtual_mailbox_quota_maps", "virtual_alias_domain_quota_maps"],
     "virtual_alias_maps": [
         "virtual_alias_maps",
         "virtual_alias_domain_maps",
@@ -187,6 +199,7 @@ queue_directory = $vmail_data_directory/{SPOOL_DIR}
 # --- Virtual domains, mailboxes and aliases from the database -----------------------
 virtual_mailbox_domains = {_map_list(setup, "virtual_mailbox_domains")}
 virtual_mailbox_maps = {_map_list(setup, "virtual_mailbox_maps")}
+virtual_mailbox_quota_maps = {_map_list(setup, "virtual_mailbox_quota_maps")}
 virtual_alias_maps = {_map_list(setup, "virtual_alias_maps")}
 virtual_mailbox_base = $vmail_data_directory/{MAIL_DIR}
 virtual_mailbox_limit = 512000000

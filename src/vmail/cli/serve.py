@@ -135,7 +135,10 @@ async def _serve(system: MailSystem, config: MainConfig) -> int:
         await system.stop()
         for task in reloads:
             task.cancel()
-        pid_file.unlink(missing_ok=True)
+        try:
+            pid_file.unlink(missing_ok=True)
+        except OSError as e:
+            logging.getLogger("vmail.master").warning("cannot remove %s: %s", pid_file, e.strerror)
     return 0
 
 

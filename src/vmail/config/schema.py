@@ -23,6 +23,7 @@ from vmail.config.schema_data import POSTFIX_PARAMETERS
 __all__ = [
     "DELIVERY_COMMANDS",
     "PARAMETERS",
+    "VMAIL_ONLY",
     "VMAIL_PREFIXES",
     "Kind",
     "Parameter",
@@ -47,6 +48,9 @@ VMAIL_PARAMETERS: tuple[Parameter, ...] = (
         " postgresql://USER:PASSWORD@HOST/DB or mysql://USER:PASSWORD@HOST/DB.",
     ),
 )
+
+# Parameters Postfix does not have (vmail's own, whatever their prefix).
+VMAIL_ONLY: frozenset[str] = frozenset(p.name for p in (*VMAIL_PARAMETERS, *ACCESS_PARAMETERS))
 
 PARAMETERS: dict[str, Parameter] = {
     p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS, *ACCESS_PARAMETERS)

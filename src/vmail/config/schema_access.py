@@ -21,6 +21,7 @@ ACCESS_PARAMETERS: tuple[Parameter, ...] = (
     _p('mail_autocreate_folders', L, 'Drafts, Sent, Trash, Junk', 'Folders created (and subscribed) at a user\'s first login, like Dovecot\'s auto = subscribe.'),
     _p('mail_fsync', S, 'optimized', "When the store calls fsync: optimized (before a message becomes visible and for index/uidlist renames) or always or never (Dovecot's mail_fsync)."),
     _p('mail_max_userip_connections', I, '10', "Most IMAP (and, separately, POP3) sessions one user may have from one IP address (Dovecot's mail_max_userip_connections)."),
+    _p('virtual_mailbox_quota_maps', L, '', "Lookup tables with each mailbox's quota in bytes (0 or not found: unlimited), searched like virtual_mailbox_maps; empty: the limits in the mailbox's maildirsize apply. A full mailbox bounces with 5.2.2, as Dovecot's LMTP does (vmail-only: Postfix's virtual(8) has no quota)."),
     _p('mail_quota_warning', L, '', 'Quota warnings: PERCENT=COMMAND entries run (as the mail owner) when a delivery takes usage over PERCENT of the limit, like Dovecot\'s quota_warning.'),
     # -- IMAP ----------------------------------------------------------------------------
     _p('imapd_banner', S, '', 'Greeting text after "* OK [CAPABILITY ...]"; empty: "<mail_name> ready." (vmail unless mail_name is set).'),

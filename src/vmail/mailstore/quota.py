@@ -115,7 +115,7 @@ def append_usage(path: Path, bytes_delta: int, count_delta: int) -> bool:
     :func:`recalculate`, as the Maildir++ rules say.
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
     except OSError as exc:

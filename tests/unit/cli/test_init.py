@@ -214,6 +214,8 @@ EXPECTED = {
     },
     "virtual_mailbox_maps": {"ann@example.com": "example.com/ann/"},
     "virtual_alias_domain_mailbox_maps": {"ann@alias.example": "example.com/ann/"},
+    "virtual_mailbox_quota_maps": {"ann@example.com": "0"},
+    "virtual_alias_domain_quota_maps": {"ann@alias.example": "0"},
     "virtual_alias_maps": {
         "ann@example.com": "ann@example.com",
         "team@example.com": "ann@example.com,bob@elsewhere.example",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vmail.cli.main import main
-from vmail.config.schema import VMAIL_PREFIXES
+from vmail.config.schema import VMAIL_ONLY, VMAIL_PREFIXES
 
 POSTCONF = "/usr/sbin/postconf"
 needs_postfix = pytest.mark.skipif(
@@ -176,7 +176,9 @@ def test_listing_is_a_subset_of_postfix(
     ours = [
         line
         for line in out.splitlines()
-        if line.split(" =")[0] not in COMPAT and not line.startswith(VMAIL_PREFIXES)
+        if line.split(" =")[0] not in COMPAT
+        and not line.startswith(VMAIL_PREFIXES)
+        and line.split(" =")[0] not in VMAIL_ONLY
     ]
     theirs = set(pout.splitlines())
     assert [line for line in ours if line not in theirs] == []

@@ -30,4 +30,9 @@ def test_banner_and_bad_uidl_format(tmp_path: Path) -> None:
 
 def test_tls_without_certificate_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pop3d_tls_cert_file"):
-        Pop3Settings.from_config(main_cf(tmp_path, "pop3d_tls_security_level = may\n"))
+        Pop3Settings.from_config(main_cf(tmp_path, "pop3d_tls_security_level = encrypt\n"))
+
+
+def test_may_without_certificate_offers_no_stls(tmp_path: Path) -> None:
+    settings = Pop3Settings.from_config(main_cf(tmp_path, "pop3d_tls_security_level = may\n"))
+    assert settings.tls_context is None
