@@ -407,22 +407,91 @@ def test_autocreated_folders_as_dovecot_auto_subscribe(tmp_path: Path) -> None:
         client.logout()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailstore/message/bodystructure.py adds the default charset only to a text part "
-    'without parameters; Dovecot appends "charset" "us-ascii" whenever charset is missing',
+# Odd messages whose FETCH answers vmail must give exactly as Dovecot does.
+ODD_MESSAGES = {
+    "lf-only": b"From: a@b.c\nSubject: lf only\nContent-Type: text/plain\n\nline1\nline2\n",
+    "headers": (
+        b'From: "Doe, John" <j@x.y>\r\nSender: s@x.y\r\nReply-To:\r\n'
+        b"To: undisclosed-recipients:;, a@b\r\nCc: <@route.x:r@y.z>\r\n"
+        b"Subject: =?iso-8859-1?q?caf=E9?=\r\n folded\r\nDate: 1 Jan 2020 00:00 GMT\r\n"
+        b"Message-ID:  <x@y>  \r\n\r\nbody\r\n"
+    ),
+    "no-boundary": b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n",
+    "no-subtype": b"Content-Type: text\r\n\r\nno subtype\r\n",
+    "base64-html": (
+        b'Content-Type: TEXT/HTML; CHARSET="UTF-8"\r\nContent-Transfer-Encoding: BASE64\r\n'
+        b"Content-ID: <cid@x>\r\nContent-MD5: abc\r\n"
+        b"Content-Disposition: inline; filename*=utf-8''caf%C3%A9.txt\r\n\r\naGk=\r\n"
+    ),
+    "rfc2231": (
+        b'Content-Type: application/x-foo; name*0="long"; name*1="name.txt"\r\n'
+        b'Content-Disposition: attachment; filename="a b.txt"; size=12\r\n\r\nxx\r\n'
+    ),
+    "digest": (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nimplicit text\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: x\r\n\r\ny\r\n--b\r\n"
+        b"Content-Type: multipart/digest; boundary=c\r\n\r\n--c\r\n\r\nSubject: digest\r\n"
+        b"\r\nz\r\n--c--\r\n--b--\r\n"
+    ),
+    "bad-addresses": (
+        b"From: =?utf-8?b?w6k=?= <e@x.y>, bad address, @nolocal\r\n"
+        b"To: Group: a@b, c@d;\r\nIn-Reply-To: <a@b> <c@d>\r\n\r\n"
+    ),
+    "header-only": b"Subject: no body at all",
+    "comments": (
+        b"Content-Type: text/plain; charset=us-ascii (comment)\r\n"
+        b"Content-Language: en (c)\r\n\r\nx\r\n"
+    ),
+    "flowed": b"Subject: flowed\r\nContent-Type: text/plain; format=flowed\r\n\r\nhi\r\n",
+}
+ODD_ITEMS = (
+    "ENVELOPE",
+    "BODYSTRUCTURE",
+    "BODY",
+    "RFC822.SIZE",
+    "BODY.PEEK[1.MIME]",
+    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]",
+    "BINARY.SIZE[1]",
+    "BODY.PEEK[1]",
 )
-def test_bodystructure_of_text_with_parameters_but_no_charset(mailbox: Mailbox) -> None:
-    client = mailbox.imap()
-    message = b"Subject: flowed\r\nContent-Type: text/plain; format=flowed\r\n\r\nhi\r\n"
-    uid = _append(client, "INBOX", "()", message)
+# Known differences (bugs in vmail.mailstore.message): remove an entry once it is fixed.
+KNOWN_DIFFERENCES = {
+    # An empty Reply-To is NIL, Dovecot falls back to From; Dovecot sends a subject that
+    # was folded as a literal (its CRLF removed), vmail as a quoted string.
+    ("headers", "ENVELOPE"),
+    # "bad address" (no @): Dovecot ("bad address" NIL "MISSING_MAILBOX" "MISSING_DOMAIN"),
+    # vmail (NIL NIL "bad" "MISSING_DOMAIN"); "@nolocal": Dovecot
+    # (NIL NIL "MISSING_MAILBOX" "nolocal"), vmail drops it.
+    ("bad-addresses", "ENVELOPE"),
+    # No header/body separator: Dovecot sends the header line alone, vmail adds a CRLF.
+    ("header-only", "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]"),
+    # Content-Language "en (c)": Dovecot drops the comment ("en").
+    ("comments", "BODYSTRUCTURE"),
+    # A text part with parameters but no charset: Dovecot appends "charset" "us-ascii".
+    ("flowed", "BODYSTRUCTURE"),
+    ("flowed", "BODY"),
+}
+
+
+def _fetch_all(client: imaplib.IMAP4, uids: dict[str, int]) -> dict[tuple[str, str], bytes]:
     _select(client, "INBOX")
-    ours = _structure(client, uid)
+    result = {}
+    for case, uid in uids.items():
+        for item in ODD_ITEMS:
+            status, data = client.uid("FETCH", str(uid), f"({item})")
+            result[case, item] = status.encode() + b" " + _flat(data)
+    return result
+
+
+def test_odd_messages_fetch_as_in_dovecot(mailbox: Mailbox) -> None:
+    client = mailbox.imap()
+    uids = {case: _append(client, "INBOX", "()", raw) for case, raw in ODD_MESSAGES.items()}
+    ours = _fetch_all(client, uids)
     client.logout()
     with mailbox.dovecot() as reference:
         client = reference.imap(mailbox.user)
-        _select(client, "INBOX")
-        theirs = _structure(client, uid)
+        theirs = _fetch_all(client, uids)
         client.logout()
-    assert b'("format" "flowed" "charset" "us-ascii")' in theirs[1]
-    assert ours == theirs
+    differences = {key for key in ours if ours[key] != theirs[key]}
+    details = {key: (ours[key], theirs[key]) for key in differences ^ KNOWN_DIFFERENCES}
+    assert differences == KNOWN_DIFFERENCES, details
