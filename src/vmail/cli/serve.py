@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -190,10 +191,17 @@ def _preload() -> None:
     Python installed under a home directory that is 0700); a lazy import there would
     then fail in the middle of a session.
     """
+    import encodings
+
     import vmail
 
     for name in LAZY_STDLIB:
         importlib.import_module(name)
+    # Every codec: message text in any charset is decoded for IMAP SEARCH, mUTF-7 folder
+    # names need UTF-16.
+    for codec in pkgutil.iter_modules(encodings.__path__, "encodings."):
+        with contextlib.suppress(ImportError, LookupError):
+            importlib.import_module(codec.name)
     for module in pkgutil.walk_packages(vmail.__path__, "vmail."):
         if ".migrations." not in module.name and not module.name.endswith("__main__"):
             importlib.import_module(module.name)

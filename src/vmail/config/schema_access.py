@@ -31,6 +31,7 @@ ACCESS_PARAMETERS: tuple[Parameter, ...] = (
     _p('imapd_tls_key_file', S, '$smtpd_tls_key_file', 'Private key for imapd_tls_cert_file.'),
     _p('imapd_tls_auth_only', B, 'yes', "Refuse plaintext LOGIN/AUTHENTICATE without TLS and advertise LOGINDISABLED (Dovecot's disable_plaintext_auth). Connections from 127.0.0.1/::1 are treated as secure, as Dovecot does."),
     _p('imapd_timeout', T, '30m', 'Idle time after which an authenticated session is logged out (RFC 3501: at least 30 minutes).', unit='s'),
+    _p('imapd_write_timeout', T, '60s', 'Time a client may take to read what the server sent; a client that stops reading is disconnected (the others are not held up).', unit='s'),
     _p('imapd_login_timeout', T, '60s', 'Time a client has to log in.', unit='s'),
     _p('imapd_max_line_length', Z, '65536', "Longest command line (Dovecot's imap_max_line_length)."),
     _p('imapd_max_unauthenticated_literal', Z, '8192', 'Largest literal accepted before login.'),

@@ -110,6 +110,28 @@ class Folder:
         return self._next_uid
 
     @property
+    def recent_count(self) -> int:
+        """Messages no session has claimed as ``\\Recent`` yet (STATUS RECENT)."""
+        with self._lock:
+            self._ensure_loaded()
+            first = self._first_recent
+            return sum(1 for uid in self._records if uid >= first)
+
+    def claim_recent(self) -> list[int]:
+        """The ``\\Recent`` messages, for the one session that gets them (Dovecot's rule:
+        the first session to SELECT the folder read-write after they arrived)."""
+        with self._lock:
+            self._ensure_loaded()
+            first = self._first_recent
+            claimed = [uid for uid in self._records if uid >= first]
+            if claimed:
+                self._first_recent = max(first, claimed[-1] + 1)
+                self._index.update(
+                    self._uidvalidity, self._highest_modseq, self._first_recent, [], []
+                )
+            return claimed
+
+    @property
     def highestmodseq(self) -> int:
         self._ensure_loaded()
         return self._highest_modseq
@@ -280,8 +302,6 @@ class Folder:
                 self._by_base[rec.base] = rec
                 changed_rows.append(_row(rec))
             result.new_uids.sort()
-            result.recent_uids = [u for u in result.new_uids if u >= self._first_recent]
-            self._first_recent = max(self._first_recent, result.new_uids[-1] + 1)
             if self._records and next(reversed(self._records)) != new_records[-1].uid:
                 self._records = dict(sorted(self._records.items()))
         result.expunged_uids.sort()

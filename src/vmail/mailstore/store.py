@@ -275,7 +275,7 @@ class MailStore:
         messages = folder.messages
         values = {
             "MESSAGES": lambda: len(messages),
-            "RECENT": lambda: sum(1 for r in messages if r.subdir == "new"),
+            "RECENT": lambda: folder.recent_count,
             "UIDNEXT": lambda: folder.uidnext,
             "UIDVALIDITY": lambda: folder.uidvalidity,
             "UNSEEN": lambda: sum(1 for r in messages if "\\Seen" not in r.flags),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vmail.mailstore.atomic import write_atomic
 from vmail.mailstore.errors import CorruptFileError, MailstoreError
+from vmail.mailstore.uidvalidity import fallback_uidvalidity, next_uidvalidity
 
 MAX_UID = 0xFFFFFFFE
 
@@ -38,9 +39,10 @@ class UidList:
     header_extra: dict[str, str] = field(default_factory=dict)
 
 
-def new_uidvalidity() -> int:
-    """A fresh UIDVALIDITY: the current time, as Dovecot does."""
-    return int(time.time()) & 0xFFFFFFFF or 1
+def new_uidvalidity(root: Path | None = None) -> int:
+    """A fresh UIDVALIDITY: from Dovecot's ``dovecot-uidvalidity`` allocator of the Maildir
+    ``root`` when given, else the current time (never twice the same in this process)."""
+    return fallback_uidvalidity() if root is None else next_uidvalidity(root)
 
 
 def new_guid() -> str:

@@ -160,6 +160,14 @@ class CommandReader:
         """Bytes fed but not yet consumed; the server should stop reading when it grows."""
         return len(self._in) - self._pos
 
+    def take_unconsumed(self) -> bytes:
+        """Remove and return the bytes fed but not consumed (COMPRESS: the rest of the
+        input is compressed and must go through the inflater first)."""
+        data = bytes(self._in[self._pos :])
+        del self._in[:]
+        self._pos = 0
+        return data
+
     @property
     def waiting_for_decision(self) -> bool:
         """True while a :class:`NeedContinuation` awaits accept/reject."""

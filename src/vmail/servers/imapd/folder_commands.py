@@ -64,11 +64,12 @@ async def select(conn: ImapConnection, cmd: t.Select) -> Done:
         folder: Folder = await in_thread(store.folder, cmd.mailbox)
     except NoSuchFolderError:
         raise No(f"Mailbox doesn't exist: {cmd.mailbox}", "NONEXISTENT") from None
-    result = await in_thread(folder.sync)
+    await in_thread(folder.sync)
     records = folder.messages
+    recent: list[int] = [] if cmd.readonly else await in_thread(folder.claim_recent)
     view = SelectedView(
         [r.uid for r in records],
-        recent=result.recent_uids,
+        recent=recent,
         condstore="CONDSTORE" in conn.enabled,
         qresync="QRESYNC" in conn.enabled,
     )

@@ -70,6 +70,11 @@ class Selection:
         self.changed.clear()
         results = self.take_pending() or [SyncResult()]
         by_uid = self.folder.by_uid
+        if not self.readonly and any(result.new_uids for result in results):
+            # New mail is \Recent in the (first) session that has the folder selected.
+            # (A result of its own: the folder hands the same results to every session.)
+            claimed = await asyncio.to_thread(self.folder.claim_recent)
+            results.append(SyncResult(recent_uids=claimed))
         for result in results:
             lines = self.view.update(
                 result,

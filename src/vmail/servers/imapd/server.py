@@ -12,7 +12,6 @@ so IDLE sessions hear of new mail within a second.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 
 from vmail.auth.service import Authenticator
@@ -24,11 +23,6 @@ from vmail.servers.imapd.settings import ImapSettings
 from vmail.servers.streams import StreamListener
 
 log = logging.getLogger("vmail.imapd")
-
-# Modified UTF-7 folder names decode through UTF-16: load the codec now, while the
-# interpreter's files are still readable (after the switch to an unprivileged user a
-# lazy import can fail, and CREATE "&Jjo-" would end the session with an internal error).
-codecs.lookup("utf-16-be")
 
 
 class ImapServer(StreamListener):

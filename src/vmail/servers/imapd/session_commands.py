@@ -94,17 +94,10 @@ async def compress(conn: ImapConnection, cmd: t.Compress) -> Done:
         raise Bad(f"Unsupported compression mechanism: {cmd.mechanism[:40]}")
     conn.stream.write(f"{cmd.tag} OK Begin compression.\r\n".encode())
     # What the framer holds beyond COMPRESS is already compressed: inflate it, not drop it.
-    early = _unframed(conn.reader)
+    early = conn.reader.take_unconsumed()
     _fresh_reader(conn)
     conn.stream.start_compress(early)
     return ANSWERED
-
-
-def _unframed(reader: CommandReader) -> bytes:
-    """Input the framer has received but not yet consumed."""
-    data: bytearray = getattr(reader, "_in")  # noqa: B009 - framing has no public accessor
-    position: int = getattr(reader, "_pos")  # noqa: B009
-    return bytes(data[position:])
 
 
 def _fresh_reader(conn: ImapConnection) -> None:

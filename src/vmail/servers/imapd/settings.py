@@ -10,8 +10,6 @@ from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
 from vmail.servers.smtpd.tls import access_context
 
-WRITE_TIMEOUT = 60.0  # seconds a client may take to read what we sent
-
 
 @dataclass(frozen=True)
 class ImapSettings:
@@ -34,7 +32,7 @@ class ImapSettings:
     client_limit: int
     max_userip_connections: int
     hidden_capabilities: frozenset[str]
-    write_timeout: float = WRITE_TIMEOUT
+    write_timeout: float
 
     @classmethod
     def from_config(
@@ -64,6 +62,7 @@ class ImapSettings:
             append_limit=config.get_size("imapd_append_limit"),
             client_limit=config.get_int("imapd_client_limit"),
             max_userip_connections=config.get_int("mail_max_userip_connections"),
+            write_timeout=float(config.get_time("imapd_write_timeout")),
             hidden_capabilities=frozenset(
                 item.upper() for item in config.get_list("imapd_capabilities_hidden")
             ),
