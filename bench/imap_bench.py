@@ -102,7 +102,7 @@ def main() -> int:
     notes: list[str] = []
     built: list[Any] = []
     try:
-        built = servers(args, root)
+        servers(args, root, built)
         for what in steps(args.only):
             rows[what] = {}
             for server in built:

@@ -40,13 +40,14 @@ def common_options(parser: argparse.ArgumentParser, messages: int) -> None:
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of vmail: FILE.*")
 
 
-def servers(args: argparse.Namespace, root: Path) -> list[Any]:
-    """Both servers, set up with the corpus in BIG's INBOX, started."""
+def servers(args: argparse.Namespace, root: Path, built: list[Any]) -> None:
+    """Both servers, set up with the corpus in BIG's INBOX, started; each is put in ``built``
+    before it starts, so that :func:`stop` reaches it even if a later step fails."""
     source = corpus(args.kit, args.messages, OWNER)
     users = [BIG, APPENDER, *login_users(args.users)]
     vmail = VmailAccess(root / "vmail", users)
     vmail.setup()
-    built: list[Any] = [vmail]
+    built.append(vmail)
     if not args.no_dovecot and DovecotAccess.available():
         config = vmail.config_dir
         dovecot = DovecotAccess(
@@ -60,7 +61,6 @@ def servers(args: argparse.Namespace, root: Path) -> list[Any]:
         fresh_copy(server, source)
         server.start()
         print(f"{server.name}: {server.ports}", flush=True)
-    return built
 
 
 def fresh_copy(server: Any, source: Path) -> None:

@@ -60,7 +60,7 @@ def main() -> int:
     notes: list[str] = []
     built: list[Any] = []
     try:
-        built = servers(args, root)
+        servers(args, root, built)
         for server in built:
             result = passes(args, server)
             for phase, figures in result.items():
