@@ -495,3 +495,23 @@ def test_odd_messages_fetch_as_in_dovecot(mailbox: Mailbox) -> None:
     differences = {key for key in ours if ours[key] != theirs[key]}
     details = {key: (ours[key], theirs[key]) for key in differences ^ KNOWN_DIFFERENCES}
     assert differences == KNOWN_DIFFERENCES, details
+
+
+@pytest.mark.xfail(
+    strict=False,  # the collision depends on timing; make it strict-free once fixed
+    reason="Folder._read_uidlist calls new_uidvalidity() without the Maildir root, so vmail "
+    "does not take its value from dovecot-uidvalidity as Dovecot does: the two collide",
+)
+def test_a_recreated_folder_never_gets_an_old_uidvalidity(mailbox: Mailbox) -> None:
+    ours = mailbox.imap()
+    with mailbox.dovecot() as reference:
+        theirs = reference.imap(mailbox.user)
+        validities = []
+        for client in (ours, ours, theirs, ours, theirs):  # all within a second or two
+            _ok(client.create("Again"))
+            status = _ok(client.status("Again", "(UIDVALIDITY)"))[0]
+            validities.append(int(re.findall(rb"\d+", status)[-1]))
+            _ok(client.delete("Again"))
+        theirs.logout()
+    ours.logout()
+    assert len(set(validities)) == len(validities), validities

@@ -8,7 +8,6 @@ record extension fields are kept verbatim so a rewrite loses nothing.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -117,7 +117,8 @@ def test_invalid_utf8_is_kept(tmp_path: Path) -> None:
 
 
 def test_new_values() -> None:
-    assert abs(new_uidvalidity() - time.time()) < 5
+    # The clock, or ahead of it when this process already took values this second.
+    assert -5 < new_uidvalidity() - time.time() < 600
     guid = new_guid()
     assert len(guid) == 32
     assert int(guid, 16) >= 0
