@@ -498,7 +498,7 @@ def test_odd_messages_fetch_as_in_dovecot(mailbox: Mailbox) -> None:
 
 
 @pytest.mark.xfail(
-    strict=False,  # the collision depends on timing; make it strict-free once fixed
+    strict=False,  # the collision depends on timing; remove the mark once fixed
     reason="Folder._read_uidlist calls new_uidvalidity() without the Maildir root, so vmail "
     "does not take its value from dovecot-uidvalidity as Dovecot does: the two collide",
 )
