@@ -17,8 +17,9 @@ Dovecot ``auth_cache_size = 10M``, ``auth_cache_ttl = 60s``). Measured, per serv
     .venv/bin/python bench/imap_bench.py [--messages N] [--no-dovecot] [--only WHAT,...]
         [--idle N] [--profile FILE]
 
-``--profile FILE`` re-runs vmail's first open, warm FETCH and logins under py-spy (not
-measured) into FILE.open-first, FILE.fetch-warm and FILE.logins and prints the top functions.
+``--profile FILE`` re-runs vmail's first open, warm FETCH, logins and APPEND under py-spy (not
+measured) into FILE.open-first, FILE.open-warm, FILE.logins and FILE.append and prints the
+top functions.
 """
 
 from __future__ import annotations
@@ -119,10 +120,10 @@ def main() -> int:
 
 
 def profile(args: argparse.Namespace, vmail: Any) -> list[str]:
-    """Unmeasured vmail re-runs under py-spy: first open, warm FETCH, logins."""
+    """Unmeasured vmail re-runs under py-spy: first open, warm FETCH, logins, APPEND."""
     notes: list[str] = []
     source = corpus(args.kit, args.messages, OWNER)
-    for what in ("open-first", "open-warm", "logins"):
+    for what in ("open-first", "open-warm", "logins", "append"):
         if what == "open-first":
             fresh_copy(vmail, source)
         output = Path(f"{args.profile}.{what}")
