@@ -17,9 +17,8 @@ Dovecot ``auth_cache_size = 10M``, ``auth_cache_ttl = 60s``). Measured, per serv
     .venv/bin/python bench/imap_bench.py [--messages N] [--no-dovecot] [--only WHAT,...]
         [--idle N] [--profile FILE]
 
-``--profile FILE`` re-runs vmail's first open, warm FETCH, logins and APPEND under py-spy (not
-measured) into FILE.open-first, FILE.open-warm, FILE.logins and FILE.append and prints the
-top functions.
+``--profile FILE`` re-runs each selected step but IDLE (open: first and warm) for vmail under
+py-spy, not measured, into FILE.<step> (e.g. FILE.open-first) and prints the top functions.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from mailaccess_run import (
 from mailaccess_servers import OWNER, PASSWORD, login_users
 
 WHAT = ("logins", "open", "search", "append", "idle")
+PROFILED = ("logins", "open-first", "open-warm", "search", "append")
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,10 +120,10 @@ def main() -> int:
 
 
 def profile(args: argparse.Namespace, vmail: Any) -> list[str]:
-    """Unmeasured vmail re-runs under py-spy: first open, warm FETCH, logins, APPEND."""
+    """Unmeasured vmail re-runs under py-spy of the selected steps that can be profiled."""
     notes: list[str] = []
     source = corpus(args.kit, args.messages, OWNER)
-    for what in ("open-first", "open-warm", "logins", "append"):
+    for what in [step for step in steps(args.only) if step in PROFILED]:
         if what == "open-first":
             fresh_copy(vmail, source)
         output = Path(f"{args.profile}.{what}")
