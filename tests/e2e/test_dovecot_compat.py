@@ -385,11 +385,6 @@ def _share_folders(ours: imaplib.IMAP4, theirs: imaplib.IMAP4) -> None:
     assert not {b"Moved", b"Again.Moved"} & _same_folders(ours, theirs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MailStore autocreates mail_autocreate_folders only while there is no subscriptions "
-    "file; Dovecot's auto = subscribe lists them (subscribed) in every session",
-)
 def test_autocreated_folders_as_dovecot_auto_subscribe(tmp_path: Path) -> None:
     defaults = make_config(tmp_path)  # mail_autocreate_folders = Drafts, Sent, Trash, Junk
     for server in running(defaults):
@@ -497,11 +492,6 @@ def test_odd_messages_fetch_as_in_dovecot(mailbox: Mailbox) -> None:
     assert differences == KNOWN_DIFFERENCES, details
 
 
-@pytest.mark.xfail(
-    strict=False,  # the collision depends on timing; remove the mark once fixed
-    reason="Folder._read_uidlist calls new_uidvalidity() without the Maildir root, so vmail "
-    "does not take its value from dovecot-uidvalidity as Dovecot does: the two collide",
-)
 def test_a_recreated_folder_never_gets_an_old_uidvalidity(mailbox: Mailbox) -> None:
     ours = mailbox.imap()
     with mailbox.dovecot() as reference:

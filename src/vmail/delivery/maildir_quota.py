@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,19 @@ def fits(usage: Usage, size: int, grace_percent: int = GRACE_PERCENT) -> bool:
     if usage.bytes >= limit:
         return False
     return size <= limit - usage.bytes + limit * grace_percent // 100
+
+
+_locks: dict[str, threading.Lock] = {}  # one small lock per mailbox with a quota
+_locks_guard = threading.Lock()
+
+
+def mailbox_lock(path: str) -> threading.Lock:
+    """The process's lock for deliveries into one mailbox (quota check to usage update)."""
+    with _locks_guard:
+        lock = _locks.get(path)
+        if lock is None:
+            lock = _locks[path] = threading.Lock()
+        return lock
 
 
 class DeliveryQuota:
@@ -137,4 +151,5 @@ __all__ = [
     "DeliveryQuota",
     "Usage",
     "fits",
+    "mailbox_lock",
 ]

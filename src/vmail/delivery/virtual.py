@@ -49,6 +49,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from vmail.config import MainConfig
@@ -56,7 +57,7 @@ from vmail.core.address import Address
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.delivery.content import Content, delivery_headers, header_values, split_headers
 from vmail.delivery.maildir import MaildirResult, UniqueNames, deliver_maildir
-from vmail.delivery.maildir_quota import DeliveryQuota
+from vmail.delivery.maildir_quota import DeliveryQuota, mailbox_lock
 from vmail.delivery.mbox import LockPolicy, deliver_mbox
 from vmail.delivery.paths import MailboxPathError, Owner, file_owner, mailbox_path
 from vmail.delivery.quota_warning import crossed, parse_warnings, run_warning
@@ -200,18 +201,21 @@ class VirtualAgent:
                 quota = DeliveryQuota(
                     Path(mailbox.path), limit, from_file=self.quota_from_file, owner=owner
                 )
-                result = deliver_maildir(
-                    mailbox,
-                    content,
-                    headers=headers,
-                    owner=owner,
-                    limit=self.limit,
-                    names=self.names,
-                    stable_name=self._stable_name(request),
-                    look_first=request.recovered,
-                    check=quota.check,
-                )
-                self._count(request, quota, result, owner)
+                # Check, place and count one message at a time per mailbox, so concurrent
+                # deliveries cannot all fit in the space that is left.
+                with mailbox_lock(mailbox.path) if limit or self.quota_from_file else nullcontext():
+                    result = deliver_maildir(
+                        mailbox,
+                        content,
+                        headers=headers,
+                        owner=owner,
+                        limit=self.limit,
+                        names=self.names,
+                        stable_name=self._stable_name(request),
+                        look_first=request.recovered,
+                        check=quota.check,
+                    )
+                    self._count(request, quota, result, owner)
                 return sent("delivered to maildir", mailbox.path)
             deliver_mbox(
                 mailbox,

@@ -248,7 +248,7 @@ class Folder:
         except CorruptFileError:
             uidlist = None  # as Dovecot: start again with a new UIDVALIDITY
         if uidlist is None:
-            uidlist = UidList(new_uidvalidity(), 1, new_guid(), {})
+            uidlist = UidList(new_uidvalidity(_maildir_root(self.directory)), 1, new_guid(), {})
         return uidlist
 
     def _sync(self, move_new: bool) -> SyncResult:

@@ -96,18 +96,17 @@ class MailStore:
         return self.root if name == INBOX else folder_dir(self.root, name, self.separator)
 
     def ensure(self) -> None:
-        """Create the Maildir if missing; the first time, create and subscribe the
-        autocreate folders."""
+        """Create the Maildir if missing and the autocreate folders that are missing (at every
+        login, as Dovecot's ``auto = subscribe``); the first time, write the subscriptions."""
         for sub in ("cur", "new", "tmp"):
             (self.root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-        subs = self.root / "subscriptions"
-        if subs.exists():
-            return
         for name in self.autocreate:
-            with contextlib.suppress(AlreadyExistsError):
-                self.create(name)
-        names = [self._name(n) for n in self.autocreate]
-        write_subscriptions(subs, names, self.separator)
+            if not self.exists(name):
+                with contextlib.suppress(AlreadyExistsError):
+                    self.create(name)
+        subs = self.root / "subscriptions"
+        if not subs.exists():
+            write_subscriptions(subs, [self._name(n) for n in self.autocreate], self.separator)
 
     # -- listing -----------------------------------------------------------------------------
 
@@ -235,7 +234,10 @@ class MailStore:
     # -- subscriptions -----------------------------------------------------------------------
 
     def subscriptions(self) -> list[str]:
-        return read_subscriptions(self.root / "subscriptions", self.separator)
+        """The subscribed names; the autocreate folders always count as subscribed (as
+        Dovecot's ``auto = subscribe``, whatever the file says)."""
+        names = read_subscriptions(self.root / "subscriptions", self.separator)
+        return list(dict.fromkeys([*names, *(self._name(n) for n in self.autocreate)]))
 
     def _write_subs(self, names: Iterable[str]) -> None:
         write_subscriptions(self.root / "subscriptions", list(dict.fromkeys(names)), self.separator)
