@@ -17,6 +17,7 @@ MISSING_DOMAIN = b"MISSING_DOMAIN"
 GROUP_END: Address = (None, None, None, None)
 
 _SPECIALS = frozenset(b'()<>@,;:\\".[] \t\r\n')
+_LIST_ENDS = (0x2C, 0x3B, -1)  # , ; end
 
 
 class _SyntaxError(Exception):
@@ -108,18 +109,20 @@ class _Parser:
         words: list[bytes] = []
         quoted_only = True
         while True:
+            before = self.pos
             c = self.skip()
+            gap = words and self.pos > before  # like Dovecot: "J.R. Bob", "a . b"
             if c == 0x2E:  # obsolete: dots in phrases
                 self.pos += 1
-                words.append(b".")
+                words.append(b" ." if gap else b".")
                 quoted_only = False
                 continue
             w = self.word()
             if w is None:
                 break
-            words.append(w[0])
+            words.append(b" " + w[0] if gap else w[0])
             quoted_only = quoted_only and w[1]
-        return b" ".join(words), quoted_only, len(words)
+        return b"".join(words), quoted_only, len(words)
 
     def dot_text(self, literal_ok: bool) -> bytes:
         """A dot-atom (or a domain literal); spaces and comments around dots dropped."""
@@ -178,23 +181,26 @@ class _Parser:
             if self.comment is not None and name is None:
                 out[-1] = (self.comment, *out[-1][1:])
             return
+        phrase_end = self.pos
         self.pos = start
         self.comment = None
         mailbox = self.dot_text(False)
         host = b""
-        if self.skip() == 0x40:
+        c = self.skip()
+        if c == 0x40:
             self.pos += 1
             host = self.dot_text(True)
-            if not host:
-                raise _SyntaxError
-        self.skip()
+            c = self.skip()
         name = self.comment
-        if not host and quoted_only and count and name is None:
+        if not host and count and name is None and (quoted_only or c not in _LIST_ENDS):
+            # Like Dovecot: words that are no address (quoted, or more than a local
+            # part) are the display name of an address with neither mailbox nor domain.
+            self.pos = phrase_end
             out.append((text, None, MISSING_MAILBOX, MISSING_DOMAIN))
             return
-        if not mailbox:
+        if not mailbox and not host:
             raise _SyntaxError
-        out.append((name, None, mailbox, host or MISSING_DOMAIN))
+        out.append((name, None, mailbox or MISSING_MAILBOX, host or MISSING_DOMAIN))
 
     def address(self, out: list[Address]) -> None:
         """One address: a group or a mailbox."""
@@ -227,8 +233,8 @@ _DOT_ATOM = _ATEXT + rb"(?:\." + _ATEXT + rb")*"
 # The common shapes only: ``local@domain``, ``Words <local@domain>``,
 # ``"Quoted" <local@domain>``; anything else goes through the full parser.
 _SIMPLE = re.compile(
-    rb"[ \t]*(?:(?:(" + _ATEXT + rb"(?:[ \t]+" + _ATEXT + rb')*)|"((?:[^"\\\r\n]|\\.)*)")?'
-    rb"[ \t]*<("
+    rb"[ \t\n]*(?:(?:(" + _ATEXT + rb"(?:[ \t\n]+" + _ATEXT + rb')*)|"((?:[^"\\\r\n]|\\.)*)")?'
+    rb"[ \t\n]*<("
     + _DOT_ATOM
     + rb")@("
     + _DOT_ATOM
@@ -236,9 +242,9 @@ _SIMPLE = re.compile(
     + _DOT_ATOM
     + rb")@("
     + _DOT_ATOM
-    + rb"))[ \t]*(?:,|$)"
+    + rb"))[ \t\n]*(?:,|$)"
 )
-_SPACES = re.compile(rb"[ \t]+")
+_SPACES = re.compile(rb"[ \t\n]+")
 _ESCAPE = re.compile(rb"\\(.)")
 
 
@@ -256,7 +262,11 @@ def _simple(value: bytes) -> list[Address] | None:
         else:
             name = None
             if atoms:
-                name = _SPACES.sub(b" ", atoms) if b"  " in atoms or b"\t" in atoms else atoms
+                name = (
+                    _SPACES.sub(b" ", atoms)
+                    if b"  " in atoms or b"\t" in atoms or b"\n" in atoms
+                    else atoms
+                )
             elif quoted:
                 name = _ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
             out.append((name, None, mailbox, host))

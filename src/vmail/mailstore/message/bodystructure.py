@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from vmail.protocol.imap.wire import NIL, nstring, string
 
 from .envelope import envelope
@@ -10,6 +12,8 @@ from .structure import Params, Part, parse_params
 from .tokens import token
 
 _TEXT_DEFAULT_PARAMS = b'("charset" "us-ascii")'
+_DEFAULT_CHARSET = (b"charset", b"us-ascii")
+_COMMENT = re.compile(rb"\([^()]*\)")
 _EMPTY = b'"text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
 
 
@@ -34,6 +38,11 @@ def _language(part: Part) -> bytes:
     value = part.header(b"content-language")
     if value is None:
         return NIL
+    while b"(" in value:  # like Dovecot: comments dropped (innermost first)
+        stripped = _COMMENT.sub(b" ", value)
+        if stripped == value:
+            break
+        value = stripped
     tags = [t.strip() for t in value.split(b",") if t.strip()]
     return b"(%b)" % b" ".join(string(t) for t in tags) if tags else NIL
 
@@ -62,7 +71,14 @@ def write_both(data: bytes, part: Part) -> tuple[bytes, bytes]:
             b"(%b %b %b %b)" % (ext, subtype, _params(part.params), _extension(part)),
         )
     is_text = part.is_type(b"text")
-    params = _params(part.params) if part.params or not is_text else _TEXT_DEFAULT_PARAMS
+    if not is_text:
+        params = _params(part.params)
+    elif not part.params:
+        params = _TEXT_DEFAULT_PARAMS
+    elif part.param(b"charset") is None:  # Dovecot appends the default charset
+        params = _params([*part.params, _DEFAULT_CHARSET])
+    else:
+        params = _params(part.params)
     basic = b"%b %b %b %b %b %b %d" % (
         token(part.type),
         token(part.subtype),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
-from vmail.protocol.imap.wire import NIL, nstring
+from vmail.protocol.imap.wire import NIL, literal, nstring
 
 from .addresses import Address, parse_addresses
+from .headers import unfold
 from .tokens import token
 
 
@@ -29,7 +31,7 @@ def address_list(addresses: list[Address]) -> bytes:
     return b"(%b)" % b"".join(
         b"(%b %b %b %b)"
         % (
-            NIL if a[0] is None else token(a[0]),
+            NIL if a[0] is None else humans(a[0]),
             NIL if a[1] is None else token(a[1]),
             NIL if a[2] is None else token(a[2]),
             NIL if a[3] is None else token(a[3]),
@@ -40,48 +42,82 @@ def address_list(addresses: list[Address]) -> bytes:
 
 def _last(headers: dict[bytes, list[bytes]], name: bytes) -> bytes:
     values = headers.get(name)
-    return NIL if values is None else nstring(values[-1])
+    return NIL if values is None else nstring(unfold(values[-1]))
 
 
 _RUNS = re.compile(rb"[ \t]+")
+# Bytes Dovecot writes as they are in a quoted string "for humans": all but NUL, TAB,
+# CR, LF, the quoted-specials and 8-bit bytes (control characters go out verbatim).
+_PLAIN = bytes(c for c in range(1, 128) if c not in b'\t\r\n"\\')
 
 
 def for_humans(value: bytes) -> bytes:
-    """Dovecot's cleanup of the Subject: TABs and runs of spaces to one space, trimmed."""
+    """Dovecot's cleanup of the Subject and display names.
+
+    Line breaks dropped, TABs and runs of spaces to one space, trimmed, NUL to 0x80.
+    """
+    if b"\n" in value or b"\r" in value:
+        value = value.replace(b"\r", b"").replace(b"\n", b"")
     if b"\t" in value or b"  " in value or value[:1] == b" " or value[-1:] == b" ":
         value = _RUNS.sub(b" ", value).strip(b" ")
     return value.replace(b"\x00", b"\x80")
 
 
+@functools.lru_cache(maxsize=8192)
+def humans(value: bytes) -> bytes:
+    """``value`` written like Dovecot's ``imap_append_string_for_humans``.
+
+    Text needing no change is quoted as it is; anything else (a line break, TAB, extra
+    spaces, NUL, ``"``, ``\\`` or an 8-bit byte) goes out cleaned by :func:`for_humans`
+    as a literal, or as ``""`` when nothing is left.
+    """
+    if (
+        not value.translate(None, _PLAIN)
+        and b"  " not in value
+        and value[:1] != b" "
+        and value[-1:] != b" "
+    ):
+        return b'"%b"' % value
+    clean = for_humans(value)
+    return literal(clean) if clean else b'""'
+
+
 def envelope(
     headers: dict[bytes, list[bytes]], parsed: dict[bytes, list[Address]] | None = None
 ) -> bytes:
-    """ENVELOPE from unfolded header values by lower-case name (see ``headers.collect``).
+    """ENVELOPE from header values by lower-case name (see ``headers.collect``).
 
     Like Dovecot: the last Date/Subject/In-Reply-To/Message-ID wins, address headers
-    that occur more than once are concatenated, Sender and Reply-To default to From.
-    ``parsed`` holds address lists already parsed (by lower-case header name).
+    that occur more than once are concatenated, Sender and Reply-To default to From when
+    they are missing or hold no address; the Subject and display names are written "for
+    humans" (see :func:`humans`). ``parsed`` holds address lists already parsed (by
+    lower-case header name).
     """
     known = parsed or {}
 
-    def addr(name: bytes) -> bytes:
+    def addresses(name: bytes) -> list[Address]:
         got = known.get(name)
-        return address_list(got if got is not None else addresses_of(headers.get(name)))
+        return got if got is not None else addresses_of(headers.get(name))
 
-    sender = addr(b"from")
+    sender = address_list(addresses(b"from"))
+
+    def or_from(name: bytes) -> bytes:
+        got = addresses(name) if name in headers or name in known else None
+        return address_list(got) if got else sender
+
     subject = headers.get(b"subject")
     return b"(%b %b %b %b %b %b %b %b %b %b)" % (
         _last(headers, b"date"),
-        NIL if subject is None else nstring(for_humans(subject[-1])),
+        NIL if subject is None else humans(subject[-1]),
         sender,
-        addr(b"sender") if b"sender" in headers else sender,
-        addr(b"reply-to") if b"reply-to" in headers else sender,
-        addr(b"to"),
-        addr(b"cc"),
-        addr(b"bcc"),
+        or_from(b"sender"),
+        or_from(b"reply-to"),
+        address_list(addresses(b"to")),
+        address_list(addresses(b"cc")),
+        address_list(addresses(b"bcc")),
         _last(headers, b"in-reply-to"),
         _last(headers, b"message-id"),
     )
 
 
-__all__ = ["address_list", "addresses_of", "envelope", "for_humans"]
+__all__ = ["address_list", "addresses_of", "envelope", "for_humans", "humans"]

@@ -28,10 +28,12 @@ def unfold(raw: bytes) -> bytes:
 
 
 def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
-    """Unfolded values by lower-case field name, in message order.
+    """Values by lower-case field name, in message order.
 
     The value starts after the colon and the white space following it; continuation
-    lines are appended with their leading white space, line breaks removed.
+    lines are appended with their leading white space after a bare LF (CRs dropped), so
+    a folded value keeps the trace of its folding (Dovecot's ENVELOPE Subject depends on
+    it): pass values through :func:`unfold` where that does not matter.
     """
     out: dict[bytes, list[bytes]] = {}
     last: list[bytes] | None = None
@@ -41,7 +43,7 @@ def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
         first = line[0]
         if first == 0x20 or first == 0x09:
             if last is not None:
-                last[-1] += line.rstrip(b"\r")
+                last[-1] += b"\n" + line.rstrip(b"\r")
             continue
         colon = line.find(b":")
         if colon <= 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .headers import collect
+from .headers import collect, unfold
 from .raw import body_offset
 
 MAX_DEPTH = 100
@@ -74,13 +74,14 @@ class Part:
         self.children: list[Part] = []
         self.message: Part | None = None
         ctype = self.headers.get(b"content-type")
-        m = _TYPE.match(ctype[0]) if ctype else None
+        value = unfold(ctype[0]) if ctype else b""
+        m = _TYPE.match(value) if ctype else None
         if m is None:
             self.type, self.subtype = (b"message", b"rfc822") if digest else (b"text", b"plain")
             self.params: Params = []
         else:
             self.type, self.subtype = m.group(1), m.group(2) or b""
-            self.params = parse_params(ctype[0][m.end() :]) if ctype else []
+            self.params = parse_params(value[m.end() :]) if m.end() < len(value) else []
 
     def is_type(self, mtype: bytes, subtype: bytes | None = None) -> bool:
         """Case-insensitive type check."""
@@ -94,9 +95,9 @@ class Part:
         return None
 
     def header(self, name: bytes) -> bytes | None:
-        """The first value of a header of this part."""
+        """The first value of a header of this part, unfolded."""
         values = self.headers.get(name)
-        return values[0] if values else None
+        return unfold(values[0]) if values else None
 
 
 def _delimiters(data: bytes, part: Part, boundary: bytes, budget: list[int]) -> list[Part]:

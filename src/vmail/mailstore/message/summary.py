@@ -10,7 +10,7 @@ from typing import Any
 from .bodystructure import write_both
 from .dates import parse_date
 from .envelope import addresses_of, envelope
-from .headers import to_text
+from .headers import to_text, unfold
 from .sortkeys import base_subject, display_key, message_ids, sort_key
 from .structure import parse
 from .words import decode_words
@@ -67,7 +67,7 @@ def summarize(data: bytes) -> MessageSummary:
     n_lf = data.count(b"\n")
     n_crlf = data.count(b"\r\n")
     subject_raw = _last(h.get(b"subject"))
-    subject = decode_words(to_text(subject_raw)) if subject_raw is not None else ""
+    subject = decode_words(to_text(unfold(subject_raw))) if subject_raw is not None else ""
     date_raw = _last(h.get(b"date"))
     mid = message_ids(_last(h.get(b"message-id")))
     irt = message_ids(_last(h.get(b"in-reply-to")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .headers import collect, to_text
+from .headers import collect, to_text, unfold
 from .raw import body_offset
 from .sections import UnknownEncodingError, decode_transfer
 from .structure import Part, parse
@@ -12,12 +12,12 @@ from .words import decode_charset, decode_words
 def header_values(data: bytes, name: str) -> list[str]:
     """Every value of header ``name`` of the message, unfolded and RFC 2047-decoded."""
     values = collect(data, 0, body_offset(data)).get(name.lower().encode("ascii", "replace"))
-    return [decode_words(to_text(v)) for v in values or ()]
+    return [decode_words(to_text(unfold(v))) for v in values or ()]
 
 
 def _headers_text(part: Part) -> str:
     return "\n".join(
-        f"{name.decode('latin-1')}: {decode_words(to_text(v))}"
+        f"{name.decode('latin-1')}: {decode_words(to_text(unfold(v)))}"
         for name, values in part.headers.items()
         for v in values
     )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vmail.protocol.imap.wire import string
-
 FIXTURES = Path(__file__).parent / "fixtures"
 MESSAGES = sorted(FIXTURES.glob("*.eml"))
 
@@ -29,26 +27,7 @@ SECTIONS: dict[bytes, tuple[tuple[int, ...], str | None, tuple[str, ...]]] = {
     b"1.1": ((1, 1), None, ()),
 }
 
-_LITERAL = re.compile(rb"\{(\d+)\}\r\n")
 _ITEM = re.compile(rb'BODY\[([^\]]*)\] (?:\{(\d+)\}\r\n|"([^"]*)")')
-
-
-def requote(line: bytes) -> bytes:
-    """Dovecot's literals rewritten the way ``wire.string`` writes the same text.
-
-    Dovecot sends a literal for any control character (a TAB in a folded Subject);
-    ``wire.string`` quotes it. Both are valid IMAP; only that choice is normalised.
-    """
-    out, pos = [], 0
-    for m in _LITERAL.finditer(line):
-        if m.start() < pos:
-            continue
-        n = int(m.group(1))
-        out.append(line[pos : m.start()])
-        out.append(string(line[m.end() : m.end() + n]))
-        pos = m.end() + n
-    out.append(line[pos:])
-    return b"".join(out)
 
 
 def sections(path: Path) -> list[tuple[bytes, bytes]]:

@@ -7,9 +7,10 @@ from vmail.mailstore.message.headers import collect, scan, to_text, unfold
 HDR = b"Subject: a\n b\nX-Y:z\r\nNo colon\n\tcont: x\nSubject:  second  \n\n"
 
 
-def test_collect_unfolds_and_groups() -> None:
+def test_collect_groups_and_keeps_the_folding() -> None:
     got = collect(HDR, 0, len(HDR))
-    assert got[b"subject"] == [b"a b", b"second  "]
+    assert got[b"subject"] == [b"a\n b", b"second  "]
+    assert unfold(got[b"subject"][0]) == b"a b"
     assert got[b"x-y"] == [b"z"]
     assert b"no colon" not in got
 
