@@ -9,7 +9,13 @@ from __future__ import annotations
 from .dates import parse_date
 from .raw import body_offset, crlf, crlf_size, header_block
 from .sections import SectionError, UnknownEncodingError, binary, section
-from .summary import SUMMARY_VERSION, MessageSummary, summarize, summary_values
+from .summary import (
+    SUMMARY_VERSION,
+    MessageSummary,
+    envelope_summary,
+    summarize,
+    summary_values,
+)
 from .text import header_values, matches, search_body, search_text
 from .words import decode_words
 
@@ -23,6 +29,7 @@ __all__ = [
     "crlf",
     "crlf_size",
     "decode_words",
+    "envelope_summary",
     "header_block",
     "header_values",
     "matches",

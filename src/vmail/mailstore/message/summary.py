@@ -10,7 +10,8 @@ from typing import Any
 from .bodystructure import write_both
 from .dates import parse_date
 from .envelope import addresses_of, envelope
-from .headers import to_text, unfold
+from .headers import collect, to_text, unfold
+from .raw import body_offset
 from .sortkeys import base_subject, display_key, message_ids, sort_key
 from .structure import parse
 from .words import decode_words
@@ -95,4 +96,13 @@ def summarize(data: bytes) -> MessageSummary:
     )
 
 
-__all__ = ["SUMMARY_VERSION", "MessageSummary", "summarize"]
+def envelope_summary(data: bytes) -> bytes:
+    """The ENVELOPE of a raw message from its header alone (no MIME walk, no body scan).
+
+    Equal to ``summarize(data).envelope`` at a fraction of the cost: lets the index serve
+    a first ``FETCH ENVELOPE`` of a large folder and build the full summary lazily.
+    """
+    return envelope(collect(data, 0, body_offset(data)))
+
+
+__all__ = ["SUMMARY_VERSION", "MessageSummary", "envelope_summary", "summarize"]

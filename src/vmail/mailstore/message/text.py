@@ -40,7 +40,12 @@ def _walk(data: bytes, part: Part, out: list[str], with_headers: bool) -> None:
         raw = decode_transfer(body, part.header(b"content-transfer-encoding"))
     except UnknownEncodingError:
         raw = body
-    out.append(decode_charset(raw, (part.param(b"charset") or b"us-ascii").decode("latin-1")))
+    charset = part.param(b"charset")
+    if charset is None or charset.strip(b' "').lower() in (b"us-ascii", b"ascii", b""):
+        # Like Dovecot: text said to be (or left as) ASCII is read as UTF-8 when valid.
+        out.append(to_text(raw))
+    else:
+        out.append(decode_charset(raw, charset.decode("latin-1")))
 
 
 def _collect(data: bytes, with_headers: bool) -> str:

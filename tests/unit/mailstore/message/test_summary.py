@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vmail.mailstore.message import SUMMARY_VERSION, MessageSummary, summarize
+from vmail.mailstore.message import SUMMARY_VERSION, MessageSummary, envelope_summary, summarize
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -55,3 +55,9 @@ def test_garbage_gives_a_summary(data: bytes) -> None:
     s = summarize(data)
     assert s.size == len(data) + data.count(b"\n") - data.count(b"\r\n")
     assert s.sent_date is None
+
+
+@pytest.mark.parametrize("path", sorted(FIX.glob("*.eml")), ids=lambda p: p.stem)
+def test_envelope_summary_is_the_summary_envelope(path: Path) -> None:
+    data = path.read_bytes()
+    assert envelope_summary(data) == summarize(data).envelope

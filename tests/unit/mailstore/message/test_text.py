@@ -47,3 +47,9 @@ def test_header_values() -> None:
 def test_matches_casefolds() -> None:
     assert matches("Grüße STRASSE", "strasse")
     assert not matches("abc", "abd")
+
+
+def test_utf8_body_without_charset_is_read_as_utf8() -> None:
+    data = "Subject: x\n\nViele Grüße\n".encode()
+    assert matches(search_body(data), "grüße")
+    assert matches(search_body(b"Subject: x\n\nGr\xfc\xdfe\n"), "grüße")  # Latin-1 fallback
