@@ -13,19 +13,21 @@ from collections.abc import Iterable
 
 NIL = b"NIL"
 
-# Characters that may appear in a quoted string without escaping: any CHAR except
-# CR, LF, NUL, and the two quoted-specials which get a backslash.
-_QUOTED_MAX = 1024  # longer values go out as literals (cheaper for clients to parse)
+# Like Dovecot's imap_append_nstring: a literal for CR, LF or 8-bit bytes (and NUL, which
+# neither form can carry but a literal at least counts), or once escaping would cost more
+# than a literal: more than _QUOTED_MAX_ESCAPES quoted-specials. Other control characters
+# and long values go out quoted, as Dovecot sends them.
+_QUOTED_MAX_ESCAPES = 4
 _ATOM_SPECIALS = frozenset(b'(){ %*"\\]')
 
 
 def _needs_literal(data: bytes) -> bool:
     return (
-        len(data) > _QUOTED_MAX
-        or b"\r" in data
+        b"\r" in data
         or b"\n" in data
         or b"\x00" in data
         or not data.isascii()
+        or data.count(b'"') + data.count(b"\\") > _QUOTED_MAX_ESCAPES
     )
 
 
