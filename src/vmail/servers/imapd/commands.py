@@ -30,6 +30,7 @@ from vmail.protocol.imap import types as t
 from vmail.protocol.imap.framing import CommandLine
 from vmail.protocol.imap.parser import parse_command
 from vmail.servers.imapd.connection import State
+from vmail.servers.imapd.dovecot_texts import command_name, syntax_error
 
 if TYPE_CHECKING:
     from vmail.servers.imapd.connection import ImapConnection
@@ -94,15 +95,14 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
     _load_handlers()
     command = parse_command(line, utf8="UTF8=ACCEPT" in conn.enabled)
     if isinstance(command, t.ParseError):
-        if command.status == "NO":
-            code = f"[{command.code}] " if command.code else ""
-            conn.stream.write(f"{command.tag} NO {code}{command.text}\r\n".encode())
+        if command.status == "NO":  # an unknown charset: Dovecot lists none
+            conn.stream.write(f"{command.tag} NO [BADCHARSET] Unknown charset\r\n".encode())
             return
-        await conn.bad(command.tag, command.text)
+        await conn.bad(command.tag, syntax_error(command_name(line), command.text))
         return
     entry = _HANDLERS.get(type(command))
     if entry is None:
-        await conn.bad(command.tag, "Unknown command.")
+        await conn.bad(command.tag, syntax_error(command_name(line), "unknown command"))
         return
     states, func = entry
     if conn.state not in states:

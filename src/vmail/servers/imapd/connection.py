@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vmail.imapd")
 
-MAX_BAD_COMMANDS = 10
+MAX_BAD_COMMANDS = 10  # Dovecot's imap-login
+MAX_BAD_AFTER_LOGIN = 20  # Dovecot's imap process (CLIENT_MAX_BAD_COMMANDS)
 LITERAL_TOO_BIG = "literal too big"  # the framer's text for a literal over the limit
 
 
@@ -177,7 +178,8 @@ class ImapConnection:
             tag = tag.decode("ascii", "replace")
         self.stream.write(f"{tag or '*'} BAD {text}\r\n".encode())
         self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
+        limit = MAX_BAD_COMMANDS if self.state == State.NOT_AUTHENTICATED else MAX_BAD_AFTER_LOGIN
+        if self.bad_commands >= limit:
             self.stream.write(b"* BYE Too many invalid IMAP commands.\r\n")
             self.state = State.LOGOUT
             log.info("%s: Disconnected: Too many invalid commands %s", self.who, self.ip)
