@@ -40,17 +40,16 @@ def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
     for line in data[start:end].split(b"\n"):
         if not line:
             continue
-        first = line[0]
-        if first == 0x20 or first == 0x09:
+        if line[0] in b" \t":
             if last is not None:
                 last[-1] += b"\n" + line.rstrip(b"\r")
             continue
-        colon = line.find(b":")
-        if colon <= 0:
+        key, colon, value = line.partition(b":")
+        if not colon or not key:
             last = None
             continue
-        key = line[:colon].rstrip(b" \t").lower()
-        value = line[colon + 1 :].lstrip(b" \t").rstrip(b"\r")
+        key = key.rstrip(b" \t").lower()
+        value = value.lstrip(b" \t").rstrip(b"\r")
         got = out.get(key)
         if got is None:
             last = out[key] = [value]

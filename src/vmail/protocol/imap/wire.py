@@ -19,16 +19,8 @@ NIL = b"NIL"
 # and long values go out quoted, as Dovecot sends them.
 _QUOTED_MAX_ESCAPES = 4
 _ATOM_SPECIALS = frozenset(b'(){ %*"\\]')
-
-
-def _needs_literal(data: bytes) -> bool:
-    return (
-        b"\r" in data
-        or b"\n" in data
-        or b"\x00" in data
-        or not data.isascii()
-        or data.count(b'"') + data.count(b"\\") > _QUOTED_MAX_ESCAPES
-    )
+# Bytes a quoted string carries as they are: any CHAR but NUL, CR, LF and quoted-specials.
+_PLAIN = bytes(c for c in range(1, 128) if c not in b'\r\n"\\')
 
 
 def literal(data: bytes) -> bytes:
@@ -46,7 +38,10 @@ def quoted(data: bytes) -> bytes:
 def string(value: str | bytes) -> bytes:
     """A ``string`` (quoted when possible, else a literal). UTF-8 for ``str``."""
     data = value.encode("utf-8") if isinstance(value, str) else value
-    if _needs_literal(data):
+    rest = data.translate(None, _PLAIN)
+    if not rest:
+        return b'"%b"' % data
+    if len(rest) > _QUOTED_MAX_ESCAPES or rest.strip(b'"\\'):
         return literal(data)
     return quoted(data)
 
