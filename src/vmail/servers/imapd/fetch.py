@@ -47,6 +47,7 @@ class FetchPlan:
 
     items: tuple[t.FetchAtt, ...]
     with_uid: bool
+    uid_first: bool
     with_modseq: bool
     needs_summary: bool
     envelope_only: bool
@@ -70,6 +71,7 @@ class FetchPlan:
         return cls(
             items=cmd.items,
             with_uid=cmd.uid or "UID" in names,
+            uid_first=cmd.uid or "UID" not in names,
             with_modseq=condstore and ("MODSEQ" in names or cmd.changedsince is not None),
             needs_summary=needs_summary,
             envelope_only=needs_summary
@@ -129,9 +131,11 @@ def build(
                 continue
             sent += len(data)
         parts: list[bytes] = []
-        if plan.with_uid:
+        if plan.with_uid and plan.uid_first:
             parts.append(b"UID %d" % uid)
         for item in plan.items:
+            if item.name == "UID" and plan.uid_first:
+                continue
             rendered = _item(item, record, summaries.get(uid), data, is_recent)
             if rendered is not None:
                 parts.append(rendered)
@@ -153,8 +157,8 @@ def _item(
     name = item.name
     if name == "FLAGS":
         return b"FLAGS " + format_flags(record.flags, is_recent(record.uid))
-    if name == "UID":
-        return None  # written first
+    if name == "UID":  # where it was asked for (Dovecot), first in UID FETCH
+        return b"UID %d" % record.uid
     if name == "INTERNALDATE":
         return b"INTERNALDATE " + internaldate(record.internaldate)
     if name == "RFC822.SIZE":
@@ -193,9 +197,14 @@ def _item(
         if item.partial is not None:
             offset, count = item.partial
             decoded = decoded[offset : offset + count]
-        prefix = b"~" if b"\x00" in decoded else b""
+        prefix = b"~" if _binary(decoded) else b""
         return item.echo.encode() + b" " + prefix + literal(decoded)
     return None
+
+
+def _binary(data: bytes) -> bool:
+    """Whether Dovecot sends decoded data as a literal8: a NUL or any 8-bit byte in it."""
+    return b"\x00" in data or not data.isascii()
 
 
 def _partial(content: bytes, partial: tuple[int, int] | None) -> bytes:

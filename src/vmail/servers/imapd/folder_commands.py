@@ -66,7 +66,13 @@ async def select(conn: ImapConnection, cmd: t.Select) -> Done:
         raise No(f"Mailbox doesn't exist: {cmd.mailbox}", "NONEXISTENT") from None
     await in_thread(folder.sync)
     records = folder.messages
-    recent: list[int] = [] if cmd.readonly else await in_thread(folder.claim_recent)
+    if cmd.readonly:  # EXAMINE shows the \Recent messages without claiming them (Dovecot)
+        unclaimed = folder.recent_count
+        recent: list[int] = (
+            [r.uid for r in records[len(records) - unclaimed :]] if unclaimed else []
+        )
+    else:
+        recent = await in_thread(folder.claim_recent)
     view = SelectedView(
         [r.uid for r in records],
         recent=recent,
@@ -304,7 +310,7 @@ def _wants_subscriptions(cmd: t.List) -> bool:
 
 
 def _attrs(attrs: Iterable[str]) -> bytes:
-    order = ["\\Noselect", "\\NonExistent", "\\Subscribed", "\\HasChildren", "\\HasNoChildren"]
+    order = ["\\Noselect", "\\Subscribed", "\\NonExistent", "\\HasChildren", "\\HasNoChildren"]
     items = [a for a in order if a in attrs] + sorted(a for a in attrs if a not in order)
     return ("(" + " ".join(items) + ")").encode()
 
@@ -319,10 +325,20 @@ async def lsub(conn: ImapConnection, cmd: t.Lsub) -> Done:
     regex = pattern_regex(cmd.reference, cmd.pattern, sep)
     subscribed: list[str] = await in_thread(store.subscriptions)
     listed = {name for name in subscribed if regex.match(name)}
+    if listed:  # Dovecot shows the special-use attribute of a subscribed folder
+        folders: list[FolderInfo] = await in_thread(store.list_folders)
+        special = {info.name: info.special_use for info in folders if info.special_use}
     for name in subscribed:
         if name in listed:
+            attrs = f"({special[name]})" if name in special else "()"
             conn.stream.write(
-                b"* LSUB () " + string(sep) + b" " + mailbox_name(conn, name) + b"\r\n"
+                b"* LSUB "
+                + attrs.encode()
+                + b" "
+                + string(sep)
+                + b" "
+                + mailbox_name(conn, name)
+                + b"\r\n"
             )
     if "%" in cmd.pattern:
         # RFC 3501 6.3.9: an unsubscribed parent of a subscribed name that % matches.
@@ -351,7 +367,18 @@ async def status(conn: ImapConnection, cmd: t.Status) -> Done:
         await _status_line(conn, cmd.mailbox, cmd.items)
     except NoSuchFolderError:
         raise No(f"Mailbox doesn't exist: {cmd.mailbox}", "NONEXISTENT") from None
+    if _is_selected(conn, cmd.mailbox):  # RFC 3501 6.3.10 advises against it
+        return Done("OK", "Status on selected mailbox completed", "CLIENTBUG")
     return Done("OK", "Status completed.")
+
+
+def _is_selected(conn: ImapConnection, name: str) -> bool:
+    selected = conn.selected
+    if selected is None:
+        return False
+    if name.upper() == "INBOX":
+        return selected.name.upper() == "INBOX"
+    return selected.name == name
 
 
 async def _status_line(conn: ImapConnection, name: str, items: Iterable[str]) -> None:
@@ -359,6 +386,8 @@ async def _status_line(conn: ImapConnection, name: str, items: Iterable[str]) ->
     if "HIGHESTMODSEQ" in wanted:
         conn.enabled.add("CONDSTORE")
     values: dict[str, int] = await in_thread(_store(conn).status, name, wanted)
+    if "RECENT" in values and _is_selected(conn, name) and conn.selected is not None:
+        values["RECENT"] = conn.selected.view.recent_count  # this session's view (Dovecot)
     body = " ".join(f"{item} {values[item]}" for item in wanted)
     conn.stream.write(b"* STATUS " + mailbox_name(conn, name) + b" (" + body.encode() + b")\r\n")
 
