@@ -21,6 +21,7 @@ MAX_PARTS = 10000
 _TYPE = re.compile(rb"\s*([^\s/;]+)(?:\s*/\s*([^\s;]*))?")
 _PARAM = re.compile(rb';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;\s]*)')
 _CONTINUATION = re.compile(rb"^(.+?)\*(\d+)(\*?)$")
+_ESCAPED = re.compile(rb"\\(.)")
 
 Params = list[tuple[bytes, bytes]]
 
@@ -32,8 +33,10 @@ def parse_params(value: bytes) -> Params:
     for m in _PARAM.finditer(value):
         name, raw = m.group(1), m.group(2)
         if raw[:1] == b'"':
-            raw = re.sub(rb"\\(.)", rb"\1", raw[1:-1] if raw.endswith(b'"') else raw[1:])
-        cont = _CONTINUATION.match(name)
+            raw = raw[1:-1] if raw.endswith(b'"') and len(raw) > 1 else raw[1:]
+            if b"\\" in raw:
+                raw = _ESCAPED.sub(rb"\1", raw)
+        cont = _CONTINUATION.match(name) if b"*" in name else None
         if cont is None:
             out.append((name, raw))
             continue
