@@ -16,7 +16,7 @@ from .sortkeys import base_subject, display_key, message_ids, sort_key
 from .structure import parse
 from .words import decode_words
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 """Bump whenever a field or its meaning changes: the index drops caches of other versions."""
 
 

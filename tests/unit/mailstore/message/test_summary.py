@@ -45,7 +45,7 @@ def test_marshal_round_trip() -> None:
     s = summarize((FIX / "04-nested-rfc822.eml").read_bytes())
     again = MessageSummary(*marshal.loads(marshal.dumps(dataclasses.astuple(s))))
     assert again == s
-    assert SUMMARY_VERSION == 1
+    assert SUMMARY_VERSION == 2  # 2: ENVELOPE, BODY, BODYSTRUCTURE as Dovecot 2.3.19 writes them
 
 
 @pytest.mark.parametrize(
