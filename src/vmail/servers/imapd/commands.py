@@ -188,7 +188,7 @@ _AFTER_LOGIN = (
     "SORT",
     "SORT=DISPLAY",
     "THREAD=REFERENCES",
-    "THREAD=REFS",
+    # THREAD=REFS (Dovecot has it) once thread.thread() implements it.
     "THREAD=ORDEREDSUBJECT",
     "MULTIAPPEND",
     "UNSELECT",

@@ -29,10 +29,9 @@ from vmail.servers.imapd.commands import (
 )
 from vmail.servers.imapd.connection import ImapConnection, State
 from vmail.servers.imapd.selected import SelectedView, format_flags
-from vmail.servers.imapd.selection import Selection
+from vmail.servers.imapd.selection import Selection, flags_announcement
 from vmail.servers.imapd.sets import compress_sorted
 
-SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 QUOTA_ROOT = "User quota"
 
 
@@ -84,14 +83,7 @@ async def select(conn: ImapConnection, cmd: t.Select) -> Done:
     conn.selected = selection
     conn.state = State.SELECTED
     out = conn.stream
-    keywords = folder.keywords()
-    flags = format_flags([*SYSTEM_FLAGS, *keywords])
-    out.write(b"* FLAGS " + flags + b"\r\n")
-    if cmd.readonly:
-        out.write(b"* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n")
-    else:
-        permanent = format_flags([*SYSTEM_FLAGS, *keywords])[:-1] + b" \\*)"
-        out.write(b"* OK [PERMANENTFLAGS " + permanent + b"] Flags permitted.\r\n")
+    out.write(flags_announcement(folder.keywords(), cmd.readonly))
     out.write(b"* %d EXISTS\r\n* %d RECENT\r\n" % (view.exists, view.recent_count))
     first_unseen = next((seq for seq, r in enumerate(records, 1) if "\\Seen" not in r.flags), None)
     if first_unseen is not None:

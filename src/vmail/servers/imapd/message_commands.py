@@ -329,14 +329,16 @@ async def sort(conn: ImapConnection, cmd: t.Sort) -> Done:
     if cmd.returns is not None:
         opts = {o.upper() for o in cmd.returns} or {"ALL"}
         parts = [f'* ESEARCH (TAG "{cmd.tag}")'] + (["UID"] if cmd.uid else [])
+        # RFC 5267 3.2: MIN and MAX are the first and last in the sort order; Dovecot's
+        # order of the items is MIN MAX ALL COUNT.
         if numbers and "MIN" in opts:
-            parts.append(f"MIN {min(numbers)}")
+            parts.append(f"MIN {numbers[0]}")
         if numbers and "MAX" in opts:
-            parts.append(f"MAX {max(numbers)}")
-        if "COUNT" in opts:
-            parts.append(f"COUNT {len(numbers)}")
+            parts.append(f"MAX {numbers[-1]}")
         if numbers and "ALL" in opts:
             parts.append("ALL " + ",".join(map(str, numbers)))
+        if "COUNT" in opts:
+            parts.append(f"COUNT {len(numbers)}")
         conn.stream.write((" ".join(parts) + "\r\n").encode())
     else:
         conn.stream.write(("* SORT" + "".join(f" {n}" for n in numbers) + "\r\n").encode())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from vmail.mailstore.folder import Folder
 from vmail.mailstore.records import SyncResult
 from vmail.mailstore.watch import FolderWatcher, Handle
-from vmail.servers.imapd.selected import SelectedView
+from vmail.servers.imapd.selected import SelectedView, format_flags
 
 if TYPE_CHECKING:
     from vmail.servers.imapd.connection import ImapConnection
@@ -92,4 +92,18 @@ class Selection:
         self.unwatch()
 
 
-__all__ = ["Selection"]
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+def flags_announcement(keywords: list[str], readonly: bool) -> bytes:
+    """``* FLAGS`` and ``* OK [PERMANENTFLAGS ...]`` of a folder with ``keywords``."""
+    flags = format_flags([*SYSTEM_FLAGS, *keywords])
+    if readonly:
+        return b"* FLAGS " + flags + b"\r\n* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n"
+    permanent = flags[:-1] + b" \\*)"
+    return (
+        b"* FLAGS " + flags + b"\r\n* OK [PERMANENTFLAGS " + permanent + b"] Flags permitted.\r\n"
+    )
+
+
+__all__ = ["SYSTEM_FLAGS", "Selection", "flags_announcement"]
