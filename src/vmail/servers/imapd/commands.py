@@ -30,7 +30,12 @@ from vmail.protocol.imap import types as t
 from vmail.protocol.imap.framing import CommandLine
 from vmail.protocol.imap.parser import parse_command
 from vmail.servers.imapd.connection import State
-from vmail.servers.imapd.dovecot_texts import command_name, syntax_error
+from vmail.servers.imapd.dovecot_texts import (
+    command_name,
+    invalid_name,
+    refused_operation,
+    syntax_error,
+)
 
 if TYPE_CHECKING:
     from vmail.servers.imapd.connection import ImapConnection
@@ -165,9 +170,10 @@ def _store_failure(error: MailstoreError) -> Done:
     if isinstance(error, AlreadyExistsError):
         return Done("NO", "Mailbox already exists", "ALREADYEXISTS")  # Dovecot's text
     if isinstance(error, InvalidNameError):
-        return Done("NO", f"Invalid mailbox name: {error}", "CANNOT")
+        return Done("NO", invalid_name(str(error)), "CANNOT")
     if isinstance(error, FolderOperationError):
-        return Done("NO", _sentence(error), "CANNOT")
+        text, code = refused_operation(str(error))
+        return Done("NO", text, code)
     if isinstance(error, MessageGoneError):
         return Done("NO", "Some of the requested messages no longer exist.", "EXPUNGEISSUED")
     if isinstance(error, LockTimeoutError):

@@ -53,6 +53,30 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
 _SYSTEM_FLAG = re.compile(r"invalid system flag (\\.*)")
 
 
+# The mail store's reasons for refusing a mailbox name, in Dovecot's words.
+_NAME_REASONS = {
+    "empty mailbox name": "Name is empty",
+    "mailbox name has adjacent hierarchy separators": "Has adjacent hierarchy separators",
+    "mailbox name begins with the hierarchy separator": "Begins with hierarchy separator",
+    "mailbox name ends with the hierarchy separator": "Ends with hierarchy separator",
+}
+_INTO_ITSELF = re.compile(r"can't rename .* into itself")
+
+
+def invalid_name(reason: str) -> str:
+    """``Invalid mailbox name: <reason>`` with Dovecot's reason where it has one."""
+    return f"Invalid mailbox name: {_NAME_REASONS.get(reason, reason)}"
+
+
+def refused_operation(reason: str) -> tuple[str, str | None]:
+    """Text and response code of a refused folder operation, as Dovecot sends them."""
+    if _INTO_ITSELF.fullmatch(reason):
+        return "Can't rename mailbox under its own child", None
+    if reason == "INBOX can't be deleted":
+        return reason, None
+    return reason[:1].upper() + reason[1:], "CANNOT"
+
+
 def command_name(line: CommandLine) -> str:
     """``FETCH``, ``UID FETCH``… as sent (upper-cased); empty when there is none."""
     first = line.parts[0]

@@ -28,6 +28,7 @@ from vmail.servers.imapd.commands import (
     in_thread,
 )
 from vmail.servers.imapd.connection import ImapConnection, State
+from vmail.servers.imapd.dovecot_texts import invalid_name
 from vmail.servers.imapd.selected import SelectedView, format_flags
 from vmail.servers.imapd.selection import Selection, flags_announcement
 from vmail.servers.imapd.sets import compress_sorted
@@ -168,6 +169,8 @@ async def create(conn: ImapConnection, cmd: t.Create) -> Done:
 @handler(t.Delete, AUTHENTICATED)
 async def delete(conn: ImapConnection, cmd: t.Delete) -> Done:
     store = _store(conn)
+    if len(cmd.mailbox) > 1 and cmd.mailbox.endswith(store.separator):  # Dovecot refuses it
+        raise No(invalid_name("mailbox name ends with the hierarchy separator"), "CANNOT")
     if conn.selected is not None and conn.selected.name == cmd.mailbox:
         close_selected(conn)
     await in_thread(store.delete, cmd.mailbox)
