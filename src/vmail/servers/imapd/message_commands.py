@@ -140,7 +140,7 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
         if record is None or seq is None:
             continue
         parts = [b"FLAGS " + format_flags(record.flags, view.is_recent(uid))]
-        if cmd.uid:
+        if cmd.uid or "QRESYNC" in conn.enabled:  # with QRESYNC every FETCH has UID (RFC 7162)
             parts.insert(0, b"UID %d" % uid)
         if condstore:
             parts.append(b"MODSEQ (%d)" % record.modseq)
