@@ -18,12 +18,20 @@
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import ipaddress
 import logging
 import ssl
 import zlib
 
 log = logging.getLogger("vmail.server")
+
+# asyncio's TLS transport gives every connection a read buffer of SSLProtocol.max_size,
+# 256 KiB, zero-filled (so it is resident): with thousands of idle IMAP sessions that is
+# most of their memory. One TLS record (16 KiB plus overhead) per read is plenty; larger
+# reads only loop more. Applies to every TLS connection of the process (SMTP included).
+TLS_READ_BUFFER = 16 * 1024 + 512
+asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
 
 READ_SIZE = 1 << 16
 FLUSH_AT = 1 << 16  # buffered output that triggers a flush
