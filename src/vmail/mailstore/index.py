@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 INDEX_NAME = "vmail.index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary.data may be NULL (envelope cached alone)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS msg (
     size INTEGER NOT NULL, internaldate REAL NOT NULL, flags TEXT NOT NULL,
     modseq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS summary (
-    uid INTEGER PRIMARY KEY, envelope BLOB NOT NULL, data BLOB NOT NULL);
+    uid INTEGER PRIMARY KEY, envelope BLOB NOT NULL, data BLOB);
 """
 
 Row = tuple[int, str, str, int, float, str, int]
@@ -199,13 +199,19 @@ class FolderIndex:
                 marks = ",".join("?" * len(chunk))
                 found.update(
                     db.execute(
-                        f"SELECT uid, {column} FROM summary WHERE uid IN ({marks})", chunk
+                        f"SELECT uid, {column} FROM summary"
+                        f" WHERE uid IN ({marks}) AND {column} IS NOT NULL",
+                        chunk,
                     ).fetchall()
                 )
             return found
         except sqlite3.Error as e:
             self._failed(e)
             return {}
+
+    def put_envelopes(self, items: Iterable[tuple[int, bytes]]) -> None:
+        """Store (uid, envelope blob) alone; a full summary stored later replaces the row."""
+        self._write([("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL)", items)])
 
     def put_summaries(self, items: Iterable[tuple[int, bytes, bytes]]) -> None:
         """Store (uid, envelope blob, summary blob) in one transaction (best effort)."""
