@@ -130,16 +130,18 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
     failed = set(result.failed_modified)
     for uid in uids:
         # As Dovecot: FETCH only for messages whose flags changed (none for a no-op STORE);
-        # .SILENT still reports MODSEQ changes to an UNCHANGEDSINCE store (RFC 7162 3.1.3).
+        # with CONDSTORE a .SILENT store still reports the new MODSEQ (RFC 7162 3.1.3).
         if uid in failed or uid not in changed:
             continue
-        if cmd.silent and not (condstore and cmd.unchangedsince is not None):
+        if cmd.silent and not condstore:
             continue
         record = folder.by_uid(uid)
         seq = view.seq_of(uid)
         if record is None or seq is None:
             continue
         parts = [b"FLAGS " + format_flags(record.flags, view.is_recent(uid))]
+        if cmd.silent and cmd.unchangedsince is None:
+            parts = []  # only the MODSEQ, as Dovecot (FLAGS too with UNCHANGEDSINCE: pinned)
         if cmd.uid or "QRESYNC" in conn.enabled:  # with QRESYNC every FETCH has UID (RFC 7162)
             parts.insert(0, b"UID %d" % uid)
         if condstore:
@@ -239,6 +241,8 @@ async def expunge(conn: ImapConnection, cmd: t.Expunge) -> Done:
         uids = _uids(selection, cmd.uids, True)
     gone: list[int] = await in_thread(selection.folder.expunge, uids)
     conn.counters.expunged += len(gone)
+    if "CONDSTORE" in conn.enabled:  # as Dovecot: the modseq the expunges reached
+        return Done("OK", "Expunge completed", f"HIGHESTMODSEQ {selection.folder.highestmodseq}")
     return Done("OK", "Expunge completed")
 
 
