@@ -83,6 +83,9 @@ class Folder:
         self.hostname = hostname or socket.gethostname()
         self.quota_file = (quota_root or _maildir_root(path)) / "maildirsize"
         self._lock = threading.RLock()
+        self._uidlist_cached: tuple[tuple[int, int, int], UidList, dict[str, int] | None] | None = (
+            None
+        )
         self._index = FolderIndex(path)
         self._records: dict[int, MessageRecord] = {}  # UID order (inserted ascending)
         self._by_base: dict[str, MessageRecord] = {}
@@ -245,11 +248,37 @@ class Folder:
             flags = self._flag_cache[letters] = frozenset(names)
         return flags
 
+    def _uidlist_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.directory / UIDLIST)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _remember(self, uidlist: UidList, uid_of: dict[str, int] | None = None) -> None:
+        """Keep the uidlist just read or written, until the file changes (parsing 100,000
+        lines on every sync would dominate it). Callers must not mutate what they get."""
+        stamp = self._uidlist_stamp()
+        self._uidlist_cached = None if stamp is None else (stamp, uidlist, uid_of)
+
+    def _uid_map(self, uidlist: UidList) -> dict[str, int]:
+        cached = self._uidlist_cached
+        if cached is not None and cached[1] is uidlist:
+            if cached[2] is None:
+                self._uidlist_cached = (cached[0], uidlist, _uid_map(uidlist))
+            return self._uidlist_cached[2]  # type: ignore[index, return-value]
+        return _uid_map(uidlist)
+
     def _read_uidlist(self) -> UidList:
+        cached = self._uidlist_cached
+        if cached is not None and cached[0] == self._uidlist_stamp():
+            return cached[1]
         try:
             uidlist = read_uidlist(self.directory / UIDLIST)
         except CorruptFileError:
             uidlist = None  # as Dovecot: start again with a new UIDVALIDITY
+        if uidlist is not None:
+            self._remember(uidlist)
         if uidlist is None:
             uidlist = UidList(new_uidvalidity(_maildir_root(self.directory)), 1, new_guid(), {})
         return uidlist
@@ -260,7 +289,7 @@ class Folder:
         uidlist = self._read_uidlist()
         if not (self.directory / UIDLIST).exists():
             uidlist = self._create_uidlist()
-        uid_of = _uid_map(uidlist)
+        uid_of = self._uid_map(uidlist)
         if any(base not in uid_of for base in found):
             uidlist, uid_of = self._assign(found)
         result = SyncResult()
@@ -358,17 +387,18 @@ class Folder:
             uidlist = self._read_uidlist()
             if not (self.directory / UIDLIST).exists():
                 write_uidlist(self.directory / UIDLIST, uidlist)
+                self._remember(uidlist)
             return uidlist
 
     def _assign(self, found: dict[str, tuple[str, str]]) -> tuple[UidList, dict[str, int]]:
         """Give UIDs to the files the uidlist does not know, under the uidlist lock."""
         with dotlock(self.directory / (UIDLIST + ".lock")):
             uidlist = self._read_uidlist()
-            uid_of = _uid_map(uidlist)
+            uid_of = self._uid_map(uidlist)
             missing = sorted(base for base in found if base not in uid_of)
             if not missing:
                 return uidlist, uid_of
-            entries = uidlist.entries
+            entries, uid_of = dict(uidlist.entries), dict(uid_of)
             stale = [
                 uid
                 for uid, entry in entries.items()
@@ -384,6 +414,7 @@ class Folder:
                 next_uid += 1
             uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
             write_uidlist(self.directory / UIDLIST, uidlist)
+            self._remember(uidlist, uid_of)
             self._expunged_bases.clear()
             return uidlist, uid_of
 
@@ -677,8 +708,8 @@ class Folder:
         """UIDs for files this process just put into the folder."""
         with dotlock(self.directory / (UIDLIST + ".lock")):
             uidlist = self._read_uidlist()
-            entries = uidlist.entries
-            uid_of = _uid_map(uidlist)
+            entries = dict(uidlist.entries)
+            uid_of = self._uid_map(uidlist)
             uids = []
             next_uid = uidlist.next_uid
             for base in bases:
@@ -689,6 +720,7 @@ class Folder:
                 uids.append(uid)
             uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
             write_uidlist(self.directory / UIDLIST, uidlist)
+            self._remember(uidlist)
         return uids
 
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
