@@ -29,7 +29,6 @@ from vmail.servers.imapd.selected import format_flags
 
 _SUMMARY_ITEMS = frozenset({"ENVELOPE", "BODYSTRUCTURE"})
 _DATA_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE"})
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class FetchError(Exception):
@@ -83,16 +82,9 @@ class FetchPlan:
 
 
 def internaldate(timestamp: float) -> bytes:
-    """``"17-Jul-1996 02:44:25 -0700"`` in the server's time zone (as Dovecot)."""
-    tm = time.localtime(timestamp)
-    offset = tm.tm_gmtoff // 60
-    sign = "+" if offset >= 0 else "-"
-    offset = abs(offset)
-    zone = f"{sign}{offset // 60:02d}{offset % 60:02d}"
-    return (
-        f'"{tm.tm_mday:02d}-{_MONTHS[tm.tm_mon - 1]}-{tm.tm_year:04d} '
-        f'{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} {zone}"'
-    ).encode()
+    """``"17-Jul-1996 02:44:25 -0700"`` in the server's time zone (as Dovecot). The process
+    never calls setlocale, so ``%b`` is the C locale's English month."""
+    return time.strftime('"%d-%b-%Y %H:%M:%S %z"', time.localtime(timestamp)).encode()
 
 
 def build(

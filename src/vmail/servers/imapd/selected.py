@@ -14,6 +14,7 @@ no renumbering, and it is what Dovecot does).
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -41,6 +42,17 @@ class SequenceRangeError(VmailError):
 
 def format_flags(flags: Iterable[str], recent: bool = False) -> bytes:
     """``(\\Seen $label)``: system flags in a fixed order, then keywords sorted."""
+    if isinstance(flags, frozenset):
+        return _format_frozen(flags, recent)  # records share few distinct flag sets
+    return _format(flags, recent)
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_frozen(flags: frozenset[str], recent: bool) -> bytes:
+    return _format(flags, recent)
+
+
+def _format(flags: Iterable[str], recent: bool) -> bytes:
     present = set(flags)
     items = [f for f in _SYSTEM_ORDER if f in present]
     if recent:
