@@ -15,7 +15,8 @@ import os
 import re
 import shutil
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 READ_TIMEOUT = 5.0
@@ -119,6 +120,28 @@ class Literal(bytes):
     """Literal data in a script: sent only if the server asked for it with ``+``."""
 
 
+@dataclass(frozen=True)
+class Deliver:
+    """A script step: a message appears in ``new/`` of ``folder`` (as a delivery agent
+    would put it), then lines are read until one matches ``until`` (an IDLE wake-up)."""
+
+    name: str
+    body: bytes
+    folder: str = ""
+    until: str | None = None
+
+    def into(self, root: Path, owner: tuple[int, int] | None) -> None:
+        """Write the message under the account's tree ``root``."""
+        path = _folder_dir(root, self.folder) / "new" / f"{BASE_TIME + 86400}.{self.name}.diff"
+        path.write_bytes(self.body)
+        os.utime(path, (BASE_TIME + 86400, BASE_TIME + 86400))
+        if owner:
+            os.chown(path, *owner)
+
+
+Step = str | bytes | Deliver
+
+
 class _Reader:
     """Response lines from a socket, a ``{n}`` literal kept inline with its line."""
 
@@ -149,10 +172,12 @@ class _Reader:
             self.buffer = self.buffer[size:]
 
 
-def transcript(port: int, script: Sequence[str | bytes]) -> list[str]:
+def transcript(
+    port: int, script: Sequence[Step], deliver: Callable[[Deliver], None] = lambda _: None
+) -> list[str]:
     """Play ``script`` (``\\n`` means CRLF in str chunks) and return the response lines.
 
-    A :class:`Literal` chunk is skipped unless the last line read was a continuation
+    A :class:`Deliver` step calls ``deliver``. A :class:`Literal` chunk is skipped unless the last line read was a continuation
     request (a server may refuse a synchronising literal at once). After each chunk, lines are read until every tag sent so far has its tagged response
     or the server asks for a continuation (``+``); a silence of :data:`READ_TIMEOUT` or
     a closed connection is recorded as a line too.
@@ -164,6 +189,11 @@ def transcript(port: int, script: Sequence[str | bytes]) -> list[str]:
         reader.line()  # the greeting: server-specific text
         asked = False
         for chunk in script:
+            if isinstance(chunk, Deliver):
+                deliver(chunk)
+                if chunk.until is not None:
+                    out += _until(reader, chunk.until)
+                continue
             if isinstance(chunk, Literal) and not asked:
                 continue
             data = chunk.replace("\n", "\r\n").encode() if isinstance(chunk, str) else chunk
@@ -190,3 +220,16 @@ def transcript(port: int, script: Sequence[str | bytes]) -> list[str]:
             if len(tags) > 1:  # Dovecot runs pipelined commands in parallel: any order
                 out[start:] = sorted(out[start:])
     return out
+
+
+def _until(reader: _Reader, pattern: str) -> list[str]:
+    """Lines up to the first matching ``pattern`` (a silence ends the wait)."""
+    out: list[str] = []
+    try:
+        while True:
+            line = reader.line().decode("utf-8", "replace")
+            out.append(line)
+            if re.fullmatch(pattern, line):
+                return out
+    except TimeoutError:
+        return [*out, "<silence>"]

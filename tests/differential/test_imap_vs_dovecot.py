@@ -18,7 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from tests.differential.imap_support import UIDVALIDITY, Literal, install_tree, transcript
+from tests.differential.imap_support import (
+    PLAIN,
+    UIDVALIDITY,
+    Deliver,
+    Literal,
+    Step,
+    install_tree,
+    transcript,
+)
 from tests.e2e import dovecot
 from tests.e2e.dovecot import Dovecot
 from tests.e2e.harness import PASSWORD, ServerProcess, make_config, running
@@ -29,7 +37,21 @@ DOMAIN = "diff.example"
 LOGIN = f't0 LOGIN "{{user}}" "{PASSWORD}"\n'
 
 # name -> script (chunks; "\n" is CRLF; the LOGIN chunk is added in front).
-SCENARIOS: dict[str, list[str | bytes]] = {
+SCENARIOS: dict[str, list[Step]] = {
+    "new_mail": [
+        "t1 SELECT INBOX\n",
+        Deliver("M100P1", PLAIN % (7, 7, 7, 7)),
+        "t2 NOOP\n",
+        "t3 FETCH 7 (UID FLAGS RFC822.SIZE)\n",
+        "t4 IDLE\n",
+        Deliver("M101P1", PLAIN % (8, 8, 8, 8), until=r"\* \d+ EXISTS"),
+        "DONE\n",
+        "t5 STATUS A (MESSAGES RECENT UIDNEXT UNSEEN)\n",
+        Deliver("M102P1", PLAIN % (9, 9, 9, 9), folder="A"),
+        "t6 STATUS A (MESSAGES RECENT UIDNEXT UNSEEN)\n",
+        "t7 EXAMINE A\n",
+        "t8 FETCH 1:* (UID FLAGS)\n",
+    ],
     "select": [
         "t1 SELECT INBOX\n",
         "t2 EXAMINE INBOX\n",
@@ -695,11 +717,16 @@ def _blocks(ours: list[str], theirs: list[str]) -> list[tuple[tuple[str, ...], t
 def test_same_transcript(servers: Servers, name: str) -> None:
     user = _user(name)
     local, _, domain = user.partition("@")
-    install_tree(servers.vmail.maildir(user), servers.owner)
-    install_tree(servers.dovecot.mail_root / domain / local, servers.owner)
+    owner = servers.owner
+    install_tree(servers.vmail.maildir(user), owner)
+    install_tree(servers.dovecot.mail_root / domain / local, owner)
     script = [LOGIN.format(user=user), *SCENARIOS[name]]
-    ours = _sort_listings([_normalise(x) for x in transcript(servers.vmail.port("imap"), script)])
-    theirs = _sort_listings([_normalise(x) for x in transcript(servers.dovecot.imap_port, script)])
+    vmail_root = servers.vmail.maildir(user)
+    dovecot_root = servers.dovecot.mail_root / domain / local
+    ours = transcript(servers.vmail.port("imap"), script, lambda d: d.into(vmail_root, owner))
+    theirs = transcript(servers.dovecot.imap_port, script, lambda d: d.into(dovecot_root, owner))
+    ours = _sort_listings([_normalise(x) for x in ours])
+    theirs = _sort_listings([_normalise(x) for x in theirs])
     print("vmail:", *ours, "", "dovecot:", *theirs, sep="\n")  # shown when the test fails
     allowances = [a for a in ALLOWED if a.scenario == name]
     blocks = _blocks(ours, theirs)

@@ -369,10 +369,13 @@ async def thread_(conn: ImapConnection, cmd: t.Thread) -> Done:
 @handler(t.Idle, frozenset({State.AUTHENTICATED, State.SELECTED}))
 async def idle(conn: ImapConnection, cmd: t.Idle) -> Done:
     selection = conn.selected
+    if selection is not None:
+        # Watch before the client hears "+ idling" (it may deliver at once), and sync once
+        # more: mail that arrived since the last command's sync is not a change to a watcher.
+        selection.watch(conn.server.watcher)
+        selection.changed.set()
     conn.stream.write(b"+ idling\r\n")
     await conn.stream.flush()
-    if selection is not None:
-        selection.watch(conn.server.watcher)
     done = asyncio.ensure_future(conn.read_line(timeout=conn.settings.timeout))
     try:
         while True:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from vmail.mailstore.folder import Folder
@@ -68,28 +69,40 @@ class Selection:
         """Sync the folder and write the untagged updates the view allows now."""
         await asyncio.to_thread(self.folder.sync)
         self.changed.clear()
-        results = self.take_pending() or [SyncResult()]
-        by_uid = self.folder.by_uid
-        if not self.readonly and any(result.new_uids for result in results):
+        result = _merged(self.take_pending())
+        if not self.readonly and result.new_uids:
             # New mail is \Recent in the (first) session that has the folder selected.
-            # (A result of its own: the folder hands the same results to every session.)
             claimed = await asyncio.to_thread(self.folder.claim_recent)
-            results.append(SyncResult(recent_uids=claimed))
-        for result in results:
-            lines = self.view.update(
-                result,
-                by_uid,
-                allow_expunge=allow_expunge,
-                uid_command=uid_command,
-                suppress_fetch=self.suppress,
-            )
-            for line in lines:
-                conn.stream.write(line)
+            result.recent_uids = sorted({*result.recent_uids, *claimed})
+        lines = self.view.update(
+            result,
+            self.folder.by_uid,
+            allow_expunge=allow_expunge,
+            uid_command=uid_command,
+            suppress_fetch=self.suppress,
+        )
+        for line in lines:
+            conn.stream.write(line)
         self.suppress.clear()
 
     def close(self) -> None:
         self._unlisten()
         self.unwatch()
+
+
+def _merged(results: list[SyncResult]) -> SyncResult:
+    """The pending syncs as one new result (the folder hands the same result objects to
+    every session), so that one update sends EXISTS and RECENT once, as Dovecot does."""
+
+    def union(lists: Iterable[list[int]]) -> list[int]:
+        return sorted({u for uids in lists for u in uids})
+
+    return SyncResult(
+        new_uids=union(r.new_uids for r in results),
+        expunged_uids=union(r.expunged_uids for r in results),
+        changed_uids=union(r.changed_uids for r in results),
+        recent_uids=union(r.recent_uids for r in results),
+    )
 
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
