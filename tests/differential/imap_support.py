@@ -1,10 +1,12 @@
 """Raw-socket IMAP transcripts and a fixed Maildir++ tree for the vmail-vs-Dovecot comparison.
 
-:func:`write_tree` writes one account's Maildir++ tree by hand (files in ``cur/`` with
-flags, ``dovecot-uidlist`` with fixed UIDVALIDITYs, ``dovecot-keywords``,
-``subscriptions``, fixed mtimes for INTERNALDATE), so that both servers start from the
-same bytes. :func:`transcript` plays a script (chunks sent as they are: pipelined
-commands, synchronising literals after a ``+`` continuation, IDLE/DONE) and returns every
+:func:`write_tree` writes one account's Maildir++ tree by hand (files with flags in
+``new/``, so that both servers see them ``\\Recent`` — Dovecot does not for files already
+in ``cur/`` and the uidlist, vmail's fresh index does; ``dovecot-uidlist`` with fixed
+UIDVALIDITYs, ``dovecot-keywords``, ``subscriptions``, fixed mtimes for INTERNALDATE), so
+that both servers start from the same bytes. :func:`transcript` plays a script (chunks
+sent as they are: pipelined commands, synchronising literals after a ``+`` continuation,
+IDLE/DONE, :class:`Deliver` steps) and returns every
 response line (literals inline) with the ``secs`` timings removed; the replies to a chunk
 of several pipelined commands are sorted.
 """
