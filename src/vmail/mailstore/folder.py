@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from vmail.mailstore import quota
 from vmail.mailstore.access_errors import MessageGoneError
@@ -48,7 +48,7 @@ from vmail.mailstore.message import (
     MessageSummary,
     body_offset,
     crlf_size,
-    envelope_summary,
+    header_summary,
     summarize,
     summary_values,
 )
@@ -523,7 +523,7 @@ class Folder:
             if missing:
                 built = build_summaries([(u, str(self._located(u))) for u in missing])
                 self._index.put_summaries(built)
-                blobs.update((uid, data) for uid, _, data in built)
+                blobs.update((uid, data) for uid, _, data, _ in built)
         for uid in uids:
             blob = blobs.get(uid)
             if blob is not None:
@@ -535,12 +535,25 @@ class Folder:
         with self._lock:
             uids = [u for u in uids if u in self._records]
             blobs = self._index.summary_blobs(uids, SUMMARY_VERSION, "envelope")
-            missing = [u for u in uids if u not in blobs]
-            if missing:
-                built = build_envelopes([(u, str(self._located(u))) for u in missing])
-                self._index.put_envelopes(built)
-                blobs.update(built)
+            self._add_headers(uids, blobs, 1)
         return {uid: marshal.loads(blob) for uid, blob in blobs.items()}
+
+    def subjects(self, uids: Sequence[int]) -> dict[int, str]:
+        """The decoded Subjects of ``uids`` (SEARCH SUBJECT), cached with the envelopes."""
+        with self._lock:
+            uids = [u for u in uids if u in self._records]
+            found: dict[int, Any] = self._index.summary_blobs(uids, SUMMARY_VERSION, "subject")
+            self._add_headers(uids, found, 2)
+        return found
+
+    def _add_headers(self, uids: Sequence[int], found: dict[int, Any], field: int) -> None:
+        """Build, cache and add to ``found`` the header data (envelope blob: ``field`` 1,
+        subject: 2) of the ``uids`` it lacks."""
+        missing = [u for u in uids if u not in found]
+        if missing:
+            built = build_envelopes([(u, str(self._located(u))) for u in missing])
+            self._index.put_envelopes(built)
+            found.update((item[0], item[field]) for item in built)
 
     def _located(self, uid: int) -> Path:
         rec = self._record(uid)
@@ -855,9 +868,9 @@ def _link_or_copy(source: Path, target: Path, tmp: Path, internaldate: float) ->
     return True
 
 
-def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, bytes]]:
-    """(uid, envelope blob, summary blob) for (uid, file path) pairs; files that vanished
-    are skipped. A plain function of picklable values, so callers may spread it over
+def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, bytes, str]]:
+    """(uid, envelope blob, summary blob, subject) for (uid, file path) pairs; files that
+    vanished are skipped. A plain function of picklable values, so callers may spread it over
     processes (``ProcessPoolExecutor.map`` on chunks)."""
     built = []
     for uid, path in items:
@@ -866,12 +879,14 @@ def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, 
                 summary = summarize(f.read())
         except FileNotFoundError:
             continue
-        built.append((uid, marshal.dumps(summary.envelope), marshal.dumps(summary_values(summary))))
+        envelope, values = marshal.dumps(summary.envelope), marshal.dumps(summary_values(summary))
+        built.append((uid, envelope, values, summary.subject))
     return built
 
 
-def build_envelopes(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes]]:
-    """(uid, marshalled ENVELOPE) for (uid, file path) pairs; vanished files are skipped."""
+def build_envelopes(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, str]]:
+    """(uid, marshalled ENVELOPE, decoded Subject) for (uid, file path) pairs; vanished
+    files are skipped."""
     built = []
     for uid, path in items:
         try:
@@ -881,7 +896,8 @@ def build_envelopes(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes]]
                     head += f.read()  # a header longer than that: read it all
         except FileNotFoundError:
             continue
-        built.append((uid, marshal.dumps(envelope_summary(head))))
+        envelope, subject = header_summary(head)
+        built.append((uid, marshal.dumps(envelope), subject))
     return built
 
 

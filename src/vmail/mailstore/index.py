@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 INDEX_NAME = "vmail.index.sqlite"
-SCHEMA_VERSION = 2  # 2: summary.data may be NULL (envelope cached alone)
+SCHEMA_VERSION = 3  # 2: summary.data may be NULL (envelope cached alone); 3: subject
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS msg (
     size INTEGER NOT NULL, internaldate REAL NOT NULL, flags TEXT NOT NULL,
     modseq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS summary (
-    uid INTEGER PRIMARY KEY, envelope BLOB NOT NULL, data BLOB);
+    uid INTEGER PRIMARY KEY, envelope BLOB NOT NULL, data BLOB, subject TEXT NOT NULL);
 """
 
 Row = tuple[int, str, str, int, float, str, int]
@@ -183,7 +183,7 @@ class FolderIndex:
         self, uids: Sequence[int], version: int, column: str = "data"
     ) -> dict[int, bytes]:
         """Cached marshalled summaries (or envelopes) of ``uids``; stale versions dropped."""
-        if column not in ("data", "envelope"):
+        if column not in ("data", "envelope", "subject"):
             raise ValueError(f"no summary column {column!r}")
         try:
             db = self._connect()
@@ -209,13 +209,13 @@ class FolderIndex:
             self._failed(e)
             return {}
 
-    def put_envelopes(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Store (uid, envelope blob) alone; a full summary stored later replaces the row."""
-        self._write([("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL)", items)])
+    def put_envelopes(self, items: Iterable[tuple[int, bytes, str]]) -> None:
+        """Store (uid, envelope blob, subject) alone; a full summary later replaces the row."""
+        self._write([("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items)])
 
-    def put_summaries(self, items: Iterable[tuple[int, bytes, bytes]]) -> None:
-        """Store (uid, envelope blob, summary blob) in one transaction (best effort)."""
-        self._write([("INSERT OR REPLACE INTO summary VALUES (?, ?, ?)", items)])
+    def put_summaries(self, items: Iterable[tuple[int, bytes, bytes, str]]) -> None:
+        """Store (uid, envelope blob, summary blob, subject) in one transaction (best effort)."""
+        self._write([("INSERT OR REPLACE INTO summary VALUES (?, ?, ?, ?)", items)])
 
 
 def _meta(uidvalidity: int, highest_modseq: int, first_recent: int) -> list[tuple[str, int]]:

@@ -30,7 +30,7 @@ def test_summary_version_change_drops_cache(tmp_path: Path) -> None:
     index = FolderIndex(tmp_path)
     index.rebuild(1, 5, 1, [])
     assert index.summary_blobs([1], 1) == {}
-    index.put_summaries([(1, b"env", b"data")])
+    index.put_summaries([(1, b"env", b"data", "subject")])
     assert index.summary_blobs([1], 1) == {1: b"data"}
     assert index.summary_blobs([1], 1, "envelope") == {1: b"env"}
     assert index.summary_blobs([1], 2) == {}

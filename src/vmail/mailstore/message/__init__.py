@@ -13,6 +13,7 @@ from .summary import (
     SUMMARY_VERSION,
     MessageSummary,
     envelope_summary,
+    header_summary,
     summarize,
     summary_values,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "decode_words",
     "envelope_summary",
     "header_block",
+    "header_summary",
     "header_values",
     "matches",
     "parse_date",

@@ -105,4 +105,19 @@ def envelope_summary(data: bytes) -> bytes:
     return envelope(collect(data, 0, body_offset(data)))
 
 
-__all__ = ["SUMMARY_VERSION", "MessageSummary", "envelope_summary", "summarize"]
+def header_summary(data: bytes) -> tuple[bytes, str]:
+    """The ENVELOPE and the decoded Subject (``summarize(data).subject``), from the header
+    alone: what a first FETCH ENVELOPE and a SUBJECT search need."""
+    h = collect(data, 0, body_offset(data))
+    subject_raw = _last(h.get(b"subject"))
+    subject = decode_words(to_text(unfold(subject_raw))) if subject_raw is not None else ""
+    return envelope(h), subject
+
+
+__all__ = [
+    "SUMMARY_VERSION",
+    "MessageSummary",
+    "envelope_summary",
+    "header_summary",
+    "summarize",
+]
