@@ -111,7 +111,12 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
         return
     states, func = entry
     if conn.state not in states:
-        await conn.bad(command.tag, _state_error(conn.state, states))
+        if states == NOT_AUTHENTICATED and conn.state != State.NOT_AUTHENTICATED:
+            # Dovecot's post-login command set has no LOGIN, AUTHENTICATE or STARTTLS.
+            text = syntax_error(command_name(line), "unknown command")
+        else:
+            text = _state_error(conn.state, states)
+        await conn.bad(command.tag, text)
         return
     started = time.monotonic()
     try:
@@ -159,8 +164,6 @@ def _state_error(state: str, allowed: frozenset[str]) -> str:
         return "Error in IMAP command received by server."
     if allowed == SELECTED:
         return "No mailbox selected."
-    if allowed == NOT_AUTHENTICATED:
-        return "Already logged in."
     return "Error in IMAP command received by server."
 
 

@@ -47,6 +47,7 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
             "RECURSIVEMATCH must not be the only selection",
         ),
         (r"invalid date-time", "Invalid internal date"),
+        (r"unknown command", "Unknown command"),
         (r"expected a header field name", "Invalid BODY[..] section"),
     ]
 ]

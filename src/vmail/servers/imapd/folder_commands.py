@@ -63,7 +63,7 @@ async def select(conn: ImapConnection, cmd: t.Select) -> Done:
     try:
         folder: Folder = await in_thread(store.folder, cmd.mailbox)
     except NoSuchFolderError:
-        raise No(f"Mailbox doesn't exist: {cmd.mailbox}", "NONEXISTENT") from None
+        raise No(f"Mailbox doesn't exist: {cmd.mailbox}") from None  # Dovecot: no code
     await in_thread(folder.sync)
     records = folder.messages
     if cmd.readonly:  # EXAMINE shows the \Recent messages without claiming them (Dovecot)
@@ -361,7 +361,7 @@ async def status(conn: ImapConnection, cmd: t.Status) -> Done:
     try:
         await _status_line(conn, cmd.mailbox, cmd.items)
     except NoSuchFolderError:
-        raise No(f"Mailbox doesn't exist: {cmd.mailbox}", "NONEXISTENT") from None
+        raise No(f"Mailbox doesn't exist: {cmd.mailbox}") from None  # Dovecot: no code
     if _is_selected(conn, cmd.mailbox):  # RFC 3501 6.3.10 advises against it
         return Done("OK", "Status on selected mailbox completed", "CLIENTBUG")
     return Done("OK", "Status completed.")

@@ -266,7 +266,7 @@ def search_response(numbers: Iterable[int], modseq: int | None = None) -> bytes:
 def esearch_response(
     tag: str, uid: bool, matches: Iterable[int], options: Iterable[str], modseq: int | None = None
 ) -> bytes:
-    """``* ESEARCH (TAG "a1") UID MIN 2 MAX 9 COUNT 3 ALL 2,5:9`` (RFC 4731).
+    """``* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2,5:9 COUNT 3`` (RFC 4731, Dovecot's order).
 
     ``options`` are the RETURN options (no option means ALL); MIN, MAX and ALL are left
     out when nothing matched, COUNT is always given when asked for. SAVE only saves.
@@ -285,10 +285,10 @@ def esearch_response(
         parts.append(b"MIN %d" % values[0])
     if values and "MAX" in opts:
         parts.append(b"MAX %d" % values[-1])
-    if "COUNT" in opts:
-        parts.append(b"COUNT %d" % len(values))
     if values and "ALL" in opts:
         parts.append(b"ALL " + compress_sorted(values))
+    if "COUNT" in opts:
+        parts.append(b"COUNT %d" % len(values))
     if values and modseq is not None and opts - {"SAVE"}:
         parts.append(b"MODSEQ %d" % modseq)
     return b" ".join(parts) + b"\r\n"

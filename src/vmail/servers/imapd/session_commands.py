@@ -202,19 +202,20 @@ ENABLEABLE = ("CONDSTORE", "QRESYNC")
 
 @handler(t.Enable, AUTHENTICATED)
 async def enable(conn: ImapConnection, cmd: t.Enable) -> Done:
-    newly: list[str] = []
+    # Dovecot lists every known capability named, already enabled or not, and sends no
+    # ENABLED line when none was known (RFC 5161 asks only for the ones it enabled).
+    named: list[str] = []
     for name in cmd.capabilities:
         upper = name.upper()
         if upper not in ENABLEABLE:
             continue
-        for cap in ("CONDSTORE", upper):
-            if cap not in conn.enabled:
-                conn.enabled.add(cap)
-                newly.append(cap)
+        conn.enabled.update(("CONDSTORE", upper))
+        named.append(upper)
     if conn.selected is not None:
         conn.selected.view.condstore = "CONDSTORE" in conn.enabled
         conn.selected.view.qresync = "QRESYNC" in conn.enabled
-    conn.stream.write(("* ENABLED" + "".join(" " + c for c in newly) + "\r\n").encode())
+    if named:
+        conn.stream.write(("* ENABLED" + "".join(" " + c for c in named) + "\r\n").encode())
     return Done("OK", "Enabled.")
 
 

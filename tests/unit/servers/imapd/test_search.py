@@ -286,7 +286,7 @@ def test_search_response() -> None:
 
 def test_esearch_response() -> None:
     got = esearch_response("a1", True, [9, 2, 5, 6, 7], ["min", "MAX", "COUNT", "ALL"])
-    assert got == b'* ESEARCH (TAG "a1") UID MIN 2 MAX 9 COUNT 5 ALL 2,5:7,9\r\n'
+    assert got == b'* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2,5:7,9 COUNT 5\r\n'
     assert esearch_response("t", False, [3, 4], []) == b'* ESEARCH (TAG "t") ALL 3:4\r\n'
     assert esearch_response("t", False, [], ["MIN", "COUNT", "ALL"]) == (
         b'* ESEARCH (TAG "t") COUNT 0\r\n'

@@ -173,7 +173,7 @@ def test_search_esearch_save_sort_thread(tmp_path: Path) -> None:
         ],
     )
     assert b"* SEARCH 1 3\r\n" in out
-    assert b'* ESEARCH (TAG "t2") UID MIN 1 MAX 3 COUNT 2 ALL 1,3\r\n' in out
+    assert b'* ESEARCH (TAG "t2") UID MIN 1 MAX 3 ALL 1,3 COUNT 2\r\n' in out
     assert sum(1 for line in out if b"FETCH" in line and b"UID" in line) == 3
     assert b'* ESEARCH (TAG "t5")\r\n' in out
     assert b"* SORT 3 2 1\r\n" in out
