@@ -87,7 +87,12 @@ def make_config(tmp_path: Path, main: dict[str, str] | None = None, master: str 
         *ids,
     )
     master_cf = config_dir / "master.cf"
-    text = re.sub(r"^(2525|5587|4465|1143|1993|1110|1995)(?=\s)", "127.0.0.1:0", master_cf.read_text(), flags=re.M)
+    text = re.sub(
+        r"^(2525|5587|4465|1143|1993|1110|1995)(?=\s)",
+        "127.0.0.1:0",
+        master_cf.read_text(),
+        flags=re.M,
+    )
     master_cf.write_text(text + master)
     settings = {"mynetworks": "127.0.0.0/8", "smtpd_client_connection_count_limit": "0"}
     settings.update(main or {})
