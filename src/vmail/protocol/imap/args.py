@@ -14,8 +14,9 @@ class Args:
         self.c, self.tag, self.uid, self.utf8 = c, tag, uid, utf8
 
     def mailbox(self) -> str:
-        """A mailbox name (astring); ``INBOX`` in any case becomes ``INBOX``."""
-        name = self.c.text(self.c.astring("a mailbox name"), self.utf8)
+        """A mailbox name: an astring where Dovecot also allows ``%`` and ``*`` (``CREATE
+        a%b``); ``INBOX`` in any case becomes ``INBOX``."""
+        name = self.c.text(self.c.list_mailbox("a mailbox name"), self.utf8)
         return "INBOX" if name.upper() == "INBOX" else name
 
     def sp_mailbox(self) -> str:
@@ -31,7 +32,7 @@ class Args:
 def options(c: Cursor, allowed: frozenset[str], what: str) -> list[str]:
     """``(opt opt ...)`` of known atoms, possibly empty; the '(' is already read."""
     opts: list[str] = []
-    while not c.accept(b")"):
+    while not c.close():
         if opts:
             c.sp()
         opt = c.keyword()

@@ -50,7 +50,7 @@ def parse_fetch_items(c: Cursor) -> tuple[FetchAtt, ...]:
     """A macro, one item, or a parenthesised list of items."""
     if c.accept(b"("):
         items = [fetch_att(c)]
-        while not c.accept(b")"):
+        while not c.close():
             c.sp()
             items.append(fetch_att(c))
         return tuple(items)
@@ -129,7 +129,7 @@ def _header_list(c: Cursor) -> tuple[str, ...]:
     names: list[str] = []
     while True:
         names.append(c.text(c.astring("a header field name"), False).upper())
-        if c.accept(b")"):
+        if c.close():
             return tuple(names)
         c.sp()
 

@@ -19,10 +19,19 @@ _QUOTED = re.compile(rb'"((?:[^"\\\x00]|\\["\\])*)"')
 _UNESCAPE = re.compile(rb"\\([\"\\])")
 _DIGITS = re.compile(rb"[0-9]+")
 _SEQSET = re.compile(rb"[0-9*:,$]+")
+_SPACES = re.compile(rb" +")
+
+
+MISSING_PAREN = "Missing ')'"
 
 
 class CommandSyntaxError(Exception):
-    """A syntax error; the message is sent to the client."""
+    """A syntax error; the message is sent to the client.
+
+    Messages that begin with a capital letter are Dovecot's own reason for the same
+    mistake (``Missing ')'``): the server sends them as ``Error in IMAP command NAME:
+    <reason>``. Lower-case messages are vmail's explanations, which the server may reword.
+    """
 
 
 class Cursor:
@@ -42,8 +51,10 @@ class Cursor:
     # -- position -------------------------------------------------------------------
 
     def at_end(self) -> bool:
-        """True when everything has been read."""
-        return self.pos >= len(self.buf) and self.i >= len(self.parts) - 1
+        """True when everything has been read but trailing spaces (Dovecot ignores them)."""
+        if self.i < len(self.parts) - 1:
+            return False
+        return self.pos >= len(self.buf) or _SPACES.fullmatch(self.buf, self.pos) is not None
 
     def at_literal(self) -> bool:
         """True when the next token is a literal."""
@@ -64,6 +75,14 @@ class Cursor:
             return True
         return False
 
+    def close(self) -> bool:
+        """Consume ``)`` if it is next; at the end of the command the list is unclosed."""
+        if self.accept(b")"):
+            return True
+        if self.at_end():
+            raise CommandSyntaxError(MISSING_PAREN)
+        return False
+
     def expect(self, c: bytes, what: str) -> None:
         """Consume ``c`` or fail with ``what`` in the message."""
         if not self.accept(c):
@@ -75,6 +94,13 @@ class Cursor:
             self.pos += 1
         else:
             raise CommandSyntaxError("missing argument" if self.at_end() else "expected a space")
+
+    def more(self) -> bool:
+        """Consume the space before a further argument; False at the end of the command."""
+        if self.at_end():
+            return False
+        self.sp()
+        return True
 
     def end(self) -> None:
         """Nothing may follow."""
@@ -161,10 +187,13 @@ class Cursor:
             return None
         return self.string("a string or NIL")
 
-    def list_mailbox(self) -> bytes:
-        """A LIST pattern: atom characters plus ``%`` and ``*``, or a string."""
+    def list_mailbox(self, what: str = "a mailbox pattern") -> bytes:
+        """A LIST pattern: atom characters plus ``%`` and ``*``, or a string.
+
+        Mailbox names are read the same way: Dovecot accepts ``CREATE a%b``.
+        """
         tok = self._match(_LIST_MAILBOX)
-        return tok if tok is not None else self.string("a mailbox pattern")
+        return tok if tok is not None else self.string(what)
 
     def _atom_continues(self, n: int) -> bool:
         return _ASTRING.match(self.buf, self.pos + n) is not None
@@ -205,4 +234,4 @@ class Cursor:
             ) from None
 
 
-__all__ = ["CommandSyntaxError", "Cursor"]
+__all__ = ["MISSING_PAREN", "CommandSyntaxError", "Cursor"]

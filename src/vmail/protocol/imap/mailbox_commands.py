@@ -42,7 +42,7 @@ def _select(a: Args, readonly: bool) -> Command:
     mailbox = a.sp_mailbox()
     condstore = False
     qresync = None
-    if a.c.accept(b" "):
+    if a.c.more():
         a.c.expect(b"(", "'(' before select parameters")
         while True:
             param = a.c.keyword()
@@ -53,7 +53,7 @@ def _select(a: Args, readonly: bool) -> Command:
                 qresync = _qresync(a.c)
             else:
                 raise CommandSyntaxError(f"unknown select parameter {param[:40]}")
-            if a.c.accept(b")"):
+            if a.c.close():
                 break
             a.c.sp()
     a.c.end()
@@ -90,13 +90,13 @@ def _qresync(c: Cursor) -> QResync:
 def _create(a: Args) -> Command:
     mailbox = a.sp_mailbox()
     uses: list[str] = []
-    if a.c.accept(b" "):
+    if a.c.more():
         a.c.expect(b"(", "'(' before create parameters")
         if a.c.keyword() != "USE":
             raise CommandSyntaxError("unknown create parameter")
         a.c.sp()
         a.c.expect(b"(", "'(' after USE")
-        while not a.c.accept(b")"):
+        while not a.c.close():
             if uses:
                 a.c.sp()
             a.c.expect(b"\\", "a special-use flag")
@@ -139,23 +139,21 @@ def _list(a: Args) -> Command:
     patterns: list[str] = []
     if c.accept(b"("):
         extended = True
-        while not c.accept(b")"):
+        while not c.close():
             if patterns:
                 c.sp()
             patterns.append(c.text(c.list_mailbox(), a.utf8))
-        if not patterns:
-            raise CommandSyntaxError("empty pattern list")
     else:
         patterns.append(c.text(c.list_mailbox(), a.utf8))
     returns: list[str] = []
     status: tuple[str, ...] = ()
-    if c.accept(b" "):
+    if c.more():
         if c.keyword() != "RETURN":
             raise CommandSyntaxError("expected RETURN")
         c.sp()
         c.expect(b"(", "'(' after RETURN")
         extended = True
-        while not c.accept(b")"):
+        while not c.close():
             if returns:
                 c.sp()
             opt = c.keyword()

@@ -49,7 +49,7 @@ def flag_list(c: Cursor) -> tuple[str, ...]:
     """``(flag ...)``, possibly empty."""
     c.expect(b"(", "'(' before flags")
     flags: list[str] = []
-    while not c.accept(b")"):
+    while not c.close():
         if flags:
             c.sp()
         flags.append(flag(c))
@@ -111,7 +111,7 @@ def _fetch(a: Args) -> Command:
     items = parse_fetch_items(c)
     changedsince = None
     vanished = False
-    if c.accept(b" "):
+    if c.more():
         c.expect(b"(", "'(' before FETCH modifiers")
         while True:
             mod = c.keyword()
@@ -122,7 +122,7 @@ def _fetch(a: Args) -> Command:
                 vanished = True
             else:
                 raise CommandSyntaxError(f"unknown FETCH modifier {mod[:40]}")
-            if c.accept(b")"):
+            if c.close():
                 break
             c.sp()
         if vanished and (not a.uid or changedsince is None):
@@ -160,7 +160,7 @@ def _store(a: Args) -> Command:
         flags = flag_list(c)
     else:
         flags_list = [flag(c)]
-        while c.accept(b" "):
+        while c.more():
             flags_list.append(flag(c))
         flags = tuple(flags_list)
     c.end()

@@ -80,7 +80,7 @@ def _authenticate(a: Args) -> Command:
     a.c.sp()
     mech = a.c.keyword()
     initial = None
-    if a.c.accept(b" "):
+    if a.c.more():
         raw = a.c.atom("an initial response")
         if not _BASE64.match(raw):
             raise CommandSyntaxError("initial response is not base64")
@@ -99,11 +99,16 @@ def _login(a: Args) -> Command:
 
 
 def _enable(a: Args) -> Command:
+    """``ENABLE cap ...``; Dovecot also accepts it with no capability (``OK Enabled``)."""
     caps: list[str] = []
-    while not caps or not a.c.at_end():
-        a.c.sp()
+    while a.c.more():
         caps.append(a.c.keyword())
     return Enable(a.tag, tuple(caps))
+
+
+def _noop(a: Args) -> Command:
+    """NOOP; Dovecot ignores whatever follows it, so its arguments are not read."""
+    return Noop(a.tag)
 
 
 def _id(a: Args) -> Command:
@@ -115,7 +120,7 @@ def _id(a: Args) -> Command:
         c.end()
         return Id(a.tag, None)
     params: list[tuple[str, str | None]] = []
-    while not c.accept(b")"):
+    while not c.close():
         if params:
             c.sp()
         key = c.string("a field name")
@@ -142,7 +147,7 @@ def _setquota(a: Args) -> Command:
     c.sp()
     c.expect(b"(", "'(' before quota limits")
     limits: list[tuple[str, int]] = []
-    while not c.accept(b")"):
+    while not c.close():
         if limits:
             c.sp()
         resource = c.keyword()
@@ -161,7 +166,6 @@ def _compress(a: Args) -> Command:
 
 _NO_ARGS_CLASSES: dict[str, type[Command]] = {
     "CAPABILITY": Capability,
-    "NOOP": Noop,
     "LOGOUT": Logout,
     "STARTTLS": StartTLS,
     "CHECK": Check,
@@ -185,6 +189,7 @@ _COMMANDS: dict[str, Callable[[Args], Command]] = {
     "AUTHENTICATE": _authenticate,
     "LOGIN": _login,
     "ENABLE": _enable,
+    "NOOP": _noop,
     "ID": _id,
     "GETQUOTA": _getquota,
     "SETQUOTA": _setquota,

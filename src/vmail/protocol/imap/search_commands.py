@@ -62,7 +62,7 @@ def _sort(a: Args) -> Command:
     returns = _search_returns(c)
     c.expect(b"(", "'(' before sort criteria")
     criteria: list[tuple[str, bool]] = []
-    while not c.accept(b")"):
+    while not c.close():
         if criteria:
             c.sp()
         key = c.keyword()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import re
 from collections.abc import Callable
@@ -23,13 +24,16 @@ from vmail.protocol.imap.types import (
     SearchText,
 )
 
-CHARSETS = {"UTF-8": "utf-8", "US-ASCII": "ascii"}
 BADCHARSET = "BADCHARSET (UTF-8 US-ASCII)"
 MAX_MODSEQ = 2**63 - 1
 MAX_SIZE = 2**63 - 1
+INVALID_DATE = "Invalid search date parameter"
+# What an impossible day means (see parse_date): later than any message, and far enough
+# from datetime.date.max that the day after it can still be computed.
+IMPOSSIBLE_DATE = datetime.date(9999, 1, 1)
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
-_DATE = re.compile(rb'("?)([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})\1')
+_DATE = re.compile(rb'("?)([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})\1(?![^ )])')
 _FLAG_KEYS = {
     "ANSWERED": ("\\Answered", True),
     "UNANSWERED": ("\\Answered", False),
@@ -60,10 +64,19 @@ class UnknownCharsetError(CommandSyntaxError):
 
 
 def charset_codec(name: bytes) -> str:
-    """Python codec for a SEARCH charset name, or raise :class:`UnknownCharsetError`."""
-    codec = CHARSETS.get(name.decode("ascii", "replace").upper())
-    if codec is None:
-        raise UnknownCharsetError(f"unsupported charset {name[:40].decode('ascii', 'replace')}")
+    """Python codec for a SEARCH charset name, or raise :class:`UnknownCharsetError`.
+
+    Like Dovecot (which asks iconv), any text encoding Python knows is accepted
+    (``ISO-8859-1``, ``KOI8-R``, ``UTF-7``...); the search strings are decoded with it.
+    """
+    label = name[:40].decode("ascii", "replace")
+    if not name.isascii():
+        raise UnknownCharsetError(f"unsupported charset {label}")
+    try:
+        codec = codecs.lookup(name.decode("ascii")).name
+        b" ".decode(codec, "ignore")  # LookupError for bytes-to-bytes codecs (base64...)
+    except (LookupError, UnicodeError):
+        raise UnknownCharsetError(f"unsupported charset {label}") from None
     return codec
 
 
@@ -88,7 +101,7 @@ def search_key(c: Cursor, codec: str) -> SearchKey:
 def _key(c: Cursor, codec: str) -> SearchKey:
     if c.accept(b"("):
         keys = [search_key(c, codec)]
-        while not c.accept(b")"):
+        while not c.close():
             c.sp()
             keys.append(search_key(c, codec))
         return keys[0] if len(keys) == 1 else SearchAnd(tuple(keys))
@@ -124,15 +137,21 @@ def _date(c: Cursor, codec: str, name: str) -> SearchKey:
 
 
 def parse_date(c: Cursor) -> datetime.date:
-    """``date`` (``1-Feb-1994``, optionally quoted)."""
+    """``date`` (``1-Feb-1994``, optionally quoted).
+
+    Dovecot accepts a day that the month does not have (``31-Feb-2026``, ``0-Jan-2026``,
+    ``99-Dec-2026``) and reads it as a time after every message: BEFORE matches all,
+    ON and SINCE nothing. Such a day becomes :data:`IMPOSSIBLE_DATE`.
+    """
     m = _DATE.match(c.buf, c.pos)
     month = m.group(3).decode().upper() if m else ""
     if m is None or month not in MONTHS:
-        raise CommandSyntaxError("invalid date (expected d-Mon-yyyy)")
+        raise CommandSyntaxError(INVALID_DATE)
+    year, day = int(m.group(4)), int(m.group(2))
     try:
-        date = datetime.date(int(m.group(4)), MONTHS.index(month) + 1, int(m.group(2)))
+        date = datetime.date(max(year, 1), MONTHS.index(month) + 1, day)
     except ValueError:
-        raise CommandSyntaxError("invalid date") from None
+        date = IMPOSSIBLE_DATE
     c.pos = m.end()
     return date
 
@@ -210,4 +229,12 @@ _HANDLERS: dict[str, Callable[[Cursor, str, str], SearchKey]] = {
     "MODSEQ": _modseq,
 }
 
-__all__ = ["BADCHARSET", "UnknownCharsetError", "charset_codec", "parse_date", "search_program"]
+__all__ = [
+    "BADCHARSET",
+    "IMPOSSIBLE_DATE",
+    "INVALID_DATE",
+    "UnknownCharsetError",
+    "charset_codec",
+    "parse_date",
+    "search_program",
+]

@@ -96,3 +96,36 @@ def test_text_decoding() -> None:
         c.text(b"\xc3\xa9", False)
     with pytest.raises(CommandSyntaxError, match="invalid UTF-8"):
         c.text(b"\xff")
+
+
+def test_trailing_spaces_end_the_command() -> None:
+    """Dovecot ignores spaces at the end of a command line."""
+    c = Cursor([b"x  "])
+    assert c.atom() == b"x"
+    assert c.at_end()
+    assert not c.more()
+    c.end()
+    c = Cursor([b"x ", Literal(b"y"), b""])
+    assert c.atom() == b"x"
+    assert not c.at_end()
+    assert c.more()
+
+
+def test_unclosed_list_is_dovecot_missing_paren() -> None:
+    c = Cursor([b"(a b "])
+    assert c.accept(b"(")
+    assert c.atom() == b"a"
+    assert not c.close()
+    c.sp()
+    assert c.atom() == b"b"
+    with pytest.raises(CommandSyntaxError) as exc:
+        c.close()
+    assert str(exc.value) == "Missing ')'"
+    assert Cursor([b")"]).close()
+
+
+def test_mailbox_pattern_characters() -> None:
+    c = Cursor([b"a%b*c] rest"])
+    assert c.list_mailbox("a mailbox name") == b"a%b*c]"
+    with pytest.raises(CommandSyntaxError, match="expected a mailbox name"):
+        Cursor([b"(x"]).list_mailbox("a mailbox name")

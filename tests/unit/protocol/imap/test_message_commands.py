@@ -48,7 +48,6 @@ def test_append() -> None:
         b'a APPEND x "05-Foo-2020 10:11:12 +0100" {1+}\r\nA',
         b'a APPEND x "05-Mar-2020 25:11:12 +0100" {1+}\r\nA',
         b"a APPEND x {1+}\r\nA extra",
-        b"a APPEND x {1+}\r\nA ",
     ],
 )
 def test_bad_append(line: bytes) -> None:

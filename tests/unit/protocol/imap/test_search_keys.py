@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from vmail.protocol.imap.search_keys import IMPOSSIBLE_DATE
 from vmail.protocol.imap.sequence import SequenceSet
 from vmail.protocol.imap.types import (
     ParseError,
@@ -109,11 +110,9 @@ def test_keys(spec: bytes, expected: SearchKey) -> None:
     [
         b"",
         b"FOO",
-        b"SEEN ",
         b"FROM",
         b"BEFORE",
         b"BEFORE 1-Foo-1994",
-        b"BEFORE 30-Feb-1994",
         b"BEFORE 1-Feb-94",
         b"BEFORE 123-Feb-1994",
         b'BEFORE "1-Feb-1994',
@@ -158,10 +157,49 @@ def test_invalid_bytes_for_charset() -> None:
 
 
 def test_unknown_charset_is_no_badcharset() -> None:
-    result = parse(b"a SEARCH CHARSET ISO-8859-1 ALL")
-    assert result == ParseError(
-        "a", "unsupported charset ISO-8859-1", "BADCHARSET (UTF-8 US-ASCII)", "NO"
+    for name in (b"BOGUS", b"base64", b'"\xc3\xa9"'):
+        result = parse(b"a SEARCH CHARSET " + name + b" ALL")
+        assert isinstance(result, ParseError), name
+        assert (result.code, result.status) == ("BADCHARSET (UTF-8 US-ASCII)", "NO")
+    assert parse(b"a SEARCH CHARSET BOGUS ALL") == ParseError(
+        "a", "unsupported charset BOGUS", "BADCHARSET (UTF-8 US-ASCII)", "NO"
     )
+
+
+@pytest.mark.parametrize(
+    ("charset", "data", "text"),
+    [
+        (b"ISO-8859-1", b"\xe9t", "\xe9t"),
+        (b"latin1", b"\xe9", "\xe9"),
+        (b"KOI8-R", b"\xc1", "\u0430"),
+        (b"UTF-7", b"+AOk-", "\xe9"),
+        (b"windows-1252", b"\x80", "\u20ac"),
+    ],
+)
+def test_any_python_text_charset(charset: bytes, data: bytes, text: str) -> None:
+    """Like Dovecot's iconv: the search strings are decoded with the named charset."""
+    size = str(len(data)).encode()
+    cmd = ok(b"a SEARCH CHARSET " + charset + b" SUBJECT {" + size + b"}\r\n" + data)
+    assert isinstance(cmd, Search)
+    assert (cmd.charset, cmd.key) == (charset.upper().decode(), SearchText("subject", text))
+
+
+def test_impossible_dates_are_after_every_message() -> None:
+    """Dovecot accepts a day the month lacks and reads it as the latest time."""
+    for day in (b"31-Feb-2026", b"30-Feb-1994", b"0-Jan-2026", b"00-Mar-2026", b"99-Dec-2026"):
+        assert key(b"BEFORE " + day) == SearchDate("internal", "before", IMPOSSIBLE_DATE)
+        assert key(b"SENTON " + day) == SearchDate("sent", "on", IMPOSSIBLE_DATE)
+    assert key(b"ON 29-Feb-2024") == SearchDate("internal", "on", datetime.date(2024, 2, 29))
+    assert key(b"ON 1-Feb-0000") == SearchDate("internal", "on", datetime.date(1, 2, 1))
+    for day in (b"001-Feb-2026", b"1-Feb-26", b"1-Feb-20260", b"1-Fox-2026"):
+        assert bad(b"a SEARCH ON " + day).text == "Invalid search date parameter", day
+
+
+def test_sequence_set_star_and_trailing_spaces() -> None:
+    assert key(b"* ") == SearchSet(SequenceSet.parse(b"*"))
+    assert key(b"1:*,* ") == SearchSet(SequenceSet.parse(b"1:*,*"))
+    assert key(b"ALL  ") == SearchAll()
+    assert bad(b"a SEARCH (ALL").text == "Missing ')'"
 
 
 def test_return_options() -> None:
