@@ -91,7 +91,10 @@ def command_name(line: CommandLine) -> str:
 
 
 def syntax_error(name: str, text: str) -> str:
-    """Dovecot's ``BAD`` text for the parser's explanation ``text`` of command ``name``."""
+    """Dovecot's ``BAD`` text for the parser's explanation ``text`` of command ``name``.
+
+    A ``text`` with a capital letter is already Dovecot's reason (``Missing ')'``: the
+    parser's convention, protocol/imap/lexer.py); lower-case ones are reworded here."""
     if text in ("invalid tag", "empty command line"):
         return "Error in IMAP tag: Invalid tag"
     if not name:
@@ -106,5 +109,7 @@ def syntax_error(name: str, text: str) -> str:
                 reason = match.expand(replacement)
                 break
         else:
-            return text
+            if not text[:1].isupper():
+                return text
+            reason = text
     return f"Error in IMAP command {name}: {reason}"

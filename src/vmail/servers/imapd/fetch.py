@@ -109,6 +109,7 @@ def build(
     out: list[bytes] = []
     sent = skipped = 0
     names = {item.name for item in plan.items}
+    keywords = tuple(folder.keywords())  # FLAGS lists keywords in this order (Dovecot)
     for seq, uid in batch:
         record = folder.by_uid(uid)
         if record is None:
@@ -128,11 +129,11 @@ def build(
         for item in plan.items:
             if item.name == "UID" and plan.uid_first:
                 continue
-            rendered = _item(item, record, summaries.get(uid), data, is_recent)
+            rendered = _item(item, record, summaries.get(uid), data, is_recent, keywords)
             if rendered is not None:
                 parts.append(rendered)
         if uid in extra_flags and "FLAGS" not in names:
-            parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid)))
+            parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid), keywords))
         if plan.with_modseq and "MODSEQ" not in names:
             parts.append(b"MODSEQ (%d)" % record.modseq)
         out.append(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
@@ -145,10 +146,11 @@ def _item(
     summary: object,
     data: bytes,
     is_recent: Callable[[int], bool],
+    keywords: tuple[str, ...],
 ) -> bytes | None:
     name = item.name
     if name == "FLAGS":
-        return b"FLAGS " + format_flags(record.flags, is_recent(record.uid))
+        return b"FLAGS " + format_flags(record.flags, is_recent(record.uid), keywords)
     if name == "UID":  # where it was asked for (Dovecot), first in UID FETCH
         return b"UID %d" % record.uid
     if name == "INTERNALDATE":

@@ -30,7 +30,7 @@ from vmail.servers.imapd.commands import (
 from vmail.servers.imapd.connection import ImapConnection, State
 from vmail.servers.imapd.dovecot_texts import invalid_name
 from vmail.servers.imapd.selected import SelectedView, format_flags
-from vmail.servers.imapd.selection import Selection, flags_announcement
+from vmail.servers.imapd.selection import Selection
 from vmail.servers.imapd.sets import compress_sorted
 
 QUOTA_ROOT = "User quota"
@@ -84,7 +84,7 @@ async def select(conn: ImapConnection, cmd: t.Select) -> Done:
     conn.selected = selection
     conn.state = State.SELECTED
     out = conn.stream
-    out.write(flags_announcement(folder.keywords(), cmd.readonly))
+    selection.announce_keywords(conn, always=True)
     out.write(b"* %d EXISTS\r\n* %d RECENT\r\n" % (view.exists, view.recent_count))
     first_unseen = next((seq for seq, r in enumerate(records, 1) if "\\Seen" not in r.flags), None)
     if first_unseen is not None:
@@ -125,7 +125,12 @@ def _qresync(conn: ImapConnection, selection: Selection, q: t.QResync) -> None:
             continue
         conn.stream.write(
             b"* %d FETCH (UID %d FLAGS %b MODSEQ (%d))\r\n"
-            % (seq, uid, format_flags(record.flags, view.is_recent(uid)), record.modseq)
+            % (
+                seq,
+                uid,
+                format_flags(record.flags, view.is_recent(uid), view.keywords),
+                record.modseq,
+            )
         )
 
 

@@ -124,6 +124,7 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
     result = await asyncio.to_thread(
         folder.store, uids, cmd.mode, cmd.flags, unchangedsince=cmd.unchangedsince
     )
+    selection.announce_keywords(conn)  # the STORE may have defined keywords
     changed = {rec.uid for rec in result.changed}
     selection.suppress.update(changed)
     condstore = "CONDSTORE" in conn.enabled
@@ -139,13 +140,14 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
         seq = view.seq_of(uid)
         if record is None or seq is None:
             continue
-        parts = [b"FLAGS " + format_flags(record.flags, view.is_recent(uid))]
-        if cmd.silent and cmd.unchangedsince is None:
-            parts = []  # only the MODSEQ, as Dovecot (FLAGS too with UNCHANGEDSINCE: pinned)
+        # Dovecot's order: UID, MODSEQ, FLAGS (none when silent, UNCHANGEDSINCE or not).
+        parts: list[bytes] = []
         if cmd.uid or "QRESYNC" in conn.enabled:  # with QRESYNC every FETCH has UID (RFC 7162)
-            parts.insert(0, b"UID %d" % uid)
+            parts.append(b"UID %d" % uid)
         if condstore:
             parts.append(b"MODSEQ (%d)" % record.modseq)
+        if not cmd.silent:
+            parts.append(b"FLAGS " + format_flags(record.flags, view.is_recent(uid), view.keywords))
         conn.stream.write(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
     if failed:
         numbers = sorted(failed) if cmd.uid else sorted(view.seq_of(u) or 0 for u in failed)

@@ -40,24 +40,31 @@ class SequenceRangeError(VmailError):
     """A message sequence number beyond the mailbox: the command gets ``BAD``."""
 
 
-def format_flags(flags: Iterable[str], recent: bool = False) -> bytes:
-    """``(\\Seen $label)``: system flags in a fixed order, then keywords sorted."""
+def format_flags(
+    flags: Iterable[str], recent: bool = False, keywords: tuple[str, ...] = ()
+) -> bytes:
+    """``(\\Seen $label)``: system flags in a fixed order, ``\\Recent``, then keywords in
+    the folder's definition order ``keywords`` (``dovecot-keywords``, as Dovecot), any
+    keyword not in it after them, sorted."""
     if isinstance(flags, frozenset):
-        return _format_frozen(flags, recent)  # records share few distinct flag sets
-    return _format(flags, recent)
+        return _format_frozen(flags, recent, keywords)  # records share few distinct flag sets
+    return _format(flags, recent, keywords)
 
 
 @functools.lru_cache(maxsize=1024)
-def _format_frozen(flags: frozenset[str], recent: bool) -> bytes:
-    return _format(flags, recent)
+def _format_frozen(flags: frozenset[str], recent: bool, keywords: tuple[str, ...]) -> bytes:
+    return _format(flags, recent, keywords)
 
 
-def _format(flags: Iterable[str], recent: bool) -> bytes:
+def _format(flags: Iterable[str], recent: bool, keywords: tuple[str, ...]) -> bytes:
     present = set(flags)
     items = [f for f in _SYSTEM_ORDER if f in present]
     if recent:
         items.append("\\Recent")
-    items.extend(sorted(f for f in present if f not in _SYSTEM and f != "\\Recent"))
+    rest = [f for f in present if f not in _SYSTEM and f != "\\Recent"]
+    if rest:
+        rank = {name: i for i, name in enumerate(keywords)}
+        items.extend(sorted(rest, key=lambda f: (rank.get(f, len(rank)), f)))
     return ("(" + " ".join(items) + ")").encode("utf-8")
 
 
@@ -71,6 +78,7 @@ class SelectedView:
         "_saved",
         "_uids",
         "condstore",
+        "keywords",
         "qresync",
     )
 
@@ -89,6 +97,8 @@ class SelectedView:
         self._saved: list[int] = []  # SEARCHRES "$", ascending UIDs
         self.condstore = condstore
         self.qresync = qresync
+        # The folder's keywords in definition order, as last announced in ``* FLAGS``.
+        self.keywords: tuple[str, ...] = ()
 
     # --- mapping -----------------------------------------------------------------
 
@@ -272,7 +282,7 @@ class SelectedView:
             rec = records(u)
             if rec is None:
                 continue
-            items = [b"FLAGS " + format_flags(rec.flags, u in self._recent)]
+            items = [b"FLAGS " + format_flags(rec.flags, u in self._recent, self.keywords)]
             if with_uid:
                 items.append(b"UID %d" % u)
             if with_modseq:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from vmail.mailstore.folder import Folder
@@ -63,12 +63,22 @@ class Selection:
             self._pending.clear()
         return results
 
+    def announce_keywords(self, conn: ImapConnection, *, always: bool = False) -> None:
+        """``* FLAGS`` and ``PERMANENTFLAGS`` (``always``: at SELECT), and again when the
+        folder defined keywords since the last announcement (Dovecot does, before the FETCH
+        that shows them: RFC 3501 7.2.6 has clients learn the flags from it)."""
+        keywords = tuple(self.folder.keywords())
+        if always or keywords != self.view.keywords:
+            self.view.keywords = keywords
+            conn.stream.write(flags_announcement(keywords, self.readonly))
+
     async def refresh(
         self, conn: ImapConnection, *, allow_expunge: bool, uid_command: bool = False
     ) -> None:
         """Sync the folder and write the untagged updates the view allows now."""
         await asyncio.to_thread(self.folder.sync)
         self.changed.clear()
+        self.announce_keywords(conn)
         result = _merged(self.take_pending())
         if not self.readonly and result.new_uids:
             # New mail is \Recent in the (first) session that has the folder selected.
@@ -108,9 +118,9 @@ def _merged(results: list[SyncResult]) -> SyncResult:
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
-def flags_announcement(keywords: list[str], readonly: bool) -> bytes:
+def flags_announcement(keywords: Sequence[str], readonly: bool) -> bytes:
     """``* FLAGS`` and ``* OK [PERMANENTFLAGS ...]`` of a folder with ``keywords``."""
-    flags = format_flags([*SYSTEM_FLAGS, *keywords])
+    flags = format_flags([*SYSTEM_FLAGS, *keywords], keywords=tuple(keywords))
     if readonly:
         return b"* FLAGS " + flags + b"\r\n* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n"
     permanent = flags[:-1] + b" \\*)"

@@ -137,7 +137,7 @@ class Raw:
 
     def until(self, tag: bytes) -> list[bytes]:
         """Lines up to and including the one starting with ``tag`` + space (literals inline)."""
-        lines = []
+        lines: list[bytes] = []
         while True:
             line = self.line()
             if not line:

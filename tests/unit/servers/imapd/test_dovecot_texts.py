@@ -51,6 +51,8 @@ def test_command_name(first: bytes, name: str) -> None:
         ("SORT", "unknown sort key X", "Error in IMAP command SORT: Unknown sort argument: X"),
         ("APPEND", "invalid date-time", "Error in IMAP command APPEND: Invalid internal date"),
         ("FETCH", "something new", "something new"),
+        ("FETCH", "Missing ')'", "Error in IMAP command FETCH: Missing ')'"),
+        ("LOGIN", "unknown command", "Error in IMAP command LOGIN: Unknown command"),
         ("", "missing argument", "missing argument"),
         ("", "invalid tag", "Error in IMAP tag: Invalid tag"),
         ("", "empty command line", "Error in IMAP tag: Invalid tag"),

@@ -61,6 +61,12 @@ def test_format_flags_order() -> None:
     flags = frozenset({"\\Seen", "zz", "\\Answered", "$label", "\\Deleted"})
     assert format_flags(flags) == b"(\\Answered \\Deleted \\Seen $label zz)"
     assert format_flags(frozenset(), recent=True) == b"(\\Recent)"
+    # keywords in the folder's definition order (Dovecot), unknown ones after, sorted
+    order = ("zz", "Urgent", "$label")
+    assert format_flags(flags | {"Urgent"}, keywords=order) == (
+        b"(\\Answered \\Deleted \\Seen zz Urgent $label)"
+    )
+    assert format_flags(["b", "a", "$label"], True, order) == b"(\\Recent $label a b)"
 
 
 def test_expunge_lines_highest_first() -> None:

@@ -95,11 +95,15 @@ def test_store_reports_only_changes(tmp_path: Path) -> None:
         b"t1 OK Store completed.\r\n",
     ]
     assert out[5] == b"t2 OK Store completed.\r\n"  # nothing changed: no FETCH (Dovecot)
-    assert out[6] == b"t3 OK Store completed.\r\n"
-    assert out[7] == b"* 2 FETCH (FLAGS (\\Answered \\Recent $Label1))\r\n" or (
-        out[7] == b"* 2 FETCH (FLAGS (\\Answered $Label1 \\Recent))\r\n"
-    )
-    assert b"* 3 FETCH (FLAGS (\\Recent))\r\n" in out[9:]
+    # a STORE defining a keyword announces FLAGS again first, even silent (Dovecot)
+    system = b"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+    assert out[6:9] == [
+        b"* FLAGS (" + system + b" $Label1)\r\n",
+        b"* OK [PERMANENTFLAGS (" + system + b" $Label1 \\*)] Flags permitted.\r\n",
+        b"t3 OK Store completed.\r\n",
+    ]
+    assert out[9] == b"* 2 FETCH (FLAGS (\\Answered \\Recent $Label1))\r\n"
+    assert b"* 3 FETCH (FLAGS (\\Recent))\r\n" in out[11:]
 
 
 def test_unchangedsince_modified_response(tmp_path: Path) -> None:
@@ -112,13 +116,17 @@ def test_unchangedsince_modified_response(tmp_path: Path) -> None:
         fetched = raw.command(b"a", b"FETCH 1 (MODSEQ)")
         modseq = int(re.search(rb"MODSEQ \((\d+)\)", fetched[0]).group(1))  # type: ignore[union-attr]
         raw.command(b"b", b"STORE 1 +FLAGS.SILENT (\\Flagged)")
-        return raw.command(
-            b"c", b"STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % modseq
-        )
+        out = raw.command(b"c", b"STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % modseq)
+        return out + raw.command(b"d", b"STORE 2 +FLAGS (\\Seen)")
 
     out = serve(main_cf(tmp_path), client)
-    # RFC 7162 3.1.3: FETCH with MODSEQ even for .SILENT
-    assert re.fullmatch(rb"\* 2 FETCH \(FLAGS \(\\Deleted \\Recent\) MODSEQ \(\d+\)\)\r\n", out[0])
+    # Dovecot's order: MODSEQ before FLAGS
+    assert re.fullmatch(
+        rb"\* 2 FETCH \(MODSEQ \(\d+\) FLAGS \(\\Deleted \\Seen \\Recent\)\)\r\n", out[2]
+    )
+    out = out[:2]
+    # RFC 7162 3.1.3: FETCH with MODSEQ even for .SILENT; as Dovecot, only the MODSEQ
+    assert re.fullmatch(rb"\* 2 FETCH \(MODSEQ \(\d+\)\)\r\n", out[0])
     assert out[-1] == b"c OK [MODIFIED 1] Conditional store failed\r\n"
 
 
