@@ -8,7 +8,9 @@ RFC 3516) is followed by exactly ``n`` bytes and then the rest of the command.
 Usage: ``reader.feed(chunk)`` then call ``reader.next_event()`` until it returns None.
 While a :class:`NeedContinuation` is pending the reader stops consuming input until the
 server calls :meth:`CommandReader.accept_literal` or :meth:`CommandReader.reject_literal`
-(the server should not read from the socket meanwhile: a conforming client sends nothing).
+(the server should not read from the socket meanwhile: a conforming client sends nothing);
+:meth:`CommandReader.pending_command` shows what the client sent before the literal, so
+the server can refuse a doomed command before it answers ``+``.
 
 Every error is reported once, as a :class:`FramingError`; the rest of the offending command
 is then skipped without being stored (an over-long line is skipped to its end, the payload
@@ -154,6 +156,23 @@ class CommandReader:
             raise ReaderStateError("no synchronising literal is waiting for a decision")
         self._reset_command()
         self._mode = _Mode.LINE
+
+    def pending_command(self) -> CommandLine:
+        """The command so far, while a synchronising literal awaits accept/reject.
+
+        Its pieces are those read before the literal (markers removed, earlier literals
+        included) followed by an empty placeholder for the pending literal (``binary``
+        for ``~{n}``) and an empty last piece: ``parse_command`` then checks everything
+        the client sent before ``{n}``. For APPEND (whose message literal may end the
+        command) this refuses a bad mailbox name, a ``\\Recent`` flag or a bad date
+        before ``+ OK``, as Dovecot does; the parsed message's data is the placeholder's
+        ``b""`` (the real size is :attr:`NeedContinuation.size`). For commands whose
+        literal must be followed by more arguments the parse fails where the placeholder
+        ends. Raises :class:`ReaderStateError` when no literal is waiting.
+        """
+        if self._mode is not _Mode.DECIDE:
+            raise ReaderStateError("no synchronising literal is waiting for a decision")
+        return CommandLine([*self._parts, Literal(b"", self._lit_binary), b""])
 
     @property
     def buffered(self) -> int:

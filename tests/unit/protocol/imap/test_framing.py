@@ -16,6 +16,8 @@ from vmail.protocol.imap.framing import (
     RawLine,
     ReaderStateError,
 )
+from vmail.protocol.imap.parser import parse_command
+from vmail.protocol.imap.types import Append, ParseError
 
 
 def drain(reader: CommandReader, accept: bool = True) -> list[Event]:
@@ -297,3 +299,39 @@ def test_token_soup_any_split_is_consistent(tokens: list[bytes], cuts: list[int]
         prev = max(prev, cut)
         events += drain(r)
     assert events == whole
+
+
+def _pending(data: bytes) -> tuple[CommandReader, CommandLine]:
+    r = CommandReader()
+    r.feed(data)
+    while not isinstance(r.next_event(), NeedContinuation):
+        pass
+    return r, r.pending_command()
+
+
+def test_pending_command_shows_what_precedes_the_literal() -> None:
+    r, line = _pending(b"a1 APPEND Sent {3+}\r\nabc ~{5}\r\n")
+    assert line == CommandLine([b"a1 APPEND Sent ", Literal(b"abc"), b" ", Literal(b"", True), b""])
+    r.accept_literal()
+    with pytest.raises(ReaderStateError):
+        r.pending_command()
+    r.feed(b"hello\r\n")
+    assert r.next_event() == CommandLine(
+        [b"a1 APPEND Sent ", Literal(b"abc"), b" ", Literal(b"hello", True), b""]
+    )
+
+
+def test_pending_append_can_be_refused_before_the_continuation() -> None:
+    _, line = _pending(b'a1 APPEND INBOX (\\Seen) "01-Feb-2026 10:00:00 +0000" {5}\r\n')
+    cmd = parse_command(line)
+    assert isinstance(cmd, Append)
+    assert (cmd.mailbox, cmd.messages[0].flags) == ("INBOX", ("\\Seen",))
+    for data in (
+        b"a1 APPEND INBOX (\\Recent) {5}\r\n",
+        b'a1 APPEND INBOX "31-Feb-2026 10:00:00 +0000" {5}\r\n',
+        b"a1 APPEND INBOX (\\Seen {5}\r\n",
+    ):
+        r, line = _pending(data)
+        assert isinstance(parse_command(line), ParseError), data
+        r.reject_literal()
+        assert r.next_event() is None
