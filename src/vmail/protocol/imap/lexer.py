@@ -23,6 +23,7 @@ _SPACES = re.compile(rb" +")
 
 
 MISSING_PAREN = "Missing ')'"
+EIGHT_BIT = "8bit data in atom"
 
 
 class CommandSyntaxError(Exception):
@@ -121,6 +122,7 @@ class Cursor:
 
     def _match(self, pattern: re.Pattern[bytes]) -> bytes | None:
         m = pattern.match(self.buf, self.pos)
+        self._no_8bit(m.end() if m else self.pos)
         if m is None:
             return None
         self.pos = m.end()
@@ -133,9 +135,15 @@ class Cursor:
             raise CommandSyntaxError(f"expected {what}")
         return tok
 
+    def _no_8bit(self, at: int) -> None:
+        """Dovecot's error for an 8-bit byte where an atom goes on (``SUBJECT résumé``)."""
+        if self.buf[at : at + 1] >= b"\x80":
+            raise CommandSyntaxError(EIGHT_BIT)
+
     def keyword(self) -> str:
         """An atom, upper-cased as ``str`` (command names, options, search keys)."""
         m = _ATOM.match(self.buf, self.pos)
+        self._no_8bit(m.end() if m else self.pos)
         if m is None:
             raise CommandSyntaxError("expected a keyword")
         self.pos = m.end()
@@ -234,4 +242,4 @@ class Cursor:
             ) from None
 
 
-__all__ = ["MISSING_PAREN", "CommandSyntaxError", "Cursor"]
+__all__ = ["EIGHT_BIT", "MISSING_PAREN", "CommandSyntaxError", "Cursor"]

@@ -22,6 +22,7 @@ from vmail.protocol.imap.types import (
     Store,
 )
 
+INVALID_ARGUMENTS = "Invalid arguments"  # Dovecot's reason for a malformed APPEND message
 SYSTEM_FLAGS = {f.upper(): f for f in ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")}
 
 _DATE_TIME = re.compile(
@@ -89,6 +90,8 @@ def _append(a: Args) -> Command:
         if c.peek(b'"'):
             date = date_time(c)
             c.sp()
+        if not c.at_literal():
+            raise CommandSyntaxError(INVALID_ARGUMENTS)
         lit = c.literal()  # NUL is accepted in a plain literal too, as Dovecot does
         messages.append(AppendMessage(flags, date, lit.data, lit.binary))
     return Append(a.tag, mailbox, tuple(messages))

@@ -129,3 +129,12 @@ def test_mailbox_pattern_characters() -> None:
     assert c.list_mailbox("a mailbox name") == b"a%b*c]"
     with pytest.raises(CommandSyntaxError, match="expected a mailbox name"):
         Cursor([b"(x"]).list_mailbox("a mailbox name")
+
+
+@pytest.mark.parametrize("data", [b"r\xc3\xa9sum\xc3\xa9", b"\xc3\xa9", b"12\xc3\xa9"])
+def test_8bit_in_atom_is_dovecots_error(data: bytes) -> None:
+    for read in (Cursor.astring, Cursor.atom, Cursor.keyword, Cursor.list_mailbox):
+        with pytest.raises(CommandSyntaxError) as exc:
+            read(Cursor([data]))
+        assert str(exc.value) == "8bit data in atom"
+    assert Cursor([b'"\xc3\xa9"']).astring() == b"\xc3\xa9"

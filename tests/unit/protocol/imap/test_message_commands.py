@@ -58,3 +58,8 @@ def test_append_accepts_nul_in_plain_literal_as_dovecot() -> None:
     cmd = ok(b"a APPEND x {3+}\r\na\x00b")
     assert isinstance(cmd, Append)
     assert cmd.messages[0].data == b"a\x00b"
+
+
+def test_append_message_without_literal_is_invalid_arguments() -> None:
+    assert bad(b"a APPEND INBOX {1+}\r\nx APPEND Sent {1+}\r\ny").text == "Invalid arguments"
+    assert bad(b'a APPEND INBOX (\\Seen) "x"').text == "invalid date-time"
