@@ -388,7 +388,6 @@ class Allowance:
 # Differences that are legitimate, not worth matching, or whose fix is waiting for a change
 # in a file this test's author does not own (the reason names it). An allowance that no
 # longer matches anything fails the test, so the list can only shrink.
-_PINNED = "Dovecot's behaviour, but the opposite is pinned by tests/unit/servers/imapd/"
 _PARSER = "vmail's parser (protocol/imap) refuses what Dovecot accepts"
 ALLOWED: list[Allowance] = [
     Allowance(
@@ -397,13 +396,6 @@ ALLOWED: list[Allowance] = [
         r".*Urgent \$Forwarded.*",
         "keyword order: vmail follows dovecot-keywords; Dovecot's new index learns them in "
         "the order of first use (here an APPEND before the first SELECT)",
-    ),
-    Allowance(
-        "store",
-        r"\* (FLAGS|OK \[PERMANENTFLAGS|3 FETCH) .*\$Label1 NewKeyword.*",
-        r"\* (FLAGS|OK \[PERMANENTFLAGS|3 FETCH) .*NewKeyword \$Label1.*",
-        "keywords a STORE defines get their letters in the command's order in Dovecot, in "
-        "frozenset order in vmail (mailstore/folder.py Folder.store)",
     ),
     Allowance(
         "select",
@@ -416,16 +408,6 @@ ALLOWED: list[Allowance] = [
         r"t10 OK Unselect completed",
         r"t10 BAD No mailbox selected",
         "(follows from the line above)",
-    ),
-    Allowance(
-        "list_extended",
-        r"\* LIST \(.*\) .*",
-        r"\* LIST \(.*\) .*",
-        "an extended LIST: Dovecot returns \\HasChildren/\\HasNoChildren only for RETURN "
-        "(CHILDREN), special-use only when asked, and CHILDINFO as an atom: "
-        + _PINNED
-        + "test_session_folders.py::test_list_extended_status_and_special_use and "
-        "::test_list_nonexistent_parent_with_recursivematch",
     ),
     Allowance(
         "create_delete_rename",
@@ -471,21 +453,6 @@ ALLOWED: list[Allowance] = [
         r"t26 BAD (Error in IMAP command FETCH: )?BINARY sections are part numbers only",
         r"\* 1 FETCH \(UID 1 BINARY\[1\] .*|t26 OK Fetch completed",
         _PARSER + ": BINARY[TEXT] (Dovecot decodes the body)",
-    ),
-    Allowance(
-        "copy_move_expunge",
-        r"\* 2 RECENT",
-        None,
-        "MOVE into the selected mailbox (1 EXPUNGE, 2 EXISTS): vmail's selected.py "
-        "SelectedView.update sends RECENT with every EXISTS, Dovecot only when the count "
-        "differs from the last one sent",
-    ),
-    Allowance(
-        "search",
-        r"t41 BAD 8bit data in atom",
-        r"t41 BAD Error in IMAP command SEARCH: 8bit data in atom",
-        "the parser's reason is Dovecot's, but servers/imapd/dovecot_texts.py syntax_error "
-        "prefixes only reasons that begin with a capital letter, not a digit",
     ),
     Allowance(
         "search",

@@ -93,8 +93,9 @@ def command_name(line: CommandLine) -> str:
 def syntax_error(name: str, text: str) -> str:
     """Dovecot's ``BAD`` text for the parser's explanation ``text`` of command ``name``.
 
-    A ``text`` with a capital letter is already Dovecot's reason (``Missing ')'``: the
-    parser's convention, protocol/imap/lexer.py); lower-case ones are reworded here."""
+    A ``text`` that does not begin in lower case is already Dovecot's reason (``Missing
+    ')'``, ``8bit data in atom``: the parser's convention, protocol/imap/lexer.py);
+    lower-case ones are vmail's and reworded here when Dovecot has its own words."""
     if text in ("invalid tag", "empty command line"):
         return "Error in IMAP tag: Invalid tag"
     if not name:
@@ -109,7 +110,7 @@ def syntax_error(name: str, text: str) -> str:
                 reason = match.expand(replacement)
                 break
         else:
-            if not text[:1].isupper():
+            if text[:1].islower():
                 return text
             reason = text
     return f"Error in IMAP command {name}: {reason}"

@@ -248,7 +248,7 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
             attrs.add("\\Subscribed")
         if "SUBSCRIBED" in selection and info.name not in subscribed:
             if info.name in childinfo:
-                matched.append((info, attrs - {"\\NonExistent"}))
+                matched.append((info, attrs))
             continue
         if "SPECIAL-USE" in selection and info.special_use is None:
             continue
@@ -259,19 +259,20 @@ async def list_(conn: ImapConnection, cmd: t.List) -> Done:
         # Subscribed names that no longer exist are listed as \NonExistent.
         for name in sorted(subscribed - names):
             if any(r.match(name) for r in regexes):
-                matched.append(
-                    (FolderInfo(name, frozenset(), None), {"\\NonExistent", "\\Subscribed"})
-                )
+                gone = {"\\NonExistent", "\\Subscribed", "\\HasNoChildren"}
+                matched.append((FolderInfo(name, frozenset(), None), gone))
     listed = {info.name for info, _ in matched}
     for name in sorted(childinfo - names - listed):  # a parent that does not exist at all
         if any(r.match(name) for r in regexes):
             matched.append((FolderInfo(name, frozenset(), None), {"\\NonExistent"}))
     for info, attrs in matched:
+        if cmd.extended:
+            attrs = _asked_attributes(cmd, info, attrs)
         line = (
             b"* LIST " + _attrs(attrs) + b" " + string(sep) + b" " + mailbox_name(conn, info.name)
         )
         if info.name in childinfo:
-            line += b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 4
+            line += b' (CHILDINFO ("SUBSCRIBED"))'  # RFC 5258 4, written as Dovecot does
         conn.stream.write(line + b"\r\n")
         if cmd.status_items and "\\Noselect" not in attrs and "\\NonExistent" not in attrs:
             await _status_line(conn, info.name, cmd.status_items)
@@ -303,6 +304,23 @@ def _with_subscribed_children(subscribed: set[str], sep: str) -> set[str]:
         parts = name.split(sep)
         parents.update(sep.join(parts[:depth]) for depth in range(1, len(parts)))
     return parents
+
+
+_CHILDREN = frozenset({"\\HasChildren", "\\HasNoChildren"})
+
+
+def _asked_attributes(cmd: t.List, info: FolderInfo, attrs: set[str]) -> set[str]:
+    """An extended LIST's attributes as Dovecot sends them: ``\\NonExistent`` without the
+    ``\\Noselect`` it implies, children only with RETURN (CHILDREN), the special-use one
+    only with RETURN (SPECIAL-USE) or that selection."""
+    if "\\NonExistent" in attrs:
+        attrs = attrs - {"\\Noselect"}
+    if "CHILDREN" not in cmd.returns:
+        attrs = attrs - _CHILDREN
+    wants_use = "SPECIAL-USE" in cmd.returns or "SPECIAL-USE" in cmd.selection
+    if info.special_use is not None and not wants_use:
+        attrs = attrs - {info.special_use}
+    return attrs
 
 
 def _wants_subscriptions(cmd: t.List) -> bool:

@@ -235,7 +235,7 @@ class SelectedView:
                 self._recent.add(u)
         if new:
             out.append(b"* %d EXISTS\r\n" % len(self._uids))
-        if new or len(self._recent) != self._reported_recent:
+        if len(self._recent) != self._reported_recent:  # not with every EXISTS (Dovecot)
             out.append(b"* %d RECENT\r\n" % len(self._recent))
             self._reported_recent = len(self._recent)
 

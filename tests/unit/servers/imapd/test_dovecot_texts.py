@@ -52,6 +52,7 @@ def test_command_name(first: bytes, name: str) -> None:
         ("APPEND", "invalid date-time", "Error in IMAP command APPEND: Invalid internal date"),
         ("FETCH", "something new", "something new"),
         ("FETCH", "Missing ')'", "Error in IMAP command FETCH: Missing ')'"),
+        ("SEARCH", "8bit data in atom", "Error in IMAP command SEARCH: 8bit data in atom"),
         ("LOGIN", "unknown command", "Error in IMAP command LOGIN: Unknown command"),
         ("", "missing argument", "missing argument"),
         ("", "invalid tag", "Error in IMAP tag: Invalid tag"),

@@ -106,6 +106,19 @@ def test_store_reports_only_changes(tmp_path: Path) -> None:
     assert b"* 3 FETCH (FLAGS (\\Recent))\r\n" in out[11:]
 
 
+def test_store_keywords_in_definition_order(tmp_path: Path) -> None:
+    out = _script(tmp_path, [b"STORE 1 +FLAGS (zz aa mm)", b"STORE 2 +FLAGS (aa zz)"])
+    system = b"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+    # as Dovecot: new keywords numbered in the command's order, FLAGS lists them so
+    assert out[:4] == [
+        b"* FLAGS (" + system + b" zz aa mm)\r\n",
+        b"* OK [PERMANENTFLAGS (" + system + b" zz aa mm \\*)] Flags permitted.\r\n",
+        b"* 1 FETCH (FLAGS (\\Recent zz aa mm))\r\n",
+        b"t0 OK Store completed.\r\n",
+    ]
+    assert out[4:] == [b"* 2 FETCH (FLAGS (\\Recent zz aa))\r\n", b"t1 OK Store completed.\r\n"]
+
+
 def test_unchangedsince_modified_response(tmp_path: Path) -> None:
     deliver(maildir(tmp_path), 2)
 
