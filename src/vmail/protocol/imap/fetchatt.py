@@ -10,6 +10,7 @@ from vmail.protocol.imap.wire import astring, plist
 
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _SECTION_TEXT = re.compile(rb"[A-Za-z.]+")
+INVALID_SECTION = "Invalid BODY[..] section"  # Dovecot's reason
 
 _SIMPLE_NAMES = (
     "ENVELOPE",
@@ -101,7 +102,7 @@ def _section(c: Cursor, *, binary: bool) -> tuple[Section, str]:
         if not dotted:
             break
     if part and dotted == c.peek(b"]"):
-        raise CommandSyntaxError("invalid section part")
+        raise CommandSyntaxError(INVALID_SECTION)
     echo = ".".join(map(str, part))
     if c.accept(b"]"):
         return Section(tuple(part)), echo
@@ -110,7 +111,7 @@ def _section(c: Cursor, *, binary: bool) -> tuple[Section, str]:
     m = _SECTION_TEXT.match(c.buf, c.pos)
     text = _TEXTS.get(m.group(0).decode().upper()) if m else None
     if m is None or text is None:
-        raise CommandSyntaxError("invalid section")
+        raise CommandSyntaxError(INVALID_SECTION)
     if text == "MIME" and not part:
         raise CommandSyntaxError("MIME needs a part number")
     c.pos = m.end()

@@ -24,6 +24,7 @@ _SPACES = re.compile(rb" +")
 
 MISSING_PAREN = "Missing ')'"
 EIGHT_BIT = "8bit data in atom"
+MISSING_QUOTE = "Missing '\"'"
 
 
 class CommandSyntaxError(Exception):
@@ -94,6 +95,7 @@ class Cursor:
         if self.buf[self.pos : self.pos + 1] == b" ":
             self.pos += 1
         else:
+            self._unexpected_paren()
             raise CommandSyntaxError("missing argument" if self.at_end() else "expected a space")
 
     def more(self) -> bool:
@@ -106,7 +108,15 @@ class Cursor:
     def end(self) -> None:
         """Nothing may follow."""
         if not self.at_end():
+            self._unexpected_paren()
             raise CommandSyntaxError("unexpected extra arguments")
+
+    def _unexpected_paren(self) -> None:
+        """Dovecot's errors for what no token can start with: ``)``, an unclosed quote."""
+        if self.peek(b")"):
+            raise CommandSyntaxError("Unexpected ')'")
+        if self.peek(b'"') and self.buf.find(b'"', self.pos + 1) < 0:
+            raise CommandSyntaxError(MISSING_QUOTE)
 
     def enter(self) -> None:
         """Count one level of nesting (parentheses, NOT/OR)."""
@@ -132,6 +142,7 @@ class Cursor:
         """An atom."""
         tok = self._match(_ATOM)
         if tok is None:
+            self._unexpected_paren()
             raise CommandSyntaxError(f"expected {what}")
         return tok
 
@@ -145,6 +156,7 @@ class Cursor:
         m = _ATOM.match(self.buf, self.pos)
         self._no_8bit(m.end() if m else self.pos)
         if m is None:
+            self._unexpected_paren()
             raise CommandSyntaxError("expected a keyword")
         self.pos = m.end()
         return m.group(0).decode("ascii").upper()
@@ -177,7 +189,7 @@ class Cursor:
                 end = self.buf.find(b'"', self.pos + 1)
                 if b"\x00" in self.buf[self.pos : end if end > 0 else None]:
                     raise CommandSyntaxError("NUL in quoted string")
-                raise CommandSyntaxError("invalid quoted string")
+                raise CommandSyntaxError("invalid quoted string" if end > 0 else MISSING_QUOTE)
             self.pos = m.end()
             value = m.group(1)
             return _UNESCAPE.sub(rb"\1", value) if b"\\" in value else value
@@ -222,15 +234,15 @@ class Cursor:
             raise CommandSyntaxError(f"{what} must not be zero")
         return n
 
-    def seqset(self) -> SequenceSet:
-        """A sequence set."""
+    def seqset(self, invalid: str = "Invalid messageset") -> SequenceSet:
+        """A sequence set; ``invalid`` is the error (Dovecot's words, which vary)."""
         tok = self._match(_SEQSET)
         if tok is None:
-            raise CommandSyntaxError("expected a sequence set")
+            raise CommandSyntaxError(invalid)
         try:
             return SequenceSet.parse(tok)
-        except SequenceSetError as exc:
-            raise CommandSyntaxError(str(exc)) from None
+        except SequenceSetError:
+            raise CommandSyntaxError(invalid) from None
 
     def text(self, data: bytes, utf8: bool = True) -> str:
         """Bytes of a string argument as ``str`` (UTF-8, or ASCII when not ``utf8``)."""

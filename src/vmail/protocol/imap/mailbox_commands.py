@@ -135,6 +135,8 @@ def _list(a: Args) -> Command:
         extended = True
         c.sp()
     reference = a.mailbox()
+    if c.at_end():
+        raise CommandSyntaxError("Invalid pattern")  # Dovecot's reason
     c.sp()
     patterns: list[str] = []
     if c.accept(b"("):

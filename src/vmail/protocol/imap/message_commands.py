@@ -101,7 +101,7 @@ def _expunge(a: Args) -> Command:
     uids = None
     if a.uid:
         a.c.sp()
-        uids = a.c.seqset()
+        uids = a.c.seqset("Invalid uidset")
     a.c.end()
     return Expunge(a.tag, a.uid, uids)
 
@@ -120,11 +120,14 @@ def _fetch(a: Args) -> Command:
             mod = c.keyword()
             if mod == "CHANGEDSINCE":
                 c.sp()
-                changedsince = c.number(MAX_MODSEQ, "a mod-sequence")
+                try:
+                    changedsince = c.number(MAX_MODSEQ, "a mod-sequence")
+                except CommandSyntaxError:
+                    raise CommandSyntaxError("Invalid CHANGEDSINCE modseq") from None
             elif mod == "VANISHED":
                 vanished = True
             else:
-                raise CommandSyntaxError(f"unknown FETCH modifier {mod[:40]}")
+                raise CommandSyntaxError("Unknown FETCH modifier")
             if c.close():
                 break
             c.sp()
@@ -158,8 +161,9 @@ def _store(a: Args) -> Command:
     item = c.keyword()
     if item not in ("FLAGS", "FLAGS.SILENT"):
         raise CommandSyntaxError("expected FLAGS or FLAGS.SILENT")
-    c.sp()
-    if c.peek(b"("):
+    if not c.more():
+        flags: tuple[str, ...] = ()  # Dovecot takes no flag at all as an empty list
+    elif c.peek(b"("):
         flags = flag_list(c)
     else:
         flags_list = [flag(c)]

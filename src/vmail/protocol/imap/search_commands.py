@@ -60,7 +60,8 @@ def _sort(a: Args) -> Command:
     c = a.c
     c.sp()
     returns = _search_returns(c)
-    c.expect(b"(", "'(' before sort criteria")
+    if not c.accept(b"("):
+        raise CommandSyntaxError("Invalid sort argument")
     criteria: list[tuple[str, bool]] = []
     while not c.close():
         if criteria:

@@ -167,7 +167,11 @@ def _header(c: Cursor, codec: str, name: str) -> SearchKey:
 
 
 def _size(c: Cursor, codec: str, name: str) -> SearchKey:
-    return SearchSize(name.lower(), c.number(MAX_SIZE, "a size"))  # type: ignore[arg-type]
+    try:
+        size = c.number(MAX_SIZE, "a size")
+    except CommandSyntaxError:
+        raise CommandSyntaxError("Invalid search size parameter") from None
+    return SearchSize(name.lower(), size)  # type: ignore[arg-type]
 
 
 def _age(c: Cursor, codec: str, name: str) -> SearchKey:
@@ -175,7 +179,7 @@ def _age(c: Cursor, codec: str, name: str) -> SearchKey:
 
 
 def _uid(c: Cursor, codec: str, name: str) -> SearchKey:
-    return SearchSet(c.seqset(), uid=True)
+    return SearchSet(c.seqset("Invalid UID messageset"), uid=True)
 
 
 def _not(c: Cursor, codec: str, name: str) -> SearchKey:
@@ -200,7 +204,11 @@ def _modseq(c: Cursor, codec: str, name: str) -> SearchKey:
             raise CommandSyntaxError("invalid MODSEQ entry type")
         entry = (entry_name, kind)
         c.sp()
-    return SearchModseq(c.number(MAX_MODSEQ, "a mod-sequence"), entry)
+    try:
+        modseq = c.number(MAX_MODSEQ, "a mod-sequence")
+    except CommandSyntaxError:
+        raise CommandSyntaxError("Invalid MODSEQ value") from None
+    return SearchModseq(modseq, entry)
 
 
 def _all(c: Cursor, codec: str, name: str) -> SearchKey:

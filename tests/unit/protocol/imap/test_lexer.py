@@ -21,7 +21,7 @@ def test_quoted_escapes() -> None:
     [
         (b'"a\x00b"', "NUL in quoted string"),
         (b'"a\\nb"', "invalid quoted string"),
-        (b'"open', "invalid quoted string"),
+        (b'"open', "Missing '\"'"),
         (b"atom", "expected a string"),
     ],
 )

@@ -237,7 +237,6 @@ def test_commands(line: bytes, expected: Command) -> None:
         b"a1 COPY x y",
         b"a1 MOVE 1",
         b"a1 UID MOVE 0 x",
-        b"a1 STORE 1 FLAGS",
         b"a1 STORE 1 BOGUS (a)",
         b"a1 STORE 1 FLAGS (\\Recent)",
         b"a1 STORE 1 FLAGS \\*",
@@ -354,3 +353,37 @@ def test_unclosed_fetch_lists() -> None:
         b"a1 STORE 1 FLAGS (\\Seen",
     ):
         assert bad(data).text == "Missing ')'", data
+
+
+def test_store_without_flags_sets_none() -> None:
+    """Dovecot answers ``OK`` to ``STORE 1 FLAGS``: an empty flag list."""
+    cmd = ok(b"a1 STORE 1 FLAGS")
+    assert isinstance(cmd, Store)
+    assert (cmd.mode, cmd.flags) == ("set", ())
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"a1 FETCH 1:x FLAGS", "Invalid messageset"),
+        (b"a1 FETCH x FLAGS", "Invalid messageset"),
+        (b"a1 COPY 0 A", "Invalid messageset"),
+        (b"a1 UID EXPUNGE x", "Invalid uidset"),
+        (b"a1 SEARCH UID x", "Invalid UID messageset"),
+        (b"a1 SEARCH LARGER x", "Invalid search size parameter"),
+        (b"a1 SEARCH MODSEQ x", "Invalid MODSEQ value"),
+        (b"a1 SEARCH SINCE x", "Invalid search date parameter"),
+        (b'a1 SEARCH "unterminated', "Missing '\"'"),
+        (b"a1 SEARCH 1 )", "Unexpected ')'"),
+        (b"a1 FETCH 1 FLAGS)", "Unexpected ')'"),
+        (b"a1 FETCH 1 BODY[BOGUS]", "Invalid BODY[..] section"),
+        (b"a1 FETCH 1 BODY[1.]", "Invalid BODY[..] section"),
+        (b"a1 FETCH 1 (FLAGS) (CHANGEDSINCE x)", "Invalid CHANGEDSINCE modseq"),
+        (b"a1 FETCH 1 (FLAGS) (BOGUS 1)", "Unknown FETCH modifier"),
+        (b"a1 SORT DATE UTF-8 ALL", "Invalid sort argument"),
+        (b'a1 LIST ""', "Invalid pattern"),
+    ],
+)
+def test_dovecot_reasons(data: bytes, reason: str) -> None:
+    """Errors worded as Dovecot 2.3 words them (the server prefixes the command name)."""
+    assert bad(data).text == reason
