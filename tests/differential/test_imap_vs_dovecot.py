@@ -461,12 +461,6 @@ ALLOWED: list[Allowance] = [
         "Dovecot defines a keyword a read-only SEARCH merely names (a Dovecot quirk)",
     ),
     Allowance(
-        "sort_thread",
-        r"t14 BAD Unknown thread algorithm: 'REFS'",
-        r"\* THREAD .*|t14 OK Thread completed",
-        "THREAD=REFS is not implemented (thread.py) and no longer advertised",
-    ),
-    Allowance(
         "session",
         r'\* ID \("name" "vmail" "version" ".*"\)',
         r'\* ID \("name" "Dovecot"\)',

@@ -197,7 +197,7 @@ _AFTER_LOGIN = (
     "SORT",
     "SORT=DISPLAY",
     "THREAD=REFERENCES",
-    # THREAD=REFS (Dovecot has it) once thread.thread() implements it.
+    "THREAD=REFS",
     "THREAD=ORDEREDSUBJECT",
     "MULTIAPPEND",
     "UNSELECT",

@@ -1,4 +1,5 @@
-"""THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 section 3) and their wire form.
+"""THREAD=ORDEREDSUBJECT, THREAD=REFERENCES (RFC 5256 section 3), THREAD=REFS (the
+"inthread" draft, as Dovecot) and their wire form.
 
 Threads are trees of :class:`Node`; a node without a UID is a dummy (a message that was
 referenced but is not in the searched set). Every walk is iterative, so a hostile chain of
@@ -16,7 +17,7 @@ from vmail.mailstore.records import MessageRecord
 from vmail.servers.imapd.inputs import FolderLike, SummaryLike
 from vmail.servers.imapd.sort import casemap, sent_or_internal
 
-ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES")
+ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES", "REFS")
 _WS = re.compile(r"\s+")
 _REFWD = re.compile(r"(?:\[[^\[\]]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\[\]]*\]\s*)?:\s*")
 _BLOB = re.compile(r"\[[^\[\]]*\]\s*")
@@ -255,19 +256,42 @@ def references(uids: Iterable[int], folder: FolderLike) -> list[Node]:
     """THREAD=REFERENCES (RFC 5256 section 3), threads in order."""
     order, summaries, records = _prepare(uids, folder)
     roots = _merge_subjects(_prune(_build(order, summaries, records)))
-    for n in _post_order(roots):
-        n.children.sort(key=lambda c: c.key)
-        if n.uid is None and n.children:
-            n.key = n.children[0].key
+    _sort_siblings(roots)
     roots.sort(key=lambda c: c.key)
     return roots
 
 
+def refs(uids: Iterable[int], folder: FolderLike) -> list[Node]:
+    """THREAD=REFS: REFERENCES without gathering threads by subject, the threads in the
+    order of their latest message (date, then mailbox order)."""
+    order, summaries, records = _prepare(uids, folder)
+    roots = _prune(_build(order, summaries, records))
+    _sort_siblings(roots)
+    latest: dict[int, tuple[float, int]] = {}
+    for n in _post_order(roots):
+        keys = [latest[id(c)] for c in n.children]
+        if n.uid is not None:
+            keys.append(n.key)
+        latest[id(n)] = max(keys)
+    roots.sort(key=lambda r: latest[id(r)])
+    return roots
+
+
+def _sort_siblings(roots: list[Node]) -> None:
+    """Children by date (RFC 5256 REFERENCES step 6); a dummy takes its first child's."""
+    for n in _post_order(roots):
+        n.children.sort(key=lambda c: c.key)
+        if n.uid is None and n.children:
+            n.key = n.children[0].key
+
+
 def thread(algorithm: str, uids: Iterable[int], folder: FolderLike) -> list[Node]:
-    """Run ``algorithm`` (``ORDEREDSUBJECT`` or ``REFERENCES``, any case)."""
+    """Run ``algorithm`` (``ORDEREDSUBJECT``, ``REFERENCES`` or ``REFS``, any case)."""
     name = algorithm.upper()
     if name == "REFERENCES":
         return references(uids, folder)
+    if name == "REFS":
+        return refs(uids, folder)
     if name == "ORDEREDSUBJECT":
         return ordered_subject(uids, folder)
     raise ThreadAlgorithmError(f"Unknown thread algorithm: {algorithm[:40]!r}")

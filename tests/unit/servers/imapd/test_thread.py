@@ -1,4 +1,4 @@
-"""THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256) and the response format."""
+"""THREAD=ORDEREDSUBJECT, THREAD=REFERENCES (RFC 5256), THREAD=REFS and the response format."""
 
 from __future__ import annotations
 
@@ -206,6 +206,27 @@ def test_references_subject_merge_dummy_takes_message() -> None:
     msg(f, 2, "s", 20, "b@x", ("p@x",))
     msg(f, 3, "s", 5, "c@x")
     assert refs_of(f) == b"((3)(1)(2))"
+
+
+def test_refs_no_subject_merge_threads_by_latest_date() -> None:
+    # the same messages through Dovecot 2.3: REFERENCES (2 (1)(4))(3), REFS (1)(3)(2 4)
+    f = MemoryFolder()
+    msg(f, 1, "Re: hello", 10, "a@x", base="hello")
+    msg(f, 2, "hello", 20, "b@x")
+    msg(f, 3, "other", 30, "c@x")
+    msg(f, 4, "Re: other2", 50, "d@x", ("b@x",), base="other2")
+    assert refs_of(f) == b"(2 (1)(4))(3)"
+    assert format_threads(thread("refs", list(f.records), f)) == b"(1)(3)(2 4)"
+
+
+def test_refs_thread_order_uses_latest_message_of_any_depth() -> None:
+    f = MemoryFolder()
+    msg(f, 1, "a", 10, "a@x")
+    msg(f, 2, "b", 20, "b@x")
+    msg(f, 3, "c", 30, "c@x", ("a@x",))
+    msg(f, 4, "d", 40, "d@x", ("x@gone", "a@x", "c@x"))
+    msg(f, 5, "e", 35, "e@x", ("z@gone",))  # a dummy-rooted thread: spliced, own date
+    assert format_threads(thread("REFS", list(f.records), f)) == b"(2)(5)(1 3 4)"
 
 
 def test_references_deep_chain() -> None:
