@@ -29,15 +29,19 @@ class Args:
         return self.c.text(self.c.astring(), True)
 
 
-def options(c: Cursor, allowed: frozenset[str], what: str) -> list[str]:
-    """``(opt opt ...)`` of known atoms, possibly empty; the '(' is already read."""
+def options(c: Cursor, allowed: frozenset[str], what: str, unknown: str | None = None) -> list[str]:
+    """``(opt opt ...)`` of known atoms, possibly empty; the '(' is already read.
+
+    An unknown option fails with ``unknown <what> <OPTION>``, or with ``unknown`` when
+    given (Dovecot's reason, which does not name the option).
+    """
     opts: list[str] = []
     while not c.close():
         if opts:
             c.sp()
         opt = c.keyword()
         if opt not in allowed:
-            raise CommandSyntaxError(f"unknown {what} {opt[:40]}")
+            raise CommandSyntaxError(unknown or f"unknown {what} {opt[:40]}")
         opts.append(opt)
     return opts
 

@@ -57,23 +57,33 @@ def flag_list(c: Cursor) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def date_time(c: Cursor) -> datetime.datetime:
-    """``"dd-Mon-yyyy hh:mm:ss +zzzz"`` as an aware datetime."""
+def date_time(c: Cursor) -> datetime.datetime | None:
+    """``"dd-Mon-yyyy hh:mm:ss +zzzz"`` as an aware datetime.
+
+    Like Dovecot, a well-formed date-time that names no real time (``31-Feb``, hour 25)
+    is accepted and means "no date given" (None: the server uses the current time), and
+    a zone beyond a day (``+9999``) still shifts the time, which is then given in UTC.
+    """
     m = _DATE_TIME.match(c.buf, c.pos)
     month = m.group(2).decode().upper() if m else ""
     if m is None or month not in MONTHS:
         raise CommandSyntaxError("invalid date-time")
+    c.pos = m.end()
     day, _, year, hh, mm, ss, sign, zh, zm = m.groups()
+    offset = datetime.timedelta(hours=int(zh), minutes=int(zm))
+    offset = -offset if sign == b"-" else offset
     try:
-        offset = datetime.timedelta(hours=int(zh), minutes=int(zm))
-        tz = datetime.timezone(-offset if sign == b"-" else offset)
         value = datetime.datetime(
-            int(year), MONTHS.index(month) + 1, int(day), int(hh), int(mm), int(ss), tzinfo=tz
+            int(year), MONTHS.index(month) + 1, int(day), int(hh), int(mm), int(ss)
         )
     except ValueError:
-        raise CommandSyntaxError("invalid date-time") from None
-    c.pos = m.end()
-    return value
+        return None
+    if abs(offset) < datetime.timedelta(days=1):
+        return value.replace(tzinfo=datetime.timezone(offset))
+    try:
+        return (value - offset).replace(tzinfo=datetime.UTC)
+    except OverflowError:
+        return None
 
 
 def _append(a: Args) -> Command:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from vmail.protocol.imap.args import Args, options
 from vmail.protocol.imap.lexer import CommandSyntaxError, Cursor
-from vmail.protocol.imap.search_keys import charset_codec, search_program
+from vmail.protocol.imap.search_keys import MISSING_SEARCH, charset_codec, search_program
 from vmail.protocol.imap.types import (
     Command,
     Search,
@@ -26,7 +26,7 @@ def _search_returns(c: Cursor) -> tuple[str, ...] | None:
         return None
     c.pos += 7
     c.expect(b"(", "'(' after RETURN")
-    opts = tuple(options(c, SEARCH_RETURNS, "SEARCH return option"))
+    opts = tuple(options(c, SEARCH_RETURNS, "", "Unknown SEARCH return option"))
     c.sp()
     return opts
 
@@ -34,13 +34,22 @@ def _search_returns(c: Cursor) -> tuple[str, ...] | None:
 def _charset(a: Args, *, required: bool) -> tuple[str | None, str]:
     """The search charset and its codec; after UTF8=ACCEPT only UTF-8 (RFC 6855 errata 4029)."""
     c = a.c
+    if required and c.at_end():
+        raise CommandSyntaxError("Invalid charset argument")
+    if not required and c.buf[c.pos : c.pos + 7].upper() == b"CHARSET":
+        start, c.pos = c.pos, c.pos + 7
+        if c.at_end():
+            raise CommandSyntaxError("Invalid charset argument")
+        c.pos = start
     if required or c.buf[c.pos : c.pos + 8].upper() == b"CHARSET ":
         if not required:
             if a.utf8:
                 raise CommandSyntaxError("no CHARSET after ENABLE UTF8=ACCEPT")
             c.pos += 8
         name = c.astring("a charset")
-        c.sp()  # a missing search key is BAD before an unknown charset is NO
+        if c.at_end():  # a missing search key is BAD before an unknown charset is NO
+            raise CommandSyntaxError(MISSING_SEARCH)
+        c.sp()
         codec = charset_codec(name)
         if a.utf8 and codec != "utf-8":
             raise CommandSyntaxError("only UTF-8 after ENABLE UTF8=ACCEPT")
@@ -58,6 +67,8 @@ def _search(a: Args) -> Command:
 
 def _sort(a: Args) -> Command:
     c = a.c
+    if c.at_end():
+        raise CommandSyntaxError("Invalid sort argument")
     c.sp()
     returns = _search_returns(c)
     if not c.accept(b"("):
@@ -76,6 +87,8 @@ def _sort(a: Args) -> Command:
         criteria.append((key, reverse))
     if not criteria:
         raise CommandSyntaxError("empty sort criteria")
+    if c.at_end():
+        raise CommandSyntaxError("Invalid charset argument")
     c.sp()
     charset, codec = _charset(a, required=True)
     return Sort(a.tag, tuple(criteria), charset or "", search_program(c, codec), a.uid, returns)
@@ -86,6 +99,8 @@ def _thread(a: Args) -> Command:
     algorithm = a.c.keyword()
     if algorithm not in THREAD_ALGORITHMS:
         raise CommandSyntaxError(f"unknown threading algorithm {algorithm[:40]}")
+    if a.c.at_end():
+        raise CommandSyntaxError("Invalid arguments")
     a.c.sp()
     charset, codec = _charset(a, required=True)
     return Thread(a.tag, algorithm, charset or "", search_program(a.c, codec), a.uid)

@@ -28,6 +28,7 @@ BADCHARSET = "BADCHARSET (UTF-8 US-ASCII)"
 MAX_MODSEQ = 2**63 - 1
 MAX_SIZE = 2**63 - 1
 INVALID_DATE = "Invalid search date parameter"
+MISSING_SEARCH = "Missing search parameters"
 # What an impossible day means (see parse_date): later than any message, and far enough
 # from datetime.date.max that the day after it can still be computed.
 IMPOSSIBLE_DATE = datetime.date(9999, 1, 1)
@@ -115,8 +116,22 @@ def _key(c: Cursor, codec: str) -> SearchKey:
     if handler is None:
         raise CommandSyntaxError(f"unknown search key {name[:40]}")
     if name != "ALL" and name != "NEW":
+        if c.at_end():
+            raise CommandSyntaxError(_missing(name))
         c.sp()
-    return handler(c, codec, name)
+    try:
+        return handler(c, codec, name)
+    except CommandSyntaxError as exc:
+        if str(exc) == "missing argument":  # a later parameter (HEADER name value)
+            raise CommandSyntaxError(_missing(name)) from None
+        raise
+
+
+def _missing(name: str) -> str:
+    """Dovecot's reason for a search key without its parameters (or operands)."""
+    if name in ("NOT", "OR"):
+        return "Missing argument"
+    return f"Missing parameter for search key (for search key: {name})"
 
 
 def _value(c: Cursor, codec: str) -> str:
@@ -175,7 +190,11 @@ def _size(c: Cursor, codec: str, name: str) -> SearchKey:
 
 
 def _age(c: Cursor, codec: str, name: str) -> SearchKey:
-    return SearchAge(name.lower(), c.nz_number(what="an interval"))  # type: ignore[arg-type]
+    try:
+        interval = c.nz_number(what="an interval")
+    except CommandSyntaxError:
+        raise CommandSyntaxError("Invalid search interval parameter") from None
+    return SearchAge(name.lower(), interval)  # type: ignore[arg-type]
 
 
 def _uid(c: Cursor, codec: str, name: str) -> SearchKey:
@@ -241,6 +260,7 @@ __all__ = [
     "BADCHARSET",
     "IMPOSSIBLE_DATE",
     "INVALID_DATE",
+    "MISSING_SEARCH",
     "UnknownCharsetError",
     "charset_codec",
     "parse_date",

@@ -328,7 +328,7 @@ def test_pending_append_can_be_refused_before_the_continuation() -> None:
     assert (cmd.mailbox, cmd.messages[0].flags) == ("INBOX", ("\\Seen",))
     for data in (
         b"a1 APPEND INBOX (\\Recent) {5}\r\n",
-        b'a1 APPEND INBOX "31-Feb-2026 10:00:00 +0000" {5}\r\n',
+        b'a1 APPEND INBOX "1-Feb-2026 10:00:00 +0000" {5}\r\n',
         b"a1 APPEND INBOX (\\Seen {5}\r\n",
     ):
         r, line = _pending(data)
