@@ -436,13 +436,6 @@ ALLOWED: list[Allowance] = [
     ),
     Allowance(
         "append",
-        r"\+ OK",
-        None,
-        "Dovecot checks APPEND's mailbox, flags, date and a zero size before it asks for "
-        "the literal; vmail's connection.py asks first and refuses after",
-    ),
-    Allowance(
-        "append",
         r"\* [89] RECENT",
         r"\* [23] RECENT",
         "\\Recent of messages delivered before the first SELECT: Dovecot's APPEND syncs "

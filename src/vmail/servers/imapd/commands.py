@@ -140,6 +140,27 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
     _tagged(conn, command.tag, done, started)
 
 
+async def refuse_literal(conn: ImapConnection, line: CommandLine, size: int) -> bool:
+    """Answer now a command whose synchronising literal (``size`` bytes) Dovecot refuses
+    before its ``+ OK``: an APPEND with a bad argument, to a missing mailbox or of an
+    empty message. True when answered (the literal is then never read)."""
+    if conn.state not in AUTHENTICATED or command_name(line) != "APPEND":
+        return False
+    from vmail.servers.imapd.folder_commands import append_refusal
+
+    command = parse_command(line, utf8="UTF8=ACCEPT" in conn.enabled)
+    if isinstance(command, t.ParseError):
+        await conn.bad(command.tag, syntax_error("APPEND", command.text))
+        return True
+    if not isinstance(command, t.Append):
+        return False
+    done = await append_refusal(conn, command, size)
+    if done is None:
+        return False
+    _tagged(conn, command.tag, done, time.monotonic())
+    return True
+
+
 def _tagged(conn: ImapConnection, tag: str, done: Done, started: float) -> None:
     if not done.status:
         return  # the handler answered itself (STARTTLS, COMPRESS)

@@ -147,6 +147,12 @@ class ImapConnection:
 
     async def _continuation(self, event: NeedContinuation) -> None:
         """A synchronising literal within the limits (the framer refused the others)."""
+        from vmail.servers.imapd.commands import refuse_literal
+
+        if await refuse_literal(self, self.reader.pending_command(), event.size):
+            self.reader.reject_literal()
+            await self.stream.flush()
+            return
         self.reader.accept_literal()
         self.stream.write(b"+ OK\r\n")
         await self.stream.flush()

@@ -412,6 +412,18 @@ async def _status_line(conn: ImapConnection, name: str, items: Iterable[str]) ->
 
 # -- APPEND ------------------------------------------------------------------------------
 
+_ZERO_BYTES = "Can't save a zero byte message."
+
+
+async def append_refusal(conn: ImapConnection, cmd: t.Append, size: int) -> Done | None:
+    """Why an APPEND whose last message is a pending literal of ``size`` bytes is refused
+    before the literal is read (as Dovecot does), or None."""
+    if size == 0:
+        return Done("NO", _ZERO_BYTES)
+    if not await in_thread(_store(conn).exists, cmd.mailbox):
+        return Done("NO", f"Mailbox doesn't exist: {cmd.mailbox}", "TRYCREATE")
+    return None
+
 
 @handler(t.Append, AUTHENTICATED)
 async def append(conn: ImapConnection, cmd: t.Append) -> Done:
@@ -421,7 +433,7 @@ async def append(conn: ImapConnection, cmd: t.Append) -> Done:
         if limit and len(message.data) > limit:
             raise No("Message too large", "TOOBIG")
         if not message.data:
-            raise No("Can't save a zero byte message.")
+            raise No(_ZERO_BYTES)
     try:
         folder: Folder = await in_thread(store.folder, cmd.mailbox)
     except NoSuchFolderError:

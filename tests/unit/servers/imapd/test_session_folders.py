@@ -208,6 +208,37 @@ def test_status_items(tmp_path: Path) -> None:
     assert out[2] == b"t1 NO Mailbox doesn't exist: Nope\r\n"  # no code (Dovecot)
 
 
+def test_append_refused_before_its_literal(tmp_path: Path) -> None:
+    maildir(tmp_path)
+
+    def client(server: ImapServer) -> list[bytes]:
+        raw = Raw(server.port)
+        raw.login()
+        out = []
+        for text in [
+            b"a APPEND Missing {5}",
+            b"b APPEND INBOX {0}",
+            b"c APPEND INBOX (\\Recent) {5}",
+            b'd APPEND INBOX "bad date" {5}',
+            b"e APPEND INBOX {5}",
+        ]:
+            raw.send(text + b"\r\n")
+            out.append(raw.line())
+        raw.send(b"hello\r\n")
+        return out + raw.until(b"e")
+
+    out = serve(main_cf(tmp_path), client)
+    # as Dovecot: no '+ OK' for an APPEND that cannot succeed, the literal is never sent
+    assert out[:4] == [
+        b"a NO [TRYCREATE] Mailbox doesn't exist: Missing\r\n",
+        b"b NO Can't save a zero byte message.\r\n",
+        b"c BAD Error in IMAP command APPEND: Invalid system flag \\RECENT\r\n",
+        b"d BAD Error in IMAP command APPEND: Invalid internal date\r\n",
+    ]
+    assert out[4] == b"+ OK\r\n"
+    assert out[5].startswith(b"e OK [APPENDUID ")
+
+
 def test_append_multiappend_trycreate_toobig(tmp_path: Path) -> None:
     maildir(tmp_path)
 
