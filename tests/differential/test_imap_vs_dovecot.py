@@ -398,18 +398,6 @@ ALLOWED: list[Allowance] = [
         "the order of first use (here an APPEND before the first SELECT)",
     ),
     Allowance(
-        "select",
-        None,
-        r"\* OK \[CLOSED\] Previous mailbox closed\.",
-        "Dovecot closes the selected mailbox even for a SELECT with no argument (BAD)",
-    ),
-    Allowance(
-        "select",
-        r"t10 OK Unselect completed",
-        r"t10 BAD No mailbox selected",
-        "(follows from the line above)",
-    ),
-    Allowance(
         "create_delete_rename",
         r"t22 OK Rename completed|\* STATUS (Old|INBOX) .*|t23 .*",
         r"t22 NO \[CANNOT\] Renaming INBOX isn't supported|t23 NO .*|\* STATUS INBOX .*",

@@ -28,6 +28,7 @@ from vmail.mailstore.access_errors import (
 from vmail.mailstore.errors import InvalidNameError, LockTimeoutError, MailstoreError
 from vmail.protocol.imap import types as t
 from vmail.protocol.imap.framing import CommandLine
+from vmail.protocol.imap.lexer import EIGHT_BIT, MISSING_PAREN
 from vmail.protocol.imap.parser import parse_command
 from vmail.servers.imapd.connection import State
 from vmail.servers.imapd.dovecot_texts import (
@@ -100,6 +101,8 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
     _load_handlers()
     command = parse_command(line, utf8="UTF8=ACCEPT" in conn.enabled)
     if isinstance(command, t.ParseError):
+        if conn.selected is not None and _closes_first(line, command.text):
+            close_selected_and_say(conn)
         if command.status == "NO":  # an unknown charset: Dovecot lists none
             conn.stream.write(f"{command.tag} NO [BADCHARSET] Unknown charset\r\n".encode())
             return
@@ -280,6 +283,25 @@ async def report_changes(
     if selected is None:
         return
     await selected.refresh(conn, allow_expunge=allow_expunge, uid_command=uid_command)
+
+
+def _closes_first(line: CommandLine, text: str) -> bool:
+    """Dovecot's SELECT/EXAMINE closes the selected mailbox before it looks at the
+    arguments: a BAD one still closes it, unless the line did not even tokenise."""
+    name = command_name(line)
+    if name not in ("SELECT", "EXAMINE"):
+        return False
+    return syntax_error(name, text).partition(": ")[2] not in _LEXICAL
+
+
+_LEXICAL = frozenset({MISSING_PAREN, EIGHT_BIT, "Missing '\"'", "Unexpected ')'"})
+
+
+def close_selected_and_say(conn: ImapConnection) -> None:
+    """Close the selected mailbox for a new SELECT, with ``* OK [CLOSED]`` (RFC 7162
+    3.2.11: required of a QRESYNC server, and Dovecot always sends it)."""
+    close_selected(conn)
+    conn.stream.write(b"* OK [CLOSED] Previous mailbox closed.\r\n")
 
 
 def close_selected(conn: ImapConnection) -> None:

@@ -24,6 +24,7 @@ from vmail.servers.imapd.commands import (
     Done,
     No,
     close_selected,
+    close_selected_and_say,
     handler,
     in_thread,
 )
@@ -52,9 +53,7 @@ def mailbox_name(conn: ImapConnection, name: bytes | str) -> bytes:
 @handler(t.Select, AUTHENTICATED)
 async def select(conn: ImapConnection, cmd: t.Select) -> Done:
     if conn.selected is not None:
-        close_selected(conn)
-        # RFC 7162 3.2.11: required of a QRESYNC server, and Dovecot always sends it.
-        conn.stream.write(b"* OK [CLOSED] Previous mailbox closed.\r\n")
+        close_selected_and_say(conn)
     store = _store(conn)
     if cmd.condstore or cmd.qresync is not None:
         if cmd.qresync is not None and "QRESYNC" not in conn.enabled:

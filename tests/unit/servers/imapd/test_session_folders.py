@@ -208,6 +208,37 @@ def test_status_items(tmp_path: Path) -> None:
     assert out[2] == b"t1 NO Mailbox doesn't exist: Nope\r\n"  # no code (Dovecot)
 
 
+def test_bad_select_closes_the_selected_mailbox(tmp_path: Path) -> None:
+    out = _times(
+        _session(
+            tmp_path,
+            [
+                b"SELECT INBOX",
+                b"SELECT INBOX (CONDSTORE",
+                b"UNSELECT",
+                b"SELECT INBOX",
+                b"SELECT",
+                b"UNSELECT",
+            ],
+        )
+    )
+    closed = b"* OK [CLOSED] Previous mailbox closed.\r\n"
+    # as Dovecot: a line that does not tokenise leaves the mailbox selected
+    assert out[out.index(b"t0 OK [READ-WRITE] Select completed\r\n") + 1] == (
+        b"t1 BAD Error in IMAP command SELECT: Missing ')'\r\n"
+    )
+    assert out[out.index(b"t1 BAD Error in IMAP command SELECT: Missing ')'\r\n") + 1] == (
+        b"t2 OK Unselect completed.\r\n"
+    )
+    # ... any other BAD SELECT closes it first
+    end = out.index(b"t3 OK [READ-WRITE] Select completed\r\n")
+    assert out[end + 1 : end + 3] == [
+        closed,
+        b"t4 BAD Error in IMAP command SELECT: Invalid arguments\r\n",
+    ]
+    assert out[end + 3] == b"t5 BAD No mailbox selected.\r\n"
+
+
 def test_append_refused_before_its_literal(tmp_path: Path) -> None:
     maildir(tmp_path)
 
