@@ -23,6 +23,7 @@ class Client:
     """A raw socket client: exact bytes out, response lines (literals inline) in."""
 
     def __init__(self, server: ServerProcess) -> None:
+        self.server = server
         self.sock = socket.create_connection(("127.0.0.1", server.port("imap")), timeout=20)
         self.file = self.sock.makefile("rb")
         self.greeting = self.file.readline()
@@ -52,7 +53,8 @@ class Client:
         return self.until(tag)[-1]
 
     def login(self) -> None:
-        assert self.command(b"L", f'LOGIN {BOB} "{PASSWORD}"'.encode()).startswith(b"L OK")
+        answer = self.command(b"L", f'LOGIN {BOB} "{PASSWORD}"'.encode())
+        assert answer.startswith(b"L OK"), (answer, self.server.log[-3000:])
 
     def close(self) -> None:
         self.file.close()

@@ -98,7 +98,20 @@ def open_database(url: str | URL) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+        if os.geteuid() == 0:
+            # The -wal/-shm files appear with the first transaction, after "connect", and
+            # stay while the connection sits in the pool: hand them over after each use too.
+            event.listen(engine, "checkin", _sqlite_checkin)
     return engine
+
+
+def _sqlite_checkin(dbapi_connection: object, _record: object) -> None:
+    if dbapi_connection is None:
+        return
+    with contextlib.suppress(Exception):
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        _share_wal_files(cursor.execute("PRAGMA database_list").fetchall())
+        cursor.close()
 
 
 def _sqlite_connect(dbapi_connection: object, _record: object) -> None:

@@ -575,6 +575,7 @@ class Folder:
         unchangedsince: int | None = None,
     ) -> StoreResult:
         """Change flags by renaming files; unchanged messages keep their name and modseq."""
+        flags = list(flags)  # read twice: the set, and the keywords' order
         wanted = frozenset(flags) - {RECENT}
         if mode not in ("set", "add", "remove"):
             raise ValueError(f"unknown STORE mode {mode!r}")
@@ -582,7 +583,9 @@ class Folder:
         with self._lock:
             self._ensure_loaded()
             self._read_keywords()
-            self._define_keywords(f for f in wanted if not f.startswith("\\"))
+            self._define_keywords(
+                f for f in dict.fromkeys(flags) if f in wanted and not f.startswith("\\")
+            )
             letter_of = {k: KEYWORD_LETTERS[i] for i, k in enumerate(self._keywords) if k}
             for uid in uids:
                 rec = self._records.get(uid)

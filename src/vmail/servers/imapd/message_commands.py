@@ -121,10 +121,6 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
         selection.view.condstore = True
     uids = _uids(selection, cmd.seqset, cmd.uid)
     folder, view = selection.folder, selection.view
-    known = set(folder.keywords())
-    new = [f for f in dict.fromkeys(cmd.flags) if not f.startswith("\\") and f not in known]
-    if len(new) > 1:
-        await asyncio.to_thread(_define_in_order, folder, new)
     result = await asyncio.to_thread(
         folder.store, uids, cmd.mode, cmd.flags, unchangedsince=cmd.unchangedsince
     )
@@ -159,13 +155,6 @@ async def store(conn: ImapConnection, cmd: t.Store) -> Done:
             "OK", "Conditional store failed", "MODIFIED " + compress_sorted(numbers).decode()
         )
     return Done("OK", "Store completed")
-
-
-def _define_in_order(folder: Folder, keywords: list[str]) -> None:
-    """Define new keywords one by one, in the command's order, as Dovecot numbers them
-    (``Folder.store`` defines a set's in any order); a STORE of no message only defines."""
-    for name in keywords:
-        folder.store([], "add", [name])
 
 
 # -- COPY / MOVE --------------------------------------------------------------------------
