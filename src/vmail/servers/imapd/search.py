@@ -60,7 +60,15 @@ class _Context:
     records: list[MessageRecord | None]
     now: float
     summaries: dict[int, SummaryLike] | None = None
+    subjects: dict[int, str] | None = None
     headers: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def subject(self, uid: int) -> str | None:
+        """The decoded Subject (from the index: no full summary needed)."""
+        if self.subjects is None:
+            uids = [r.uid for r in self.records if r is not None]
+            self.subjects = self.folder.subjects(uids)
+        return self.subjects.get(uid)
 
     def summary(self, uid: int) -> SummaryLike | None:
         if self.summaries is None:
@@ -239,8 +247,8 @@ def _header_test(name: str, value: str, ctx: _Context) -> Callable[[int], bool]:
     if name.lower() == "subject":
 
         def subject(u: int) -> bool:
-            s = ctx.summary(u)
-            return s is not None and matches(s.subject, value)
+            text = ctx.subject(u)
+            return text is not None and matches(text, value)
 
         return subject
 

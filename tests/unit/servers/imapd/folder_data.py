@@ -61,6 +61,9 @@ class MemoryFolder:
             if s is not None:
                 yield u, s
 
+    def subjects(self, uids: Sequence[int]) -> dict[int, str]:
+        return {u: s.subject for u, s in self.summaries(uids)}
+
     def read(self, uid: int) -> bytes:
         self.reads += 1
         return self.data[uid]
