@@ -124,12 +124,13 @@ async def _serve(system: MailSystem, config: MainConfig) -> int:
         signal.SIGHUP, lambda: reloads.append(loop.create_task(system.reload()))
     )
     loop.add_signal_handler(signal.SIGUSR1, system.wake)
-    await system.start()
+    await system.start(accept=False)
     pid_file = Path(config.get("queue_directory")) / PID_FILE
     _write_pid(pid_file, system.owner)
     if system.owner is not None:
         _drop_privileges(*system.owner)
     system.start_delivery()
+    await system.accept()  # only now: no client is ever served with root's rights
     try:
         await stop.wait()
     finally:

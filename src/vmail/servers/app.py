@@ -128,6 +128,7 @@ class MailSystem:
     _qmgr_task: asyncio.Task[None] | None = None
     _delivering: bool = False  # this process runs the queue manager
     _parent_listeners: dict[str, Listener] = field(default_factory=dict)
+    _accepting: bool = True
 
     # -- building ----------------------------------------------------------------------
 
@@ -167,17 +168,28 @@ class MailSystem:
 
     # -- running -----------------------------------------------------------------------
 
-    async def start(self) -> dict[str, int]:
+    async def start(self, *, accept: bool = True) -> dict[str, int]:
         """Load and bind every listener (the part that may need root); the bound ports.
 
-        Delivery starts with :meth:`start_delivery`, after root has been dropped.
+        With ``accept`` False the listeners are bound but serve no connection until
+        :meth:`accept`: ``vmail serve`` started as root serves only after dropping root,
+        so no session ever runs with root's rights. Delivery starts with
+        :meth:`start_delivery`, after root has been dropped.
         """
         snapshot = await asyncio.to_thread(self.load)
         self.snapshot = snapshot
+        self._accepting = accept
         await self._sync_listeners(snapshot)
         if self.notify_ports is not None:
             self.notify_ports(self.ports)
         return self.ports
+
+    async def accept(self) -> None:
+        """Serve the connections of every listener bound by :meth:`start` (they wait until
+        then in the listeners' queues)."""
+        self._accepting = True
+        for listener in self.listeners.values():
+            await listener.server.accept()
 
     def start_delivery(self) -> None:
         """Start delivering: fork the delivery process (or, ``in_process``, run the queue
@@ -340,7 +352,7 @@ class MailSystem:
             if current is not None:
                 await current.server.close()
             server = self._server(service, endpoint, snapshot)
-            await server.start()
+            await server.start(accept=self._accepting)
             listener = Listener(key, service, server, endpoint, server.port)
             self.listeners[key] = listener
             where = f"{endpoint.host or '*'}:{listener.port}"

@@ -31,6 +31,7 @@ class StreamListener(ABC):
         self._server: asyncio.Server | None = None
         self._port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gate: asyncio.Event | None = None
         self.busy_count = 0  # connections in the middle of something drain should wait for
 
     @property
@@ -40,8 +41,11 @@ class StreamListener(ABC):
             raise RuntimeError("server not started")
         return self._port
 
-    async def start(self) -> None:
-        """Bind and start accepting; when this returns the port is ready for clients."""
+    async def start(self, *, accept: bool = True) -> None:
+        """Bind and listen; when this returns the port is ready for clients. With
+        ``accept`` False, connections wait (unserved) until :meth:`accept`."""
+        if not accept:
+            self._gate = asyncio.Event()
         self._server = await asyncio.start_server(
             self._accept,
             self.host,
@@ -51,6 +55,11 @@ class StreamListener(ABC):
             ssl_handshake_timeout=30.0 if self.wrap_context else None,
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
+
+    async def accept(self) -> None:
+        """Serve connections (those that arrived since :meth:`start` included)."""
+        if self._gate is not None:
+            self._gate.set()
 
     async def close(self) -> None:
         """Stop accepting and end every connection."""
@@ -84,6 +93,8 @@ class StreamListener(ABC):
         assert task is not None
         self._tasks.add(task)
         try:
+            if self._gate is not None:
+                await self._gate.wait()  # vmail serve has not dropped root yet
             await self.serve(reader, writer)
         except asyncio.CancelledError:
             pass  # close(): the task ends here (asyncio's stream callback would log it)

@@ -61,6 +61,7 @@ class SmtpServer:
         self._server: asyncio.Server | None = None
         self._port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gate: asyncio.Event | None = None
         self.connections: set[Connection] = set()
 
     def reconfigure(
@@ -90,12 +91,23 @@ class SmtpServer:
             raise RuntimeError("server not started")
         return self._port
 
-    async def start(self) -> None:
-        """Bind and start accepting; when this returns the port is ready for clients."""
+    async def start(self, *, accept: bool = True) -> None:
+        """Bind and listen; when this returns the port is ready for clients. With
+        ``accept`` False, connections wait (unserved) until :meth:`accept`."""
+        if not accept:
+            self._gate = asyncio.Event()
         self._server = await asyncio.start_server(
-            self._accept, self.host, self.requested_port, limit=READ_SIZE
+            self._accept,
+            self.host,
+            self.requested_port,
+            limit=READ_SIZE,
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
+
+    async def accept(self) -> None:
+        """Serve connections (those that arrived since :meth:`start` included)."""
+        if self._gate is not None:
+            self._gate.set()
 
     async def close(self) -> None:
         """Stop accepting and end every connection."""
@@ -131,6 +143,8 @@ class SmtpServer:
         assert task is not None
         self._tasks.add(task)
         try:
+            if self._gate is not None:
+                await self._gate.wait()  # vmail serve has not dropped root yet
             await self._guarded(reader, writer)
         except asyncio.CancelledError:
             pass  # close(): the connection task ends here (asyncio's stream callback would log it)
