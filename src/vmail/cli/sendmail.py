@@ -301,7 +301,7 @@ async def _smtp_session(config: MainConfig, router: Router) -> int:
         asyncio.streams.FlowControlMixin, sys.stdout
     )
     writer = _LocalWriter(transport, protocol, reader, loop)
-    await server.serve_connection(reader, writer)
+    await server.serve_streams(reader, writer)
     _wake(config)
     return 0
 

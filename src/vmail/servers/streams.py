@@ -78,7 +78,7 @@ class StreamListener(ABC):
             self._server.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.busy_count > 0 and loop.time() < deadline:
+        while self.busy() and loop.time() < deadline:
             await asyncio.sleep(0.02)
         await self.close()
 
@@ -111,6 +111,10 @@ class StreamListener(ABC):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await writer.wait_closed()
+
+    def busy(self) -> bool:
+        """Whether a connection is in the middle of something :meth:`drain` waits for."""
+        return self.busy_count > 0
 
     @abstractmethod
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
