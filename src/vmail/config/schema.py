@@ -11,7 +11,7 @@ Like Postfix, each delivery service in master.cf (command ``smtp``, ``lmtp``, ``
 
 vmail-only parameters use the prefixes ``imapd_``, ``pop3d_``, ``web_`` and ``vmail_`` (and
 ``mail_`` for the mail store) and are declared in ``VMAIL_PARAMETERS`` and
-:mod:`vmail.config.schema_access`.
+:mod:`vmail.config.schema_access` and :mod:`vmail.config.schema_web`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from vmail.config.kinds import I, Kind, Parameter, S, T, declare
 from vmail.config.schema_access import ACCESS_PARAMETERS
 from vmail.config.schema_data import POSTFIX_PARAMETERS
+from vmail.config.schema_web import WEB_PARAMETERS
 
 __all__ = [
     "DELIVERY_COMMANDS",
@@ -50,10 +51,12 @@ VMAIL_PARAMETERS: tuple[Parameter, ...] = (
 )
 
 # Parameters Postfix does not have (vmail's own, whatever their prefix).
-VMAIL_ONLY: frozenset[str] = frozenset(p.name for p in (*VMAIL_PARAMETERS, *ACCESS_PARAMETERS))
+VMAIL_ONLY: frozenset[str] = frozenset(
+    p.name for p in (*VMAIL_PARAMETERS, *ACCESS_PARAMETERS, *WEB_PARAMETERS)
+)
 
 PARAMETERS: dict[str, Parameter] = {
-    p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS, *ACCESS_PARAMETERS)
+    p.name: p for p in (*POSTFIX_PARAMETERS, *VMAIL_PARAMETERS, *ACCESS_PARAMETERS, *WEB_PARAMETERS)
 }
 
 # master.cf commands that make Postfix define per-transport scheduler parameters.
