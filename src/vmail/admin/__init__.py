@@ -9,12 +9,14 @@ from vmail.admin.actor import Actor
 from vmail.admin.errors import (
     AdminError,
     AlreadyExistsError,
+    AuthenticationError,
     DatabaseError,
     ForbiddenError,
     InvalidError,
     LimitExceededError,
     NotFoundError,
 )
+from vmail.admin.listing import ListQuery, Page
 from vmail.admin.service import AdminService
 
 __all__ = [
@@ -22,9 +24,12 @@ __all__ = [
     "AdminError",
     "AdminService",
     "AlreadyExistsError",
+    "AuthenticationError",
     "DatabaseError",
     "ForbiddenError",
     "InvalidError",
     "LimitExceededError",
+    "ListQuery",
     "NotFoundError",
+    "Page",
 ]

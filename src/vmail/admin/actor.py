@@ -7,7 +7,9 @@ Three kinds, as in PostfixAdmin plus the command line:
 * ``superadmin`` — an ``admin`` row with ``superadmin = 1`` (or a ``domain_admins`` row
   for PostfixAdmin's pseudo-domain ``ALL``): every domain, and admins;
 * ``domain_admin`` — an ``admin`` row with ``domain_admins`` rows: only those domains,
-  and no domain or admin management.
+  and no domain or admin management;
+* ``user`` — a mailbox user (``username`` is the mail address): manages nothing, may
+  only use the self-service operations on their own mailbox (password, vacation).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import getpass
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["cli", "superadmin", "domain_admin"]
+Kind = Literal["cli", "superadmin", "domain_admin", "user"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class Actor:
     @classmethod
     def domain_admin(cls, username: str, domains: frozenset[str] | set[str]) -> Actor:
         return cls(username, "domain_admin", frozenset(domains))
+
+    @classmethod
+    def user(cls, address: str) -> Actor:
+        """A mailbox user, for self-service on their own mailbox only."""
+        return cls(address.strip().lower(), "user")
 
     @property
     def is_superadmin(self) -> bool:

@@ -6,7 +6,9 @@ An address is either an alias or a mailbox, never both by accident:
 * a mailbox's own alias row *is* its forwarding: ``alias edit user@d --goto user@d,x@y``
   keeps a copy and forwards, ``--goto x@y`` forwards only (PostfixAdmin's "forward only"),
   ``--goto user@d`` resets it. It is activated with the mailbox, and it cannot be deleted
-  on its own (delete the mailbox);
+  on its own (delete the mailbox). Its vacation target (``local#domain@autoreply…``,
+  see :mod:`vmail.admin.vacation`) is kept when the forwarding is changed: the vacation
+  settings add and remove it;
 * a plain alias may not list itself among its targets (a loop). Targets may be external.
 """
 
@@ -22,6 +24,7 @@ from vmail.admin.actor import Actor
 from vmail.admin.errors import AlreadyExistsError, InvalidError, NotFoundError
 from vmail.admin.guards import check_alias_limit, domain_row, managed_domains, require_manages
 from vmail.admin.records import Record, record
+from vmail.admin.vacation import is_autoreply_target
 from vmail.directory.models import Alias, Mailbox
 
 Targets = str | Iterable[str]
@@ -90,6 +93,9 @@ def edit(
         )
     alias = alias_row(session, stored)
     changed: dict[str, object] = {}
+    if targets is not None and mailbox:
+        kept = [t for t in alias.goto.split(",") if is_autoreply_target(stored, t)]
+        targets = ",".join([t for t in targets.split(",") if t not in kept] + kept)
     if targets is not None:
         alias.goto = changed["goto"] = targets
     if active is not None:

@@ -35,3 +35,7 @@ class ForbiddenError(AdminError):
 
 class DatabaseError(AdminError):
     """The directory database could not be used (down, refused, no tables)."""
+
+
+class AuthenticationError(AdminError):
+    """Credentials (a password, an API token, a TOTP code) were wrong, unknown or expired."""

@@ -1,7 +1,7 @@
 """Rows as plain dicts keyed by PostfixAdmin's column names (what list/show return).
 
-Secrets (password hashes, reset tokens) are left out. Values keep their Python types
-(datetime, bool, int); the CLI decides how to print them.
+Secrets (password hashes, reset tokens, TOTP secrets, API token hashes) are left out.
+Values keep their Python types (datetime, bool, int); the CLI decides how to print them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from vmail.directory.models import Base
 
 Record = dict[str, Any]
 
-HIDDEN = frozenset({"password", "token", "token_validity"})
+HIDDEN = frozenset({"password", "token", "token_validity", "totp_secret", "secret_hash"})
 
 
 def record(row: Base, **extra: Any) -> Record:

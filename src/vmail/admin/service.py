@@ -11,17 +11,33 @@ trouble (server down, no tables) is :class:`~vmail.admin.errors.DatabaseError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmail.admin import admins, alias_domains, aliases, domains, mailboxes
+from vmail.admin import (
+    admins,
+    alias_domains,
+    aliases,
+    auditlog,
+    domains,
+    mailboxes,
+    overview,
+    pages,
+    selfservice,
+    tokens,
+    vacation,
+)
 from vmail.admin.actor import Actor
 from vmail.admin.errors import AdminError, AlreadyExistsError, DatabaseError
 from vmail.admin.importing import ImportPlan, ImportReport, apply_plan
+from vmail.admin.listing import ListQuery, Page
 from vmail.admin.records import Record
+from vmail.admin.usage import Usage, maildir_usage
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -40,10 +56,22 @@ def _apply_and_roll_back(session: Session, actor: Actor, plan: ImportPlan, sourc
 
 
 class AdminService:
-    """Domains, mailboxes, aliases, alias domains and admins, PostfixAdmin's way."""
+    """Domains, mailboxes, aliases, alias domains and admins, PostfixAdmin's way.
 
-    def __init__(self, engine: Engine) -> None:
+    ``mail_root`` is ``virtual_mailbox_base`` (where ``mailbox.maildir`` paths start), for
+    quota usage; None: usage unknown. ``vacation_domain`` is the autoreply domain of
+    vacation targets (None: ``autoreply.<the mailbox's domain>``).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        mail_root: Path | None = None,
+        vacation_domain: str | None = None,
+    ) -> None:
         self.engine = engine
+        self.mail_root = mail_root
+        self.vacation_domain = vacation_domain
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def _run(
@@ -265,6 +293,127 @@ class AdminService:
 
     def get_admin(self, actor: Actor, username: str) -> Record:
         return self._run(admins.show, actor, username)
+
+    # -- pages (web UI, REST API) -----------------------------------------------------------
+
+    def page_domains(self, actor: Actor, query: ListQuery) -> Page[Record]:
+        return self._run(pages.page_domains, actor, query)
+
+    def page_mailboxes(
+        self, actor: Actor, query: ListQuery, domain: str | None = None
+    ) -> Page[Record]:
+        """Records carry ``usage_bytes``/``usage_messages`` (None: unknown)."""
+        return self._run(pages.page_mailboxes, actor, query, domain, self.mail_root)
+
+    def page_aliases(
+        self,
+        actor: Actor,
+        query: ListQuery,
+        domain: str | None = None,
+        include_mailbox_aliases: bool = False,
+    ) -> Page[Record]:
+        return self._run(pages.page_aliases, actor, query, domain, include_mailbox_aliases)
+
+    def page_alias_domains(
+        self, actor: Actor, query: ListQuery, domain: str | None = None
+    ) -> Page[Record]:
+        return self._run(pages.page_alias_domains, actor, query, domain)
+
+    def page_admins(self, actor: Actor, query: ListQuery) -> Page[Record]:
+        return self._run(pages.page_admins, actor, query)
+
+    def page_log(
+        self,
+        actor: Actor,
+        query: ListQuery,
+        domain: str | None = None,
+        action: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Page[Record]:
+        """Log rows, newest first by default; a domain admin's domains only."""
+        return self._run(
+            auditlog.page_log,
+            actor,
+            query,
+            domain=domain,
+            action=action,
+            username=username,
+            since=since,
+            until=until,
+        )
+
+    def overview(self, actor: Actor) -> dict[str, Any]:
+        return self._run(overview.overview, actor, self.mail_root)
+
+    # -- quota usage ----------------------------------------------------------------------
+
+    def mailbox_usage(self, actor: Actor, address: str) -> Usage | None:
+        """(bytes, messages) from the mailbox's ``maildirsize``; None when unknown."""
+        row = self.get_mailbox(actor, address)
+        return maildir_usage(self.mail_root, row["maildir"])
+
+    def mailbox_usages(self, mailboxes: Iterable[Record]) -> dict[str, Usage | None]:
+        """Usage of mailbox records already fetched (one page) by username; no database."""
+        return {m["username"]: maildir_usage(self.mail_root, m["maildir"]) for m in mailboxes}
+
+    # -- self-service -----------------------------------------------------------------------
+
+    def change_own_password(self, address: str, old_password: str, new_password: str) -> None:
+        """A user's own password change; AuthenticationError if the old one is wrong."""
+        self._run(selfservice.change_own_password, address, old_password, new_password)
+
+    def get_vacation(self, actor: Actor, address: str) -> Record:
+        """``actor`` may be :meth:`Actor.user` (own mailbox only) or an admin."""
+        return self._run(vacation.get_vacation, actor, address)
+
+    def set_vacation(
+        self,
+        actor: Actor,
+        address: str,
+        *,
+        subject: str,
+        body: str,
+        active_from: datetime | None = None,
+        active_until: datetime | None = None,
+        interval_time: int = 0,
+        active: bool = True,
+    ) -> Record:
+        return self._run(
+            vacation.set_vacation,
+            actor,
+            address,
+            subject=subject,
+            body=body,
+            active_from=active_from,
+            active_until=active_until,
+            interval_time=interval_time,
+            active=active,
+            vacation_domain=self.vacation_domain,
+        )
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    def create_token(
+        self,
+        actor: Actor,
+        name: str,
+        role: str,
+        domains: Iterable[str] = (),
+        expires: datetime | None = None,
+    ) -> tuple[Record, str]:
+        """(record, secret): the secret is shown once and stored only as SHA-256."""
+        return self._run(tokens.create_token, actor, name, role, list(domains), expires)
+
+    def list_tokens(self, actor: Actor) -> list[Record]:
+        return self._run(tokens.list_tokens, actor)
+
+    def revoke_token(self, actor: Actor, token_id: int) -> Record:
+        return self._run(tokens.revoke_token, actor, token_id)
+
+    def actor_for_token(self, secret: str) -> Actor:
+        return self._run(tokens.actor_for_token, secret)
 
 
 _MISSING_TABLE = ("no such table", "does not exist", "doesn't exist")

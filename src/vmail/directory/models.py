@@ -23,6 +23,9 @@ Column facts follow PostfixAdmin 3.3's ``upgrade.php`` (database version 1847):
 * ``log.id`` and ``config.id`` are auto-increment keys (``AUTOINCREMENT`` on SQLite);
 * ``domain_admins`` is keyed by (username, domain): PostfixAdmin's MySQL/PostgreSQL tables
   add a surrogate ``id`` that its SQLite tables lack, and vmail never needs it.
+
+Later revisions add PostfixAdmin 3.4's ``totp_secret`` on ``admin`` and ``mailbox``
+(revision 0002) and vmail-only tables prefixed ``vmail_`` (API tokens, TOTP state).
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class Mailbox(Base):
     token: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     token_validity: Mapped[datetime] = _epoch_column()
     password_expiry: Mapped[datetime] = _epoch_column()
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Alias(Base):
@@ -167,6 +171,7 @@ class Admin(Base):
     )
     token: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     token_validity: Mapped[datetime] = _epoch_column()
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class DomainAdmin(Base):
@@ -248,3 +253,41 @@ class Config(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(20), nullable=False, unique=True, server_default="")
     value: Mapped[str] = mapped_column(String(20), nullable=False, server_default="")
+
+
+class ApiToken(Base):
+    """A REST API token (vmail only): a role and domains, the secret kept as SHA-256 hex.
+
+    ``admin`` is the admin account that created it (NULL when made with the CLI): the token
+    stops working when that account is deleted or deactivated. ``created_by`` is who made
+    it, as the log names them. ``domains`` is a comma-separated list ('' for superadmin).
+    """
+
+    __tablename__ = "vmail_api_token"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    domains: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    admin: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    created_by: Mapped[str] = mapped_column(String(255), nullable=False)
+    created: Mapped[datetime] = mapped_column(Timestamp(), nullable=False, default=func.now())
+    expires: Mapped[datetime | None] = mapped_column(Timestamp(), nullable=True)
+    last_used: Mapped[datetime | None] = mapped_column(Timestamp(), nullable=True)
+    revoked: Mapped[datetime | None] = mapped_column(Timestamp(), nullable=True)
+
+
+class TotpState(Base):
+    """TOTP enrolment and replay state of an admin (vmail only; the secret itself is
+    PostfixAdmin 3.4's ``admin.totp_secret``): a ``pending`` secret until confirmed, and
+    the last accepted time step, so that no code is accepted twice."""
+
+    __tablename__ = "vmail_totp_state"
+
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pending: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    last_step: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )

@@ -37,6 +37,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
 # Any of these without alembic_version means the database belongs to PostfixAdmin.
 POSTFIXADMIN_MARKERS = ("domain", "mailbox", "alias", "alias_domain", "admin")
+# Columns of PostfixAdmin tables that a later revision adds when missing (PostfixAdmin 3.4's).
+ADDED_LATER = frozenset({("admin", "totp_secret"), ("mailbox", "totp_secret")})
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,11 @@ def check_postfixadmin_columns(connection: Connection, tables: set[str]) -> None
         with warnings.catch_warnings():  # PostfixAdmin's tinyint(1) puzzles SQLite reflection
             warnings.simplefilter("ignore", SAWarning)
             present = {column["name"].lower() for column in inspector.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in present]
+        missing = [
+            column.name
+            for column in table.columns
+            if column.name not in present and (table.name, column.name) not in ADDED_LATER
+        ]
         if missing:
             problems.append(f"{table.name} lacks {', '.join(missing)}")
     if problems:

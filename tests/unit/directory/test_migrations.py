@@ -64,14 +64,14 @@ def _reflect(inspector: Inspector) -> dict[str, list[tuple[str, str, bool, str |
 def test_fresh_database_gets_exactly_the_models(empty: Engine) -> None:
     result = upgrade_database(empty)
     assert result.action == "created"
-    assert result.revision == head_revision() == "0001"
+    assert result.revision == head_revision() == "0002"
     assert set(result.added_tables) == set(Base.metadata.tables)
     with empty.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
     again = upgrade_database(empty)
-    assert (again.action, again.previous, again.added_tables) == ("current", "0001", ())
+    assert (again.action, again.previous, again.added_tables) == ("current", "0002", ())
 
 
 def test_database_defaults_are_postfixadmins(empty: Engine) -> None:
@@ -147,21 +147,42 @@ def test_postfixadmin_database_is_adopted_unchanged(empty: Engine) -> None:
     before = _columns(empty)
     result = upgrade_database(empty)
     assert result.action == "adopted"
-    assert result.added_tables == ("quota2",)
+    assert result.added_tables == ("quota2", "vmail_api_token", "vmail_totp_state")
     after = _columns(empty)
     for table, columns in before.items():
-        assert after[table] == columns, table  # not a column added, dropped or changed
-    assert set(after) == set(before) | {"quota2", "alembic_version"}
+        # not a column dropped or changed; only PostfixAdmin 3.4's totp_secret added
+        added = [c for c in after[table] if c not in columns]
+        assert [c for c in after[table] if c not in added] == columns, table
+        expected = ["totp_secret"] if table in ("admin", "mailbox") else []
+        assert [c[0] for c in added] == expected, table
+    new_tables = {"quota2", "alembic_version", "vmail_api_token", "vmail_totp_state"}
+    assert set(after) == set(before) | new_tables
     with empty.connect() as connection:
         assert connection.execute(text("SELECT value FROM config")).scalar() == "1847"
         assert connection.execute(text("SELECT count(*) FROM fetchmail")).scalar() == 1
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
     with Session(empty) as session:  # the models work on PostfixAdmin's own tables
         domain = session.get(Domain, "example.com")
         assert domain is not None
         assert domain.transport == "virtual"
         assert domain.active is True
     assert upgrade_database(empty).action == "current"
+
+
+def test_revision_0001_database_is_upgraded(empty: Engine) -> None:
+    from alembic import command
+
+    from vmail.directory.schema import alembic_config
+
+    with empty.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    result = upgrade_database(empty)
+    assert (result.action, result.previous, result.revision) == ("upgraded", "0001", "0002")
+    assert result.added_tables == ("vmail_api_token", "vmail_totp_state")
+    with empty.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
 def test_older_postfixadmin_schema_is_refused_and_left_alone(empty: Engine) -> None:
