@@ -1,0 +1,87 @@
+"""Jinja2 templates (autoescaped) and the context every page gets.
+
+:func:`render` is how a page handler answers::
+
+    return render(request, "domains.html", {"domains": rows})
+
+Every template sees ``principal`` (a :class:`~vmail.web.sessions.Principal` or None),
+``csrf_token``, ``nav`` (the menu for that principal) and the global ``csrf_field()``,
+which a form puts inside itself::
+
+    <form method="post" action="/domains">{{ csrf_field() }} ... </form>
+
+htmx requests carry the token without a field: ``layout.html`` sets it on ``<body>`` with
+``hx-headers:inherited``, so every ``hx-post``/``hx-delete`` sends ``X-CSRF-Token``.
+No inline scripts or styles (the CSP forbids them): put code in ``static/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from vmail.web.sessions import session_of
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+# (label, path) of the admin menu; pages not built yet answer 404.
+ADMIN_NAV = (
+    ("Dashboard", "/"),
+    ("Domains", "/domains"),
+    ("Mailboxes", "/mailboxes"),
+    ("Aliases", "/aliases"),
+    ("Alias domains", "/alias-domains"),
+    ("Admins", "/admins"),
+    ("Log", "/log"),
+    ("Queue", "/queue"),
+    ("Route", "/route"),
+)
+USER_NAV = (("Account", "/account"),)
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    session = session_of(request)
+    principal = session.principal if session else None
+    if principal is None:
+        nav: tuple[tuple[str, str], ...] = ()
+    else:
+        nav = ADMIN_NAV if principal.kind == "admin" else USER_NAV
+    return {
+        "principal": principal,
+        "csrf_token": session.csrf_token if session else "",
+        "nav": nav,
+        "path": request.url.path,
+    }
+
+
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """The hidden ``csrf_token`` input a form must carry (any unsafe method)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        escape(context.get("csrf_token", ""))
+    )
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True)
+    env.globals["csrf_field"] = csrf_field
+    return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """The page ``name`` rendered in the layout, for this request's principal."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+
+
+__all__ = ["ADMIN_NAV", "STATIC_DIR", "TEMPLATE_DIR", "USER_NAV", "make_templates", "render"]
