@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "alias": "Add, list, show, edit or delete aliases and forwardings.",
     "alias-domain": "Add, list, show, edit or delete alias domains.",
     "admin": "Add, list, show, edit or delete administrators.",
+    "token": "Create, list or revoke REST API tokens.",
     "import": "Import domains, mailboxes and aliases from Postfix or a Dovecot passwd-file.",
     "postqueue": "List or flush the mail queue, as Postfix's postqueue(1).",
     "postsuper": "Delete, hold, release or requeue queued mail, as Postfix's postsuper(1).",
