@@ -139,16 +139,30 @@ def no_delay(lockout_failures: int) -> ThrottlePolicy:
     return ThrottlePolicy(base_delay=0, lockout_failures=lockout_failures, lockout_time=300)
 
 
-@pytest.fixture(scope="module")
-def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminService]:
-    """One filled directory per test module (logins hash passwords: slow to redo)."""
-    path: Path = tmp_path_factory.mktemp("web") / "vmail.db"
+def open_directory(path: Path) -> AdminService:
+    """A new SQLite directory at ``path`` with the module's admins, domains, mailboxes."""
     engine = open_database(f"sqlite:///{path}")
     upgrade_database(engine)
     admin = AdminService(engine)
     _fill(admin)
+    return admin
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminService]:
+    """One filled directory per test module (read-only use: tests that change it take
+    :func:`fresh_directory`)."""
+    admin = open_directory(tmp_path_factory.mktemp("web") / "vmail.db")
     yield admin
-    engine.dispose()
+    admin.engine.dispose()
+
+
+@pytest.fixture
+def fresh_directory(tmp_path: Path) -> Iterator[AdminService]:
+    """A filled directory of this test's own, to change."""
+    admin = open_directory(tmp_path / "vmail.db")
+    yield admin
+    admin.engine.dispose()
 
 
 def make_web(admin: AdminService | None, **context: Any) -> RunningWeb:
