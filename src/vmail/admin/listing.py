@@ -1,7 +1,8 @@
 """Paginated, sorted and searched lists: the query a caller gives and the page it gets.
 
 Everything happens in SQL: the search is a case-insensitive ``LIKE`` over the kind's text
-columns (``%`` and ``_`` in the search text are escaped, so they match themselves), the
+columns (``%`` and ``_`` in the search text are escaped, so they match themselves;
+SQLite's LIKE ignores ASCII case already, PostgreSQL gets ``ILIKE``, MySQL ``LOWER()``), the
 total is a ``COUNT`` of the filtered rows, and only ``limit`` rows are fetched. Sorting
 always ends with the kind's key column, so pages are stable when sort values repeat.
 """
@@ -87,11 +88,15 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(kind: Kind, text: str) -> ColumnElement[bool] | None:
+def search(kind: Kind, text: str, dialect: str = "") -> ColumnElement[bool] | None:
     """The WHERE clause for a search text, None for no search."""
     if not text.strip():
         return None
     pattern = like_pattern(text.strip())
+    if dialect == "sqlite":  # LIKE is case-insensitive there; lower() per row costs
+        return or_(*(c.like(pattern, escape=ESCAPE) for c in kind.searched))
+    if dialect == "postgresql":
+        return or_(*(c.ilike(pattern, escape=ESCAPE) for c in kind.searched))
     return or_(*(func.lower(c).like(pattern, escape=ESCAPE) for c in kind.searched))
 
 
@@ -104,7 +109,7 @@ def fetch_page(
 ) -> Page[Record]:
     """Filter ``base`` by the search, count it, and fetch one sorted page of it."""
     order = kind.order(query)
-    condition = search(kind, query.q)
+    condition = search(kind, query.q, session.get_bind().dialect.name)
     if condition is not None:
         base = base.where(condition)
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
