@@ -19,7 +19,7 @@ from vmail.admin.errors import AlreadyExistsError, ForbiddenError, InvalidError,
 from vmail.admin.guards import domain_row, require_superadmin
 from vmail.admin.records import Record, record
 from vmail.auth.passwords import hash_password, verify_password
-from vmail.directory.models import Admin, DomainAdmin
+from vmail.directory.models import Admin, DomainAdmin, TotpState
 
 
 def admin_row(session: Session, username: str) -> Admin:
@@ -157,6 +157,7 @@ def delete_admin(session: Session, actor: Actor, username: str) -> None:
         raise ForbiddenError(f"{name} may not delete themselves")
     row = admin_row(session, name)
     session.execute(delete(DomainAdmin).where(DomainAdmin.username == name))
+    session.execute(delete(TotpState).where(TotpState.username == name))
     session.delete(row)
     session.flush()
     audit.record(session, actor, "", "delete_admin", name)

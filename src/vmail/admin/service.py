@@ -30,6 +30,7 @@ from vmail.admin import (
     pages,
     selfservice,
     tokens,
+    totp,
     vacation,
 )
 from vmail.admin.actor import Actor
@@ -414,6 +415,25 @@ class AdminService:
 
     def actor_for_token(self, secret: str) -> Actor:
         return self._run(tokens.actor_for_token, secret)
+
+    # -- TOTP second factor (admins) ------------------------------------------------------
+
+    def enable_totp(self, actor: Actor, username: str) -> tuple[str, str]:
+        """(secret, otpauth URI) of a pending secret; active once confirmed."""
+        return self._run(totp.enable_totp, actor, username)
+
+    def confirm_totp(self, actor: Actor, username: str, code: str) -> None:
+        self._run(totp.confirm_totp, actor, username, code)
+
+    def disable_totp(self, actor: Actor, username: str) -> None:
+        self._run(totp.disable_totp, actor, username)
+
+    def totp_enabled(self, username: str) -> bool:
+        return self._run(totp.totp_enabled, username)
+
+    def verify_totp(self, username: str, code: str) -> bool:
+        """A code of the current step ±1, never accepted twice."""
+        return self._run(totp.verify_totp, username, code)
 
 
 _MISSING_TABLE = ("no such table", "does not exist", "doesn't exist")
