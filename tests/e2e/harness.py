@@ -88,7 +88,7 @@ def make_config(tmp_path: Path, main: dict[str, str] | None = None, master: str 
     )
     master_cf = config_dir / "master.cf"
     text = re.sub(
-        r"^(2525|5587|4465|1143|1993|1110|1995)(?=\s)",
+        r"^(2525|5587|4465|1143|1993|1110|1995|8443)(?=\s)",
         "127.0.0.1:0",
         master_cf.read_text(),
         flags=re.M,

@@ -240,7 +240,8 @@ smtp_tls_loglevel = 1
 
 
 def master_cf(setup: Setup) -> str:
-    """master.cf: SMTP, submission and submissions listeners plus the delivery agents."""
+    """master.cf: SMTP, submission and submissions, IMAP, POP3 and web (HTTPS on 8443)
+    listeners plus the delivery agents."""
     if setup.standard_ports:
         smtp, submission, submissions = "smtp", "submission", "submissions"
         imap, imaps, pop3, pop3s = "imap", "imaps", "pop3", "pop3s"
@@ -284,6 +285,10 @@ def master_cf(setup: Setup) -> str:
 {pop3s:<9} inet  n       -       n       -       -       pop3d
   -o syslog_name=vmail/pop3s
   -o pop3d_tls_wrappermode=yes
+# The admin web UI and REST API over HTTPS (https://HOST:8443/): vmail's own "webd".
+8443      inet  n       -       n       -       -       webd
+  -o syslog_name=vmail/web
+  -o web_tls_wrappermode=yes
 # LMTP for mail another MTA hands over (vmail's own "lmtpd"; local recipients only):
 #127.0.0.1:24 inet n     -       n       -       -       lmtpd
 # Delivery agents.

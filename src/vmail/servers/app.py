@@ -9,6 +9,8 @@
 * an IMAP listener per ``imapd`` service and a POP3 listener per ``pop3d`` service
   (vmail's own commands; ``-o imapd_tls_wrappermode=yes`` for 993, likewise 995), serving
   the users' Maildirs through :mod:`vmail.mailstore`;
+* an HTTP listener per ``webd`` service (vmail's own; ``-o web_tls_wrappermode=yes`` for
+  HTTPS): the admin UI and REST API of :mod:`vmail.web`, in the master's event loop;
 * cleanup (the only way into the queue), the queue manager, the delivery agents for the
   ``unix`` services (:mod:`vmail.qmgr.agents`) and the bounce service;
 * the authentication service over the directory database, when ``vmail_database`` is set.
@@ -55,17 +57,21 @@ import contextlib
 import logging
 import os
 import signal
+import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vmail import __version__
+from vmail.admin import AdminService
 from vmail.auth.service import Authenticator
 from vmail.auth.sqlsource import SqlAccountSource
+from vmail.auth.throttle import Throttle
 from vmail.bounce import BounceService
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
+from vmail.core.errors import ConfigError
 from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
 from vmail.qmgr import QueueManager
@@ -78,12 +84,16 @@ from vmail.servers.listeners import Endpoint, endpoints
 from vmail.servers.mailboxes import open_store
 from vmail.servers.pop3d.server import Pop3Server
 from vmail.servers.smtpd.server import SmtpServer
+from vmail.servers.smtpd.tls import _load_pair, _new_context
+from vmail.web import WebContext, load_secret, login_throttle
+from vmail.web.server import WebServer
 
 log = logging.getLogger("vmail.master")
 
 SMTP_COMMANDS = {"smtpd": False, "lmtpd": True}  # command -> speaks LMTP
-LISTENER_COMMANDS = frozenset({*SMTP_COMMANDS, "imapd", "pop3d"})
-Server = SmtpServer | ImapServer | Pop3Server
+WEB_COMMAND = "webd"
+LISTENER_COMMANDS = frozenset({*SMTP_COMMANDS, "imapd", "pop3d", WEB_COMMAND})
+Server = SmtpServer | ImapServer | Pop3Server | WebServer
 DRAIN_TIMEOUT = 30.0
 
 
@@ -99,6 +109,7 @@ class Snapshot:
     agents: dict[str, Agent]
     authenticator: Authenticator | None
     bounce: BounceService
+    web: WebContext | None = None  # when master.cf has a webd service (master process only)
 
 
 @dataclass
@@ -129,6 +140,7 @@ class MailSystem:
     _delivering: bool = False  # this process runs the queue manager
     _parent_listeners: dict[str, Listener] = field(default_factory=dict)
     _accepting: bool = True
+    _web_throttle: Throttle | None = None  # web login failures, kept across reloads
 
     # -- building ----------------------------------------------------------------------
 
@@ -147,11 +159,32 @@ class MailSystem:
         cleanup = Cleanup(config, router, spool, on_commit=self._notify_qmgr)
         agents = build_agents(config, master) if self._delivering else {}
         authenticator = None
+        admin = None
         if config.is_set("vmail_database"):
             engine = open_database(database_url(config))
             authenticator = Authenticator(SqlAccountSource(engine))
+            admin = AdminService(engine)
         bounce = BounceService(config, cleanup)
-        return Snapshot(config, master, router, spool, cleanup, agents, authenticator, bounce)
+        web = None
+        if not self._delivering and any(_is_web(service) for service in master):
+            web = self._web_context(config, admin, authenticator)
+        return Snapshot(config, master, router, spool, cleanup, agents, authenticator, bounce, web)
+
+    def _web_context(
+        self, config: MainConfig, admin: AdminService | None, authenticator: Authenticator | None
+    ) -> WebContext:
+        """What the webd listeners serve with (the signing key is created on first use)."""
+        if self._web_throttle is None:
+            self._web_throttle = login_throttle(config)
+        secret = load_secret(Path(config.get("web_secret_file")), self.owner)
+        return WebContext(
+            config,
+            admin,
+            authenticator,
+            secret,
+            session_timeout=float(config.get_time("web_session_timeout")),
+            throttle=self._web_throttle,
+        )
 
     def _notify_qmgr(self, queue_id: str) -> None:
         if self.qmgr is not None:
@@ -369,6 +402,15 @@ class MailSystem:
                 port=endpoint.port,
                 service_name=service.name,
             )
+        if service.command == WEB_COMMAND:
+            return WebServer(
+                config,
+                _web_context_of(snapshot, config),
+                host=host,
+                port=endpoint.port,
+                ssl_context=web_tls(config),
+                service_name=service.name,
+            )
         if service.command == "pop3d":
             return Pop3Server(
                 config,
@@ -402,11 +444,42 @@ class MailSystem:
             server.reconfigure(
                 config, snapshot.router, snapshot.cleanup, authenticator=snapshot.authenticator
             )
+        elif isinstance(server, WebServer):
+            server.reconfigure(config, _web_context_of(snapshot, config))
         else:
             server.reconfigure(config, snapshot.authenticator)
 
     def _dir(self) -> str:
         return str(self.config_dir) if self.config_dir else "(default)"
+
+
+def _is_web(service: Service) -> bool:
+    return service.type == "inet" and service.command == WEB_COMMAND
+
+
+def _web_context_of(snapshot: Snapshot, config: MainConfig) -> WebContext:
+    """The snapshot's web context with one service's settings (its ``-o`` overrides)."""
+    assert snapshot.web is not None, "load() builds it when master.cf has a webd service"
+    return replace(
+        snapshot.web,
+        config=config,
+        session_timeout=float(config.get_time("web_session_timeout")),
+    )
+
+
+def web_tls(config: MainConfig) -> ssl.SSLContext | None:
+    """The TLS context of a webd listener: None unless ``web_tls_wrappermode``; the
+    certificate from ``web_tls_cert_file``/``web_tls_key_file`` (the SMTP server's by
+    default), protocol versions from ``smtpd_tls_protocols``, ALPN ``http/1.1``."""
+    if not config.get_bool("web_tls_wrappermode"):
+        return None
+    cert = config.get("web_tls_cert_file")
+    if not cert:
+        raise ConfigError("web_tls_wrappermode is set but web_tls_cert_file is not")
+    context = _new_context(config.get_list("smtpd_tls_protocols"))
+    _load_pair(context, cert, config.get("web_tls_key_file") or None)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def _give(root: Path, owner: tuple[int, int]) -> None:
