@@ -23,19 +23,40 @@ import ipaddress
 import logging
 import ssl
 import zlib
+from typing import Any
 
 log = logging.getLogger("vmail.server")
 
-# asyncio's TLS transport gives every connection a read buffer of SSLProtocol.max_size,
-# 256 KiB, zero-filled (so it is resident): with thousands of idle IMAP sessions that is
-# most of their memory. 4 KiB reads only loop a little more on large transfers (OpenSSL
-# itself releases its record buffers when idle: CPython sets SSL_MODE_RELEASE_BUFFERS).
-# Measured with 400 idle IDLE sessions over TLS: 337 KiB PSS each with 256 KiB, 96 KiB
-# with 16.5 KiB, 82.5 KiB with 4 KiB. Applies to every TLS connection of the process.
-TLS_READ_BUFFER = 4096
-asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
-
 READ_SIZE = 1 << 16
+
+# asyncio's TLS transport (SSLProtocol) gives every connection its own staging buffer for
+# the ciphertext it receives: a 256 KiB zero-filled bytearray (resident) in Python 3.11,
+# most of the memory of an idle IMAPS session. The buffer only lives between the socket's
+# recv_into() and buffer_updated(), which copies it into the connection's incoming
+# MemoryBIO at once, with no other code in between (one event loop thread), so one buffer
+# per process serves every connection. ``max_size`` stays the largest decrypted read.
+# Measured with 1,000 idle IDLE sessions over TLS, in process: 43.8 KiB PSS each with a
+# 4 KiB buffer per connection, see docs/bench.md ("IDLE memory").
+TLS_READ_BUFFER = READ_SIZE
+_tls_staging = memoryview(bytearray(TLS_READ_BUFFER))
+_sslprotocol_init = asyncio.sslproto.SSLProtocol.__init__
+
+
+def _shared_staging_init(self: asyncio.sslproto.SSLProtocol, *args: Any, **kwargs: Any) -> None:
+    self.max_size = 0  # type: ignore[misc]  # __init__ allocates nothing ...
+    _sslprotocol_init(self, *args, **kwargs)
+    del self.max_size  # ... and decrypted reads take up to the class's max_size
+    self._ssl_buffer = _tls_staging.obj  # type: ignore[attr-defined]
+    self._ssl_buffer_view = _tls_staging  # type: ignore[attr-defined]
+
+
+def _shared_staging(self: asyncio.sslproto.SSLProtocol, n: int) -> memoryview:
+    return _tls_staging
+
+
+asyncio.sslproto.SSLProtocol.max_size = READ_SIZE
+asyncio.sslproto.SSLProtocol.__init__ = _shared_staging_init  # type: ignore[method-assign]
+asyncio.sslproto.SSLProtocol.get_buffer = _shared_staging  # type: ignore[method-assign]
 FLUSH_AT = 1 << 16  # buffered output that triggers a flush
 INFLATE_PIECE = 1 << 16  # most inflated bytes produced per read
 

@@ -384,7 +384,7 @@ async def idle(conn: ImapConnection, cmd: t.Idle) -> Done:
             waiters: set[asyncio.Future[object]] = {done}  # type: ignore[arg-type]
             change = None
             if selection is not None:
-                change = asyncio.ensure_future(selection.changed.wait())
+                change = selection.changed.future()
                 waiters.add(change)  # type: ignore[arg-type]
             finished, _ = await asyncio.wait(
                 waiters,

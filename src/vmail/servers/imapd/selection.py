@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,18 +25,70 @@ if TYPE_CHECKING:
     from vmail.servers.imapd.connection import ImapConnection
 
 
+class Signal:
+    """A lean :class:`asyncio.Event` (set, clear, is_set, wait) for one waiter at a time:
+    no deque of waiters per selected session, and :meth:`future` lets IDLE wait without a
+    task of its own (thousands of sessions idle at once)."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    def future(self) -> asyncio.Future[None]:
+        """Done when the signal is set (at once if it is); cancelling it is harmless."""
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            waiter = asyncio.get_running_loop().create_future()
+            if self._set:
+                waiter.set_result(None)
+            else:
+                self._waiter = waiter
+        return waiter
+
+    async def wait(self) -> None:
+        await self.future()
+
+
 class Selection:
     """A session's selected folder."""
+
+    __slots__ = (
+        "_lock",
+        "_loop",
+        "_pending",
+        "_unlisten",
+        "_watch",
+        "changed",
+        "folder",
+        "name",
+        "readonly",
+        "suppress",
+        "view",
+    )
 
     def __init__(self, name: str, folder: Folder, view: SelectedView, *, readonly: bool) -> None:
         self.name = name
         self.folder = folder
         self.view = view
         self.readonly = readonly
-        self.changed = asyncio.Event()
+        self.changed = Signal()
         self.suppress: set[int] = set()  # flag changes this session already reported
         self._loop = asyncio.get_running_loop()
-        self._pending: deque[SyncResult] = deque()
+        self._pending: list[SyncResult] = []
         self._lock = threading.Lock()
         self._unlisten = folder.listen(self._changed)
         self._watch: Handle | None = None
@@ -129,4 +180,4 @@ def flags_announcement(keywords: Sequence[str], readonly: bool) -> bytes:
     )
 
 
-__all__ = ["SYSTEM_FLAGS", "Selection", "flags_announcement"]
+__all__ = ["SYSTEM_FLAGS", "Selection", "Signal", "flags_announcement"]
