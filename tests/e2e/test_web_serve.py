@@ -4,6 +4,7 @@ writes it) and plain HTTP, with logins against the directory the CLI fills."""
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         server.add_mailbox("bob@example.com")
         secret = config_dir.parent / "admin-password"
         secret.write_text(PASSWORD + "\n")
-        vmail_here(config_dir, "admin", "add", ADMIN, "--superadmin", "--password-file", str(secret))
+        vmail_here(
+            config_dir, "admin", "add", ADMIN, "--superadmin", "--password-file", str(secret)
+        )
         yield server
 
 
@@ -68,3 +71,12 @@ def test_secret_file_is_created_private(web_server: ServerProcess) -> None:
     secret = Path(web_server.config_dir / "web-secret")
     assert secret.stat().st_mode & 0o777 == 0o600
     assert len(secret.read_text().strip()) >= 32
+
+
+def test_reload_keeps_sessions_and_serving(web_server: ServerProcess) -> None:
+    url = f"http://127.0.0.1:{web_server.port('webplain')}"
+    with httpx.Client(base_url=url, timeout=10) as client:
+        assert login(client, ADMIN).status_code == 303
+        web_server.signal(signal.SIGHUP)
+        web_server.wait_log(r"reload -- version")
+        assert client.get("/").status_code == 200
