@@ -9,18 +9,22 @@ For every HTTP request :class:`WebMiddleware`
   idle time; cookies are ``HttpOnly``, ``SameSite=Strict``, ``Path=/``, and ``Secure``
   when the request came over HTTPS;
 * adds the security headers (:data:`SECURITY_HEADERS`; HSTS over HTTPS) to every response;
-* turns an exception no handler took into a logged 500 answer (JSON or page).
+* turns an exception no handler took into a logged 500 answer (JSON or page);
+* logs one access line per request to ``vmail.web`` (client, method, path without the
+  query, status, milliseconds), e.g. ``127.0.0.1 "GET /login" 200 2.1ms``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vmail.auth.service import _safe  # one-line log field (shared with auth)
 from vmail.web.errors import error_response
 from vmail.web.sessions import COOKIE_NAME, SessionCodec, WebSession
 
@@ -73,11 +77,14 @@ class WebMiddleware:
         state = scope.setdefault("state", {})
         state["session"] = original
         started = False
+        status = 0
+        began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
@@ -98,6 +105,16 @@ class WebMiddleware:
             request = Request(scope)
             response = error_response(request, 500, "internal error; the details are logged")
             await response(scope, receive, send_with_headers)
+        finally:
+            client = scope.get("client")
+            log.info(
+                '%s "%s %s" %d %.1fms',
+                client[0] if client else "-",
+                scope.get("method"),
+                _safe(scope.get("path", ""), 200, forbidden='"'),
+                status,
+                (time.perf_counter() - began) * 1000,
+            )
 
     def _cookie(
         self,

@@ -6,8 +6,8 @@
 progress finish first; :meth:`reconfigure` swaps the application for new requests (a
 reload). uvicorn's ``Server.serve`` is not used: it installs its own signal handlers.
 Its HTTP protocol class (httptools) is put on ``loop.create_server`` directly, with
-``lifespan="off"``, no logging configuration of its own (access lines go to the
-``uvicorn.access`` logger, through vmail's logging) and no proxy-header trust.
+``lifespan="off"``, no logging configuration of its own (access lines are
+:class:`~vmail.web.middleware.WebMiddleware`'s, in vmail's log) and no proxy-header trust.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class WebServer:
             lifespan="off",
             interface="asgi3",
             log_config=None,
-            access_log=True,
+            access_log=False,  # WebMiddleware logs each request to vmail.web
             proxy_headers=False,
             server_header=False,
             timeout_keep_alive=KEEP_ALIVE,

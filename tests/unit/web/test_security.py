@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.unit.web.conftest import DOMAIN_ADMIN, PASSWORD, SUPERADMIN, USER, RunningWeb, make_web
 from vmail.admin import Actor, AdminService
@@ -207,3 +210,12 @@ def test_https_cookies_are_secure_and_hsts_is_sent(
 
 def test_context_type_is_what_handlers_get(web: RunningWeb) -> None:
     assert isinstance(web.server.app.state.context, WebContext)
+
+
+def test_each_request_is_logged_without_query(
+    web: RunningWeb, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="vmail.web"):
+        web.client().get("/login?next=/secret-token-here")
+    assert re.search(r'127\.0\.0\.1 "GET /login" 200 [0-9.]+ms', caplog.text)
+    assert "secret-token-here" not in caplog.text
