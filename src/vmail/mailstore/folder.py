@@ -46,13 +46,12 @@ from vmail.mailstore.locking import dotlock
 from vmail.mailstore.message import (
     SUMMARY_VERSION,
     MessageSummary,
-    body_offset,
     crlf_size,
-    header_summary,
     summarize,
     summary_values,
 )
 from vmail.mailstore.records import MessageRecord, StoreResult, SyncResult
+from vmail.mailstore.scan import scan_file, scan_files
 from vmail.mailstore.uidlist import (
     UidEntry,
     UidList,
@@ -69,7 +68,6 @@ RECENT = "\\Recent"
 StoreMode = Literal["set", "add", "remove"]
 Listener = Callable[[SyncResult], None]
 
-ENVELOPE_READ = 1 << 16  # the header of a message is in its first 64 KiB (or it is odd)
 _SETTLE_SECONDS = 1.0  # a directory changed this recently may change again within its mtime
 
 
@@ -299,17 +297,14 @@ class Folder:
         if move_new:
             found = self._move_new(found)
         changed_rows: list[Row] = []
-        new_records: list[MessageRecord] = []
+        arrived: list[tuple[int, str, str, str]] = []
         for base, (sub, filename) in found.items():
             uid = uid_of.get(base)
             if uid is None:
                 continue  # appeared after the locked rescan: the next sync assigns it
             rec = self._records.get(uid)
             if rec is None:
-                rec = self._new_record(uid, base, sub, filename)
-                if rec is not None:
-                    new_records.append(rec)
-                    result.new_uids.append(uid)
+                arrived.append((uid, base, sub, filename))
                 continue
             if rec.filename == filename and rec.subdir == sub:
                 continue
@@ -327,6 +322,8 @@ class Folder:
             del self._records[rec.uid]
             self._by_base.pop(rec.base, None)
             result.expunged_uids.append(rec.uid)
+        new_records, envelopes = self._new_records(arrived)
+        result.new_uids.extend(rec.uid for rec in new_records)
         if new_records:
             new_records.sort(key=_uid_key)
             for rec in new_records:
@@ -346,8 +343,10 @@ class Folder:
                 self._first_recent,
                 changed_rows,
                 result.expunged_uids,
-                full=[_row(r) for r in self._records.values()],
+                full=self._all_rows,
             )
+        if envelopes:
+            self._index.put_envelopes(envelopes, SUMMARY_VERSION)
         self._loaded = True
         return result
 
@@ -433,30 +432,48 @@ class Folder:
                 found[base] = ("cur", target)
         return found
 
-    def _new_record(self, uid: int, base: str, sub: str, filename: str) -> MessageRecord | None:
-        path = f"{self.directory}/{sub}/{filename}"
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return None
-        vsize = vsize_of(filename)
-        if vsize is None:
+    def _new_records(
+        self, arrived: Sequence[tuple[int, str, str, str]]
+    ) -> tuple[list[MessageRecord], list[tuple[int, bytes, str]]]:
+        """Records for (uid, base, subdir, file name) of files new to the view, and the
+        (uid, ENVELOPE, Subject) of those that had to be read for their size: a name
+        without ``,W=`` means one read of the file, which gives the header too."""
+        records: list[MessageRecord] = []
+        unsized: list[tuple[int, str, str, str]] = []
+        for uid, base, sub, filename in arrived:
+            vsize = vsize_of(filename)
+            if vsize is None:
+                unsized.append((uid, base, sub, filename))
+                continue
             try:
-                with open(path, "rb") as f:
-                    vsize = crlf_size(f.read())
+                mtime = os.stat(f"{self.directory}/{sub}/{filename}").st_mtime
             except FileNotFoundError:
-                return None
+                continue
+            records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
+        envelopes: list[tuple[int, bytes, str]] = []
+        if unsized:
+            where = str(self.directory)
+            paths = [f"{where}/{sub}/{filename}" for _, _, sub, filename in unsized]
+            for (uid, base, sub, filename), got in zip(
+                unsized, scan_files(paths, sizes=True), strict=True
+            ):
+                if got is not None:
+                    mtime, vsize, envelope, subject = got
+                    records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
+                    envelopes.append((uid, envelope, subject))
+        return records, envelopes
+
+    def _record_of(
+        self, uid: int, base: str, sub: str, filename: str, mtime: float, vsize: int
+    ) -> MessageRecord:
         self._highest_modseq += 1
         return MessageRecord(
-            uid,
-            base,
-            filename,
-            sub,
-            self._flags(filename),
-            st.st_mtime,
-            vsize,
-            self._highest_modseq,
+            uid, base, filename, sub, self._flags(filename), mtime, vsize, self._highest_modseq
         )
+
+    def _all_rows(self) -> list[Row]:
+        """Every record as an index row (to rewrite an index found corrupt)."""
+        return [_row(r) for r in self._records.values()]
 
     def _confirm_gone(self, gone: list[MessageRecord]) -> list[MessageRecord]:
         """Records missing from a listing and still missing from a second one (a file
@@ -550,10 +567,21 @@ class Folder:
         """Build, cache and add to ``found`` the header data (envelope blob: ``field`` 1,
         subject: 2) of the ``uids`` it lacks."""
         missing = [u for u in uids if u not in found]
-        if missing:
-            built = build_envelopes([(u, str(self._located(u))) for u in missing])
-            self._index.put_envelopes(built)
-            found.update((item[0], item[field]) for item in built)
+        if not missing:
+            return
+        where = str(self.directory)
+        paths = []
+        for uid in missing:
+            rec = self._records[uid]
+            paths.append(f"{where}/{rec.subdir}/{rec.filename}")
+        built = []
+        for uid, got in zip(missing, scan_files(paths, sizes=False), strict=True):
+            if got is None:  # renamed meanwhile (flags changed elsewhere): look again
+                got = scan_file(str(self._located(uid)), sizes=False)
+            if got is not None:
+                built.append((uid, got[2], got[3]))
+        self._index.put_envelopes(built, SUMMARY_VERSION)
+        found.update((item[0], item[field]) for item in built)
 
     def _located(self, uid: int) -> Path:
         rec = self._record(uid)
@@ -614,7 +642,7 @@ class Folder:
                     self._first_recent,
                     [_row(r) for r in result.changed],
                     [],
-                    full=[_row(r) for r in self._records.values()],
+                    full=self._all_rows,
                 )
                 self._notify(SyncResult(changed_uids=[r.uid for r in result.changed]))
         return result
@@ -802,7 +830,7 @@ class Folder:
                     self._first_recent,
                     [],
                     expunged,
-                    full=[_row(r) for r in self._records.values()],
+                    full=self._all_rows,
                 )
                 self._account(-freed, -len(expunged))
                 self._notify(SyncResult(expunged_uids=expunged))
@@ -884,23 +912,6 @@ def build_summaries(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, 
             continue
         envelope, values = marshal.dumps(summary.envelope), marshal.dumps(summary_values(summary))
         built.append((uid, envelope, values, summary.subject))
-    return built
-
-
-def build_envelopes(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, str]]:
-    """(uid, marshalled ENVELOPE, decoded Subject) for (uid, file path) pairs; vanished
-    files are skipped."""
-    built = []
-    for uid, path in items:
-        try:
-            with open(path, "rb") as f:
-                head = f.read(ENVELOPE_READ)
-                if len(head) == ENVELOPE_READ and body_offset(head) == len(head):
-                    head += f.read()  # a header longer than that: read it all
-        except FileNotFoundError:
-            continue
-        envelope, subject = header_summary(head)
-        built.append((uid, marshal.dumps(envelope), subject))
     return built
 
 

@@ -23,7 +23,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,9 +158,9 @@ class FolderIndex:
         first_recent: int,
         upsert: Iterable[Row],
         delete: Iterable[int],
-        full: Iterable[Row] | None = None,
+        full: Callable[[], Iterable[Row]] | None = None,
     ) -> None:
-        """Apply one sync's changes; ``full`` (all rows) is written instead if the file
+        """Apply one sync's changes; ``full()`` (all rows) is written instead if the file
         turns out to be corrupt."""
         gone = [(uid,) for uid in delete]
         ok = self._write(
@@ -175,7 +175,7 @@ class FolderIndex:
             ]
         )
         if not ok and full is not None:
-            self.rebuild(uidvalidity, highest_modseq, first_recent, full)
+            self.rebuild(uidvalidity, highest_modseq, first_recent, full())
 
     # -- summaries -------------------------------------------------------------------------
 
@@ -209,9 +209,24 @@ class FolderIndex:
             self._failed(e)
             return {}
 
-    def put_envelopes(self, items: Iterable[tuple[int, bytes, str]]) -> None:
-        """Store (uid, envelope blob, subject) alone; a full summary later replaces the row."""
-        self._write([("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items)])
+    def put_envelopes(self, items: Iterable[tuple[int, bytes, str]], version: int) -> None:
+        """Store (uid, envelope blob, subject) alone; a full summary later replaces the row.
+
+        Cached rows of another summary ``version`` are dropped first (as
+        :meth:`summary_blobs` would), so the new rows are not taken for stale ones.
+        """
+        try:
+            db = self._connect()
+            row = db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
+        except sqlite3.Error as e:
+            self._failed(e)
+            return
+        statements: list[tuple[str, Iterable[tuple[object, ...]]]] = []
+        if row is None or row[0] != version:
+            statements.append(("DELETE FROM summary WHERE ?", [(1,)]))
+            statements.append(("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", [(version,)]))
+        statements.append(("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items))
+        self._write(statements)
 
     def put_summaries(self, items: Iterable[tuple[int, bytes, bytes, str]]) -> None:
         """Store (uid, envelope blob, summary blob, subject) in one transaction (best effort)."""

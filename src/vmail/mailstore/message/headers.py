@@ -59,6 +59,49 @@ def collect(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
     return out
 
 
+ENVELOPE_FIELDS = (
+    b"date", b"subject", b"from", b"sender", b"reply-to",
+    b"to", b"cc", b"bcc", b"in-reply-to", b"message-id",
+)  # fmt: skip
+
+
+def _any_case(name: bytes) -> bytes:
+    """A regex for ``name`` in any case, without re.I (which disables the fast search for
+    the pattern's leading literal)."""
+    return b"".join(
+        b"[%c%c]" % (c, c ^ 32) if 97 <= c <= 122 else re.escape(bytes([c])) for c in name
+    )
+
+
+_FIELD = b"(" + b"|".join(map(_any_case, ENVELOPE_FIELDS)) + rb")[ \t]*:[ \t]*"
+_VALUE = rb"([^\n]*(?:\n[ \t][^\n]*)*)"
+_FIRST_FIELD = re.compile(_FIELD + _VALUE)
+_NEXT_FIELD = re.compile(b"\n" + _FIELD + _VALUE)
+
+
+def collect_envelope(data: bytes, start: int, end: int) -> dict[bytes, list[bytes]]:
+    """:func:`collect` of only the fields an ENVELOPE is made of (and the Subject).
+
+    The same values from a regex search for those fields at line starts instead of a
+    Python loop over every line: a first FETCH ENVELOPE of a big folder spends much of
+    its time here.
+    """
+    out: dict[bytes, list[bytes]] = {}
+    first = _FIRST_FIELD.match(data, start, end)
+    if first:
+        _add(out, first)
+    for m in _NEXT_FIELD.finditer(data, start, end):
+        _add(out, m)
+    return out
+
+
+def _add(out: dict[bytes, list[bytes]], m: re.Match[bytes]) -> None:
+    value = m.group(2)
+    if b"\r" in value:
+        value = b"\n".join(line.rstrip(b"\r") for line in value.split(b"\n"))
+    out.setdefault(m.group(1).lower(), []).append(value)
+
+
 def to_text(value: bytes) -> str:
     """Header bytes as text: UTF-8 when valid, else Latin-1 (never fails)."""
     try:
@@ -67,4 +110,4 @@ def to_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-__all__ = ["Field", "collect", "scan", "to_text", "unfold"]
+__all__ = ["ENVELOPE_FIELDS", "Field", "collect", "collect_envelope", "scan", "to_text", "unfold"]

@@ -10,7 +10,7 @@ from typing import Any
 from .bodystructure import write_both
 from .dates import parse_date
 from .envelope import addresses_of, envelope
-from .headers import collect, to_text, unfold
+from .headers import collect_envelope, to_text, unfold
 from .raw import body_offset
 from .sortkeys import base_subject, display_key, message_ids, sort_key
 from .structure import parse
@@ -102,13 +102,13 @@ def envelope_summary(data: bytes) -> bytes:
     Equal to ``summarize(data).envelope`` at a fraction of the cost: lets the index serve
     a first ``FETCH ENVELOPE`` of a large folder and build the full summary lazily.
     """
-    return envelope(collect(data, 0, body_offset(data)))
+    return envelope(collect_envelope(data, 0, body_offset(data)))
 
 
 def header_summary(data: bytes) -> tuple[bytes, str]:
     """The ENVELOPE and the decoded Subject (``summarize(data).subject``), from the header
     alone: what a first FETCH ENVELOPE and a SUBJECT search need."""
-    h = collect(data, 0, body_offset(data))
+    h = collect_envelope(data, 0, body_offset(data))
     subject_raw = _last(h.get(b"subject"))
     subject = decode_words(to_text(unfold(subject_raw))) if subject_raw is not None else ""
     return envelope(h), subject

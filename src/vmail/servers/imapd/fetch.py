@@ -10,6 +10,8 @@ thread, batch by batch, so a FETCH of 100,000 messages streams instead of piling
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
@@ -83,8 +85,27 @@ class FetchPlan:
 
 def internaldate(timestamp: float) -> bytes:
     """``"17-Jul-1996 02:44:25 -0700"`` in the server's time zone (as Dovecot). The process
-    never calls setlocale, so ``%b`` is the C locale's English month."""
-    return time.strftime('"%d-%b-%Y %H:%M:%S %z"', time.localtime(timestamp)).encode()
+    never calls setlocale, so ``%b`` is the C locale's English month.
+
+    Every time zone offset and every offset change is a multiple of 15 minutes, so within
+    one 15-minute slice of POSIX time the date, the hour and the offset stay the same:
+    they are formatted once per slice and cached (a first FETCH of 100,000 dates).
+    """
+    second = math.floor(timestamp)
+    head, tail, minute = _quarter_hour(second // 900)
+    minutes, seconds = divmod(second % 900, 60)
+    return b"%b%02d:%02d%b" % (head, minute + minutes, seconds, tail)
+
+
+@functools.lru_cache(maxsize=8192)
+def _quarter_hour(slice_number: int) -> tuple[bytes, bytes, int]:
+    """``"dd-Mon-yyyy HH:``, `` +zzzz"`` and the minute at which the slice starts."""
+    start = time.localtime(slice_number * 900)
+    return (
+        time.strftime('"%d-%b-%Y %H:', start).encode(),
+        time.strftime(' %z"', start).encode(),
+        start.tm_min,
+    )
 
 
 def build(
