@@ -12,9 +12,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vmail.web.api import me
+from vmail.web.api import (
+    account,
+    admins,
+    alias_domains,
+    aliases,
+    domains,
+    log,
+    mailboxes,
+    me,
+    queue,
+    route,
+    tokens,
+)
 
 PREFIX = "/api/v1"
-ROUTERS: tuple[APIRouter, ...] = (me.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    me.router,
+    domains.router,
+    mailboxes.router,
+    aliases.router,
+    alias_domains.router,
+    admins.router,
+    log.router,
+    tokens.router,
+    queue.router,
+    route.router,
+    account.router,
+)
 
 __all__ = ["PREFIX", "ROUTERS"]

@@ -9,8 +9,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vmail.web.pages import home, login
+from vmail.web.pages import (
+    account,
+    admins,
+    alias_domains,
+    aliases,
+    domains,
+    home,
+    log,
+    login,
+    mailboxes,
+    queue,
+    route,
+    tokens,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (login.router, home.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    login.router,
+    home.router,
+    domains.router,
+    mailboxes.router,
+    aliases.router,
+    alias_domains.router,
+    admins.router,
+    log.router,
+    tokens.router,
+    queue.router,
+    route.router,
+    account.router,
+)
 
 __all__ = ["ROUTERS"]

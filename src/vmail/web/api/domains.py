@@ -1,0 +1,7 @@
+"""REST API endpoints: domains (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""REST API endpoints: queue (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

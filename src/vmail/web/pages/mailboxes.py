@@ -1,0 +1,7 @@
+"""HTML pages: mailboxes (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
