@@ -1,4 +1,4 @@
-"""The landing pages: the admin dashboard (``/``) and the mailbox user's ``/account``."""
+"""The landing page: the admin dashboard (``/``); the mailbox user's pages are in account.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vmail.web.deps import Context, CurrentAdmin, CurrentUser
+from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.templating import render
 
 router = APIRouter()
@@ -23,11 +23,6 @@ def dashboard(request: Request, actor: CurrentAdmin, context: Context) -> Respon
         "Alias domains": len(admin.list_alias_domains(actor)),
     }
     return render(request, "dashboard.html", {"actor": actor, "counts": counts})
-
-
-@router.get("/account")
-def account(request: Request, user: CurrentUser) -> Response:
-    return render(request, "account.html", {"user": user})
 
 
 __all__ = ["router"]
