@@ -48,6 +48,14 @@ VMAIL_PARAMETERS: tuple[Parameter, ...] = (
         "SQLAlchemy URL of the directory database (PostfixAdmin's schema): sqlite:///PATH,"
         " postgresql://USER:PASSWORD@HOST/DB or mysql://USER:PASSWORD@HOST/DB.",
     ),
+    declare(
+        "vmail_vacation_domain",
+        S,
+        "",
+        "Domain of vacation (out-of-office) alias targets, PostfixAdmin's $CONF['vacation_domain']:"
+        " while a mailbox's vacation is on, its alias also goes to local#domain@THIS."
+        " Empty: autoreply.<the mailbox's domain>.",
+    ),
 )
 
 # Parameters Postfix does not have (vmail's own, whatever their prefix).

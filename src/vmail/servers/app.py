@@ -163,7 +163,12 @@ class MailSystem:
         if config.is_set("vmail_database"):
             engine = open_database(database_url(config))
             authenticator = Authenticator(SqlAccountSource(engine))
-            admin = AdminService(engine)
+            mail_root = config.get("virtual_mailbox_base")
+            admin = AdminService(
+                engine,
+                mail_root=Path(mail_root) if mail_root else None,
+                vacation_domain=config.get("vmail_vacation_domain") or None,
+            )
         bounce = BounceService(config, cleanup)
         web = None
         if not self._delivering and any(_is_web(service) for service in master):
