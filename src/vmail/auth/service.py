@@ -140,16 +140,16 @@ class Authenticator:
             return await self._failure(name, client_ip, service, AuthReason.INVALID_INPUT)
         locked_for = self.throttle.locked_for(client_ip, name)
         if locked_for > 0:
-            _log_failure(name, client_ip, service, AuthReason.LOCKED_OUT)
+            log_failure(name, client_ip, service, AuthReason.LOCKED_OUT)
             return AuthResult(AuthStatus.TEMPFAIL, AuthReason.LOCKED_OUT, name)
         try:
             account = await asyncio.to_thread(self.source.lookup, name)
         except AccountLookupError as error:
             log.warning(
                 "authentication temporarily failed: user=<%s>, rip=%s, service=%s, reason=%s (%s)",
-                _safe(name),
-                _safe(client_ip),
-                _safe(service),
+                safe_log_text(name),
+                safe_log_text(client_ip),
+                safe_log_text(service),
                 AuthReason.LOOKUP_FAILED.value,
                 error,
             )
@@ -181,9 +181,9 @@ class Authenticator:
             await self._rehash(account, secret)
         log.info(
             "authenticated: user=<%s>, rip=%s, service=%s%s",
-            _safe(name),
-            _safe(client_ip),
-            _safe(service),
+            safe_log_text(name),
+            safe_log_text(client_ip),
+            safe_log_text(service),
             ", cached" if cached else "",
         )
         return AuthResult(AuthStatus.OK, AuthReason.OK, name, account=account, cached=cached)
@@ -192,7 +192,7 @@ class Authenticator:
         self, name: str, client_ip: str, service: str, reason: AuthReason, detail: str = ""
     ) -> AuthResult:
         delay = self.throttle.failed(client_ip, name)
-        _log_failure(name, client_ip, service, reason, detail)
+        log_failure(name, client_ip, service, reason, detail)
         if delay > 0:
             await self._sleep(delay)
         return AuthResult(AuthStatus.FAILED, reason, name, delay=delay)
@@ -203,11 +203,13 @@ class Authenticator:
             new_hash = await asyncio.to_thread(hash_password, secret)
             await self.rehash(account.username, new_hash)
         except Exception as error:  # the login has succeeded; an upgrade can wait
-            log.warning("password rehash failed: user=<%s>: %s", _safe(account.username), error)
+            log.warning(
+                "password rehash failed: user=<%s>: %s", safe_log_text(account.username), error
+            )
             return
         if self.cache is not None:
             self.cache.store(account.username.lower(), secret, new_hash)
-        log.info("password rehashed: user=<%s>", _safe(account.username))
+        log.info("password rehashed: user=<%s>", safe_log_text(account.username))
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -221,21 +223,22 @@ def _usable(name: str, secret: bytes) -> bool:
     return len(secret) <= MAX_PASSWORD and b"\x00" not in secret
 
 
-def _log_failure(
+def log_failure(
     name: str, client_ip: str, service: str, reason: AuthReason, detail: str = ""
 ) -> None:
-    suffix = f" ({_safe(detail, 200, forbidden='')})" if detail else ""
+    """Log one failed login in the fail2ban-friendly format (see docs/fail2ban.md)."""
+    suffix = f" ({safe_log_text(detail, 200, forbidden='')})" if detail else ""
     log.warning(
         "authentication failed: user=<%s>, rip=%s, service=%s, reason=%s%s",
-        _safe(name),
-        _safe(client_ip),
-        _safe(service),
+        safe_log_text(name),
+        safe_log_text(client_ip),
+        safe_log_text(service),
         reason.value,
         suffix,
     )
 
 
-def _safe(text: str, limit: int = 100, forbidden: str = "<>,") -> str:
+def safe_log_text(text: str, limit: int = 100, forbidden: str = "<>,") -> str:
     """``text`` fit for one log line: no control characters, and no ``<>,`` to forge fields."""
     out = "".join(
         ch if ch.isprintable() and ch not in forbidden else f"\\x{ord(ch):02x}"

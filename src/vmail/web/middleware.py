@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vmail.auth.service import _safe  # one-line log field (shared with auth)
+from vmail.auth.service import safe_log_text
 from vmail.web.errors import error_response
 from vmail.web.sessions import COOKIE_NAME, SessionCodec, WebSession
 
@@ -111,7 +111,7 @@ class WebMiddleware:
                 '%s "%s %s" %d %.1fms',
                 client[0] if client else "-",
                 scope.get("method"),
-                _safe(scope.get("path", ""), 200, forbidden='"'),
+                safe_log_text(scope.get("path", ""), 200, forbidden='"'),
                 status,
                 (time.perf_counter() - began) * 1000,
             )

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from vmail.admin.errors import AdminError, DatabaseError
-from vmail.auth.service import AuthReason, AuthStatus, _log_failure
+from vmail.auth.service import AuthReason, AuthStatus, log_failure
 from vmail.web.context import WebContext
 from vmail.web.deps import web_context
 from vmail.web.sessions import Principal, WebSession, session_of, set_session
@@ -75,7 +75,7 @@ async def login(
     client_ip = _client_ip(request)
     locked_for = context.throttle.locked_for(client_ip, name)
     if locked_for > 0:
-        _log_failure(name, client_ip, SERVICE, AuthReason.LOCKED_OUT)
+        log_failure(name, client_ip, SERVICE, AuthReason.LOCKED_OUT)
         minutes = max(1, math.ceil(locked_for / 60))
         return _form_again(
             request,
@@ -98,7 +98,7 @@ async def login(
 async def _check(context: WebContext, name: str, password: str, client_ip: str) -> Principal | None:
     """The principal these credentials belong to, or None (failure logged)."""
     if context.admin is None:
-        _log_failure(name, client_ip, SERVICE, AuthReason.LOOKUP_FAILED, "no directory database")
+        log_failure(name, client_ip, SERVICE, AuthReason.LOOKUP_FAILED, "no directory database")
         return None
     try:
         actor = await run_in_threadpool(context.admin.authenticate, name, password)
@@ -109,7 +109,7 @@ async def _check(context: WebContext, name: str, password: str, client_ip: str) 
     else:
         return Principal("admin", actor.username)
     if context.authenticator is None:
-        _log_failure(name, client_ip, SERVICE, AuthReason.UNKNOWN_USER)
+        log_failure(name, client_ip, SERVICE, AuthReason.UNKNOWN_USER)
         return None
     result = await context.authenticator.authenticate(
         name, password, client_ip=client_ip, service=SERVICE
