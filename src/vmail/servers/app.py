@@ -71,7 +71,6 @@ from vmail.bounce import BounceService
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
-from vmail.core.errors import ConfigError
 from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
 from vmail.qmgr import QueueManager
@@ -84,7 +83,7 @@ from vmail.servers.listeners import Endpoint, endpoints
 from vmail.servers.mailboxes import open_store
 from vmail.servers.pop3d.server import Pop3Server
 from vmail.servers.smtpd.server import SmtpServer
-from vmail.servers.smtpd.tls import _load_pair, _new_context
+from vmail.servers.smtpd.tls import wrapper_context
 from vmail.web import WebContext, load_secret, login_throttle
 from vmail.web.server import WebServer
 
@@ -476,14 +475,9 @@ def web_tls(config: MainConfig) -> ssl.SSLContext | None:
     """The TLS context of a webd listener: None unless ``web_tls_wrappermode``; the
     certificate from ``web_tls_cert_file``/``web_tls_key_file`` (the SMTP server's by
     default), protocol versions from ``smtpd_tls_protocols``, ALPN ``http/1.1``."""
-    if not config.get_bool("web_tls_wrappermode"):
-        return None
-    cert = config.get("web_tls_cert_file")
-    if not cert:
-        raise ConfigError("web_tls_wrappermode is set but web_tls_cert_file is not")
-    context = _new_context(config.get_list("smtpd_tls_protocols"))
-    _load_pair(context, cert, config.get("web_tls_key_file") or None)
-    context.set_alpn_protocols(["http/1.1"])
+    context = wrapper_context(config, "web")
+    if context is not None:
+        context.set_alpn_protocols(["http/1.1"])
     return context
 
 

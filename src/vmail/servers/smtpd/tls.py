@@ -69,6 +69,26 @@ def access_context(config: MainConfig, prefix: str) -> ssl.SSLContext | None:
         if level == "may" and not config.get_bool(f"{prefix}_tls_wrappermode"):
             return None  # as Postfix at level may: no certificate, no STARTTLS offered
         raise ConfigError(f"TLS is enabled but {prefix}_tls_cert_file is not set")
+    return _prefix_context(config, prefix, cert)
+
+
+def wrapper_context(config: MainConfig, prefix: str) -> ssl.SSLContext | None:
+    """The TLS context of an implicit-TLS-only listener (``prefix="web"``): None unless
+    ``{prefix}_tls_wrappermode``; the certificate from ``{prefix}_tls_cert_file`` and
+    ``{prefix}_tls_key_file``; protocol versions from ``smtpd_tls_protocols``.
+
+    Raises ConfigError when wrapper mode is on but no certificate is set or it cannot be
+    loaded.
+    """
+    if not config.get_bool(f"{prefix}_tls_wrappermode"):
+        return None
+    cert = config.get(f"{prefix}_tls_cert_file")
+    if not cert:
+        raise ConfigError(f"{prefix}_tls_wrappermode is set but {prefix}_tls_cert_file is not")
+    return _prefix_context(config, prefix, cert)
+
+
+def _prefix_context(config: MainConfig, prefix: str, cert: str) -> ssl.SSLContext:
     context = _new_context(config.get_list("smtpd_tls_protocols"))
     _load_pair(context, cert, config.get(f"{prefix}_tls_key_file") or None)
     return context
