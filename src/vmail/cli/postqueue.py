@@ -12,7 +12,8 @@
 * ``-i ID``: the same for one deferred message; an unknown ID is silently ignored, as in
   Postfix, an ID that is not a queue file name is fatal (exit 69).
 
-Listings read queue files without changing them (blocking disk reads).
+Listings read queue files without changing them (blocking disk reads). The logic is
+:mod:`vmail.queue.tools`'s (the web UI and API use the same); this module only formats.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import time
 from collections.abc import Iterator
 
 from vmail.cli.control import wake_server
-from vmail.cli.queue_support import EX_UNAVAILABLE, fatal, messages, open_spool, usage_errors
+from vmail.cli.queue_support import EX_UNAVAILABLE, fatal, open_spool, usage_errors, warn
 from vmail.config import MainConfig
-from vmail.queue import QueueFile, Spool
-from vmail.queue.envelope import DEFERRED as STATUS_DEFERRED
+from vmail.queue import Spool
 from vmail.queue.ids import is_valid_id
-from vmail.queue.spool import ACTIVE, DEFERRED, HOLD, INCOMING
+from vmail.queue.spool import ACTIVE, HOLD
+from vmail.queue.tools import QueueEntry, flush, flush_all, list_queue
 
 PROG = "postqueue"
 USAGE = f"vmail {PROG} [-c config_dir] -f | -i queue_id | -j | -p"
@@ -56,17 +57,23 @@ def run(args: argparse.Namespace) -> int:
     if args.listing:
         sys.stdout.writelines(line + "\n" for line in mailq(spool))
     elif args.json:
-        for queue, entry in messages(spool, PROG):
-            sys.stdout.write(json.dumps(json_entry(queue, entry), ensure_ascii=False) + "\n")
+        for entry in _entries(spool):
+            sys.stdout.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
     else:
-        for queue_id in spool.ids(DEFERRED) if args.flush else [args.flush_id]:
-            flush(spool, queue_id)
+        if args.flush:
+            flush_all(spool)
+        else:
+            flush(spool, args.flush_id)
         wake_server(MainConfig.load(args.config_dir))  # a running vmail serve delivers now
     return 0
 
 
-def sender_text(sender: str) -> str:
-    return sender or "MAILER-DAEMON"
+def _entries(spool: Spool) -> Iterator[QueueEntry]:
+    return list_queue(spool, on_corrupt=_corrupt)
+
+
+def _corrupt(queue_id: str, reason: str) -> None:
+    warn(PROG, f"{queue_id}: corrupt queue file: {reason}")
 
 
 def arrival_text(when: float) -> str:
@@ -77,79 +84,24 @@ def arrival_text(when: float) -> str:
 def mailq(spool: Spool) -> Iterator[str]:
     """The lines of ``postqueue -p`` (without newlines)."""
     total = count = 0
-    for queue, entry in messages(spool, PROG):
+    for entry in _entries(spool):
         if not count:
             yield HEADER
         count += 1
-        total += entry.message_size
-        yield from entry_lines(queue, entry)
+        total += entry.size
+        yield from entry_lines(entry)
     if not count:
         yield "Mail queue is empty"
     else:
         yield f"-- {total // 1024} Kbytes in {count} Request{'' if count == 1 else 's'}."
 
 
-def entry_lines(queue: str, entry: QueueFile) -> Iterator[str]:
-    name = entry.queue_id + MARKS.get(queue, "")
-    env = entry.envelope
-    yield (
-        f"{name:<{ID_WIDTH}} {entry.message_size:8d} {arrival_text(env.arrival_time)}"
-        f" {sender_text(env.sender)}"
-    )
-    for reason, addresses in _by_reason(entry):
+def entry_lines(entry: QueueEntry) -> Iterator[str]:
+    name = entry.queue_id + MARKS.get(entry.queue, "")
+    yield f"{name:<{ID_WIDTH}} {entry.size:8d} {arrival_text(entry.arrival_time)} {entry.sender}"
+    for reason, addresses in entry.by_reason():
         if reason:
             yield " " * max(0, REASON_WIDTH - len(reason)) + f"({reason})"
         for address in addresses:
             yield " " * RECIPIENT_INDENT + address
     yield ""
-
-
-def _by_reason(entry: QueueFile) -> list[tuple[str, list[str]]]:
-    """Unfinished recipients grouped by deferral reason, in the order the reasons were
-    recorded (as showq reads Postfix's defer log); recipients without one come last."""
-    groups: dict[str, list[str]] = {}
-    pairs = zip(entry.envelope.recipients, entry.states, strict=True)
-    for recipient, state in sorted(pairs, key=lambda pair: pair[1].sequence):
-        if state.final:
-            continue
-        reason = state.reason if state.status == STATUS_DEFERRED else ""
-        groups.setdefault(reason, []).append(recipient.address)
-    plain = groups.pop("", None)
-    ordered = list(groups.items())
-    if plain is not None:
-        ordered.append(("", plain))
-    return ordered
-
-
-def json_entry(queue: str, entry: QueueFile) -> dict[str, object]:
-    recipients: list[dict[str, str]] = []
-    for recipient, state in zip(entry.envelope.recipients, entry.states, strict=True):
-        if state.final:
-            continue
-        item = {"address": recipient.address}
-        if state.status == STATUS_DEFERRED and state.reason:
-            item["delay_reason"] = state.reason
-        recipients.append(item)
-    return {
-        "queue_name": queue,
-        "queue_id": entry.queue_id,
-        "arrival_time": int(entry.envelope.arrival_time),
-        "message_size": entry.message_size,
-        "forced_expire": False,
-        "sender": sender_text(entry.envelope.sender),
-        "recipients": recipients,
-    }
-
-
-def flush(spool: Spool, queue_id: str) -> bool:
-    """Make one deferred message due now; False if it is not in the deferred queue."""
-    try:
-        entry = QueueFile.load(spool.path(DEFERRED, queue_id))
-    except FileNotFoundError:
-        return False
-    entry.append([{"t": time.time(), "op": "flush"}])
-    try:
-        spool.move(queue_id, DEFERRED, INCOMING)
-    except FileNotFoundError:
-        return False
-    return True

@@ -9,73 +9,25 @@ without it each operation searches the queues Postfix searches.
 Output is Postfix's, on stderr: ``postsuper: ID: removed`` per named message (not for
 ``ALL``), then ``postsuper: Deleted: N messages``; an ID that is not a queue file name
 gives ``postsuper: warning: invalid mail queue id: ID``; an unknown queue name is fatal.
-Exit status 0 unless something was fatal. Blocking disk I/O (rename, unlink, fsync).
+Exit status 0 unless something was fatal. Blocking disk I/O (rename, unlink, fsync). The
+operations are :mod:`vmail.queue.tools`'s (the web UI and API run the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from vmail.cli.queue_support import fatal, open_spool, usage_errors
-from vmail.queue import QueueFile, Spool
+from vmail.queue import Spool
 from vmail.queue.ids import is_valid_id
-from vmail.queue.spool import ACTIVE, DEFERRED, HOLD, INCOMING, QUEUES
+from vmail.queue.spool import QUEUES
+from vmail.queue.tools import OPERATIONS, Operation, apply
 
 PROG = "postsuper"
 USAGE = (
     f"vmail {PROG} [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id]"
     " [-r queue_id] [queue...]"
-)
-
-
-@dataclass(frozen=True)
-class Operation:
-    option: str
-    queues: tuple[str, ...]  # searched, in order, when no queue is named
-    done: str  # per message: "ID: removed"
-    summary: str  # "Deleted: N messages"
-    act: Callable[[Spool, str, str], bool]
-
-
-def _delete(spool: Spool, queue: str, queue_id: str) -> bool:
-    return spool.remove(queue, queue_id)
-
-
-def _hold(spool: Spool, queue: str, queue_id: str) -> bool:
-    if queue == HOLD:
-        return False
-    return _move(spool, queue_id, queue, HOLD)
-
-
-def _release(spool: Spool, queue: str, queue_id: str) -> bool:
-    return _move(spool, queue_id, queue, DEFERRED)
-
-
-def _requeue(spool: Spool, queue: str, queue_id: str) -> bool:
-    try:
-        QueueFile.load(spool.path(queue, queue_id)).append([{"t": time.time(), "op": "requeue"}])
-    except FileNotFoundError:
-        return False
-    return _move(spool, queue_id, queue, INCOMING)
-
-
-def _move(spool: Spool, queue_id: str, source: str, target: str) -> bool:
-    try:
-        spool.move(queue_id, source, target)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-OPERATIONS = (
-    Operation("delete", (HOLD, INCOMING, ACTIVE, DEFERRED), "removed", "Deleted", _delete),
-    Operation("hold", (INCOMING, ACTIVE, DEFERRED), "placed on hold", "Placed on hold", _hold),
-    Operation("release", (HOLD,), "released from hold", "Released from hold", _release),
-    Operation("requeue", (HOLD, INCOMING, ACTIVE, DEFERRED), "requeued", "Requeued", _requeue),
 )
 
 
@@ -98,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     spool = open_spool(args)
     stdin_ids: list[str] | None = None
     for op in OPERATIONS:
-        given: list[str] | None = getattr(args, op.option)
+        given: list[str] | None = getattr(args, op.name)
         if not given:
             continue
         queues = tuple(q for q in op.queues if q in args.queues) if args.queues else op.queues
@@ -125,10 +77,8 @@ def _apply(
         if not is_valid_id(queue_id):
             print(f"{PROG}: warning: invalid mail queue id: {queue_id}", file=sys.stderr)
             continue
-        for queue in queues:
-            if op.act(spool, queue, queue_id):
-                count += 1
-                if verbose:
-                    print(f"{PROG}: {queue_id}: {op.done}", file=sys.stderr)
-                break
+        if apply(spool, op, queue_id, queues):
+            count += 1
+            if verbose:
+                print(f"{PROG}: {queue_id}: {op.done}", file=sys.stderr)
     return count

@@ -10,8 +10,8 @@ from typing import NoReturn
 
 from vmail.config import MainConfig
 from vmail.queue import QueueFile, Spool
-from vmail.queue.file import CorruptQueueFileError
 from vmail.queue.spool import MAIL_QUEUES
+from vmail.queue.tools import read_messages
 
 EX_UNAVAILABLE = 69  # sysexits.h, as Postfix's tools use it
 
@@ -45,10 +45,8 @@ def messages(
     spool: Spool, prog: str, queues: tuple[str, ...] = MAIL_QUEUES
 ) -> Iterator[tuple[str, QueueFile]]:
     """Every readable message in ``queues``, in listing order; bad ones are warned about."""
-    for queue, queue_id in spool.entries(queues):
-        try:
-            yield queue, QueueFile.load(spool.path(queue, queue_id))
-        except FileNotFoundError:
-            continue  # delivered or moved while we listed
-        except CorruptQueueFileError as e:
-            warn(prog, f"{queue_id}: corrupt queue file: {e.reason}")
+    return read_messages(spool, queues, lambda queue_id, reason: _corrupt(prog, queue_id, reason))
+
+
+def _corrupt(prog: str, queue_id: str, reason: str) -> None:
+    warn(prog, f"{queue_id}: corrupt queue file: {reason}")
