@@ -30,6 +30,7 @@ from vmail.admin import (
     AdminError,
     AdminService,
     AlreadyExistsError,
+    AuthenticationError,
     ForbiddenError,
     InvalidError,
     LimitExceededError,
@@ -55,6 +56,7 @@ EXIT_CODES: dict[type[AdminError], int] = {
     LimitExceededError: 5,
     InvalidError: 6,
     ForbiddenError: 7,
+    AuthenticationError: 8,  # a wrong password, API token or TOTP code
 }
 
 Run = Callable[[argparse.Namespace], int]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.cli.test_admin_cli import PASSWORD, Vmail, vmail  # noqa: F401 - fixture
+from tests.unit.cli.helpers import PASSWORD, Vmail
 
-from vmail.admin import AdminService
+from vmail.admin import AdminService, AuthenticationError
+from vmail.cli.admin_support import EXIT_CODES, EXIT_ERROR, EXIT_OK, EXIT_USAGE, exit_code
 from vmail.directory.database import open_database
 
 
-def test_add_list_revoke(vmail: Vmail) -> None:  # noqa: F811 - the fixture
+def test_add_list_revoke(vmail: Vmail) -> None:
     vmail.ok("domain", "add", "a.example")
     out = vmail.ok("token", "add", "backup", "--superadmin")
     secret = out.splitlines()[1]
@@ -33,7 +34,7 @@ def test_add_list_revoke(vmail: Vmail) -> None:  # noqa: F811 - the fixture
     assert "backup" in vmail.ok("token", "list")
 
 
-def test_errors(vmail: Vmail) -> None:  # noqa: F811 - the fixture
+def test_errors(vmail: Vmail) -> None:
     vmail.ok("domain", "add", "a.example")
     vmail.ok(
         "admin",
@@ -56,3 +57,10 @@ def test_errors(vmail: Vmail) -> None:  # noqa: F811 - the fixture
     assert "API token not found: 42" in err
     rc, _, _ = vmail("token", "add", "x")
     assert rc == 2  # --superadmin or --domain is required
+
+
+def test_authentication_errors_have_their_own_exit_status() -> None:
+    codes = set(EXIT_CODES.values())
+    assert exit_code(AuthenticationError("wrong TOTP code")) == 8
+    assert len(codes) == len(EXIT_CODES)
+    assert {EXIT_OK, EXIT_ERROR, EXIT_USAGE}.isdisjoint(codes)
