@@ -16,6 +16,12 @@ in FastAPI's thread pool: call the (blocking) admin service from ``def`` handler
 :func:`check_csrf` runs for every route (an app-wide dependency): a POST/PUT/PATCH/DELETE
 that comes with a session cookie must carry that session's token in the form field
 ``csrf_token`` or the header ``X-CSRF-Token``, else 403.
+
+Under ``/api/`` a request may instead carry ``Authorization: Bearer vmail_...`` (an API
+token, :meth:`~vmail.admin.AdminService.actor_for_token`): it is then authenticated by the
+token alone (a cookie it may carry is ignored) and needs no CSRF token, since a browser
+never adds that header on its own. A bad token is
+:class:`~vmail.admin.errors.AuthenticationError`: 401 with ``WWW-Authenticate: Bearer``.
 """
 
 from __future__ import annotations
@@ -26,10 +32,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException
 from starlette.requests import Request
 
-from vmail.admin import Actor
-from vmail.admin.errors import ForbiddenError
+from vmail.admin import Actor, AdminService
+from vmail.admin.errors import AuthenticationError, ForbiddenError
 from vmail.web.context import WebContext
-from vmail.web.errors import LoginRequired
+from vmail.web.errors import LoginRequired, bearer_token
 from vmail.web.sessions import Principal, WebSession, session_of, set_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -43,8 +49,33 @@ def web_context(request: Request) -> WebContext:
     return context
 
 
+def admin_service(request: Request) -> AdminService:
+    """The admin service; 503 when no directory database is configured."""
+    admin = web_context(request).admin
+    if admin is None:
+        raise HTTPException(503, "no directory database is configured")
+    return admin
+
+
+def token_actor(request: Request) -> Actor | None:
+    """The API token's principal (checked once per request); None without a token."""
+    secret = bearer_token(request)
+    if secret is None:
+        return None
+    cached: Actor | None = getattr(request.state, "token_actor", None)
+    if cached is None:
+        if not secret:
+            raise AuthenticationError("give an API token: 'Authorization: Bearer vmail_...'")
+        cached = admin_service(request).actor_for_token(secret)
+        request.state.token_actor = cached
+    return cached
+
+
 def current_principal(request: Request) -> Principal:
     """Whoever is logged in (admin or mailbox user); :class:`LoginRequired` if nobody."""
+    actor = token_actor(request)
+    if actor is not None:
+        return Principal("admin", actor.username)
     session = session_of(request)
     if session is None or session.principal is None:
         raise LoginRequired()
@@ -52,15 +83,16 @@ def current_principal(request: Request) -> Principal:
 
 
 def current_admin(request: Request) -> Actor:
-    """The logged-in admin as the admin service's :class:`Actor` (checked afresh)."""
+    """The logged-in admin (or API token) as the admin service's :class:`Actor`, checked
+    afresh on every request."""
+    actor = token_actor(request)
+    if actor is not None:
+        return actor
     principal = current_principal(request)
     if principal.kind != "admin":
         raise HTTPException(403, "this page is for administrators")
-    admin = web_context(request).admin
-    if admin is None:
-        raise HTTPException(503, "no directory database is configured")
     try:
-        return admin.actor_for(principal.username)
+        return admin_service(request).actor_for(principal.username)
     except ForbiddenError:
         set_session(request, None)  # deactivated or deleted: the session ends here
         raise LoginRequired() from None
@@ -76,8 +108,8 @@ def current_user(request: Request) -> str:
 
 async def check_csrf(request: Request) -> None:
     """403 unless an unsafe request with a session carries the session's CSRF token."""
-    if request.method in SAFE_METHODS:
-        return
+    if request.method in SAFE_METHODS or bearer_token(request) is not None:
+        return  # a token-authenticated API request carries no cookie credential
     session = session_of(request)
     if session is None:
         if request.url.path == "/login":
@@ -110,6 +142,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 CurrentAdmin = Annotated[Actor, Depends(current_admin)]
 CurrentUser = Annotated[str, Depends(current_user)]
 Context = Annotated[WebContext, Depends(web_context)]
+Service = Annotated[AdminService, Depends(admin_service)]
 
 __all__ = [
     "CSRF_FIELD",
@@ -118,9 +151,12 @@ __all__ = [
     "CurrentAdmin",
     "CurrentPrincipal",
     "CurrentUser",
+    "Service",
+    "admin_service",
     "check_csrf",
     "current_admin",
     "current_principal",
     "current_user",
+    "token_actor",
     "web_context",
 ]

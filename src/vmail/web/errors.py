@@ -6,7 +6,10 @@
 * the admin service's errors (:mod:`vmail.admin.errors`) to 404/409/400/403/503, with
   their one-line message (they are written for people);
 * request validation errors to 400 (pages) or 422 (API) with the first problem;
-* :class:`~vmail.web.deps.LoginRequired` to a redirect to ``/login`` (pages) or 401.
+* :class:`~vmail.web.deps.LoginRequired` to a redirect to ``/login`` (pages) or 401;
+* :class:`~vmail.admin.errors.AuthenticationError` (a bad API token, a wrong password) to
+  401; API 401s carry ``WWW-Authenticate: Bearer`` (``error="invalid_token"`` when a
+  token was sent).
 
 Anything else is a bug: :class:`~vmail.web.middleware.WebMiddleware` logs it and answers
 500 with :func:`error_response`, never the traceback.
@@ -25,6 +28,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from vmail.admin.errors import (
     AdminError,
     AlreadyExistsError,
+    AuthenticationError,
     DatabaseError,
     ForbiddenError,
     InvalidError,
@@ -34,7 +38,9 @@ from vmail.admin.errors import (
 from vmail.web.templating import render
 
 API_PREFIX = "/api/"
+BEARER = "bearer"
 ADMIN_STATUS: tuple[tuple[type[AdminError], int], ...] = (
+    (AuthenticationError, 401),
     (NotFoundError, 404),
     (AlreadyExistsError, 409),
     (LimitExceededError, 409),
@@ -64,6 +70,24 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
+def bearer_token(request: Request) -> str | None:
+    """The API token of an ``/api/`` request's ``Authorization: Bearer`` header, '' when
+    the header names another scheme or no token; None without the header (or off the API)."""
+    if not is_api(request):
+        return None
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, secret = header.strip().partition(" ")
+    return secret.strip() if scheme.lower() == BEARER else ""
+
+
+def _challenge(request: Request) -> dict[str, str]:
+    if bearer_token(request) is None:
+        return {"WWW-Authenticate": 'Bearer realm="vmail"'}
+    return {"WWW-Authenticate": 'Bearer realm="vmail", error="invalid_token"'}
+
+
 def error_response(request: Request, status: int, message: str) -> Response:
     """The error answer for this request: JSON for the API, else the error page."""
     if is_api(request):
@@ -82,7 +106,9 @@ def admin_status(error: AdminError) -> int:
 
 def login_redirect(request: Request) -> Response:
     if is_api(request):
-        return JSONResponse({"error": "authentication required"}, status_code=401)
+        return JSONResponse(
+            {"error": "authentication required"}, status_code=401, headers=_challenge(request)
+        )
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
@@ -97,7 +123,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _admin_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AdminError)
-    return error_response(request, admin_status(exc), str(exc))
+    status = admin_status(exc)
+    response = error_response(request, status, str(exc))
+    if status == 401 and is_api(request):
+        response.headers.update(_challenge(request))
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -125,6 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
 __all__ = [
     "LoginRequired",
     "admin_status",
+    "bearer_token",
     "error_response",
     "install_error_handlers",
     "is_api",
