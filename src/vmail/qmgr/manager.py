@@ -73,6 +73,7 @@ from vmail.queue.envelope import BOUNCED as ST_BOUNCED
 from vmail.queue.envelope import DEFERRED as ST_DEFERRED
 from vmail.queue.envelope import DELIVERED as ST_DELIVERED
 from vmail.queue.file import CorruptQueueFileError, QueueFile, StatusUpdate
+from vmail.queue.history import DeliveryHistory, DeliveryRecord
 from vmail.queue.ids import QueueId, is_valid_id
 from vmail.queue.recovery import recover
 from vmail.queue.spool import ACTIVE, DEFERRED, INCOMING, QueueNotFoundError, Spool
@@ -172,6 +173,7 @@ class QueueManager:
         self.notifier = notifier
         self.clock = clock
         self.resolver = resolver or Resolver(RoutingContext(config))
+        self.history = DeliveryHistory(spool.root)  # the web dashboard's recent deliveries
         self._resolver_lock = threading.Lock()  # the routing context opens tables lazily
         self.minimal_backoff = float(config.get_time("minimal_backoff_time"))
         self.maximal_backoff = float(config.get_time("maximal_backoff_time"))
@@ -630,13 +632,16 @@ class QueueManager:
             in_qmgr=max(0.0, now - took - attempt.started),
             transmission=took,
         )
+        history = []
         for (index, outcome), logged in zip(outcomes, logged_as, strict=True):
             recipient = qf.envelope.recipients[index]
+            address = _external(recipient.address)
+            original = _external(recipient.original) if recipient.original else ""
             log.info(
                 qlog.delivery(
                     qf.queue_id,
-                    _external(recipient.address),
-                    original=_external(recipient.original) if recipient.original else "",
+                    address,
+                    original=original,
                     relay=outcome.relay,
                     delays=delays,
                     dsn=outcome.dsn,
@@ -644,9 +649,25 @@ class QueueManager:
                     text=outcome.text,
                 )
             )
+            history.append(
+                DeliveryRecord(
+                    now,
+                    qf.queue_id,
+                    address,
+                    logged,
+                    original,
+                    outcome.dsn,
+                    outcome.relay,
+                    outcome.text,
+                )
+            )
             final = Outcome(logged, outcome.dsn, outcome.text, outcome.relay)
             with attempt.lock:
                 attempt.results.append((index, final))
+        try:
+            self.history.append(history)
+        except OSError as e:  # a convenience: never fails a delivery
+            log.warning("cannot write the delivery history %s: %s", self.history.path, e)
 
     def _finish(self, qf: QueueFile) -> None:
         """Remove a finished message, or move it to ``deferred`` (blocking)."""

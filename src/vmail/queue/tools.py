@@ -74,9 +74,13 @@ class QueueEntry:
             if not state.final
         )
         return cls(
-            queue, qf.queue_id, env.arrival_time, qf.message_size, sender_text(env.sender),
+            queue,
+            qf.queue_id,
+            env.arrival_time,
+            qf.message_size,
+            sender_text(env.sender),
             recipients,
-        )  # fmt: skip
+        )
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` (case-insensitive) is in the ID, sender, a recipient or reason."""
