@@ -171,11 +171,16 @@ class MailSystem:
         bounce = BounceService(config, cleanup)
         web = None
         if not self._delivering and any(_is_web(service) for service in master):
-            web = self._web_context(config, admin, authenticator)
+            web = self._web_context(config, admin, authenticator, spool, router)
         return Snapshot(config, master, router, spool, cleanup, agents, authenticator, bounce, web)
 
     def _web_context(
-        self, config: MainConfig, admin: AdminService | None, authenticator: Authenticator | None
+        self,
+        config: MainConfig,
+        admin: AdminService | None,
+        authenticator: Authenticator | None,
+        spool: Spool,
+        router: Router,
     ) -> WebContext:
         """What the webd listeners serve with (the signing key is created on first use)."""
         if self._web_throttle is None:
@@ -188,6 +193,9 @@ class MailSystem:
             secret,
             session_timeout=float(config.get_time("web_session_timeout")),
             throttle=self._web_throttle,
+            spool=spool,
+            router=router,
+            wake=self.wake,  # the queue page's flush, as postqueue -f (thread-safe)
         )
 
     def _notify_qmgr(self, queue_id: str) -> None:

@@ -19,6 +19,8 @@ from vmail.auth.service import Authenticator
 from vmail.auth.throttle import DEFAULT_IP_POLICY, DEFAULT_USER_POLICY, Throttle
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
+from vmail.queue.spool import Spool
+from vmail.route import Router
 
 SECRET_BYTES = 32
 Clock = Callable[[], float]
@@ -30,6 +32,10 @@ class WebContext:
 
     ``admin`` and ``authenticator`` are None when no directory database is configured
     (then nobody can log in). ``clock`` (wall-clock seconds) times sessions; tests move it.
+    ``spool`` (the queue pages and API, the dashboard's queue sizes and deliveries) and
+    ``router`` (the route explainer) are None when not given: those pages answer 503.
+    ``wake`` asks the running server to run the queue now, deferred mail included (what
+    SIGUSR1 does); None when there is no server to ask.
     """
 
     config: MainConfig
@@ -39,6 +45,9 @@ class WebContext:
     session_timeout: float = 3600.0
     throttle: Throttle = field(default_factory=Throttle)
     clock: Clock = time.time
+    spool: Spool | None = None
+    router: Router | None = None
+    wake: Callable[[], None] | None = None
 
 
 def login_throttle(config: MainConfig) -> Throttle:
