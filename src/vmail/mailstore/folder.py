@@ -51,7 +51,7 @@ from vmail.mailstore.message import (
     summary_values,
 )
 from vmail.mailstore.records import MessageRecord, StoreResult, SyncResult
-from vmail.mailstore.scan import scan_file, scan_files
+from vmail.mailstore.scan import scan_chunks, scan_file, scan_files
 from vmail.mailstore.uidlist import (
     UidEntry,
     UidList,
@@ -322,7 +322,7 @@ class Folder:
             del self._records[rec.uid]
             self._by_base.pop(rec.base, None)
             result.expunged_uids.append(rec.uid)
-        new_records, envelopes = self._new_records(arrived)
+        new_records = self._new_records(arrived)
         result.new_uids.extend(rec.uid for rec in new_records)
         if new_records:
             new_records.sort(key=_uid_key)
@@ -345,8 +345,6 @@ class Folder:
                 result.expunged_uids,
                 full=self._all_rows,
             )
-        if envelopes:
-            self._index.put_envelopes(envelopes, SUMMARY_VERSION)
         self._loaded = True
         return result
 
@@ -432,12 +430,10 @@ class Folder:
                 found[base] = ("cur", target)
         return found
 
-    def _new_records(
-        self, arrived: Sequence[tuple[int, str, str, str]]
-    ) -> tuple[list[MessageRecord], list[tuple[int, bytes, str]]]:
-        """Records for (uid, base, subdir, file name) of files new to the view, and the
-        (uid, ENVELOPE, Subject) of those that had to be read for their size: a name
-        without ``,W=`` means one read of the file, which gives the header too."""
+    def _new_records(self, arrived: Sequence[tuple[int, str, str, str]]) -> list[MessageRecord]:
+        """Records for (uid, base, subdir, file name) of files new to the view. A name
+        without ``,W=`` means one read of the file for its size, which gives the header
+        too: the ENVELOPE and Subject of those go into the index at once."""
         records: list[MessageRecord] = []
         unsized: list[tuple[int, str, str, str]] = []
         for uid, base, sub, filename in arrived:
@@ -450,18 +446,29 @@ class Folder:
             except FileNotFoundError:
                 continue
             records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
-        envelopes: list[tuple[int, bytes, str]] = []
-        if unsized:
-            where = str(self.directory)
-            paths = [f"{where}/{sub}/{filename}" for _, _, sub, filename in unsized]
-            for (uid, base, sub, filename), got in zip(
-                unsized, scan_files(paths, sizes=True), strict=True
-            ):
-                if got is not None:
-                    mtime, vsize, envelope, subject = got
-                    records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
-                    envelopes.append((uid, envelope, subject))
-        return records, envelopes
+        if not unsized:
+            return records
+        where = str(self.directory)
+        paths = [f"{where}/{sub}/{filename}" for _, _, sub, filename in unsized]
+
+        def scanned() -> Iterator[tuple[int, bytes, str]]:
+            for offset, results in scan_chunks(paths, sizes=True):
+                for (uid, base, sub, filename), got in zip(
+                    unsized[offset : offset + len(results)], results, strict=True
+                ):
+                    if got is not None:
+                        mtime, vsize, envelope, subject = got
+                        records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
+                        yield uid, envelope, subject
+
+        # The index takes the envelopes as the chunks come in, while workers read on.
+        envelopes = scanned()
+        try:
+            self._index.put_envelopes(envelopes, SUMMARY_VERSION)
+        finally:
+            for _ in envelopes:  # the index gave up early: the records are still needed
+                pass
+        return records
 
     def _record_of(
         self, uid: int, base: str, sub: str, filename: str, mtime: float, vsize: int

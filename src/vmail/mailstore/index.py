@@ -125,11 +125,19 @@ class FolderIndex:
     # -- writing ---------------------------------------------------------------------------
 
     def _write(self, statements: Sequence[tuple[str, Iterable[tuple[object, ...]]]]) -> bool:
+        """Run ``statements`` in one transaction; False if the index failed. Parameters
+        may come from a generator: if it raises, the transaction is rolled back and the
+        exception goes on."""
         try:
             db = self._connect()
             db.execute("BEGIN IMMEDIATE")
-            for sql, params in statements:
-                db.executemany(sql, params)
+            try:
+                for sql, params in statements:
+                    db.executemany(sql, params)
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
             db.execute("COMMIT")
             return True
         except sqlite3.Error as e:

@@ -12,19 +12,21 @@ result never depends on them.
 
 from __future__ import annotations
 
+import bisect
 import marshal
 import os
+import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from vmail.mailstore.message.raw import body_offset
 from vmail.mailstore.message.summary import header_summary
 
 ENVELOPE_READ = 1 << 16  # the header of a message is in its first 64 KiB (or it is odd)
 PARALLEL_MIN = 2000  # fewer files than this are read in the calling thread
-WORKER_TIMEOUT = 600.0
+CHUNK = 2000  # files per answer of a worker
 
 Scanned = tuple[float, int, bytes, str]
 """(mtime, CRLF size or -1 when not asked for, marshalled ENVELOPE, decoded Subject)."""
@@ -68,63 +70,100 @@ def scan_serial(paths: Sequence[str], sizes: bool) -> list[Scanned | None]:
 
 
 def scan_files(
-    paths: Sequence[str], sizes: bool, workers: int | None = None, minimum: int = PARALLEL_MIN
+    paths: Sequence[str], sizes: bool, workers: int | None = None, minimum: int | None = None
 ) -> list[Scanned | None]:
-    """:func:`scan_file` of each path, in order; in ``workers`` processes (default: one per
-    core) when there are ``minimum`` paths or more."""
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if len(paths) < minimum or workers < 2:
-        return scan_serial(paths, sizes)
-    step = -(-len(paths) // workers)
-    shares = [paths[i : i + step] for i in range(0, len(paths), step)]
-    results: list[list[Scanned | None] | None] = [None] * len(shares)
-
-    def run(n: int) -> None:
-        results[n] = _in_worker(shares[n], sizes)
-
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(shares))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    out: list[Scanned | None] = []
-    for share, result in zip(shares, results, strict=True):
-        out.extend(scan_serial(share, sizes) if result is None else result)
+    """:func:`scan_file` of each path, in order (see :func:`scan_chunks`)."""
+    out: list[Scanned | None] = [None] * len(paths)
+    for offset, results in scan_chunks(paths, sizes, workers, minimum):
+        out[offset : offset + len(results)] = results
     return out
 
 
-def _in_worker(paths: Sequence[str], sizes: bool) -> list[Scanned | None] | None:
-    """One worker process's answer for ``paths``; ``None`` if it could not give one."""
+def scan_chunks(
+    paths: Sequence[str], sizes: bool, workers: int | None = None, minimum: int | None = None
+) -> Iterator[tuple[int, list[Scanned | None]]]:
+    """(offset, results of ``paths[offset:offset + len(results)]``) as they are ready, in
+    no particular order, every path exactly once: in ``workers`` processes (default: one
+    per core) when there are ``minimum`` (default :data:`PARALLEL_MIN`) paths or more,
+    else in this thread. The caller
+    can use each chunk while the workers read on."""
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if len(paths) < (PARALLEL_MIN if minimum is None else minimum) or workers < 2:
+        for offset in range(0, len(paths), CHUNK):
+            yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
+        return
+    step = -(-len(paths) // workers)
+    starts = range(0, len(paths), step)
+    ready: queue.SimpleQueue[tuple[int, list[Scanned | None] | None]] = queue.SimpleQueue()
+    for start in starts:
+        share = paths[start : start + step]
+        threading.Thread(target=_run_worker, args=(start, share, sizes, ready), daemon=True).start()
+    running = len(starts)
+    while running:
+        offset, results = ready.get()
+        if results is None:  # a worker finished; from ``offset`` on, its share is ours
+            running -= 1
+            end = min(starts[bisect.bisect_right(starts, offset) - 1] + step, len(paths))
+            for at in range(offset, end, CHUNK):
+                yield at, scan_serial(paths[at : min(at + CHUNK, end)], sizes)
+        else:
+            yield offset, results
+
+
+def _run_worker(
+    start: int,
+    paths: Sequence[str],
+    sizes: bool,
+    ready: queue.SimpleQueue[tuple[int, list[Scanned | None] | None]],
+) -> None:
+    """Feed ``paths`` to a worker process and pass on its chunks; then ``(offset, None)``
+    with the offset of the first path it did not answer for."""
+    done = 0
     try:
-        proc = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", "vmail.mailstore.scan"],
-            input=marshal.dumps((sizes, list(paths))),
-            capture_output=True,
-            timeout=WORKER_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    try:
-        result = marshal.loads(proc.stdout)
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(result, list) or len(result) != len(paths):
-        return None
-    return result
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        ) as proc:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            try:
+                proc.stdin.write(marshal.dumps((sizes, list(paths))))
+                proc.stdin.close()
+                while done < len(paths):
+                    header = proc.stdout.read(4)
+                    if len(header) < 4:
+                        break
+                    results = marshal.loads(proc.stdout.read(int.from_bytes(header, "big")))
+                    if not isinstance(results, list) or not results:
+                        break
+                    results = results[: len(paths) - done]
+                    ready.put((start + done, results))
+                    done += len(results)
+            finally:
+                if done < len(paths):
+                    proc.kill()
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    finally:
+        ready.put((start + done, None))
 
 
 def main() -> None:
-    """The worker: ``marshal`` (sizes, paths) on stdin, a list of results on stdout."""
+    """The worker: ``marshal`` (sizes, paths) on stdin; on stdout, for each chunk of
+    :data:`CHUNK` paths in order, its results as a length-prefixed ``marshal`` list."""
     sizes, paths = marshal.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(marshal.dumps(scan_serial(paths, sizes)))
+    out = sys.stdout.buffer
+    for offset in range(0, len(paths), CHUNK):
+        frame = marshal.dumps(scan_serial(paths[offset : offset + CHUNK], sizes))
+        out.write(len(frame).to_bytes(4, "big") + frame)
+        out.flush()
 
 
 if __name__ == "__main__":
     main()
 
 
-__all__ = ["ENVELOPE_READ", "Scanned", "scan_file", "scan_files", "scan_serial"]
+__all__ = ["ENVELOPE_READ", "Scanned", "scan_chunks", "scan_file", "scan_files", "scan_serial"]

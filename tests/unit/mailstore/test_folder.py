@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from vmail.mailstore import scan
 from vmail.mailstore.access_errors import MessageGoneError
 from vmail.mailstore.folder import Folder, open_folder
-from vmail.mailstore.index import INDEX_NAME
+from vmail.mailstore.index import INDEX_NAME, FolderIndex
+from vmail.mailstore.message import SUMMARY_VERSION, envelope_summary
 from vmail.mailstore.uidlist import read_uidlist
 
 MSG = b"Subject: hello\r\nFrom: a@example.com\r\n\r\nbody\r\n"
@@ -222,3 +224,29 @@ def test_concurrent_appends_in_processes(tmp_path: Path) -> None:
         p.join(120)
         assert p.exitcode == 0
     _check_thousand(md)
+
+
+@pytest.mark.parametrize("parallel_min", [2000, 10])
+def test_first_sync_reads_each_unsized_file_once_for_size_envelope_and_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel_min: int
+) -> None:
+    monkeypatch.setattr(scan, "PARALLEL_MIN", parallel_min)  # 10: through worker processes
+    md = make_maildir(tmp_path)
+    for n in range(40):
+        data = b"From: a%d@example.org\nSubject: no. %d\n\nbody\n" % (n, n)
+        drop(md, f"{n}.M1P1.host", data, sub="new" if n % 2 else "cur")
+    folder = Folder(md)
+    folder.sync()
+    assert [m.uid for m in folder.messages] == list(range(1, 41))
+    for rec in folder.messages:
+        data = (md / rec.subdir / rec.filename).read_bytes()
+        assert rec.size == len(data) + data.count(b"\n")
+    cached = FolderIndex(md).summary_blobs(list(range(1, 41)), SUMMARY_VERSION, "envelope")
+    assert len(cached) == 40  # the envelopes came with the sizes: FETCH reads no file
+    subjects = folder.subjects([1, 2])
+    assert sorted(subjects.values()) == sorted(
+        f"no. {name.split('.')[0]}" for name in (folder.messages[0].base, folder.messages[1].base)
+    )
+    assert folder.envelopes([40])[40] == envelope_summary(
+        (md / folder.messages[39].subdir / folder.messages[39].filename).read_bytes()
+    )
