@@ -152,6 +152,28 @@ def list_queue(
             yield entry
 
 
+def page_queue(
+    spool: Spool,
+    queues: tuple[str, ...] = MAIL_QUEUES,
+    text: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[QueueEntry], int]:
+    """One page of :func:`list_queue` and how many messages match in all. Without ``text``
+    only the page's files are read (the total counts directory entries); with it, all."""
+    if text:
+        matching = list(list_queue(spool, queues, text))
+        return matching[offset : offset + limit], len(matching)
+    ids = list(spool.entries(queues))
+    entries = []
+    for queue, queue_id in ids[offset : offset + limit]:
+        try:
+            entries.append(QueueEntry.of(queue, QueueFile.load(spool.path(queue, queue_id))))
+        except (FileNotFoundError, CorruptQueueFileError):
+            continue  # gone meanwhile, or for a person to look at (postqueue warns)
+    return entries, len(ids)
+
+
 def queue_sizes(spool: Spool) -> dict[str, int]:
     """Messages per mail queue (a directory listing each, no file is read)."""
     return {queue: len(spool.ids(queue)) for queue in MAIL_QUEUES}
@@ -262,6 +284,7 @@ __all__ = [
     "flush_all",
     "list_queue",
     "locate",
+    "page_queue",
     "queue_sizes",
     "read_messages",
     "sender_text",
