@@ -1,0 +1,143 @@
+"""Fixtures for browser tests: one ``vmail serve`` and one headless Chromium per session,
+a fresh browser context (cookies, storage) and page per test.
+
+The server is the e2e harness's (``vmail init`` config, every listener on 127.0.0.1:0,
+the web UI over HTTPS with the self-signed certificate ``vmail init`` made). Its
+directory holds the superadmin :data:`ADMIN` and the mailbox :data:`USER`, both with the
+password :data:`PASSWORD`; tests that add objects use names of their own, since the
+server is shared. Every test in this directory gets the ``browser`` marker and is
+skipped when ``/usr/bin/chromium`` is missing (``apt-get install chromium``). A test fails
+if its page logged an unexpected console error (CSP violations included); a failed test
+leaves a screenshot ``FAILED-<test>.png`` next to the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser.browsing import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CSP_REPORTER,
+    TIMEOUT_MS,
+    ConsoleLog,
+    log_in,
+    shot,
+)
+from tests.e2e.harness import PASSWORD, ServerProcess, make_config, running, vmail_here
+
+ADMIN = "admin@example.com"
+USER = "bob@example.com"
+HERE = Path(__file__).parent
+# Login failures from 127.0.0.1 (every test's address) are not counted per address, so
+# one test's wrong passwords never slow or lock out the next ones.
+SERVER_SETTINGS = {"web_login_exempt_clients": "127.0.0.1"}
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install chromium")
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM.exists():
+                item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+
+
+def add_admin(server: ServerProcess, address: str, *options: str) -> None:
+    """An admin account (``--superadmin`` or ``--domain D`` options) with :data:`PASSWORD`."""
+    secret = server.config_dir.parent / "admin-password"
+    secret.write_text(PASSWORD + "\n")
+    vmail_here(server.config_dir, "admin", "add", address, *options, "--password-file", str(secret))
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """``vmail serve`` with the superadmin :data:`ADMIN` and the mailbox :data:`USER`."""
+    config_dir = make_config(tmp_path_factory.mktemp("browser"), main=SERVER_SETTINGS)
+    for server in running(config_dir):
+        server.add_mailbox(USER)
+        add_admin(server, ADMIN, "--superadmin")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_url(mail_server: ServerProcess) -> str:
+    return f"https://127.0.0.1:{mail_server.port('web')}"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    """A new browser profile for the test: no cookies from other tests."""
+    profile = browser.new_context(
+        base_url=base_url, ignore_https_errors=True, viewport={"width": 1280, "height": 800}
+    )
+    profile.set_default_timeout(TIMEOUT_MS)
+    profile.add_init_script(CSP_REPORTER)
+    yield profile
+    profile.close()
+
+
+@pytest.fixture
+def console() -> ConsoleLog:
+    """The console errors of the test's pages (``console.allow(text)`` for expected ones)."""
+    return ConsoleLog()
+
+
+@pytest.fixture
+def page(
+    context: BrowserContext, console: ConsoleLog, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A tab in the test's context; fails the test on unexpected console errors."""
+    tab = context.new_page()
+    console.attach(tab)
+    yield tab
+    if request.node.stash.get(CALL_FAILED, False):
+        shot(tab, f"FAILED-{request.node.name}")
+        return
+    unexpected = console.unexpected()
+    assert not unexpected, "console errors:\n" + "\n".join(unexpected)
+
+
+@pytest.fixture
+def login(page: Page) -> Callable[[str], Page]:
+    """``login(username)``: log the test's page in with :data:`PASSWORD`."""
+
+    def _login(username: str) -> Page:
+        log_in(page, username, PASSWORD)
+        return page
+
+    return _login
+
+
+@pytest.fixture
+def admin_page(login: Callable[[str], Page]) -> Page:
+    """The test's page, logged in as the superadmin (on the dashboard)."""
+    return login(ADMIN)
