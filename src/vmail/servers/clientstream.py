@@ -1,6 +1,8 @@
 """Bytes in and out of one mail-access connection: timeouts, TLS upgrade, COMPRESS=DEFLATE.
 
-:class:`ClientStream` wraps asyncio's streams for the IMAP (and POP3) sessions:
+:class:`ClientStream` is the IMAP (and POP3) session's view of its socket — the socket
+itself, non-blocking, or an :class:`ssl.SSLSocket` on it, without asyncio's transports
+(an idle IMAPS session costs a third of the memory, see docs/bench.md "IDLE memory"):
 
 * :meth:`ClientStream.read` returns what the client sent (inflated once COMPRESS is on),
   waiting at most the session's current timeout;
@@ -19,17 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto
+import contextlib
 import ipaddress
 import logging
+import socket
 import ssl
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("vmail.server")
 
 READ_SIZE = 1 << 16
 
-# asyncio's TLS transport (SSLProtocol) gives every connection its own staging buffer for
+# (SMTP still runs on asyncio's streams.) asyncio's TLS transport (SSLProtocol) gives every
+# connection its own staging buffer for
 # the ciphertext it receives: a 256 KiB zero-filled bytearray (resident) in Python 3.11,
 # most of the memory of an idle IMAPS session. The buffer only lives between the socket's
 # recv_into() and buffer_updated(), which copies it into the connection's incoming
@@ -59,6 +65,7 @@ asyncio.sslproto.SSLProtocol.__init__ = _shared_staging_init  # type: ignore[met
 asyncio.sslproto.SSLProtocol.get_buffer = _shared_staging  # type: ignore[method-assign]
 FLUSH_AT = 1 << 16  # buffered output that triggers a flush
 INFLATE_PIECE = 1 << 16  # most inflated bytes produced per read
+SEND_CHUNK = 1 << 16  # most bytes handed to one SSL_write
 
 
 class ClientGoneError(Exception):
@@ -66,33 +73,62 @@ class ClientGoneError(Exception):
 
 
 class ClientStream:
-    """One client connection's byte streams."""
+    """One client connection's byte streams, straight on its (non-blocking) socket.
 
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        write_timeout: float = 60.0,
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+    No asyncio transport, protocol or StreamReader: bytes are read with ``recv`` when the
+    session asks for them (waiting on a one-off read-ready callback) and sent with
+    ``send`` (waiting on a write-ready callback while the kernel buffer is full). TLS is an
+    :class:`ssl.SSLSocket` on the same file descriptor, so OpenSSL reads and writes the
+    socket itself: no memory BIOs, which keep their high-water size for the whole session.
+    """
+
+    __slots__ = (
+        "_deflate",
+        "_fd",
+        "_head",
+        "_inflate",
+        "_loop",
+        "_out",
+        "_out_size",
+        "_plain",
+        "_read_waiter",
+        "_sock",
+        "_write_waiter",
+        "address",
+        "bytes_in",
+        "bytes_out",
+        "closed",
+        "local_address",
+        "local_port",
+        "port",
+        "tls",
+        "write_timeout",
+    )
+
+    def __init__(self, sock: socket.socket, *, write_timeout: float = 60.0) -> None:
+        sock.setblocking(False)
+        self._sock: socket.socket = sock
+        self._fd = sock.fileno()
+        self._loop = asyncio.get_running_loop()
         self.write_timeout = write_timeout
-        peer = writer.get_extra_info("peername") or ("", 0)
-        local = writer.get_extra_info("sockname") or ("", 0)
+        peer = _name(sock.getpeername)
+        local = _name(sock.getsockname)
         self.address: str = str(peer[0]) if isinstance(peer, tuple) else "local"
         self.port: int = int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
         self.local_address: str = str(local[0]) if isinstance(local, tuple) else ""
         self.local_port: int = int(local[1]) if isinstance(local, tuple) and len(local) > 1 else 0
-        self.tls = writer.get_extra_info("ssl_object") is not None
+        self.tls = isinstance(sock, ssl.SSLSocket)
         self._out: list[bytes] = []
         self._out_size = 0
         self._deflate: zlib._Compress | None = None
         self._inflate: zlib._Decompress | None = None
         self._plain = b""  # input inflated ahead of time (pipelined behind COMPRESS)
+        self._head = b""  # output to send as it is before the next flush's (COMPRESS's OK)
         self.closed = False
         self.bytes_in = 0  # what the client sent (inflated), for the logout log line
         self.bytes_out = 0  # what we sent (before compression)
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._write_waiter: asyncio.Future[None] | None = None
 
     @property
     def secure(self) -> bool:
@@ -105,8 +141,53 @@ class ClientStream:
 
     @property
     def tls_version(self) -> str:
-        ssl_object = self.writer.get_extra_info("ssl_object")
-        return str(ssl_object.version()) if ssl_object is not None else ""
+        sock = self._sock
+        return str(sock.version() or "") if isinstance(sock, ssl.SSLSocket) else ""
+
+    @property
+    def tls_cipher(self) -> str:
+        sock = self._sock
+        cipher = sock.cipher() if isinstance(sock, ssl.SSLSocket) else None
+        return str(cipher[0]) if cipher else ""
+
+    # -- waiting -----------------------------------------------------------------------
+
+    async def _ready(self, write: bool) -> None:
+        """Wait (no task, one future) until the socket is readable / writable."""
+        if self.closed:
+            return
+        loop = self._loop
+        future: asyncio.Future[None] = loop.create_future()
+        if write:
+            self._write_waiter = future
+            loop.add_writer(self._fd, _wake, future)
+        else:
+            self._read_waiter = future
+            loop.add_reader(self._fd, _wake, future)
+        try:
+            await future
+        finally:
+            if not self.closed:
+                (loop.remove_writer if write else loop.remove_reader)(self._fd)
+            if write:
+                self._write_waiter = None
+            else:
+                self._read_waiter = None
+
+    def has_input(self) -> bool:
+        """Whether input is already waiting in this process (no need to poll the socket)."""
+        inflate = self._inflate
+        sock = self._sock
+        return bool(
+            self._plain
+            or (inflate is not None and inflate.unconsumed_tail)
+            or (isinstance(sock, ssl.SSLSocket) and not self.closed and sock.pending())
+        )
+
+    async def wait_readable(self) -> None:
+        """Return once :meth:`read` has something (or the end of input) to return."""
+        if not self.has_input():
+            await self._ready(write=False)
 
     # -- input -------------------------------------------------------------------------
 
@@ -123,11 +204,8 @@ class ClientStream:
         inflate = self._inflate
         if inflate is not None and inflate.unconsumed_tail:
             return inflate.decompress(inflate.unconsumed_tail, INFLATE_PIECE)
-        try:
-            async with asyncio.timeout(timeout):
-                data = await self.reader.read(READ_SIZE)
-        except (ConnectionError, ssl.SSLError):
-            return b""
+        async with asyncio.timeout(timeout):
+            data = await self._recv()
         if inflate is not None and data:
             try:
                 out = inflate.decompress(data, INFLATE_PIECE)
@@ -135,6 +213,18 @@ class ClientStream:
                 return b""  # a corrupt stream ends the session, as in Dovecot
             return out if out or not data else await self._read(timeout)
         return data
+
+    async def _recv(self) -> bytes:
+        while not self.closed:
+            try:
+                return self._sock.recv(READ_SIZE)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                await self._ready(write=False)
+            except ssl.SSLWantWriteError:
+                await self._ready(write=True)
+            except (OSError, ssl.SSLError):
+                return b""
+        return b""
 
     # -- output ------------------------------------------------------------------------
 
@@ -151,42 +241,109 @@ class ClientStream:
             await self.flush()
 
     async def flush(self) -> None:
-        """Push everything queued and wait (bounded) until the client has taken it."""
-        if self._out:
-            data = b"".join(self._out)
-            self._out.clear()
-            self._out_size = 0
-            if self._deflate is not None:
-                data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
-            if self.closed:
-                raise ClientGoneError
-            self.writer.write(data)
-        transport = self.writer.transport
-        if not transport.get_write_buffer_size() and not transport.is_closing():
+        """Push everything queued and wait (bounded) until the kernel has taken it."""
+        if not self._out and not self._head:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        if self._deflate is not None and data:
+            data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
+        if self._head:
+            data, self._head = self._head + data, b""
+        if self.closed:
+            raise ClientGoneError
+        view = memoryview(data)
+        sent = self._send_now(view)  # usually all of it, without waiting
+        if sent == len(view):
             return
         try:
             async with asyncio.timeout(self.write_timeout):
-                await self.writer.drain()
-        except (TimeoutError, ConnectionError, ssl.SSLError, RuntimeError) as e:
+                await self._send_rest(view, sent)
+        except (TimeoutError, OSError, ssl.SSLError) as e:
             self.abort()
             raise ClientGoneError from e
 
+    def _send_now(self, view: memoryview) -> int:
+        """Send what the kernel takes right away; ClientGoneError if the peer is gone."""
+        try:
+            return self._send_some(view, 0)
+        except (OSError, ssl.SSLError) as e:
+            self.abort()
+            raise ClientGoneError from e
+
+    def _send_some(self, view: memoryview, sent: int) -> int:
+        sock = self._sock
+        try:
+            while sent < len(view):
+                # OpenSSL wants a retry with the same bytes after WANT_WRITE: fixed chunks.
+                n = sock.send(view[sent : sent + SEND_CHUNK] if self.tls else view[sent:])
+                if n <= 0:
+                    break
+                sent += n
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            pass
+        return sent
+
+    async def _send_rest(self, view: memoryview, sent: int) -> None:
+        while sent < len(view):
+            if self.closed:
+                raise ConnectionResetError("connection aborted")
+            await self._ready(write=True)
+            sent = self._send_some(view, sent)
+
     def abort(self) -> None:
+        """Close the connection now (nothing more is sent); waiting reads see the end."""
+        if self.closed:
+            return
         self.closed = True
-        self.writer.transport.abort()
+        loop = self._loop
+        for waiter, remove in (
+            (self._read_waiter, loop.remove_reader),
+            (self._write_waiter, loop.remove_writer),
+        ):
+            if waiter is not None:
+                remove(self._fd)
+                _wake(waiter)
+        self._sock.close()
+
+    def close(self) -> None:
+        """End the session: TLS says close_notify (if the socket takes it), then close."""
+        if self.closed:
+            return
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket):
+            with contextlib.suppress(OSError, ValueError):
+                sock.unwrap()  # sends close_notify; does not wait for the client's
+        self.abort()
 
     # -- upgrades ----------------------------------------------------------------------
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float = 30.0) -> bool:
-        """Upgrade to TLS (after the OK was flushed); False if the handshake failed."""
+        """Upgrade to TLS (after the OK was flushed); False if the handshake failed.
+
+        Plaintext the client pipelined after STARTTLS is never read as if secure
+        (CVE-2011-0411): what was read before is the caller's to drop, what is still in
+        the kernel reaches OpenSSL as (bad) handshake bytes."""
         await self.flush()
-        buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009
-        buffered.clear()  # plaintext pipelined after STARTTLS is never read as if secure
+        self._plain = b""
         try:
-            await self.writer.start_tls(context, ssl_handshake_timeout=timeout)
-        except (OSError, ssl.SSLError, TimeoutError, EOFError) as e:
+            sock = context.wrap_socket(self._sock, server_side=True, do_handshake_on_connect=False)
+            self._sock = sock
+            async with asyncio.timeout(timeout):
+                while not self.closed:
+                    try:
+                        sock.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        await self._ready(write=False)
+                    except ssl.SSLWantWriteError:
+                        await self._ready(write=True)
+        except (OSError, ssl.SSLError, TimeoutError, ValueError) as e:
             log.info("TLS handshake with %s failed: %s", self.address, e or type(e).__name__)
             self.abort()
+            return False
+        if self.closed:
             return False
         self.tls = True
         return True
@@ -197,21 +354,29 @@ class ClientStream:
         ``early`` is compressed input the caller had already taken off the socket (the
         client may pipeline compressed commands right behind COMPRESS)."""
         # The OK itself must go out uncompressed: compress only what is queued later.
-        pending = b"".join(self._out)
+        self._head += b"".join(self._out)
         self._out.clear()
         self._out_size = 0
-        self.writer.write(pending)
         self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
         self._inflate = zlib.decompressobj(-15)
-        buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009
-        early += bytes(buffered)
-        buffered.clear()
         if early:
             try:
                 self._plain = self._inflate.decompress(early, INFLATE_PIECE)
             except zlib.error:
                 self._plain = b""
                 self.abort()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _name(get: Callable[[], Any]) -> Any:
+    try:
+        return get()
+    except OSError:
+        return None
 
 
 def _loopback(address: str) -> bool:

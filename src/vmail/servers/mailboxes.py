@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from vmail.auth.accounts import Account
 from vmail.config import MainConfig
@@ -26,6 +29,9 @@ from vmail.mailstore.store import MailStore
 _VARIABLE = re.compile(r"%(\{[a-z]+\}|.?)", re.DOTALL)
 _LONG = {"{user}": "u", "{username}": "n", "{domain}": "d"}
 _LAYOUTS = ("maildir++", "")
+_CACHE_SIZE = 32
+_LISTS: dict[tuple[str, str], tuple[str, ...]] = {}
+_SPECIAL_USE: dict[str, Mapping[str, str]] = {}
 
 
 class MailLocationError(VmailError):
@@ -46,21 +52,43 @@ def open_store(config: MainConfig, account: Account) -> MailStore:
         mail_root(config, account),
         separator=config.get("mail_hierarchy_separator"),
         special_use=special_use(config),
-        autocreate=config.get_list("mail_autocreate_folders"),
+        autocreate=_listed(config, "mail_autocreate_folders"),
         hostname=config.get("myhostname") or None,
         quota_bytes=account.quota_bytes,
     )
 
 
-def special_use(config: MainConfig) -> dict[str, str]:
-    """``mail_special_use_folders`` (``Name=\\Attr`` items) as a mapping."""
+def special_use(config: MainConfig) -> Mapping[str, str]:
+    """``mail_special_use_folders`` (``Name=\\Attr`` items) as a mapping (read-only: one
+    per setting value, shared by every session instead of a few objects per login)."""
+    key = config.get("mail_special_use_folders")
+    cached = _SPECIAL_USE.get(key)
+    if cached is None:
+        if len(_SPECIAL_USE) >= _CACHE_SIZE:
+            _SPECIAL_USE.clear()
+        cached = _SPECIAL_USE[key] = _special_use(_listed(config, "mail_special_use_folders"))
+    return cached
+
+
+def _special_use(items: tuple[str, ...]) -> Mapping[str, str]:
     result: dict[str, str] = {}
-    for item in config.get_list("mail_special_use_folders"):
+    for item in items:
         name, sep, attribute = item.partition("=")
         if not sep or not name.strip() or not attribute.strip().startswith("\\"):
             raise MailLocationError(f"mail_special_use_folders: {item!r} is not Name=\\Attribute")
-        result[name.strip()] = attribute.strip()
-    return result
+        result[sys.intern(name.strip())] = sys.intern(attribute.strip())
+    return MappingProxyType(result)
+
+
+def _listed(config: MainConfig, name: str) -> tuple[str, ...]:
+    """A list setting's items, parsed once per value (the strings shared by sessions)."""
+    key = (name, config.get(name))
+    items = _LISTS.get(key)
+    if items is None:
+        if len(_LISTS) >= _CACHE_SIZE:
+            _LISTS.clear()  # reloads with ever-new values: start over, never grow
+        items = _LISTS[key] = tuple(sys.intern(item) for item in config.get_list(name))
+    return items
 
 
 def _from_base(base: str, account: Account) -> Path:

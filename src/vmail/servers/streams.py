@@ -5,7 +5,10 @@ runs :meth:`StreamListener.serve` in its own task for each connection and keeps 
 tasks so :meth:`close` can end them and :meth:`drain` can wait for busy ones. A bug in
 one connection is logged and ends that connection only (after :meth:`internal_error`
 had a chance to tell the client); the listener and the other connections carry on.
-The IMAP and POP3 servers subclass it; so could any line-based protocol.
+SMTP subclasses it. :class:`SocketListener` is the same shape for the IMAP and POP3
+servers, whose sessions run on a bare :class:`~vmail.servers.clientstream.ClientStream`
+(the socket, or an ``ssl.SSLSocket`` on it) instead of asyncio's streams: thousands of
+idle IMAP sessions are kept open, and asyncio's transports are most of their memory.
 """
 
 from __future__ import annotations
@@ -13,10 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import ssl
 from abc import ABC, abstractmethod
 
+from vmail.servers.clientstream import ClientStream
+
 READ_LIMIT = 1 << 16
+LISTEN_BACKLOG = 1024  # connections the kernel queues before accept()
 
 
 class StreamListener(ABC):
@@ -125,4 +133,101 @@ class StreamListener(ABC):
         return b""
 
 
-__all__ = ["StreamListener"]
+class SocketListener(StreamListener):
+    """A TCP listener whose connections are served by :meth:`serve_client` on a
+    :class:`ClientStream`; with ``ssl_context`` the TLS handshake comes first (30 s)."""
+
+    handshake_timeout = 30.0
+
+    def __init__(self, *, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(host=host, port=port, ssl_context=ssl_context)
+        self._sockets: list[socket.socket] = []
+        self._acceptors: list[asyncio.Task[None]] = []
+
+    async def start(self, *, accept: bool = True) -> None:
+        """Bind and listen (asyncio's choice of addresses for ``host``); connections wait in
+        the kernel's backlog until :meth:`accept` when ``accept`` is False."""
+        loop = asyncio.get_running_loop()
+        bound = await loop.create_server(
+            asyncio.Protocol, self.host or None, self.requested_port, start_serving=False
+        )
+        for listening in bound.sockets:
+            fd = os.dup(listening.fileno())
+            sock = socket.socket(listening.family, listening.type, listening.proto, fileno=fd)
+            sock.setblocking(False)
+            sock.listen(LISTEN_BACKLOG)
+            self._sockets.append(sock)
+        bound.close()
+        self._port = int(self._sockets[0].getsockname()[1])
+        if accept:
+            await self.accept()
+
+    async def accept(self) -> None:
+        if not self._acceptors:
+            self._acceptors = [asyncio.create_task(self._accept_loop(s)) for s in self._sockets]
+
+    async def _accept_loop(self, listening: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listening)
+            except OSError as e:  # EMFILE and the like: wait instead of spinning
+                self.log.warning("accept on %s failed: %s", self.host or "*", e)
+                await asyncio.sleep(0.1)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            task = asyncio.create_task(self._serve_socket(sock))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _stop_accepting(self) -> None:
+        for acceptor in self._acceptors:
+            acceptor.cancel()
+        self._acceptors = []
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
+
+    async def close(self) -> None:
+        self._stop_accepting()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self, timeout: float) -> None:
+        self._stop_accepting()
+        await super().drain(timeout)
+
+    async def _serve_socket(self, sock: socket.socket) -> None:
+        try:
+            stream = ClientStream(sock)
+        except OSError:
+            sock.close()
+            return
+        try:
+            if self.wrap_context is not None and not await stream.start_tls(
+                self.wrap_context, self.handshake_timeout
+            ):
+                return
+            await self.serve_client(stream)
+        except asyncio.CancelledError:
+            pass  # close(): the session ends here
+        except Exception:
+            self.log.exception("connection from %s ended by an internal error", stream.address)
+            with contextlib.suppress(Exception):
+                stream.write(self.internal_error())
+                stream.write_timeout = 1
+                await stream.flush()
+        finally:
+            stream.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError("a SocketListener serves sockets, not asyncio streams")
+
+    @abstractmethod
+    async def serve_client(self, stream: ClientStream) -> None:
+        """Run one client's session until it ends."""
+
+
+__all__ = ["SocketListener", "StreamListener"]

@@ -11,7 +11,6 @@ so IDLE sessions hear of new mail within a second.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from vmail.auth.service import Authenticator
@@ -20,12 +19,12 @@ from vmail.mailstore.watch import FolderWatcher
 from vmail.servers.clientstream import ClientStream
 from vmail.servers.imapd.connection import ImapConnection
 from vmail.servers.imapd.settings import ImapSettings
-from vmail.servers.streams import StreamListener
+from vmail.servers.streams import SocketListener
 
 log = logging.getLogger("vmail.imapd")
 
 
-class ImapServer(StreamListener):
+class ImapServer(SocketListener):
     """Listens on ``host:port`` (port 0: any free port, see :attr:`port`)."""
 
     log = log
@@ -55,9 +54,9 @@ class ImapServer(StreamListener):
         """New connections use this snapshot; open ones finish with theirs."""
         self.settings = ImapSettings.from_config(config, authenticator, self.service_name)
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve_client(self, stream: ClientStream) -> None:
         settings = self.settings
-        stream = ClientStream(reader, writer, write_timeout=settings.write_timeout)
+        stream.write_timeout = settings.write_timeout
         if len(self.connections) >= settings.client_limit:
             log.warning("%s: client limit %d reached", self.service_name, settings.client_limit)
             stream.write(b"* BYE Too many connections, try again later\r\n")

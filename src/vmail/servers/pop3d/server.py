@@ -10,7 +10,6 @@ login is refused with ``-ERR [LOGIN-DELAY]``, as Dovecot does.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from vmail.auth.service import Authenticator
@@ -19,14 +18,14 @@ from vmail.protocol.pop3 import replies as rp
 from vmail.servers.clientstream import ClientStream
 from vmail.servers.pop3d.connection import LOCK_WAIT, Connection, OpenStore
 from vmail.servers.pop3d.settings import Pop3Settings
-from vmail.servers.streams import StreamListener
+from vmail.servers.streams import SocketListener
 
 __all__ = ["Pop3Server"]
 
 TOO_MANY = b"-ERR [SYS/TEMP] Maximum number of connections exceeded.\r\n"
 
 
-class Pop3Server(StreamListener):
+class Pop3Server(SocketListener):
     """Listens on ``host:port`` (port 0: any free port, see :attr:`port`).
 
     ConfigError (here, before any client) for an unusable TLS setup or UIDL format.
@@ -61,9 +60,9 @@ class Pop3Server(StreamListener):
     def internal_error(self) -> bytes:
         return rp.INTERNAL
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve_client(self, stream: ClientStream) -> None:
         settings = self.settings
-        stream = ClientStream(reader, writer, write_timeout=settings.timeout)
+        stream.write_timeout = settings.timeout
         if len(self.connections) >= settings.client_limit:
             stream.write(TOO_MANY)
             await stream.flush()
