@@ -231,6 +231,12 @@ def new_password(form: FormData, *, required: bool) -> tuple[str | None, bool]:
     return password, False
 
 
+def password_page(request: Request, what: str, name: str, password: str, back: str) -> Response:
+    """The page that shows a generated password once (never put in a URL or a redirect)."""
+    values = {"what": what, "name": name, "password": password, "back": back}
+    return render(request, "password_shown.html", values)
+
+
 def lines(text: str) -> list[str]:
     """The non-blank lines (or comma-separated items) of a textarea."""
     return [item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()]
@@ -265,6 +271,7 @@ __all__ = [
     "optional",
     "page_url",
     "pager",
+    "password_page",
     "read_form",
     "render_list",
     "service",

@@ -26,6 +26,7 @@ from vmail.web.pages.common import (
     list_query,
     new_password,
     optional,
+    password_page,
     read_form,
     render_list,
     service,
@@ -107,8 +108,7 @@ async def create_mailbox(request: Request, actor: CurrentAdmin, context: Context
     except FORM_ERRORS as e:
         return form_error(request, FORM, await _form_context(admin, actor, _echo(form), True), e)
     if generated:  # shown once, never put in a URL
-        values = {"address": row["username"], "password": password}
-        return render(request, "mailbox_created.html", values)
+        return password_page(request, "Mailbox", row["username"], password, "/mailboxes")
     return done_redirect("/mailboxes", "created", "mailbox", row["username"])
 
 
@@ -165,8 +165,8 @@ async def edit_mailbox(
         echo = _echo(form) | {"address": name}
         values = await _form_context(admin, actor, echo, False)
         return form_error(request, FORM, values, e)
-    if generated:
-        return render(request, "mailbox_created.html", {"address": name, "password": password})
+    if generated and password is not None:
+        return password_page(request, "Mailbox", name, password, "/mailboxes")
     return done_redirect("/mailboxes", "saved", "mailbox", name)
 
 
