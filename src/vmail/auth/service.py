@@ -74,6 +74,7 @@ class AuthReason(enum.Enum):
     DOMAIN_DISABLED = "domain disabled"
     LOCKED_OUT = "too many failures"
     LOOKUP_FAILED = "account lookup failed"
+    WRONG_SECOND_FACTOR = "wrong second factor"  # an admin's TOTP code on the web
 
 
 _FROM_OUTCOME = {
