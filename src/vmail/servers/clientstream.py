@@ -127,7 +127,7 @@ class ClientStream:
         self.closed = False
         self.bytes_in = 0  # what the client sent (inflated), for the logout log line
         self.bytes_out = 0  # what we sent (before compression)
-        self._read_waiter: asyncio.Future[None] | None = None
+        self._read_waiter: asyncio.Future[Any] | None = None
         self._write_waiter: asyncio.Future[None] | None = None
 
     @property
@@ -184,10 +184,27 @@ class ClientStream:
             or (isinstance(sock, ssl.SSLSocket) and not self.closed and sock.pending())
         )
 
-    async def wait_readable(self) -> None:
-        """Return once :meth:`read` has something (or the end of input) to return."""
-        if not self.has_input():
-            await self._ready(write=False)
+    async def hibernate(self, wake: asyncio.Future[None] | None, timeout: float) -> bool:
+        """Sleep until input arrives (True), or ``wake`` is done or ``timeout`` passes
+        (False): one future, one read-ready callback, one timer and no task — what an idle
+        IDLE session costs while it waits."""
+        if self.has_input() or self.closed:
+            return True
+        loop = self._loop
+        future: asyncio.Future[bool] = loop.create_future()
+        self._read_waiter = future
+        loop.add_reader(self._fd, _settle, future, True)
+        timer = loop.call_later(timeout, _settle, future, False)
+        if wake is not None:
+            wake.add_done_callback(lambda _: _settle(future, False))
+        try:
+            readable = await future
+        finally:
+            timer.cancel()
+            self._read_waiter = None
+            if not self.closed:
+                loop.remove_reader(self._fd)
+        return readable or self.closed
 
     # -- input -------------------------------------------------------------------------
 
@@ -367,9 +384,14 @@ class ClientStream:
                 self.abort()
 
 
-def _wake(future: asyncio.Future[None]) -> None:
+def _wake(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 def _name(get: Callable[[], Any]) -> Any:

@@ -180,6 +180,10 @@ class CommandReader:
         """Bytes fed but not yet consumed; the server should stop reading when it grows."""
         return len(self._in) - self._pos
 
+    def has_input(self) -> bool:
+        """Whether anything was fed that no event has consumed yet."""
+        return bool(self._events) or len(self._in) > self._pos
+
     def take_unconsumed(self) -> bytes:
         """Remove and return the bytes fed but not consumed (COMPRESS: the rest of the
         input is compressed and must go through the inflater first)."""

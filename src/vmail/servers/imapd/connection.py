@@ -16,7 +16,6 @@ BADs in a row end the session (``* BYE Too many invalid IMAP commands.``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -82,7 +81,6 @@ class ImapConnection:
         self.counters = Counters()
         self.bad_commands = 0
         self.userip_key: tuple[str, str] | None = None
-        self.idle_task: asyncio.Task[None] | None = None
 
     # -- lifetime ----------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ process at once, other processes through the folder watcher within a second) and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from vmail.mailstore.access_errors import NoSuchFolderError
@@ -378,36 +377,7 @@ async def idle(conn: ImapConnection, cmd: t.Idle) -> Done:
         selection.changed.set()
     conn.stream.write(b"+ idling\r\n")
     await conn.stream.flush()
-    done = asyncio.ensure_future(conn.read_line(timeout=conn.settings.timeout))
-    try:
-        while True:
-            waiters: set[asyncio.Future[object]] = {done}  # type: ignore[arg-type]
-            change = None
-            if selection is not None:
-                change = selection.changed.future()
-                waiters.add(change)  # type: ignore[arg-type]
-            finished, _ = await asyncio.wait(
-                waiters,
-                timeout=conn.settings.idle_notify_interval,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if change is not None and not change.done():
-                change.cancel()
-            if done in finished:
-                break
-            if selection is not None and selection.changed.is_set():
-                await selection.refresh(conn, allow_expunge=True)
-            elif not finished:
-                conn.stream.write(b"* OK Still here\r\n")
-            await conn.stream.flush()
-    finally:
-        if not done.done():
-            done.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await done
-        if selection is not None:
-            selection.unwatch()
-    line = done.result() if done.done() and not done.cancelled() else None
+    line = await _idle_until_input(conn, selection)
     if line is None:
         if conn.state != State.LOGOUT:
             conn.stream.write(b"* BYE Disconnected for inactivity.\r\n")
@@ -416,3 +386,33 @@ async def idle(conn: ImapConnection, cmd: t.Idle) -> Done:
     if line.strip().upper() != b"DONE":
         raise Bad("Expected DONE.")
     return Done("OK", "Idle completed.")
+
+
+async def _idle_until_input(conn: ImapConnection, selection: Selection | None) -> bytes | None:
+    """Report changes (and "Still here") until the client sends something; then its line
+    (None: end of input, or nothing for ``imapd_timeout``). While nothing happens the
+    session hibernates: no task, no read in progress, one future and one timer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + conn.settings.timeout
+    try:
+        while not conn.reader.has_input():
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            change = selection.changed.future() if selection is not None else None
+            woken = await conn.stream.hibernate(
+                change, min(conn.settings.idle_notify_interval, left)
+            )
+            if change is not None and not change.done():
+                change.cancel()
+            if woken:
+                break
+            if selection is not None and selection.changed.is_set():
+                await selection.refresh(conn, allow_expunge=True)
+            elif loop.time() < deadline:
+                conn.stream.write(b"* OK Still here\r\n")
+            await conn.stream.flush()
+    finally:
+        if selection is not None:
+            selection.unwatch()
+    return await conn.read_line(timeout=conn.settings.timeout)
