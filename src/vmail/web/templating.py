@@ -5,7 +5,9 @@
     return render(request, "domains.html", {"domains": rows})
 
 Every template sees ``principal`` (a :class:`~vmail.web.sessions.Principal` or None),
-``csrf_token``, ``nav`` (the menu for that principal) and the global ``csrf_field()``,
+``csrf_token``, ``nav`` (the menu for that principal: superadmin-only entries are left
+out when the request's admin, ``request.state.actor``, is known not to be a superadmin)
+and the global ``csrf_field()``,
 which a form puts inside itself::
 
     <form method="post" action="/domains">{{ csrf_field() }} ... </form>
@@ -33,7 +35,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 # (label, path) of the admin menu; pages not built yet answer 404.
-ADMIN_NAV = (
+ADMIN_NAV: tuple[tuple[str, str], ...] = (
     ("Dashboard", "/"),
     ("Domains", "/domains"),
     ("Mailboxes", "/mailboxes"),
@@ -43,8 +45,18 @@ ADMIN_NAV = (
     ("Log", "/log"),
     ("Queue", "/queue"),
     ("Route", "/route"),
+    ("API tokens", "/tokens"),
 )
+SUPERADMIN_ONLY = frozenset({"/admins"})
 USER_NAV = (("Account", "/account"),)
+
+
+def admin_nav(request: Request) -> tuple[tuple[str, str], ...]:
+    """The admin menu; without the superadmin-only entries for a domain admin."""
+    actor = getattr(request.state, "actor", None)
+    if actor is None or actor.is_superadmin:
+        return ADMIN_NAV
+    return tuple(entry for entry in ADMIN_NAV if entry[1] not in SUPERADMIN_ONLY)
 
 
 def _page_context(request: Request) -> dict[str, Any]:
@@ -53,7 +65,7 @@ def _page_context(request: Request) -> dict[str, Any]:
     if principal is None:
         nav: tuple[tuple[str, str], ...] = ()
     else:
-        nav = ADMIN_NAV if principal.kind == "admin" else USER_NAV
+        nav = admin_nav(request) if principal.kind == "admin" else USER_NAV
     return {
         "principal": principal,
         "csrf_token": session.csrf_token if session else "",
@@ -84,4 +96,13 @@ def render(
     return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
 
 
-__all__ = ["ADMIN_NAV", "STATIC_DIR", "TEMPLATE_DIR", "USER_NAV", "make_templates", "render"]
+__all__ = [
+    "ADMIN_NAV",
+    "STATIC_DIR",
+    "SUPERADMIN_ONLY",
+    "TEMPLATE_DIR",
+    "USER_NAV",
+    "admin_nav",
+    "make_templates",
+    "render",
+]

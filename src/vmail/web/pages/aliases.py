@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +14,7 @@ from vmail.admin import Actor, AdminService
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
+    admin_router,
     call,
     checked,
     done_redirect,
@@ -31,7 +31,7 @@ from vmail.web.pages.common import (
 from vmail.web.pages.mailboxes import domain_names
 from vmail.web.templating import render
 
-router = APIRouter()
+router = admin_router()
 
 COLUMNS = ("address", "goto", "active", "modified")
 FORM = "alias_form.html"

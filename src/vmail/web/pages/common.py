@@ -18,9 +18,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -36,7 +38,7 @@ from vmail.admin import (
     Page,
 )
 from vmail.web.context import WebContext
-from vmail.web.deps import CSRF_FIELD
+from vmail.web.deps import CSRF_FIELD, CurrentAdmin
 from vmail.web.errors import admin_status
 from vmail.web.templating import render
 
@@ -51,6 +53,19 @@ NOTICES = {
 }
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def remember_actor(request: Request, actor: CurrentAdmin) -> None:
+    """Router dependency: the acting admin in ``request.state.actor`` (for the menu).
+
+    FastAPI caches :func:`~vmail.web.deps.current_admin` per request, so the handler's
+    own ``actor: CurrentAdmin`` costs no second lookup."""
+    request.state.actor = actor
+
+
+def admin_router() -> APIRouter:
+    """The router of an admin page module (every route needs an admin session)."""
+    return APIRouter(dependencies=[Depends(remember_actor)])
 
 
 def service(context: WebContext) -> AdminService:
@@ -135,26 +150,40 @@ def pager(request: Request, page: Page[Any]) -> Pager:
     )
 
 
-def sort_url(request: Request, query: ListQuery, column: str, default: str) -> str:
+def sort_url(
+    request: Request, query: ListQuery, column: str, default: str, default_descending: bool = False
+) -> str:
     """The column header's link: sort by it, or flip the order if it is the sort column."""
-    current = query.sort or default
-    descending = not query.descending if current == column else False
-    return page_url(request, sort=column, desc="1" if descending else None, page=None)
+    current, descending = sort_state(query, default, default_descending)
+    flip = not descending if current == column else False
+    return page_url(request, sort=column, desc="1" if flip else None, page=None)
+
+
+def sort_state(query: ListQuery, default: str, default_descending: bool) -> tuple[str, bool]:
+    """(column, descending) the list is sorted by (no ``sort``: the kind's default order)."""
+    if not query.sort:
+        return default, default_descending
+    return query.sort, query.descending
 
 
 def list_context(
-    request: Request, query: ListQuery, page: Page[Any], columns: Iterable[str], default: str
+    request: Request,
+    query: ListQuery,
+    page: Page[Any],
+    columns: Iterable[str],
+    default: str,
+    default_descending: bool = False,
 ) -> dict[str, Any]:
     """What a list template needs: rows, pager, sort links/state, search text, notice."""
-    current = query.sort or default
+    current, descending = sort_state(query, default, default_descending)
     return {
         "page": page,
         "rows": page.items,
         "pager": pager(request, page),
         "q": query.q,
         "sort": current,
-        "descending": query.descending,
-        "sort_urls": {c: sort_url(request, query, c, default) for c in columns},
+        "descending": descending,
+        "sort_urls": {c: sort_url(request, query, c, default, default_descending) for c in columns},
         "notice": notice(request),
     }
 
@@ -208,6 +237,18 @@ def number(text: str, what: str, default: int = 0) -> int:
         raise InvalidError(f"{what}: {text[:20]!r} is not a whole number") from None
 
 
+def day(text: str | None, what: str, *, end: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` field as the start of that day (``end``: of the next day); blank None."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidError(f"{what}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+    start = datetime(value.year, value.month, value.day)
+    return start + timedelta(days=1) if end else start
+
+
 def generate_password() -> str:
     """A random password for "generate" (16 URL-safe characters, about 96 bits)."""
     return secrets.token_urlsafe(12)
@@ -256,8 +297,10 @@ __all__ = [
     "NOTICES",
     "PAGE_SIZE",
     "Pager",
+    "admin_router",
     "call",
     "checked",
+    "day",
     "done_redirect",
     "fields",
     "form_error",
@@ -273,7 +316,9 @@ __all__ = [
     "pager",
     "password_page",
     "read_form",
+    "remember_actor",
     "render_list",
     "service",
+    "sort_state",
     "sort_url",
 ]

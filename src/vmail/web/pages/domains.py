@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import HTTPException
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +16,7 @@ from vmail.admin.records import Record
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
+    admin_router,
     call,
     checked,
     done_redirect,
@@ -30,7 +31,7 @@ from vmail.web.pages.common import (
 )
 from vmail.web.templating import render
 
-router = APIRouter()
+router = admin_router()
 
 COLUMNS = ("domain", "description", "aliases", "mailboxes", "maxquota", "quota", "active")
 FORM = "domain_form.html"

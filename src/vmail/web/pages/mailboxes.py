@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +15,7 @@ from vmail.admin.errors import InvalidError
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
+    admin_router,
     call,
     checked,
     done_redirect,
@@ -33,7 +33,7 @@ from vmail.web.pages.common import (
 )
 from vmail.web.templating import render
 
-router = APIRouter()
+router = admin_router()
 
 COLUMNS = ("username", "name", "quota", "active", "modified")
 FORM = "mailbox_form.html"
