@@ -35,7 +35,12 @@ USER = "bob@example.com"
 HERE = Path(__file__).parent
 # Login failures from 127.0.0.1 (every test's address) are not counted per address, so
 # one test's wrong passwords never slow or lock out the next ones.
-SERVER_SETTINGS = {"web_login_exempt_clients": "127.0.0.1"}
+# Mail for STUCK_DOMAIN goes to a closed port, so it stays deferred (the queue page's test).
+STUCK_DOMAIN = "stuck.test"
+SERVER_SETTINGS = {
+    "web_login_exempt_clients": "127.0.0.1",
+    "transport_maps": f"inline:{{ {STUCK_DOMAIN}=smtp:[127.0.0.1]:9 }}",
+}
 CALL_FAILED = pytest.StashKey[bool]()
 
 

@@ -3,64 +3,17 @@ the forms, and see the mailbox receive mail sent over SMTP (its quota usage appe
 
 from __future__ import annotations
 
-import re
-from email.message import EmailMessage
-
 from playwright.sync_api import Page, expect
 
 from tests.browser.browsing import shot
-from tests.e2e.harness import PASSWORD, ServerProcess
+from tests.browser.conftest import USER
+from tests.browser.forms import create_alias, create_domain, create_mailbox, send
+from tests.e2e.harness import ServerProcess
 
 DOMAIN = "flow.test"
 MAILBOX = f"alice@{DOMAIN}"
 ALIAS = f"team@{DOMAIN}"
-OUTSIDER = "bob@example.com"
 BODY_BYTES = 300_000  # big enough to show as 0.3 MB
-
-
-def create_domain(page: Page, domain: str, description: str = "", transport: str = "") -> None:
-    page.goto("/domains")
-    page.get_by_test_id("new-domain").click()
-    page.get_by_label("Domain name").fill(domain)
-    page.get_by_label("Description").fill(description)
-    page.get_by_label("Transport").fill(transport)
-    page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("notice")).to_have_text(f"Domain {domain} was created.")
-
-
-def create_mailbox(page: Page, address: str, quota: str = "10") -> None:
-    local, _, domain = address.partition("@")
-    page.goto(f"/mailboxes?domain={domain}")
-    page.get_by_test_id("new-mailbox").click()
-    page.get_by_label("Local part (before @)").fill(local)
-    page.get_by_test_id("field-domain").select_option(domain)
-    page.get_by_label("Full name").fill(local.title())
-    page.get_by_label("Quota").fill(quota)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("notice")).to_have_text(f"Mailbox {address} was created.")
-
-
-def create_alias(page: Page, address: str, targets: list[str]) -> None:
-    local, _, domain = address.partition("@")
-    page.goto("/aliases")
-    page.get_by_role("link", name="New alias").click()
-    page.get_by_label("Local part (empty = catch-all for the domain)").fill(local)
-    page.get_by_test_id("field-domain").select_option(domain)
-    page.get_by_label("Targets (one address per line)").fill("\n".join(targets))
-    page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("notice")).to_have_text(f"Alias {address} was created.")
-
-
-def send(server: ServerProcess, recipient: str, subject: str, size: int = 0) -> None:
-    message = EmailMessage()
-    message["From"] = OUTSIDER
-    message["To"] = recipient
-    message["Subject"] = subject
-    message.set_content("Hello from the browser tests.\n" + "x" * size)
-    with server.smtp() as client:
-        client.send_message(message, OUTSIDER, [recipient])
 
 
 def test_domain_mailbox_alias_and_mail_arriving(
@@ -76,13 +29,13 @@ def test_domain_mailbox_alias_and_mail_arriving(
     mailbox = page.locator(f'[data-testid="mailbox-row"][data-address="{MAILBOX}"]')
     expect(mailbox.locator(".usage")).to_contain_text("? / 10.0 MB")  # nothing delivered yet
 
-    create_alias(page, ALIAS, [MAILBOX, OUTSIDER])
+    create_alias(page, ALIAS, [MAILBOX, USER])
     expect(page.locator("main")).to_contain_text(ALIAS)
     shot(page, "aliases")
 
     send(mail_server, ALIAS, "through the alias", size=BODY_BYTES)
     mail_server.wait_for(MAILBOX)
-    mail_server.wait_for(OUTSIDER)  # the alias's other target
+    mail_server.wait_for(USER)  # the alias's other target
     page.goto(f"/mailboxes?domain={DOMAIN}")
     usage = mailbox.get_by_test_id("usage-bar")
     for _ in range(50):  # maildirsize is written with the delivery; allow it a moment
