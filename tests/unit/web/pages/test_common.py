@@ -36,7 +36,7 @@ def test_notice_shows_only_fixed_texts(web: RunningWeb) -> None:
 
 def test_live_search_answers_a_fragment(web: RunningWeb) -> None:
     client = web.login(SUPERADMIN)
-    for path in PAGES[:-1] + ("/admins",):
+    for path in (*PAGES[:-1], "/admins"):
         fragment = client.get(path + "?q=example", headers={"HX-Request": "true"})
         assert fragment.status_code == 200
         assert fragment.text.startswith('<div id="results">'), path

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from tests.unit.web.conftest import DOMAIN_ADMIN, PASSWORD, SUPERADMIN, USER, RunningWeb
+from tests.unit.web.conftest import DOMAIN_ADMIN, PASSWORD, SUPERADMIN, USER, RunningWeb, make_web
 from tests.unit.web.pages.conftest import bulk_mailboxes
-from vmail.admin import Actor
+from vmail.admin import Actor, AdminService
 
 
 def _addresses(html: str) -> list[str]:
@@ -145,3 +146,21 @@ def test_validation_errors_redisplay_the_form(web: RunningWeb) -> None:
 def test_user_and_anonymous(web: RunningWeb) -> None:
     assert web.login(USER).get("/mailboxes").status_code == 403
     assert web.client().get("/mailboxes/new").status_code == 303
+
+
+def test_quota_usage_from_maildirsize(fresh_directory: AdminService, tmp_path: Path) -> None:
+    cli = Actor.cli("t")
+    fresh_directory.edit_mailbox(cli, USER, quota=10 * 1024 * 1024)
+    maildir = tmp_path / "mail" / fresh_directory.get_mailbox(cli, USER)["maildir"]
+    maildir.mkdir(parents=True)
+    (maildir / "maildirsize").write_text("10485760S\n5242880 3\n")
+    running = make_web(AdminService(fresh_directory.engine, mail_root=tmp_path / "mail"))
+    try:
+        client = running.login(SUPERADMIN)
+        page = client.get("/mailboxes?domain=example.org")
+        assert 'max="10485760" value="5242880"' in page.text
+        assert "5.0 / 10.0 MB" in page.text
+        edit = client.get(f"/mailboxes/{USER}/edit")
+        assert "In use: 5.0 MB in 3 message(s)." in edit.text
+    finally:
+        running.close()
