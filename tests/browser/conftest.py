@@ -131,12 +131,34 @@ def page(
     assert not unexpected, "console errors:\n" + "\n".join(unexpected)
 
 
+@pytest.fixture(scope="session")
+def saved_logins() -> dict[str, list[tuple[str, str]]]:
+    """Session cookies (name, value) by username, from each name's first login through the form."""
+    return {}
+
+
 @pytest.fixture
-def login(page: Page) -> Callable[[str], Page]:
-    """``login(username)``: log the test's page in with :data:`PASSWORD`."""
+def login(
+    page: Page,
+    context: BrowserContext,
+    base_url: str,
+    saved_logins: dict[str, list[tuple[str, str]]],
+) -> Callable[[str], Page]:
+    """``login(username)``: the test's page logged in with :data:`PASSWORD`, on its home.
+
+    The first login of a name goes through the form; later tests reuse its session
+    cookie (sessions are signed cookies, valid in any browser context), which saves a
+    password check per test.
+    """
 
     def _login(username: str) -> Page:
-        log_in(page, username, PASSWORD)
+        cookies = saved_logins.get(username)
+        if cookies is None:
+            log_in(page, username, PASSWORD)
+            saved_logins[username] = [(c["name"], c["value"]) for c in context.cookies()]
+        else:
+            context.add_cookies([{"name": n, "value": v, "url": base_url} for n, v in cookies])
+            page.goto("/login")  # redirects to the principal's home page
         return page
 
     return _login
