@@ -199,7 +199,11 @@ class MailStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     def rename(self, old: str, new: str) -> None:
-        """RENAME: children move too; renaming INBOX moves its messages (RFC 3501)."""
+        """RENAME: children move too; renaming INBOX moves its messages (RFC 3501).
+
+        Subscriptions stay as they are, as with Dovecot: clients that rename a folder
+        subscribe to the new name themselves (RFC 3501 leaves the subscription list alone).
+        """
         old, new = self._name(old), self._name(new)
         if new == INBOX or self._dir(new).exists():
             raise AlreadyExistsError(f"mailbox already exists: {new}")
@@ -217,10 +221,6 @@ class MailStore:
             target = new + child[len(old) :]
             with contextlib.suppress(FileNotFoundError):
                 os.rename(self._dir(child), self._dir(target))
-        renamed = {old: new, **{c: new + c[len(old) :] for c in children}}
-        subs = self.subscriptions()
-        if any(s in renamed for s in subs):
-            self._write_subs([renamed.get(s, s) for s in subs])
 
     def _rename_inbox(self, new: str) -> None:
         self.create(new)

@@ -116,12 +116,25 @@ def decode_transfer(body: bytes, encoding: bytes | None) -> bytes:
     raise UnknownEncodingError(f"unknown Content-Transfer-Encoding {encoding!r}")
 
 
-def binary(data: bytes, part: tuple[int, ...]) -> bytes | None:
-    """``BINARY[part]``: the part's body with its transfer encoding removed, or None."""
+def binary(data: bytes, part: tuple[int, ...], text: bool = False) -> bytes | None:
+    """``BINARY[part]``: the part's body with its transfer encoding removed, or None.
+
+    ``text``: ``BINARY[part.TEXT]`` (Dovecot's extension): the body of the message that
+    is the whole message or the ``message/rfc822`` part, decoded the same way.
+    """
     root = parse(data)
     target = find_part(root, part)
     if target is None:
         return None
+    if text:
+        if part:
+            if target.message is None:
+                return None
+            target = target.message
+        if target.children:
+            return crlf(data[target.body : target.end])
+        body = data[target.body : target.end]
+        return decode_transfer(body, target.header(b"content-transfer-encoding"))
     if not part:
         return crlf(data)
     if target.children or target.message is not None:

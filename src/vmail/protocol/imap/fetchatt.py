@@ -106,10 +106,10 @@ def _section(c: Cursor, *, binary: bool) -> tuple[Section, str]:
     echo = ".".join(map(str, part))
     if c.accept(b"]"):
         return Section(tuple(part)), echo
-    if binary:
-        raise CommandSyntaxError("BINARY sections are part numbers only")
     m = _SECTION_TEXT.match(c.buf, c.pos)
     text = _TEXTS.get(m.group(0).decode().upper()) if m else None
+    if binary and text != "TEXT":  # Dovecot also decodes BINARY[TEXT] (RFC 3516: parts)
+        raise CommandSyntaxError("BINARY sections are part numbers or TEXT")
     if m is None or text is None:
         raise CommandSyntaxError(INVALID_SECTION)
     if text == "MIME" and not part:

@@ -31,6 +31,7 @@ from vmail.servers.imapd.selected import format_flags
 
 _SUMMARY_ITEMS = frozenset({"ENVELOPE", "BODYSTRUCTURE"})
 _DATA_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE"})
+_SMALL_ITEMS = frozenset({"FLAGS", "INTERNALDATE", "MODSEQ", "UID", "RFC822.SIZE"})
 
 
 class FetchError(Exception):
@@ -54,6 +55,16 @@ class FetchPlan:
     envelope_only: bool
     needs_data: bool
     sets_seen: bool
+
+    @property
+    def small_items(self) -> tuple[t.FetchAtt, ...]:
+        """What Dovecot writes first (its "buffered" handlers)."""
+        return tuple(i for i in self.items if i.name in _SMALL_ITEMS)
+
+    @property
+    def large_items(self) -> tuple[t.FetchAtt, ...]:
+        """What Dovecot writes after the small items, in the order asked."""
+        return tuple(i for i in self.items if i.name not in _SMALL_ITEMS)
 
     @classmethod
     def of(cls, cmd: t.Fetch, *, condstore: bool, readonly: bool) -> FetchPlan:
@@ -131,6 +142,7 @@ def build(
     sent = skipped = 0
     names = {item.name for item in plan.items}
     keywords = tuple(folder.keywords())  # FLAGS lists keywords in this order (Dovecot)
+    small, large = plan.small_items, plan.large_items
     for seq, uid in batch:
         record = folder.by_uid(uid)
         if record is None:
@@ -144,19 +156,25 @@ def build(
                 skipped += 1
                 continue
             sent += len(data)
+        # Dovecot's order: UID first in UID FETCH, then the small items in the order asked
+        # (then MODSEQ and FLAGS when implied), then the others in the order asked.
         parts: list[bytes] = []
         if plan.with_uid and plan.uid_first:
             parts.append(b"UID %d" % uid)
-        for item in plan.items:
+        for item in small:
             if item.name == "UID" and plan.uid_first:
                 continue
+            rendered = _item(item, record, None, data, is_recent, keywords)
+            if rendered is not None:
+                parts.append(rendered)
+        if plan.with_modseq and "MODSEQ" not in names:
+            parts.append(b"MODSEQ (%d)" % record.modseq)
+        if uid in extra_flags and "FLAGS" not in names:
+            parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid), keywords))
+        for item in large:
             rendered = _item(item, record, summaries.get(uid), data, is_recent, keywords)
             if rendered is not None:
                 parts.append(rendered)
-        if uid in extra_flags and "FLAGS" not in names:
-            parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid), keywords))
-        if plan.with_modseq and "MODSEQ" not in names:
-            parts.append(b"MODSEQ (%d)" % record.modseq)
         out.append(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
     return b"".join(out), sent, skipped
 
@@ -202,7 +220,7 @@ def _item(
         sec = item.section
         part = sec.part if sec is not None else ()
         try:
-            decoded = binary(data, part)
+            decoded = binary(data, part, sec is not None and sec.text == "TEXT")
         except UnknownEncodingError:
             raise FetchError("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE") from None
         if name == "BINARY.SIZE":

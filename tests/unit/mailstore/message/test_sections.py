@@ -63,3 +63,12 @@ def test_binary_unknown_encoding() -> None:
 def test_binary_whole_message_and_multipart() -> None:
     assert binary(MIXED, ()) == section(MIXED, (), None)
     assert binary(b"Content-Type: message/rfc822\n\nA: b\n\nx\n", (1,)) == b"A: b\r\n\r\nx\r\n"
+
+
+def test_binary_text_decodes_the_body_of_the_message_or_the_attached_one() -> None:
+    data = b"Content-Transfer-Encoding: base64\n\nSGVsbG8=\n"
+    assert binary(data, (), text=True) == b"Hello"
+    assert binary(MIXED, (), text=True) == section(MIXED, (), "TEXT")  # multipart: as it is
+    attached = b"Content-Type: message/rfc822\n\nContent-Transfer-Encoding: base64\n\nSGk=\n"
+    assert binary(attached, (1,), text=True) == b"Hi"
+    assert binary(MIXED, (1,), text=True) is None  # not a message/rfc822 part

@@ -110,7 +110,7 @@ def test_list_of_items() -> None:
         b"BODY[HEADER.FIELDS ()]",
         b"BODY[HEADER.FIELDS (\xc3\xa9)]",
         b"BODY[HEADER.FIELDS (A]",
-        b"BINARY[TEXT]",
+        b"BINARY[HEADER]",
         b"BINARY[1.MIME]",
         b"BINARY.SIZE[1]<0.1>",
         b"UID[]",
