@@ -12,7 +12,9 @@ Dovecot ``auth_cache_size = 10M``, ``auth_cache_ttl = 60s``). Measured, per serv
   third session (Dovecot decides what its cache keeps from how fields were used);
 * ``search``: UID SEARCH HEADER Subject needle; STORE +FLAGS / -FLAGS.SILENT on 1:1000;
 * ``append``: APPEND of 1,000 4 KiB messages, one client;
-* ``idle``: PSS (and RSS) per connection with ``--idle`` sessions in IDLE, plain and IMAPS.
+* ``idle``: PSS (and RSS) per connection with ``--idle`` sessions in IDLE, plain and IMAPS,
+  on a restarted server warmed up first (one IDLE session per user, a few in the other
+  mode): the growth per session, not the server's one-off growth after its first logins.
 
     .venv/bin/python bench/imap_bench.py [--messages N] [--no-dovecot] [--only WHAT,...]
         [--idle N] [--profile FILE]
