@@ -7,53 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.unit.cli.helpers import PASSWORD, Vmail
 
 from vmail.cli.main import main
 from vmail.directory.database import open_database
 from vmail.directory.schema import upgrade_database
-
-PASSWORD = "correct horse"
-
-
-class Vmail:
-    """Runs ``vmail`` commands against one temporary SQLite directory."""
-
-    def __init__(
-        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
-    ) -> None:
-        self.capsys = capsys
-        self.monkeypatch = monkeypatch
-        self.db = db
-
-    def __call__(self, *args: str, stdin: str = "") -> tuple[int, str, str]:
-        self.monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        try:
-            rc = main(list(args))
-        except SystemExit as e:
-            rc = int(e.code or 0)
-        out, err = self.capsys.readouterr()
-        return rc, out, err
-
-    def ok(self, *args: str, stdin: str = "") -> str:
-        rc, out, err = self(*args, stdin=stdin)
-        assert (rc, err) == (0, ""), (args, out, err)
-        return out
-
-    def json(self, *args: str) -> object:
-        return json.loads(self.ok(*args, "--json"))
-
-
-@pytest.fixture
-def vmail(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Vmail:
-    db = tmp_path / "vmail.db"
-    engine = open_database(f"sqlite:///{db}")
-    upgrade_database(engine)
-    engine.dispose()
-    monkeypatch.setenv("VMAIL_DATABASE", f"sqlite:///{db}")
-    monkeypatch.setenv("VMAIL_CONFIG_DIR", str(tmp_path / "noconf"))
-    return Vmail(capsys, monkeypatch, db)
 
 
 def test_domain_and_mailbox_json(vmail: Vmail) -> None:
