@@ -37,10 +37,15 @@ def artifacts_dir() -> Path:
     return path
 
 
+def shot_path(name: str) -> Path:
+    """The file of the screenshot ``name`` (made safe as a file name)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+    return artifacts_dir() / f"{safe}.png"
+
+
 def shot(page: Page, name: str) -> Path:
     """Save a full-page screenshot as ``<name>.png`` in :func:`artifacts_dir`."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-    path = artifacts_dir() / f"{safe}.png"
+    path = shot_path(name)
     page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -98,4 +103,5 @@ __all__ = [
     "log_in",
     "log_out",
     "shot",
+    "shot_path",
 ]

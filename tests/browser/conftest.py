@@ -27,6 +27,7 @@ from tests.browser.browsing import (
     ConsoleLog,
     log_in,
     shot,
+    shot_path,
 )
 from tests.e2e.harness import PASSWORD, ServerProcess, make_config, running, vmail_here
 
@@ -121,11 +122,13 @@ def page(
     context: BrowserContext, console: ConsoleLog, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
     """A tab in the test's context; fails the test on unexpected console errors."""
+    failed_shot = f"FAILED-{request.node.name}"
+    shot_path(failed_shot).unlink(missing_ok=True)  # from an earlier run
     tab = context.new_page()
     console.attach(tab)
     yield tab
     if request.node.stash.get(CALL_FAILED, False):
-        shot(tab, f"FAILED-{request.node.name}")
+        shot(tab, failed_shot)
         return
     unexpected = console.unexpected()
     assert not unexpected, "console errors:\n" + "\n".join(unexpected)
