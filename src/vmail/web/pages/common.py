@@ -44,6 +44,7 @@ from vmail.web.templating import render
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000_000
+MAX_NUMBER = 2**31 - 1  # the limit and MB columns are 32-bit integers in PostfixAdmin
 FORM_ERRORS = (InvalidError, AlreadyExistsError, LimitExceededError)
 NOTICES = {
     "created": "{what} {name} was created.",
@@ -232,9 +233,12 @@ def number(text: str, what: str, default: int = 0) -> int:
     if not text:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise InvalidError(f"{what}: {text[:20]!r} is not a whole number") from None
+    if abs(value) > MAX_NUMBER:
+        raise InvalidError(f"{what}: {text[:20]} is too large")
+    return value
 
 
 def day(text: str | None, what: str, *, end: bool = False) -> datetime | None:

@@ -37,6 +37,7 @@ router = admin_router()
 
 COLUMNS = ("username", "name", "quota", "active", "modified")
 FORM = "mailbox_form.html"
+MAX_QUOTA = 2**63 - 1  # the quota column is a signed 64-bit integer
 
 
 def domain_names(admin: AdminService, actor: Actor) -> list[str]:
@@ -46,7 +47,12 @@ def domain_names(admin: AdminService, actor: Actor) -> list[str]:
 
 def quota_bytes(text: str) -> int | None:
     """The quota field: blank = the domain's default, else a size (100 = MB, 2G, 512M)."""
-    return rules.size(text) if text.strip() else None
+    if not text.strip():
+        return None
+    size = rules.size(text)
+    if size > MAX_QUOTA:
+        raise InvalidError(f"quota {text.strip()[:20]} is too large")
+    return size
 
 
 def quota_text(quota: int) -> str:

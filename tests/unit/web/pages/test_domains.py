@@ -73,6 +73,9 @@ def test_validation_errors_redisplay_the_form(web: RunningWeb) -> None:
     nan = web.post(client, "/domains/new", data={"domain": "a.test", "aliases": "many"})
     assert nan.status_code == 400
     assert "aliases: &#39;many&#39; is not a whole number" in nan.text
+    huge = web.post(client, "/domains/new", data={"domain": "a.test", "quota": "9" * 30})
+    assert huge.status_code == 400
+    assert "is too large" in huge.text
     dup = web.post(client, "/domains/new", data={"domain": "example.org"})
     assert dup.status_code == 409
 

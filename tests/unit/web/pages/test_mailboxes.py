@@ -139,6 +139,9 @@ def test_validation_errors_redisplay_the_form(web: RunningWeb) -> None:
     quota = web.post(client, f"/mailboxes/{USER}/edit", data={"quota": "lots"})
     assert quota.status_code == 400
     assert "invalid size" in quota.text
+    huge = web.post(client, f"/mailboxes/{USER}/edit", data={"quota": "9" * 30})
+    assert huge.status_code == 400
+    assert "is too large" in huge.text
     exists = web.post(client, "/mailboxes/new", data={**form, "local_part": "user"})
     assert exists.status_code == 409
 
