@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from typing import Any
 
@@ -26,6 +27,7 @@ from vmail.web.context import WebContext
 
 log = logging.getLogger("vmail.web")
 
+BACKLOG = 128
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept
 SHUTDOWN_GRACE = 0.1  # seconds idle connections get to close before tasks are awaited
 
@@ -95,8 +97,7 @@ class WebServer:
 
         self._server = await loop.create_server(
             protocol,
-            self.host or None,
-            self.requested_port,
+            sock=_listening_socket(self.host, self.requested_port),
             ssl=self.ssl_context,
             ssl_handshake_timeout=30.0 if self.ssl_context else None,
             start_serving=accept,
@@ -134,6 +135,22 @@ class WebServer:
                 transport.abort()
         if self._server is not None:
             await self._server.wait_closed()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket already listening on (host, port), so that clients arriving before
+    :meth:`WebServer.accept` wait in the backlog instead of being refused (asyncio's
+    ``create_server`` with ``start_serving=False`` would not call ``listen``)."""
+    if not host:
+        if socket.has_dualstack_ipv6():
+            return socket.create_server(
+                ("", port), family=socket.AF_INET6, backlog=BACKLOG, dualstack_ipv6=True
+            )
+        return socket.create_server(("", port), backlog=BACKLOG)
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    return socket.create_server(address[:2], family=family, backlog=BACKLOG)
 
 
 __all__ = ["WebServer"]

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Benchmark the admin web UI and REST API of ``vmail serve`` with many mailboxes (issue 6).
+
+Builds a fresh configuration (``vmail init``, only the ``webd`` listener, on 127.0.0.1
+port 0, HTTPS as ``vmail init`` sets it up unless ``--plain``), fills its SQLite
+directory with ``--mailboxes`` mailboxes (default 100,000 over 100 domains, as
+``bench/admin_bench.py`` does), adds a superadmin and an API token, starts ``vmail
+serve`` and, for each target, runs ``--clients`` concurrent keep-alive clients for
+``--seconds`` seconds, each asking for a random page of 50:
+
+* ``page``: the mailbox list page ``GET /mailboxes?offset=…`` with a logged-in session;
+* ``page-search``: the same with a search (``q=user0123``) sorted by name descending;
+* ``api``: ``GET /api/v1/mailboxes?offset=…&limit=50`` with the API token.
+
+Prints requests/s, p50, p99 and the worst latency, and the server's CPU per request.
+Target (issue 6): p99 under 100 ms for a page of 50.
+
+    .venv/bin/python bench/web_bench.py [--mailboxes 100000] [--clients 4] [--seconds 10]
+        [--plain] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import httpx
+from admin_bench import fill
+
+from vmail.cli.main import main as vmail_main
+from vmail.directory.database import open_database
+
+ADMIN, PASSWORD = "admin@bench.example", "bench-password-123"
+PAGE = 50
+
+
+def cli(config_dir: Path, *args: str, stdin: str | None = None) -> str:
+    """Run one ``vmail`` command in this process; its output (raises on failure)."""
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = vmail_main(["-c", str(config_dir), *args])
+    finally:
+        sys.stdin = old_stdin
+    if code != 0:
+        raise RuntimeError(f"vmail {' '.join(args)}: {out.getvalue()}{err.getvalue()}")
+    return out.getvalue()
+
+
+def setup(root: Path, mailboxes: int, domains: int, plain: bool) -> tuple[Path, str]:
+    """The configuration directory, filled, and an API token's secret."""
+    config_dir, data_dir = root / "etc", root / "data"
+    owner = []
+    if os.geteuid() == 0:
+        owner = ["--uid", "65534", "--gid", "65534"]
+    cli(config_dir, "init", str(config_dir), "--data-dir", str(data_dir), *owner)
+    master = config_dir / "master.cf"
+    services = re.split(r"\n(?=\S)", master.read_text())
+    web = [s for s in services if re.search(r"\swebd\b", s.splitlines()[0])]
+    text = re.sub(r"^\S+", "127.0.0.1:0", web[0], count=1)
+    if plain:
+        text = "\n".join(x for x in text.splitlines() if "wrappermode" not in x)
+    kept = [s for s in services if s.lstrip().startswith("#") or " inet " not in s]
+    master.write_text("\n".join([*kept, text]) + "\n")
+    engine = open_database(f"sqlite:///{data_dir / 'vmail.db'}")
+    fill(engine, mailboxes, domains)
+    engine.dispose()
+    cli(config_dir, "admin", "add", ADMIN, "--superadmin", "--password-file", "-", stdin=PASSWORD)
+    token = json.loads(cli(config_dir, "token", "add", "bench", "--superadmin", "--json"))
+    if owner:
+        for path in [data_dir, *data_dir.rglob("*")]:
+            if "spool" not in path.parts:
+                os.chown(path, 65534, 65534)
+    return config_dir, str(token["secret"])
+
+
+def start(root: Path, config_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    ports_file = root / "ports.json"
+    with open(root / "serve.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vmail", "-c", str(config_dir), "serve", "--no-client-lookup",
+             "--ports-file", str(ports_file)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ports_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError((root / "serve.log").read_text()[-3000:])
+        time.sleep(0.1)
+    (port,) = json.loads(ports_file.read_text()).values()
+    return proc, int(port)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+async def login(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None, page.text[:500]
+    form = {"username": ADMIN, "password": PASSWORD, "csrf_token": token.group(1)}
+    answer = await client.post("/login", data=form)
+    assert answer.status_code in (200, 303), (answer.status_code, answer.text[:300])
+
+
+async def measure(
+    base: str, target: str, total: int, clients: int, seconds: float, token: str
+) -> list[float]:
+    pages = max(1, total // PAGE)
+    latencies: list[float] = []
+
+    async def one_client() -> None:
+        async with httpx.AsyncClient(base_url=base, verify=False, timeout=30) as client:
+            if target == "api":
+                client.headers["Authorization"] = f"Bearer {token}"
+            else:
+                await login(client)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                offset = random.randrange(pages) * PAGE
+                if target == "api":
+                    url = f"/api/v1/mailboxes?offset={offset}&limit={PAGE}"
+                elif target == "page-search":
+                    url = f"/mailboxes?q=user0{offset % 1000:03d}&sort=name&desc=1"
+                else:
+                    url = f"/mailboxes?offset={offset}"
+                started = time.perf_counter()
+                answer = await client.get(url)
+                latencies.append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
+
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    return latencies
+
+
+def show(*cells: object) -> None:
+    print(f"{cells[0]!s:<12}" + "".join(f"{cell!s:>11}" for cell in cells[1:]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mailboxes", type=int, default=100_000)
+    parser.add_argument("--domains", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--plain", action="store_true", help="HTTP instead of HTTPS")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="vmail-web-bench-"))
+    os.chmod(root, 0o755)
+    proc = None
+    try:
+        config_dir, token = setup(root, args.mailboxes, args.domains, args.plain)
+        proc, port = start(root, config_dir)
+        base = f"{'http' if args.plain else 'https'}://127.0.0.1:{port}"
+        results = {}
+        show("target", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "cpu ms/req")
+        for target in ("page", "page-search", "api"):
+            cpu = cpu_seconds(proc.pid)
+            got = asyncio.run(
+                measure(base, target, args.mailboxes, args.clients, args.seconds, token)
+            )
+            cpu = cpu_seconds(proc.pid) - cpu
+            got.sort()
+            row = {
+                "requests": len(got),
+                "rps": round(len(got) / args.seconds, 1),
+                "p50_ms": round(statistics.median(got) * 1000, 1),
+                "p99_ms": round(got[int(len(got) * 0.99) - 1] * 1000, 1),
+                "max_ms": round(got[-1] * 1000, 1),
+                "cpu_ms_per_request": round(cpu * 1000 / len(got), 2),
+            }
+            results[target] = row
+            show(target, *row.values())
+        summary = {"bench": "web_bench", "mailboxes": args.mailboxes, "clients": args.clients}
+        print(json.dumps(summary | {"tls": not args.plain, "results": results}))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
