@@ -11,11 +11,11 @@ from pydantic import Field
 
 from vmail.admin import ListQuery
 from vmail.web.api.schemas import (
-    Address,
-    AddressPath,
     DomainName,
     Input,
     ListPage,
+    MailAddress,
+    MailAddressPath,
     Output,
     Password,
     changes,
@@ -41,7 +41,7 @@ class AdminAccount(Output):
 
 
 class AdminCreate(Input):
-    username: Address
+    username: MailAddress
     password: Password
     superadmin: bool = False
     domains: Domains = Field(default_factory=list)
@@ -79,19 +79,19 @@ def create_admin(
 
 
 @router.get("/admins/{username}")
-def get_admin(actor: CurrentAdmin, service: Service, username: AddressPath) -> AdminAccount:
+def get_admin(actor: CurrentAdmin, service: Service, username: MailAddressPath) -> AdminAccount:
     return AdminAccount.model_validate(service.get_admin(actor, username))
 
 
 @router.patch("/admins/{username}")
 def edit_admin(
-    actor: CurrentAdmin, service: Service, username: AddressPath, body: AdminUpdate
+    actor: CurrentAdmin, service: Service, username: MailAddressPath, body: AdminUpdate
 ) -> AdminAccount:
     return AdminAccount.model_validate(service.edit_admin(actor, username, **changes(body)))
 
 
 @router.delete("/admins/{username}", status_code=204)
-def delete_admin(actor: CurrentAdmin, service: Service, username: AddressPath) -> Response:
+def delete_admin(actor: CurrentAdmin, service: Service, username: MailAddressPath) -> Response:
     service.delete_admin(actor, username)
     return Response(status_code=204)
 

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from vmail.admin import ListQuery
 from vmail.admin.records import Record
 from vmail.web.api.schemas import (
-    Address,
-    AddressPath,
     Bytes,
     DomainName,
     Input,
     ListPage,
+    MailAddress,
+    MailAddressPath,
     Name,
     Output,
     Password,
@@ -50,7 +50,7 @@ class Mailbox(Output):
 
 
 class MailboxCreate(Input):
-    address: Address
+    address: MailAddress
     password: Password
     name: Name = ""
     quota: Bytes | None = None  # None: the domain's maxquota
@@ -95,27 +95,27 @@ def create_mailbox(
 
 
 @router.get("/mailboxes/{address}")
-def get_mailbox(actor: CurrentAdmin, service: Service, address: AddressPath) -> Mailbox:
+def get_mailbox(actor: CurrentAdmin, service: Service, address: MailAddressPath) -> Mailbox:
     return _with_usage(service, service.get_mailbox(actor, address))
 
 
 @router.patch("/mailboxes/{address}")
 def edit_mailbox(
-    actor: CurrentAdmin, service: Service, address: AddressPath, body: MailboxUpdate
+    actor: CurrentAdmin, service: Service, address: MailAddressPath, body: MailboxUpdate
 ) -> Mailbox:
     return _with_usage(service, service.edit_mailbox(actor, address, **changes(body)))
 
 
 @router.put("/mailboxes/{address}/password", status_code=204)
 def set_password(
-    actor: CurrentAdmin, service: Service, address: AddressPath, body: NewPassword
+    actor: CurrentAdmin, service: Service, address: MailAddressPath, body: NewPassword
 ) -> Response:
     service.set_password(actor, address, body.password)
     return Response(status_code=204)
 
 
 @router.delete("/mailboxes/{address}", status_code=204)
-def delete_mailbox(actor: CurrentAdmin, service: Service, address: AddressPath) -> Response:
+def delete_mailbox(actor: CurrentAdmin, service: Service, address: MailAddressPath) -> Response:
     service.delete_mailbox(actor, address)
     return Response(status_code=204)
 

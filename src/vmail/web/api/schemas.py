@@ -37,17 +37,31 @@ def _storable(value: str) -> str:
     return value
 
 
+# The formats document the stored form (internationalized names are accepted too, and
+# stored as A-labels); the admin service does the checking, with its own messages.
+HOSTNAME = {"format": "hostname"}
+EMAIL = {"format": "email"}
 Storable = AfterValidator(_storable)
 Name = Annotated[str, Field(max_length=MAX_NAME), Storable]
 Address = Annotated[str, Field(min_length=1, max_length=MAX_ADDRESS), Storable]
-DomainName = Annotated[str, Field(min_length=1, max_length=MAX_NAME), Storable]
+MailAddress = Annotated[
+    str, Field(min_length=1, max_length=MAX_ADDRESS, json_schema_extra=EMAIL), Storable
+]
+DomainName = Annotated[
+    str, Field(min_length=1, max_length=MAX_NAME, json_schema_extra=HOSTNAME), Storable
+]
 Password = Annotated[str, Field(min_length=8, max_length=1024), Storable]
 Limit = Annotated[int, Field(ge=-1, le=INT32)]
 Megabytes = Annotated[int, Field(ge=0, le=MAX_MB)]
 Bytes = Annotated[int, Field(ge=0, le=MAX_BYTES)]
 
-DomainPath = Annotated[str, Path(min_length=1, max_length=MAX_NAME), Storable]
+DomainPath = Annotated[
+    str, Path(min_length=1, max_length=MAX_NAME, json_schema_extra=HOSTNAME), Storable
+]
 AddressPath = Annotated[str, Path(min_length=1, max_length=MAX_ADDRESS), Storable]
+MailAddressPath = Annotated[
+    str, Path(min_length=1, max_length=MAX_ADDRESS, json_schema_extra=EMAIL), Storable
+]
 
 
 class Input(BaseModel):
@@ -117,6 +131,8 @@ __all__ = [
     "Input",
     "Limit",
     "ListPage",
+    "MailAddress",
+    "MailAddressPath",
     "Megabytes",
     "Name",
     "Output",

@@ -9,14 +9,32 @@ Directory (from :mod:`tests.unit.web.conftest`): domains ``example.org`` and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.unit.web.conftest import RunningWeb, make_web
+from tests.unit.web.queue.conftest import ROUTING
 from vmail.admin import Actor, AdminService
+from vmail.config import MainConfig
+from vmail.queue import Spool
+from vmail.route import Router
 
 CLI = Actor.cli("tester")
+
+
+def services(spool_root: Path) -> dict[str, Any]:
+    """WebContext fields for the queue and route endpoints: a spool under ``spool_root``
+    and a router over the test domains (inline tables), so they answer instead of 503."""
+    config = MainConfig(ROUTING)
+    return {
+        "config": config,
+        "spool": Spool(spool_root).create(),
+        "router": Router(config),
+        "wake": lambda: None,
+    }
 
 
 class Api:
