@@ -10,6 +10,7 @@ trouble (server down, no tables) is :class:`~vmail.admin.errors.DatabaseError`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -414,7 +415,14 @@ class AdminService:
         return self._run(tokens.revoke_token, actor, token_id)
 
     def actor_for_token(self, secret: str) -> Actor:
-        return self._run(tokens.actor_for_token, secret)
+        """The principal of an API token (see :func:`vmail.admin.tokens.actor_for_token`);
+        its ``last_used`` is written afterwards, best effort: a busy database never fails
+        the request for that."""
+        actor, due = self._run(tokens.actor_for_token, secret)
+        if due is not None:
+            with contextlib.suppress(DatabaseError, AdminError):
+                self._run(tokens.mark_used, due)
+        return actor
 
     # -- TOTP second factor (admins) ------------------------------------------------------
 

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from vmail.admin import admins, audit, rules
@@ -132,8 +132,10 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> Record:
     return _record(row)
 
 
-def actor_for_token(session: Session, secret: str) -> Actor:
-    """The principal a token acts as; AuthenticationError if it may not be used."""
+def actor_for_token(session: Session, secret: str) -> tuple[Actor, int | None]:
+    """The principal a token acts as, and the token's id when its ``last_used`` is due
+    (:func:`mark_used`, in a transaction of its own); AuthenticationError if it may not
+    be used. This one only reads: concurrent API requests never fight over a write."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         raise AuthenticationError(REFUSED)
     row = session.scalar(select(ApiToken).where(ApiToken.secret_hash == digest(secret)))
@@ -153,8 +155,21 @@ def actor_for_token(session: Session, secret: str) -> Actor:
             raise AuthenticationError(REFUSED)
         if not creator.is_superadmin:
             domains &= creator.domains
-    if row.last_used is None or current - _naive(row.last_used) >= LAST_USED_EVERY:
-        row.last_used = current
-    if row.role == "superadmin":
-        return Actor(label, "superadmin")
-    return Actor.domain_admin(label, domains)
+    due = row.last_used is None or current - _naive(row.last_used) >= LAST_USED_EVERY
+    actor = (
+        Actor(label, "superadmin")
+        if row.role == "superadmin"
+        else Actor.domain_admin(label, domains)
+    )
+    return actor, row.id if due else None
+
+
+def mark_used(session: Session, token_id: int) -> None:
+    """Record that the token was used now, unless another request just did."""
+    current = now()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where(or_(ApiToken.last_used.is_(None), ApiToken.last_used <= current - LAST_USED_EVERY))
+        .values(last_used=current)
+    )

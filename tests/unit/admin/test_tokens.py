@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -124,3 +125,17 @@ def test_expiry_unknown_and_last_used(tok: AdminService, cli: Actor, engine: Eng
         )
     with pytest.raises(AuthenticationError):
         tok.actor_for_token(secret)
+
+
+def test_concurrent_requests_with_one_token_never_fail_on_last_used(
+    tok: AdminService, engine: Engine
+) -> None:
+    _, secret = tok.create_token(Actor.cli("tester"), "busy", "superadmin")
+    with Session(engine) as s:
+        s.execute(update(ApiToken).values(last_used=None))
+        s.commit()
+    with ThreadPoolExecutor(8) as pool:
+        actors = list(pool.map(lambda _: tok.actor_for_token(secret), range(64)))
+    assert all(a.is_superadmin for a in actors)
+    with Session(engine) as s:
+        assert s.scalars(select(ApiToken.last_used)).one() is not None
