@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from vmail.admin import ListQuery
+from vmail.admin.pages import ADMINS
 from vmail.web.api.schemas import (
     DomainName,
     Input,
@@ -20,7 +21,7 @@ from vmail.web.api.schemas import (
     Password,
     changes,
     created,
-    list_query,
+    list_params,
     page_of,
 )
 from vmail.web.deps import CurrentAdmin, Service
@@ -57,7 +58,7 @@ class AdminUpdate(Input):
 
 @router.get("/admins")
 def list_admins(
-    actor: CurrentAdmin, service: Service, query: Annotated[ListQuery, Depends(list_query)]
+    actor: CurrentAdmin, service: Service, query: Annotated[ListQuery, Depends(list_params(ADMINS))]
 ) -> ListPage[AdminAccount]:
     return page_of(service.page_admins(actor, query), AdminAccount.model_validate)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from vmail.admin import ListQuery
+from vmail.admin.pages import ALIAS_DOMAINS
 from vmail.web.api.schemas import (
     DomainName,
     DomainPath,
@@ -17,7 +18,7 @@ from vmail.web.api.schemas import (
     Output,
     changes,
     created,
-    list_query,
+    list_params,
     page_of,
 )
 from vmail.web.deps import CurrentAdmin, Service
@@ -48,7 +49,7 @@ class AliasDomainUpdate(Input):
 def list_alias_domains(
     actor: CurrentAdmin,
     service: Service,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(list_params(ALIAS_DOMAINS))],
     domain: Annotated[DomainName | None, Query(description="from or to this domain")] = None,
 ) -> ListPage[AliasDomain]:
     return page_of(service.page_alias_domains(actor, query, domain), AliasDomain.model_validate)

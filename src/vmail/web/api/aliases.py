@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, field_validator
 
 from vmail.admin import ListQuery
+from vmail.admin.pages import ALIASES
 from vmail.web.api.schemas import (
     Address,
     AddressPath,
@@ -21,7 +22,7 @@ from vmail.web.api.schemas import (
     Output,
     changes,
     created,
-    list_query,
+    list_params,
     page_of,
     split_list,
 )
@@ -61,7 +62,7 @@ class AliasUpdate(Input):
 def list_aliases(
     actor: CurrentAdmin,
     service: Service,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(list_params(ALIASES))],
     domain: Annotated[DomainName | None, Query()] = None,
     include_mailboxes: Annotated[bool, Query(description="also mailboxes' own rows")] = False,
 ) -> ListPage[Alias]:

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from vmail.admin import ListQuery
+from vmail.admin.pages import DOMAINS
 from vmail.web.api.schemas import (
     DomainName,
     DomainPath,
@@ -23,7 +24,7 @@ from vmail.web.api.schemas import (
     Output,
     changes,
     created,
-    list_query,
+    list_params,
     page_of,
 )
 from vmail.web.deps import CurrentAdmin, Service
@@ -85,7 +86,9 @@ class DomainUpdate(Input):
 
 @router.get("/domains")
 def list_domains(
-    actor: CurrentAdmin, service: Service, query: Annotated[ListQuery, Depends(list_query)]
+    actor: CurrentAdmin,
+    service: Service,
+    query: Annotated[ListQuery, Depends(list_params(DOMAINS))],
 ) -> ListPage[Domain]:
     return page_of(service.page_domains(actor, query), Domain.model_validate)
 

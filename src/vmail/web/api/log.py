@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from vmail.admin import ListQuery
-from vmail.web.api.schemas import DomainName, ListPage, Name, Output, list_query, page_of
+from vmail.admin.auditlog import LOG
+from vmail.web.api.schemas import DomainName, ListPage, Name, Output, list_params, page_of
 from vmail.web.deps import CurrentAdmin, Service
 
 router = APIRouter(tags=["log"])
@@ -28,7 +29,7 @@ class LogEntry(Output):
 def list_log(
     actor: CurrentAdmin,
     service: Service,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(list_params(LOG))],
     domain: Annotated[DomainName | None, Query()] = None,
     action: Annotated[Name | None, Query(description="exact action, e.g. create_mailbox")] = None,
     username: Annotated[Name | None, Query(description="exact acting admin")] = None,

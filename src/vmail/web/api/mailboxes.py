@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from vmail.admin import ListQuery
+from vmail.admin.pages import MAILBOXES
 from vmail.admin.records import Record
 from vmail.web.api.schemas import (
     Bytes,
@@ -25,7 +26,7 @@ from vmail.web.api.schemas import (
     Password,
     changes,
     created,
-    list_query,
+    list_params,
     page_of,
 )
 from vmail.web.deps import CurrentAdmin, Service
@@ -77,7 +78,7 @@ def _with_usage(service: Service, row: Record) -> Mailbox:
 def list_mailboxes(
     actor: CurrentAdmin,
     service: Service,
-    query: Annotated[ListQuery, Depends(list_query)],
+    query: Annotated[ListQuery, Depends(list_params(MAILBOXES))],
     domain: Annotated[DomainName | None, Query()] = None,
 ) -> ListPage[Mailbox]:
     return page_of(service.page_mailboxes(actor, query, domain), Mailbox.model_validate)

@@ -7,15 +7,16 @@ than the columns. Everything else (address syntax, limits, scopes) is the admin 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from fastapi import Path, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from vmail.admin import ListQuery, Page
-from vmail.admin.listing import MAX_LIMIT, MAX_SEARCH
+from vmail.admin.listing import MAX_LIMIT, MAX_SEARCH, Kind
 from vmail.admin.records import Record
 
 T = TypeVar("T")
@@ -93,7 +94,28 @@ def list_query(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ListQuery:
     """The list parameters every list endpoint takes, as the admin service's query."""
-    return ListQuery(q=q, sort=sort, descending=desc, offset=offset, limit=limit)
+    return ListQuery(q=q, sort=sort or "", descending=desc, offset=offset, limit=limit)
+
+
+def list_params(kind: Kind) -> Callable[..., ListQuery]:
+    """:func:`list_query` whose ``sort`` is an enum of ``kind``'s sortable columns (in the
+    OpenAPI document); omitted: the kind's default order. Use as
+    ``query: Annotated[ListQuery, Depends(list_params(DOMAINS))]``."""
+    choices: Any = Literal.__getitem__(tuple(sorted(kind.sortable)))  # Literal["a", "b", ...]
+    description = f"column to sort by (default {kind.default_sort})"
+    sort = Annotated[choices | None, Query(description=description)]
+
+    def dependency(**params: Any) -> ListQuery:
+        return list_query(**params)
+
+    signature = inspect.signature(list_query, eval_str=True)
+    parameters = [
+        p.replace(annotation=sort, default=None) if p.name == "sort" else p
+        for p in signature.parameters.values()
+    ]
+    dependency.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    dependency.__name__ = f"list_{kind.name.replace(' ', '_')}"
+    return dependency
 
 
 def page_of(page: Page[Record], convert: Callable[[Record], T]) -> ListPage[T]:
@@ -139,6 +161,7 @@ __all__ = [
     "Password",
     "changes",
     "created",
+    "list_params",
     "list_query",
     "page_of",
     "split_list",
