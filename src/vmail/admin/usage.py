@@ -8,7 +8,7 @@ figure for a page, never a reason to fail it.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from vmail.mailstore.errors import MailstoreError
 from vmail.mailstore.quota import MAILDIRSIZE, read_maildirsize
@@ -20,11 +20,11 @@ def maildir_usage(mail_root: Path | None, maildir: str) -> Usage | None:
     """(bytes, messages) of the Maildir ``maildir`` (relative to ``mail_root``), or None."""
     if mail_root is None or not maildir:
         return None
-    path = mail_root / maildir.lstrip("/")
+    relative = PurePosixPath(maildir.lstrip("/"))
+    if ".." in relative.parts:
+        return None  # a maildir column pointing outside the mail root is not read
     try:
-        if not path.resolve().is_relative_to(mail_root.resolve()):
-            return None  # a maildir column pointing outside the mail root is not read
-        size = read_maildirsize(path / MAILDIRSIZE)
+        size = read_maildirsize(mail_root / relative / MAILDIRSIZE)
     except (MailstoreError, OSError, ValueError):
         return None
     if size is None:
