@@ -45,6 +45,13 @@ def test_domain_refusals(api: Api) -> None:
     assert client.post("/api/v1/domains", json={"domain": "a.b", "x": 1}).status_code == 422
     assert client.post("/api/v1/domains", json={"domain": "a.b", "aliases": -2}).status_code == 422
     assert client.get("/api/v1/domains/bad..name").status_code == 400
+    surrogate = client.post(
+        "/api/v1/domains",
+        content=b'{"domain": "a.test", "description": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 422
+    assert "unicode" in surrogate.json()["error"].lower()
     assert client.get("/api/v1/domains/missing.test").status_code == 404
     assert client.get("/api/v1/domains", params={"limit": 0}).status_code == 422
     assert client.get("/api/v1/domains", params={"limit": 501}).status_code == 422

@@ -76,3 +76,31 @@ def test_mailbox_refusals(api: Api) -> None:
     assert nul.status_code == 422
     assert client.get("/api/v1/mailboxes", params={"domain": "missing.test"}).status_code == 404
     assert client.patch("/api/v1/mailboxes/user@example.org", json={"quota": -1}).status_code == 422
+
+
+def test_no_password_hash_or_token_hash_in_any_answer(api: Api) -> None:
+    client = api.superadmin()
+    with api.admin.engine.connect() as connection:
+        hashes = [
+            row[0]
+            for table, column in [
+                ("mailbox", "password"),
+                ("admin", "password"),
+                ("vmail_api_token", "secret_hash"),
+            ]
+            for row in connection.exec_driver_sql(f"SELECT {column} FROM {table}")
+        ]
+    assert len(hashes) == 5
+    paths = [
+        "/api/v1/mailboxes",
+        "/api/v1/mailboxes/user@example.org",
+        "/api/v1/admins",
+        f"/api/v1/admins/{DOMAIN_ADMIN}",
+        "/api/v1/aliases?include_mailboxes=true",
+        "/api/v1/tokens",
+        "/api/v1/log?limit=500",
+    ]
+    for path in paths:
+        text = client.get(path).text
+        assert all(h not in text for h in hashes), path
+        assert '"password"' not in text, path
