@@ -118,3 +118,10 @@ def test_domains_alias_domains_and_admins(filled: AdminService, cli: Actor) -> N
         ("da@a.example", ["a.example"]),
     ]
     assert filled.page_admins(cli, ListQuery(q="root")).total == 1
+
+
+def test_domain_pages_carry_the_same_usage_as_domain_usage(
+    filled: AdminService, cli: Actor
+) -> None:
+    for row in filled.page_domains(cli, ListQuery()).items:
+        assert row["usage"] == filled.domain_usage(cli, row["domain"]), row["domain"]

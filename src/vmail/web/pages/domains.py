@@ -11,8 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vmail.admin import Actor, AdminService
-from vmail.admin.records import Record
+from vmail.admin import Actor
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
@@ -53,18 +52,13 @@ def require_superadmin(actor: Actor) -> None:
         raise HTTPException(403, "only superadmins manage domains")
 
 
-def _with_usage(admin: AdminService, actor: Actor, rows: list[Record]) -> list[Record]:
-    return [row | {"usage": admin.domain_usage(actor, row["domain"])} for row in rows]
-
-
 @router.get("/domains")
 async def domain_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
     admin = service(context)
     query = list_query(request)
     page = await call(admin.page_domains, actor, query)
-    rows = await call(_with_usage, admin, actor, page.items)
     values = list_context(request, query, page, COLUMNS, "domain")
-    values.update(rows=rows, actor=actor)
+    values.update(actor=actor)
     return render_list(request, "domains.html", "domains_results.html", values)
 
 
