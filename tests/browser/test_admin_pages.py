@@ -1,5 +1,6 @@
 """The superadmin's work in the browser: create a domain, a mailbox and an alias through
-the forms, and see the mailbox receive mail sent over SMTP (its quota usage appears)."""
+the forms, and see the mailbox receive mail sent over SMTP (its quota usage appears, the
+dashboard lists the delivery)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,9 @@ def test_domain_mailbox_alias_and_mail_arriving(
     assert int(usage.get_attribute("value") or 0) > BODY_BYTES
     expect(mailbox.locator(".usage")).to_contain_text("0.3 / 10.0 MB")
     shot(page, "mailboxes")
+
+    page.goto("/")
+    delivered = page.locator("table.deliveries").first.locator("tr", has_text=MAILBOX)
+    expect(delivered.first).to_contain_text(f"(to {ALIAS})")
+    expect(delivered.first).to_contain_text("sent")
+    shot(page, "dashboard-after-delivery")

@@ -49,6 +49,10 @@ def test_queue_page(admin_page: Page, mail_server: ServerProcess) -> None:
     expect(row).to_have_count(1)
     expect(row).to_contain_text("deferred")
     shot(page, "queue")
+    page.goto("/")
+    errors = page.locator("h2:has-text('Recent errors') + table.deliveries")
+    expect(errors.locator("tr", has_text=STUCK).first).to_contain_text("deferred")
+    page.goto("/queue?queue=deferred")
 
     row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Message "))).to_be_visible()
