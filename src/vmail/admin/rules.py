@@ -124,19 +124,28 @@ def goto_list(targets: str | Iterable[str]) -> list[str]:
     return result
 
 
+MAX_LIMIT = 2**31 - 1  # the domain table's aliases/mailboxes columns are 32-bit integers
+MAX_MEGABYTES = 2**33  # quotas in MB (8 EiB in bytes still fits the 64-bit columns)
+MAX_BYTES = 2**53  # a size in bytes (exact in a JSON number)
+
+
 def limit(value: int, what: str) -> int:
     """A domain's aliases/mailboxes limit: 0 = unlimited, -1 = disabled, else a count."""
-    if value < -1:
+    if not -1 <= value <= MAX_LIMIT:
         raise InvalidError(
-            f"invalid {what} limit: {value} (use -1 = disabled, 0 = unlimited, or N)"
+            f"invalid {what} limit: {value} (use -1 = disabled, 0 = unlimited, or N"
+            f" up to {MAX_LIMIT})"
         )
     return value
 
 
 def megabytes(value: int, what: str) -> int:
     """A quota in MB: 0 = unlimited, else positive."""
-    if value < 0:
-        raise InvalidError(f"invalid {what}: {value} MB (use 0 = unlimited, or a positive size)")
+    if not 0 <= value <= MAX_MEGABYTES:
+        raise InvalidError(
+            f"invalid {what}: {value} MB (use 0 = unlimited, or a positive size"
+            f" up to {MAX_MEGABYTES})"
+        )
     return value
 
 
@@ -146,7 +155,10 @@ def size(text: str) -> int:
     if not match:
         raise InvalidError(f"invalid size: {text!r} (use e.g. 100 for MB, or 512K, 100M, 2G)")
     number, unit = match.groups()
-    return int(number) * _UNITS[unit.lower() or "m"]
+    value = int(number) * _UNITS[unit.lower() or "m"]
+    if value > MAX_BYTES:
+        raise InvalidError(f"invalid size: {text.strip()[:30]!r} is larger than {MAX_BYTES} bytes")
+    return value
 
 
 def transport(text: str | None) -> str:

@@ -38,7 +38,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.add_middleware(WebMiddleware, codec=codec)
     install_error_handlers(app)
     for router in pages.ROUTERS:
-        app.include_router(router)
+        app.include_router(router, include_in_schema=False)  # HTML pages: not the API
     for router in api.ROUTERS:
         app.include_router(router, prefix=api.PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
