@@ -9,6 +9,13 @@ server is shared. Every test in this directory gets the ``browser`` marker and i
 skipped when ``/usr/bin/chromium`` is missing (``apt-get install chromium``). A test fails
 if its page logged an unexpected console error (CSP violations included); a failed test
 leaves a screenshot ``FAILED-<test>.png`` next to the others.
+
+Run them alone with ``pytest -m browser`` (or leave them out with ``-m "not browser"``);
+screenshots go to ``$VMAIL_TEST_ARTIFACTS`` (default ``test-artifacts/screenshots/``).
+A new test takes ``admin_page`` (the superadmin on the dashboard), ``login(username)``,
+or ``page`` (not logged in); ``forms.py`` fills the admin forms, ``browsing.shot(page,
+name)`` keeps a screenshot, and ``console.allow(text)`` accepts an expected console
+error (a 403 the test provokes).
 """
 
 from __future__ import annotations
