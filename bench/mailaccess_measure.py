@@ -56,6 +56,15 @@ class Probe:
     def memory(self) -> dict[str, int]:
         return dict(self.benchlib.server_mem(self.server.pids()))
 
+    def memory_by_process(self) -> dict[int, tuple[int, int]]:
+        """pid -> (PSS, RSS) KiB for every process of the server's tree."""
+        pids = self.benchlib.process_tree([int(p) for p in self.server.pids()])
+        out = {}
+        for pid in sorted(pids):
+            mem = self.benchlib.mem_of([pid])
+            out[pid] = (int(mem["pss_kib"]), int(mem["rss_kib"]))
+        return out
+
     async def connect(self, tls: str = "") -> Any:
         """A connected IMAP client; ``tls`` is "", "starttls" or "imaps"."""
         conn = self.imap_load.Conn("127.0.0.1", self.server.ports["imap"])
@@ -209,6 +218,7 @@ async def idle(
     await idle_warm_up(probe, users, password, tls)
     await asyncio.sleep(settle)
     before = await settled_memory(probe)
+    processes_before = probe.memory_by_process()
     conns: list[Any] = []
     failures: list[str] = []
     gate = asyncio.Semaphore(50)
@@ -228,6 +238,7 @@ async def idle(
     open_s = time.perf_counter() - start
     await asyncio.sleep(settle)
     after = await settled_memory(probe)
+    processes_after = probe.memory_by_process()
     alive = 0
     for conn in conns:
         try:
@@ -250,6 +261,12 @@ async def idle(
         "server_processes": after["procs"],
         "pss_mib_before_after": [round(before["pss_kib"] / 1024), round(after["pss_kib"] / 1024)],
         "rss_mib_before_after": [round(before["rss_kib"] / 1024), round(after["rss_kib"] / 1024)],
+        # where the growth is: pid -> (PSS, RSS) MiB growth (the sessions live in the master;
+        # the others grow in PSS when pages they share with it are copied on write)
+        "growth_mib_by_process": {
+            pid: [round((now[i] - processes_before.get(pid, (0, 0))[i]) / 1024, 1) for i in (0, 1)]
+            for pid, now in processes_after.items()
+        },
         "errors": failures[:3],
     }
 
