@@ -1,6 +1,6 @@
 """The superadmin's work in the browser: create a domain, a mailbox and an alias through
 the forms, and see the mailbox receive mail sent over SMTP (its quota usage appears, the
-dashboard lists the delivery)."""
+dashboard lists the delivery); forward a mailbox's mail and delete the mailbox."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ DOMAIN = "flow.test"
 MAILBOX = f"alice@{DOMAIN}"
 ALIAS = f"team@{DOMAIN}"
 BODY_BYTES = 300_000  # big enough to show as 0.3 MB
+FORWARD_DOMAIN = "forward.test"
+FORWARDER = f"fwd@{FORWARD_DOMAIN}"
 
 
 def test_domain_mailbox_alias_and_mail_arriving(
@@ -54,3 +56,28 @@ def test_domain_mailbox_alias_and_mail_arriving(
     expect(delivered.first).to_contain_text(f"(to {ALIAS})")
     expect(delivered.first).to_contain_text("sent")
     shot(page, "dashboard-after-delivery")
+
+
+def test_forwarding_and_deleting_a_mailbox(admin_page: Page, mail_server: ServerProcess) -> None:
+    page = admin_page
+    create_domain(page, FORWARD_DOMAIN)
+    create_mailbox(page, FORWARDER)
+    row = page.locator(f'[data-testid="mailbox-row"][data-address="{FORWARDER}"]')
+    row.get_by_test_id("edit").click()
+    forward = page.get_by_test_id("field-forward")
+    expect(forward).to_have_value(FORWARDER)  # a mailbox's alias points to itself
+    forward.fill(f"{FORWARDER}\n{USER}")  # keep a copy and forward one
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("notice")).to_have_text(f"Mailbox {FORWARDER} was saved.")
+
+    before = len(mail_server.messages(USER))
+    send(mail_server, FORWARDER, "kept and forwarded")
+    mail_server.wait_for(FORWARDER)
+    forwarded = mail_server.wait_for(USER, before + 1)
+    assert any(b"Subject: kept and forwarded" in m for m in forwarded)
+
+    row.get_by_test_id("delete").click()
+    expect(page.get_by_test_id("confirm-delete")).to_contain_text(FORWARDER)
+    page.get_by_test_id("confirm").click()
+    expect(page.get_by_test_id("notice")).to_have_text(f"Mailbox {FORWARDER} was deleted.")
+    expect(row).to_have_count(0)
