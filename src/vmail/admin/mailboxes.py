@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from vmail.admin import audit, rules
+from vmail.admin import aliases, audit, rules
 from vmail.admin.actor import Actor
 from vmail.admin.errors import AlreadyExistsError, NotFoundError
 from vmail.admin.guards import (
@@ -96,8 +96,10 @@ def edit(
     quota: int | None = None,
     active: bool | None = None,
     password: str | None = None,
+    goto: aliases.Targets | None = None,
 ) -> Record:
-    """Change the given fields (None = keep); (de)activating also (de)activates its alias."""
+    """Change the given fields (None = keep); (de)activating also (de)activates its alias;
+    ``goto`` replaces its forwarding (its own alias row's targets) in the same transaction."""
     username, _, domain = _target(actor, address)
     changed: dict[str, object] = {}
     if name is not None:
@@ -122,6 +124,8 @@ def edit(
     audit.record(
         session, actor, domain, "edit_mailbox", audit.changes({"username": username} | changed)
     )
+    if goto is not None:
+        aliases.edit(session, actor, username, goto=goto)
     return record(mailbox)
 
 

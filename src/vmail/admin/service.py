@@ -162,7 +162,9 @@ class AdminService:
         quota: int | None = None,
         active: bool | None = None,
         password: str | None = None,
+        goto: aliases.Targets | None = None,
     ) -> Record:
+        """``goto``: the mailbox's forwarding targets (None: keep), in the same transaction."""
         return self._run(
             mailboxes.edit,
             actor,
@@ -171,6 +173,7 @@ class AdminService:
             quota=quota,
             active=active,
             password=password,
+            goto=goto,
         )
 
     def set_password(self, actor: Actor, address: str, password: str) -> None:
@@ -410,6 +413,13 @@ class AdminService:
 
     def list_tokens(self, actor: Actor) -> list[Record]:
         return self._run(tokens.list_tokens, actor)
+
+    def page_tokens(self, actor: Actor, query: ListQuery) -> Page[Record]:
+        return self._run(tokens.page_tokens, actor, query)
+
+    def get_token(self, actor: Actor, token_id: int) -> Record:
+        """The token ``token_id`` as this actor may see it (NotFoundError otherwise)."""
+        return self._run(tokens.get_token, actor, token_id)
 
     def revoke_token(self, actor: Actor, token_id: int) -> Record:
         return self._run(tokens.revoke_token, actor, token_id)

@@ -17,13 +17,14 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from vmail.admin import admins, audit, rules
 from vmail.admin.actor import Actor
 from vmail.admin.errors import AuthenticationError, ForbiddenError, InvalidError, NotFoundError
 from vmail.admin.guards import domain_row
+from vmail.admin.listing import Kind, ListQuery, Page, fetch_page
 from vmail.admin.records import Record, record
 from vmail.directory.models import ApiToken
 
@@ -31,6 +32,20 @@ PREFIX = "vmail_"
 ROLES = ("superadmin", "domain_admin")
 LAST_USED_EVERY = timedelta(minutes=1)
 REFUSED = "unknown, revoked or expired API token"
+TOKENS = Kind(
+    "API tokens",
+    ApiToken.id,
+    {
+        "id": ApiToken.id,
+        "name": ApiToken.name,
+        "role": ApiToken.role,
+        "created": ApiToken.created,
+        "expires": ApiToken.expires,
+        "last_used": ApiToken.last_used,
+    },
+    "id",
+    [ApiToken.name, ApiToken.created_by, ApiToken.domains],
+)
 
 
 def now() -> datetime:
@@ -109,20 +124,40 @@ def _visible(actor: Actor, row: ApiToken) -> bool:
     return actor.kind == "domain_admin" and row.admin == actor.username
 
 
-def list_tokens(session: Session, actor: Actor) -> list[Record]:
-    """Every token for a superadmin; a domain admin's own tokens for them."""
+def _listed(actor: Actor) -> Select[ApiToken]:
+    """The tokens this actor sees: every one for a superadmin, a domain admin's own."""
     if actor.kind == "user":
         raise ForbiddenError(f"{actor.username} may not list API tokens")
-    query = select(ApiToken).order_by(ApiToken.id)
-    if not actor.is_superadmin:
-        query = query.where(ApiToken.admin == actor.username)
-    return [_record(row) for row in session.scalars(query)]
+    query = select(ApiToken)
+    return query if actor.is_superadmin else query.where(ApiToken.admin == actor.username)
 
 
-def revoke_token(session: Session, actor: Actor, token_id: int) -> Record:
+def list_tokens(session: Session, actor: Actor) -> list[Record]:
+    """Every token for a superadmin; a domain admin's own tokens for them."""
+    return [_record(row) for row in session.scalars(_listed(actor).order_by(ApiToken.id))]
+
+
+def page_tokens(session: Session, actor: Actor, query: ListQuery) -> Page[Record]:
+    """One page of :func:`list_tokens` (searched by name, creator and domains)."""
+    return fetch_page(
+        session, TOKENS, query, _listed(actor), lambda _s, rows: [_record(r) for r in rows]
+    )
+
+
+def _token_row(session: Session, actor: Actor, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or not _visible(actor, row):
         raise NotFoundError(f"API token not found: {token_id}")
+    return row
+
+
+def get_token(session: Session, actor: Actor, token_id: int) -> Record:
+    """The token ``token_id`` (NotFoundError when it does not exist or is not the actor's)."""
+    return _record(_token_row(session, actor, token_id))
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> Record:
+    row = _token_row(session, actor, token_id)
     if row.revoked is None:
         row.revoked = now()
         session.flush()

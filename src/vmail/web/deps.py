@@ -86,16 +86,17 @@ def current_admin(request: Request) -> Actor:
     """The logged-in admin (or API token) as the admin service's :class:`Actor`, checked
     afresh on every request."""
     actor = token_actor(request)
-    if actor is not None:
-        return actor
-    principal = current_principal(request)
-    if principal.kind != "admin":
-        raise HTTPException(403, "this page is for administrators")
-    try:
-        return admin_service(request).actor_for(principal.username)
-    except ForbiddenError:
-        set_session(request, None)  # deactivated or deleted: the session ends here
-        raise LoginRequired() from None
+    if actor is None:
+        principal = current_principal(request)
+        if principal.kind != "admin":
+            raise HTTPException(403, "this page is for administrators")
+        try:
+            actor = admin_service(request).actor_for(principal.username)
+        except ForbiddenError:
+            set_session(request, None)  # deactivated or deleted: the session ends here
+            raise LoginRequired() from None
+    request.state.actor = actor  # the menu: superadmin-only entries hidden from others
+    return actor
 
 
 def current_user(request: Request) -> str:

@@ -46,6 +46,7 @@ ADMIN_NAV: tuple[tuple[str, str], ...] = (
     ("Queue", "/queue"),
     ("Route", "/route"),
     ("API tokens", "/tokens"),
+    ("Second factor", "/account/totp"),
 )
 SUPERADMIN_ONLY = frozenset({"/admins"})
 USER_NAV = (("Account", "/account"),)

@@ -206,6 +206,19 @@ def test_mailbox_edit_and_delete(svc: AdminService, cli: Actor, engine: Engine) 
         svc.delete_mailbox(cli, "a@example.com")
 
 
+def test_mailbox_edit_forwarding_in_one_transaction(svc: AdminService, cli: Actor) -> None:
+    svc.add_domain(cli, "example.com")
+    svc.add_mailbox(cli, "a@example.com", PASSWORD, name="Ann")
+    row = svc.edit_mailbox(cli, "a@example.com", name="Anna", goto=["x@ext.example"])
+    assert row["name"] == "Anna"
+    assert svc.get_alias(cli, "a@example.com")["goto"] == "x@ext.example"
+    with pytest.raises(InvalidError, match=r"invalid address"):
+        svc.edit_mailbox(cli, "a@example.com", name="Bob", goto=["not-an-address"])
+    # the refused forwarding took the name change with it
+    assert svc.get_mailbox(cli, "a@example.com")["name"] == "Anna"
+    assert svc.get_alias(cli, "a@example.com")["goto"] == "x@ext.example"
+
+
 # -- aliases ------------------------------------------------------------------------------
 
 

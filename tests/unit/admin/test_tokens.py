@@ -139,3 +139,30 @@ def test_concurrent_requests_with_one_token_never_fail_on_last_used(
     assert all(a.is_superadmin for a in actors)
     with Session(engine) as s:
         assert s.scalars(select(ApiToken.last_used)).one() is not None
+
+
+def test_get_token_only_when_visible(tok: AdminService, cli: Actor) -> None:
+    root = Actor("root@a.example", "superadmin")
+    own, _ = tok.create_token(DA, "mine", "domain_admin", ["a.example"])
+    other, _ = tok.create_token(root, "root's", "superadmin")
+    assert tok.get_token(DA, own["id"])["name"] == "mine"
+    assert tok.get_token(cli, other["id"])["name"] == "root's"
+    for token_id in (other["id"], 999):
+        with pytest.raises(NotFoundError, match=rf"API token not found: {token_id}"):
+            tok.get_token(DA, token_id)
+
+
+def test_page_tokens_pages_searches_and_scopes(tok: AdminService, cli: Actor) -> None:
+    for n in range(5):
+        tok.create_token(DA, f"script {n}", "domain_admin", ["a.example"])
+    tok.create_token(cli, "backup", "superadmin")
+    page = tok.page_tokens(cli, ListQuery(limit=2, offset=2))
+    assert (page.total, [r["name"] for r in page.items]) == (6, ["script 2", "script 3"])
+    newest = tok.page_tokens(cli, ListQuery(q="SCRIPT", sort="name", descending=True, limit=1))
+    assert (newest.total, newest.items[0]["name"]) == (5, "script 4")
+    assert tok.page_tokens(DA, ListQuery(q="backup")).total == 0
+    assert tok.page_tokens(DA, ListQuery()).total == 5
+    with pytest.raises(InvalidError, match=r"cannot sort API tokens by 'secret_hash'"):
+        tok.page_tokens(cli, ListQuery(sort="secret_hash"))
+    with pytest.raises(ForbiddenError):
+        tok.page_tokens(Actor.user("u@a.example"), ListQuery())

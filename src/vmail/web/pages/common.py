@@ -38,7 +38,7 @@ from vmail.admin import (
     Page,
 )
 from vmail.web.context import WebContext
-from vmail.web.deps import CSRF_FIELD, CurrentAdmin
+from vmail.web.deps import CSRF_FIELD, current_admin
 from vmail.web.errors import admin_status
 from vmail.web.templating import render
 
@@ -56,17 +56,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def remember_actor(request: Request, actor: CurrentAdmin) -> None:
-    """Router dependency: the acting admin in ``request.state.actor`` (for the menu).
-
-    FastAPI caches :func:`~vmail.web.deps.current_admin` per request, so the handler's
-    own ``actor: CurrentAdmin`` costs no second lookup."""
-    request.state.actor = actor
-
-
 def admin_router() -> APIRouter:
     """The router of an admin page module (every route needs an admin session)."""
-    return APIRouter(dependencies=[Depends(remember_actor)])
+    return APIRouter(dependencies=[Depends(current_admin)])
 
 
 def service(context: WebContext) -> AdminService:
@@ -320,7 +312,6 @@ __all__ = [
     "pager",
     "password_page",
     "read_form",
-    "remember_actor",
     "render_list",
     "service",
     "sort_state",

@@ -155,6 +155,7 @@ async def edit_mailbox(
         quota = quota_bytes(text.get("quota", ""))
         if quota is None:
             raise InvalidError("give a quota (0 = unlimited)")
+        forward = lines(text.get("forward", ""))
         await call(
             admin.edit_mailbox,
             actor,
@@ -163,10 +164,8 @@ async def edit_mailbox(
             quota=quota,
             active=checked(form, "active"),
             password=password,
+            goto=forward if forward != lines(current["forward"]) else None,
         )
-        forward = lines(text.get("forward", ""))
-        if forward != lines(current["forward"]):
-            await call(admin.edit_alias, actor, name, goto=forward)
     except FORM_ERRORS as e:
         echo = _echo(form) | {"address": name}
         values = await _form_context(admin, actor, echo, False)

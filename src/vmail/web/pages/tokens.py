@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vmail.admin import Actor, AdminService, NotFoundError
+from vmail.admin import Actor, AdminService
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
@@ -80,19 +80,11 @@ async def create_token(request: Request, actor: CurrentAdmin, context: Context) 
     return render(request, "token_created.html", {"token": row, "secret": secret})
 
 
-async def _token(admin: AdminService, actor: Actor, token_id: int) -> dict[str, Any]:
-    """The token ``token_id`` as this admin may see it (404 otherwise, as the service)."""
-    for row in await call(admin.list_tokens, actor):
-        if row["id"] == token_id:
-            return row
-    raise NotFoundError(f"API token not found: {token_id}")
-
-
 @router.get("/tokens/{token_id}/revoke")
 async def revoke_token_form(
     request: Request, token_id: int, actor: CurrentAdmin, context: Context
 ) -> Response:
-    row = await _token(service(context), actor, token_id)
+    row = await call(service(context).get_token, actor, token_id)
     return render(request, "token_revoke.html", {"token": row})
 
 
