@@ -58,15 +58,16 @@ def test_sees_only_their_domain(admin_of_one_domain: Page) -> None:
     shot(page, "mailboxes-domain-admin")
 
 
-@pytest.mark.parametrize("url", FORBIDDEN_URLS)
-def test_cannot_reach_another_domain_by_url(
-    admin_of_one_domain: Page, console: ConsoleLog, url: str
-) -> None:
+def test_cannot_reach_another_domain_by_url(admin_of_one_domain: Page, console: ConsoleLog) -> None:
     console.allow("Failed to load resource: the server responded with a status of 40")
-    response = admin_of_one_domain.goto(url)
-    assert response is not None
-    assert response.status in (403, 404), f"{url}: {response.status}"
-    expect(admin_of_one_domain.locator("main")).not_to_contain_text(FOREIGN)
+    page = admin_of_one_domain
+    reached = {}
+    for url in FORBIDDEN_URLS:
+        response = page.goto(url)
+        assert response is not None
+        if response.status not in (403, 404) or FOREIGN in page.locator("main").inner_text():
+            reached[url] = response.status
+    assert not reached, f"a domain admin of example.com reached: {reached}"
 
 
 def test_another_domains_mailbox_list_is_refused(
