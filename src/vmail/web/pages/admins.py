@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -19,15 +20,12 @@ from vmail.web.pages.common import (
     done_redirect,
     fields,
     form_error,
-    list_context,
-    list_query,
     new_password,
     password_page,
     read_form,
-    render_list,
     service,
 )
-from vmail.web.pages.domains import require_superadmin
+from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
 from vmail.web.pages.mailboxes import domain_names
 from vmail.web.templating import render
 
@@ -39,14 +37,27 @@ FORM = "admin_form.html"
 ADMIN_FORM_ERRORS = (*FORM_ERRORS, ForbiddenError)
 
 
+ADMINS = ObjectKind(
+    path="/admins",
+    what="admin",
+    key="username",
+    template="admins",
+    columns=COLUMNS,
+    get=lambda admin: admin.get_admin,
+    delete=lambda admin: admin.delete_admin,
+    superadmin_only=True,
+)
+add_delete_routes(router, ADMINS)
+
+
+require_superadmin = ADMINS.check
+
+
 @router.get("/admins")
 async def admin_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
     require_superadmin(actor)
-    query = list_query(request)
-    page = await call(service(context).page_admins, actor, query)
-    values = list_context(request, query, page, COLUMNS, "username")
-    values.update(actor=actor)
-    return render_list(request, "admins.html", "admins_results.html", values)
+    fetch = partial(service(context).page_admins, actor)
+    return await list_page(request, ADMINS, fetch, "username", actor=actor)
 
 
 async def _form_context(
@@ -136,26 +147,6 @@ async def edit_admin(
     if generated and password is not None:
         return password_page(request, "Admin", row["username"], password, "/admins")
     return done_redirect("/admins", "saved", "admin", row["username"])
-
-
-@router.get("/admins/{username}/delete")
-async def delete_admin_form(
-    request: Request, username: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    row = await call(service(context).get_admin, actor, username)
-    return render(request, "admin_delete.html", {"username": row["username"]})
-
-
-@router.post("/admins/{username}/delete")
-async def delete_admin(
-    request: Request, username: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_admin, actor, username)
-    await call(admin.delete_admin, actor, row["username"])
-    return done_redirect("/admins", "deleted", "admin", row["username"])
 
 
 __all__ = ["router"]

@@ -3,6 +3,7 @@ address of the target domain) — list, create, edit, delete with a confirmation
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -19,13 +20,11 @@ from vmail.web.pages.common import (
     done_redirect,
     fields,
     form_error,
-    list_context,
-    list_query,
     optional,
     read_form,
-    render_list,
     service,
 )
+from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
 from vmail.web.pages.mailboxes import domain_names
 from vmail.web.templating import render
 
@@ -35,15 +34,23 @@ COLUMNS = ("alias_domain", "target_domain", "active", "modified")
 FORM = "alias_domain_form.html"
 
 
+ALIAS_DOMAINS = ObjectKind(
+    path="/alias-domains",
+    what="alias domain",
+    key="alias_domain",
+    template="alias_domains",
+    columns=COLUMNS,
+    get=lambda admin: admin.get_alias_domain,
+    delete=lambda admin: admin.delete_alias_domain,
+)
+add_delete_routes(router, ALIAS_DOMAINS)
+
+
 @router.get("/alias-domains")
 async def alias_domain_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    admin = service(context)
-    query = list_query(request)
     domain = optional(request, "domain")
-    page = await call(admin.page_alias_domains, actor, query, domain)
-    values = list_context(request, query, page, COLUMNS, "alias_domain")
-    values.update(domain=domain or "")
-    return render_list(request, "alias_domains.html", "alias_domains_results.html", values)
+    fetch = partial(service(context).page_alias_domains, actor, domain=domain)
+    return await list_page(request, ALIAS_DOMAINS, fetch, "alias_domain", domain=domain or "")
 
 
 async def _form_context(
@@ -108,24 +115,6 @@ async def edit_alias_domain(
         echo = _echo(form) | {"alias_domain": row["alias_domain"]}
         return form_error(request, FORM, await _form_context(admin, actor, echo, False), e)
     return done_redirect("/alias-domains", "saved", "alias domain", row["alias_domain"])
-
-
-@router.get("/alias-domains/{name}/delete")
-async def delete_alias_domain_form(
-    request: Request, name: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    row = await call(service(context).get_alias_domain, actor, name)
-    return render(request, "alias_domain_delete.html", {"name": row["alias_domain"]})
-
-
-@router.post("/alias-domains/{name}/delete")
-async def delete_alias_domain(
-    request: Request, name: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_alias_domain, actor, name)
-    await call(admin.delete_alias_domain, actor, row["alias_domain"])
-    return done_redirect("/alias-domains", "deleted", "alias domain", row["alias_domain"])
 
 
 __all__ = ["router"]

@@ -4,6 +4,7 @@ rows are edited as the mailbox's forwarding, not here."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -21,13 +22,11 @@ from vmail.web.pages.common import (
     fields,
     form_error,
     lines,
-    list_context,
-    list_query,
     optional,
     read_form,
-    render_list,
     service,
 )
+from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
 from vmail.web.pages.mailboxes import domain_names
 from vmail.web.templating import render
 
@@ -37,15 +36,25 @@ COLUMNS = ("address", "goto", "active", "modified")
 FORM = "alias_form.html"
 
 
+ALIASES = ObjectKind(
+    path="/aliases",
+    what="alias",
+    key="address",
+    template="aliases",
+    columns=COLUMNS,
+    get=lambda admin: admin.get_alias,
+    delete=lambda admin: admin.delete_alias,
+)
+add_delete_routes(router, ALIASES)
+
+
 @router.get("/aliases")
 async def alias_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
     admin = service(context)
-    query = list_query(request)
     domain = optional(request, "domain")
-    page = await call(admin.page_aliases, actor, query, domain)
-    values = list_context(request, query, page, COLUMNS, "address")
-    values.update(domain=domain or "", domains=await call(domain_names, admin, actor))
-    return render_list(request, "aliases.html", "aliases_results.html", values)
+    fetch = partial(admin.page_aliases, actor, domain=domain)
+    domains = await call(domain_names, admin, actor)
+    return await list_page(request, ALIASES, fetch, "address", domain=domain or "", domains=domains)
 
 
 async def _form_context(
@@ -121,24 +130,6 @@ async def edit_alias(
         echo = _echo(form) | {"address": row["address"]}
         return form_error(request, FORM, {"form": echo, "creating": False}, e)
     return done_redirect("/aliases", "saved", "alias", row["address"])
-
-
-@router.get("/aliases/{address}/delete")
-async def delete_alias_form(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    row = await call(service(context).get_alias, actor, address)
-    return render(request, "alias_delete.html", {"address": row["address"]})
-
-
-@router.post("/aliases/{address}/delete")
-async def delete_alias(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_alias, actor, address)
-    await call(admin.delete_alias, actor, row["address"])
-    return done_redirect("/aliases", "deleted", "alias", row["address"])
 
 
 __all__ = ["router"]

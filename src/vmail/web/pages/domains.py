@@ -4,14 +4,15 @@ superadmins only."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from fastapi import HTTPException
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vmail.admin import Actor
+from vmail.admin import Actor, AdminService
+from vmail.admin.records import Record
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
@@ -21,13 +22,11 @@ from vmail.web.pages.common import (
     done_redirect,
     fields,
     form_error,
-    list_context,
-    list_query,
     number,
     read_form,
-    render_list,
     service,
 )
+from vmail.web.pages.crud import Note, ObjectKind, add_delete_routes, list_page
 from vmail.web.templating import render
 
 router = admin_router()
@@ -47,19 +46,34 @@ EMPTY: dict[str, Any] = {
 }
 
 
-def require_superadmin(actor: Actor) -> None:
-    if not actor.is_superadmin:
-        raise HTTPException(403, "only superadmins manage domains")
+def _delete_note(admin: AdminService, actor: Actor, row: Record) -> Note:
+    usage = admin.domain_usage(actor, row["domain"])
+    return (
+        "error",
+        f"Its {usage['mailbox_count']} mailbox(es), {usage['alias_count']} alias(es),"
+        " alias domains and admin assignments are deleted with it.",
+    )
+
+
+DOMAINS = ObjectKind(
+    path="/domains",
+    what="domain",
+    key="domain",
+    template="domains",
+    columns=COLUMNS,
+    get=lambda admin: admin.get_domain,
+    delete=lambda admin: admin.delete_domain,
+    superadmin_only=True,
+    note=_delete_note,
+)
+add_delete_routes(router, DOMAINS)
+require_superadmin = DOMAINS.check
 
 
 @router.get("/domains")
 async def domain_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    admin = service(context)
-    query = list_query(request)
-    page = await call(admin.page_domains, actor, query)
-    values = list_context(request, query, page, COLUMNS, "domain")
-    values.update(actor=actor)
-    return render_list(request, "domains.html", "domains_results.html", values)
+    fetch = partial(service(context).page_domains, actor)
+    return await list_page(request, DOMAINS, fetch, "domain", actor=actor)
 
 
 def _settings(form: FormData) -> dict[str, Any]:
@@ -128,28 +142,6 @@ async def edit_domain(
         echo = _echo(form) | {"domain": row["domain"]}
         return form_error(request, FORM, {"form": echo, "creating": False}, e)
     return done_redirect("/domains", "saved", "domain", row["domain"])
-
-
-@router.get("/domains/{domain}/delete")
-async def delete_domain_form(
-    request: Request, domain: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_domain, actor, domain)
-    usage = await call(admin.domain_usage, actor, row["domain"])
-    return render(request, "domain_delete.html", {"domain": row["domain"], "usage": usage})
-
-
-@router.post("/domains/{domain}/delete")
-async def delete_domain(
-    request: Request, domain: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_domain, actor, domain)
-    await call(admin.delete_domain, actor, row["domain"])
-    return done_redirect("/domains", "deleted", "domain", row["domain"])
 
 
 __all__ = ["router"]

@@ -4,6 +4,7 @@ forwarding = the mailbox's alias targets), delete with a confirmation step."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -22,15 +23,13 @@ from vmail.web.pages.common import (
     fields,
     form_error,
     lines,
-    list_context,
-    list_query,
     new_password,
     optional,
     password_page,
     read_form,
-    render_list,
     service,
 )
+from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
 from vmail.web.templating import render
 
 router = admin_router()
@@ -38,6 +37,7 @@ router = admin_router()
 COLUMNS = ("username", "name", "quota", "active", "modified")
 FORM = "mailbox_form.html"
 MAX_QUOTA = 2**63 - 1  # the quota column is a signed 64-bit integer
+DELETE_NOTE = "Its alias, vacation and quota rows are deleted; the mail files on disk stay."
 
 
 def domain_names(admin: AdminService, actor: Actor) -> list[str]:
@@ -59,15 +59,28 @@ def quota_text(quota: int) -> str:
     return str(quota // rules.MB) if quota % rules.MB == 0 else f"{quota}B"
 
 
+MAILBOXES = ObjectKind(
+    path="/mailboxes",
+    what="mailbox",
+    key="username",
+    template="mailboxes",
+    columns=COLUMNS,
+    get=lambda admin: admin.get_mailbox,
+    delete=lambda admin: admin.delete_mailbox,
+    note=lambda _admin, _actor, _row: ("hint", DELETE_NOTE),
+)
+add_delete_routes(router, MAILBOXES)
+
+
 @router.get("/mailboxes")
 async def mailbox_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
     admin = service(context)
-    query = list_query(request)
     domain = optional(request, "domain")
-    page = await call(admin.page_mailboxes, actor, query, domain)
-    values = list_context(request, query, page, COLUMNS, "username")
-    values.update(actor=actor, domain=domain or "", domains=await call(domain_names, admin, actor))
-    return render_list(request, "mailboxes.html", "mailboxes_results.html", values)
+    fetch = partial(admin.page_mailboxes, actor, domain=domain)
+    domains = await call(domain_names, admin, actor)
+    return await list_page(
+        request, MAILBOXES, fetch, "username", actor=actor, domain=domain or "", domains=domains
+    )
 
 
 async def _form_context(
@@ -173,24 +186,6 @@ async def edit_mailbox(
     if generated and password is not None:
         return password_page(request, "Mailbox", name, password, "/mailboxes")
     return done_redirect("/mailboxes", "saved", "mailbox", name)
-
-
-@router.get("/mailboxes/{address}/delete")
-async def delete_mailbox_form(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    row = await call(service(context).get_mailbox, actor, address)
-    return render(request, "mailbox_delete.html", {"address": row["username"]})
-
-
-@router.post("/mailboxes/{address}/delete")
-async def delete_mailbox(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_mailbox, actor, address)
-    await call(admin.delete_mailbox, actor, row["username"])
-    return done_redirect("/mailboxes", "deleted", "mailbox", row["username"])
 
 
 __all__ = ["domain_names", "quota_bytes", "quota_text", "router"]
