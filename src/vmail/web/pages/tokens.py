@@ -20,7 +20,8 @@ from vmail.web.pages.common import (
     done_redirect,
     fields,
     form_error,
-    notice,
+    list_context,
+    list_query,
     read_form,
     service,
 )
@@ -39,8 +40,9 @@ def roles(actor: Actor) -> list[str]:
 
 @router.get("/tokens")
 async def token_list(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    rows = await call(service(context).list_tokens, actor)
-    values = {"rows": rows, "notice": notice(request), "actor": actor}
+    query = list_query(request)
+    page = await call(service(context).page_tokens, actor, query)
+    values = list_context(request, query, page, (), "id") | {"actor": actor}
     return render(request, "tokens.html", values)
 
 
