@@ -24,7 +24,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.browser.browsing import (
     CHROMIUM,
@@ -50,6 +57,8 @@ SERVER_SETTINGS = {
     "transport_maps": f"inline:{{ {STUCK_DOMAIN}=smtp:[127.0.0.1]:9 }}",
 }
 CALL_FAILED = pytest.StashKey[bool]()
+# expect() waits as long as actions do (its own default, 5 s, is short on a busy CI box).
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
