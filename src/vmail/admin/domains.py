@@ -169,6 +169,15 @@ def list_domains(session: Session, actor: Actor) -> list[Record]:
     return [record(row) for row in session.scalars(query)]
 
 
+def domain_names(session: Session, actor: Actor) -> list[str]:
+    """The names of the domains the actor manages, sorted (for forms and filters)."""
+    query = select(Domain.domain).order_by(Domain.domain)
+    domains = managed_domains(actor)
+    if domains is not None:
+        query = query.where(Domain.domain.in_(domains))
+    return list(session.scalars(query))
+
+
 def show(session: Session, actor: Actor, name: str) -> Record:
     domain = rules.domain_name(name)
     require_manages(actor, domain)

@@ -416,6 +416,7 @@ def test_domain_admin_stays_in_its_domains(svc: AdminService, cli: Actor) -> Non
     svc.add_alias(me, "a@mine.example", "t@theirs.example")  # external targets are fine
     svc.add_alias_domain(me, "also.example", "mine.example")
     assert [d["domain"] for d in svc.list_domains(me)] == ["also.example", "mine.example"]
+    assert svc.domain_names(me) == ["also.example", "mine.example"]
     assert [m["username"] for m in svc.list_mailboxes(me)] == ["m@mine.example"]
     assert svc.list_alias_domains(me) != []
     # refused: other domains, domain and admin management

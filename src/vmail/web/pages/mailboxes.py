@@ -42,7 +42,7 @@ DELETE_NOTE = "Its alias, vacation and quota rows are deleted; the mail files on
 
 def domain_names(admin: AdminService, actor: Actor) -> list[str]:
     """The domains this admin may put mailboxes in (the form's select)."""
-    return [row["domain"] for row in admin.list_domains(actor)]
+    return admin.domain_names(actor)
 
 
 def quota_bytes(text: str) -> int | None:
