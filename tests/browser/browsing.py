@@ -59,8 +59,7 @@ class ConsoleLog:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
-        # The layout names no icon, so Chromium asks for /favicon.ico and gets a 404.
-        self._allowed: list[str] = ["/favicon.ico)"]
+        self._allowed: list[str] = []
 
     def attach(self, page: Page) -> None:
         page.on("console", self._on_console)

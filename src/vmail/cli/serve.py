@@ -182,6 +182,7 @@ LAZY_STDLIB = (
     "email.generator",
     "email.headerregistry",
     "email.policy",
+    "_strptime",  # datetime.strptime
 )
 
 

@@ -10,10 +10,10 @@ security headers, 500s); :func:`~vmail.web.deps.check_csrf` guards every route.
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from starlette.staticfiles import StaticFiles
 
 from vmail import __version__
 from vmail.web import api, pages
+from vmail.web.assets import static_route
 from vmail.web.context import WebContext
 from vmail.web.deps import check_csrf
 from vmail.web.errors import install_error_handlers
@@ -41,7 +41,7 @@ def create_app(context: WebContext) -> FastAPI:
         app.include_router(router, include_in_schema=False)  # HTML pages: not the API
     for router in api.ROUTERS:
         app.include_router(router, prefix=api.PREFIX)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.router.routes.append(static_route(STATIC_DIR))
     return app
 
 

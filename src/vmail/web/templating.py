@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2 import DictLoader, Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -84,7 +84,16 @@ def csrf_field(context: Context) -> Markup:
 
 
 def make_templates() -> Jinja2Templates:
-    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True)
+    """Every template read and compiled now, while the app is built: ``vmail serve``
+    builds it before dropping root, and the package may not be readable afterwards (a
+    checkout under a 0700 home directory)."""
+    sources = {
+        path.relative_to(TEMPLATE_DIR).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(TEMPLATE_DIR.rglob("*.html"))
+    }
+    env = Environment(loader=DictLoader(sources), autoescape=True, cache_size=-1)
+    for name in sources:
+        env.get_template(name)
     env.globals["csrf_field"] = csrf_field
     return Jinja2Templates(env=env, context_processors=[_page_context])
 

@@ -15,7 +15,7 @@ included here.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException
@@ -29,6 +29,7 @@ from vmail.admin.records import Record
 from vmail.directory.models import EPOCH, FAR_FUTURE
 from vmail.web.deps import CurrentUser, Service
 from vmail.web.pages import account_totp
+from vmail.web.pages.common import day
 from vmail.web.selfservice import change_password
 from vmail.web.templating import render
 
@@ -40,20 +41,15 @@ MAX_BODY = 65000
 DONE = {"password": "Your password has been changed.", "vacation": "Your vacation is saved."}
 # (seconds, label): how often one sender gets the vacation reply.
 INTERVALS = ((0, "once"), (86400, "once a day"), (604800, "once a week"))
-LAST_SECOND = time(23, 59, 59)
 
 
 def parse_day(text: str, name: str, *, last: bool = False) -> datetime | None:
     """A ``YYYY-MM-DD`` form field as its first (or, with ``last``, final) second; None
     when empty; InvalidError otherwise."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        raise InvalidError(f"{name}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
-    return datetime.combine(day.date(), LAST_SECOND) if last else day
+    if not last:
+        return day(text, name)
+    after = day(text, name, end=True)
+    return None if after is None else after - timedelta(seconds=1)
 
 
 def vacation_form(vacation: Record) -> dict[str, Any]:
