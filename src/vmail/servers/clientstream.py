@@ -19,6 +19,7 @@ itself, non-blocking, or an :class:`ssl.SSLSocket` on it, without asyncio's tran
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import asyncio.sslproto
 import contextlib
@@ -93,6 +94,7 @@ class ClientStream:
         "_plain",
         "_read_waiter",
         "_sock",
+        "_watching",
         "_write_waiter",
         "address",
         "bytes_in",
@@ -128,7 +130,8 @@ class ClientStream:
         self.bytes_in = 0  # what the client sent (inflated), for the logout log line
         self.bytes_out = 0  # what we sent (before compression)
         self._read_waiter: asyncio.Future[Any] | None = None
-        self._write_waiter: asyncio.Future[None] | None = None
+        self._write_waiter: asyncio.Future[Any] | None = None
+        self._watching = False  # the read-ready callback is registered
 
     @property
     def secure(self) -> bool:
@@ -156,23 +159,39 @@ class ClientStream:
         """Wait (no task, one future) until the socket is readable / writable."""
         if self.closed:
             return
-        loop = self._loop
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[Any] = self._loop.create_future()
         if write:
             self._write_waiter = future
-            loop.add_writer(self._fd, _wake, future)
-        else:
-            self._read_waiter = future
-            loop.add_reader(self._fd, _wake, future)
+            self._loop.add_writer(self._fd, _wake, future)
+            try:
+                await future
+            finally:
+                self._write_waiter = None
+                if not self.closed:
+                    self._loop.remove_writer(self._fd)
+            return
+        self._read_waiter = future
+        self._watch_reads()
         try:
             await future
         finally:
-            if not self.closed:
-                (loop.remove_writer if write else loop.remove_reader)(self._fd)
-            if write:
-                self._write_waiter = None
-            else:
-                self._read_waiter = None
+            self._read_waiter = None
+
+    def _watch_reads(self) -> None:
+        # The read-ready callback stays registered after a wait (a request/response
+        # exchange then costs no epoll_ctl() per read); it unregisters itself the first
+        # time it fires with nobody waiting, so unread input never spins the loop.
+        if not self._watching:
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._watching = True
+
+    def _on_readable(self) -> None:
+        waiter = self._read_waiter
+        if waiter is None:
+            self._loop.remove_reader(self._fd)
+            self._watching = False
+        elif not waiter.done():
+            waiter.set_result(True)
 
     def has_input(self) -> bool:
         """Whether input is already waiting in this process (no need to poll the socket)."""
@@ -188,23 +207,36 @@ class ClientStream:
         """Sleep until input arrives (True), or ``wake`` is done or ``timeout`` passes
         (False): one future, one read-ready callback, one timer and no task — what an idle
         IDLE session costs while it waits."""
-        if self.has_input() or self.closed:
-            return True
         loop = self._loop
-        future: asyncio.Future[bool] = loop.create_future()
-        self._read_waiter = future
-        loop.add_reader(self._fd, _settle, future, True)
-        timer = loop.call_later(timeout, _settle, future, False)
-        if wake is not None:
-            wake.add_done_callback(lambda _: _settle(future, False))
+        deadline = loop.time() + timeout
+        while not (self.has_input() or self.closed):
+            future: asyncio.Future[bool] = loop.create_future()
+            self._read_waiter = future
+            self._watch_reads()
+            timer = loop.call_at(deadline, _settle, future, False)
+            if wake is not None:
+                wake.add_done_callback(lambda _, f=future: _settle(f, False))  # type: ignore[misc]
+            try:
+                readable = await future
+            finally:
+                timer.cancel()
+                self._read_waiter = None
+            if not readable:
+                return self.closed
+            if self._peek():
+                return True
+            # else a stale readiness event (of input read since): sleep on
+        return True
+
+    def _peek(self) -> bool:
+        """Whether the socket has bytes (or the end of input) to read, without reading."""
         try:
-            readable = await future
-        finally:
-            timer.cancel()
-            self._read_waiter = None
-            if not self.closed:
-                loop.remove_reader(self._fd)
-        return readable or self.closed
+            _socket.socket.recv(self._sock, 1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            pass
+        return True
 
     # -- input -------------------------------------------------------------------------
 
@@ -314,14 +346,14 @@ class ClientStream:
         if self.closed:
             return
         self.closed = True
-        loop = self._loop
-        for waiter, remove in (
-            (self._read_waiter, loop.remove_reader),
-            (self._write_waiter, loop.remove_writer),
-        ):
-            if waiter is not None:
-                remove(self._fd)
-                _wake(waiter)
+        if self._watching:
+            self._loop.remove_reader(self._fd)
+            self._watching = False
+        if self._write_waiter is not None:
+            self._loop.remove_writer(self._fd)
+            _wake(self._write_waiter)
+        if self._read_waiter is not None:
+            _wake(self._read_waiter)
         self._sock.close()
 
     def close(self) -> None:
