@@ -282,3 +282,26 @@ def test_listener_waits_for_accept_and_close_ends_sessions() -> None:
         writer.close()
 
     run(main)
+
+
+def test_hibernate_after_a_request_is_not_woken_by_its_stale_readiness() -> None:
+    async def handler(stream: ClientStream) -> None:
+        for _ in range(20):  # readiness of the request just read must not end the sleep
+            assert await stream.read(5) == b"ping\r\n"
+            stream.write(b"pong\r\n")
+            await stream.flush()
+            assert not await stream.hibernate(None, 0.01)
+
+    async def main() -> None:
+        server = Listener(handler)
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        for _ in range(20):
+            writer.write(b"ping\r\n")
+            assert await reader.readline() == b"pong\r\n"
+            await asyncio.sleep(0.05)  # the server's 10 ms sleep is over
+        assert await server.outcomes.get() == "done"
+        writer.close()
+        await server.close()
+
+    run(main)
