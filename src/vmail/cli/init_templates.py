@@ -96,6 +96,10 @@ MAPS: dict[str, tuple[str, str]] = {
         " AND alias.address = {catchall_target}"
         " AND alias.active = '1' AND alias_domain.active = '1'",
     ),
+    "transport_maps": (
+        "domain -> its transport (PostfixAdmin's domain.transport; empty: the default)",
+        "SELECT transport FROM domain WHERE domain='%s' AND transport <> '' AND active = '1'",
+    ),
 }
 
 # main.cf parameter -> its maps, in lookup order
@@ -108,6 +112,7 @@ MAP_PARAMETERS = {
         "virtual_alias_domain_maps",
         "virtual_alias_domain_catchall_maps",
     ],
+    "transport_maps": ["transport_maps"],
 }
 
 
@@ -201,6 +206,9 @@ virtual_mailbox_domains = {_map_list(setup, "virtual_mailbox_domains")}
 virtual_mailbox_maps = {_map_list(setup, "virtual_mailbox_maps")}
 virtual_mailbox_quota_maps = {_map_list(setup, "virtual_mailbox_quota_maps")}
 virtual_alias_maps = {_map_list(setup, "virtual_alias_maps")}
+# A domain's transport field (the admin UI's "Transport") routes its mail: e.g.
+# lmtp:unix:private/dovecot-lmtp, or smtp:[mx.example.net] for a backup MX.
+transport_maps = {_map_list(setup, "transport_maps")}
 virtual_mailbox_base = $vmail_data_directory/{MAIL_DIR}
 virtual_mailbox_limit = 512000000
 virtual_minimum_uid = {setup.uid}

@@ -229,6 +229,11 @@ EXPECTED = {
         "team@alias.example": "ann@example.com",
         "nobody@alias.example": "ann@example.com",
     },
+    "transport_maps": {
+        "example.com": "virtual",
+        "alias.example": "virtual",
+        "off.example": "virtual",
+    },
 }
 
 
