@@ -48,6 +48,7 @@ import traceback
 from types import TracebackType
 from typing import IO, Any
 
+from vmail.core.forking import fork
 from vmail.delivery.spawn_protocol import (
     ProtocolError,
     SpawnRequest,
@@ -150,7 +151,7 @@ class Spawner:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELPER_SIGNALS)
         pid = -1
         try:
-            pid = os.fork()
+            pid = fork()
         finally:
             if pid != 0:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)

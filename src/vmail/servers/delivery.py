@@ -31,6 +31,7 @@ import stat
 import threading
 from collections.abc import Callable
 
+from vmail.core.forking import fork
 from vmail.delivery.command import spawner_fds
 
 log = logging.getLogger("vmail.master")
@@ -69,7 +70,7 @@ class DeliveryProcess:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(write_fd, False)
         parent = os.getpid()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:  # the child: never returns into the parent's code
             code = 70  # EX_SOFTWARE
             try:
