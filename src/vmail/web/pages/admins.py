@@ -15,24 +15,22 @@ from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
     FORM_ERRORS,
     admin_router,
-    call,
     checked,
-    done_redirect,
     fields,
-    form_error,
     new_password,
-    password_page,
-    read_form,
     service,
 )
-from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
-from vmail.web.pages.mailboxes import domain_names
-from vmail.web.templating import render
+from vmail.web.pages.crud import (
+    ObjectForm,
+    ObjectKind,
+    add_delete_routes,
+    add_form_routes,
+    list_page,
+)
 
 router = admin_router()
 
 COLUMNS = ("username", "superadmin", "active", "modified")
-FORM = "admin_form.html"
 # an admin's own rights are not theirs to remove: shown next to the form too
 ADMIN_FORM_ERRORS = (*FORM_ERRORS, ForbiddenError)
 
@@ -60,12 +58,6 @@ async def admin_list(request: Request, actor: CurrentAdmin, context: Context) ->
     return await list_page(request, ADMINS, fetch, "username", actor=actor)
 
 
-async def _form_context(
-    admin: AdminService, actor: Actor, form: dict[str, Any], creating: bool
-) -> dict[str, Any]:
-    return {"form": form, "creating": creating, "domains": await call(domain_names, admin, actor)}
-
-
 def _echo(form: FormData) -> dict[str, Any]:
     return fields(form) | {
         "superadmin": checked(form, "superadmin"),
@@ -74,79 +66,43 @@ def _echo(form: FormData) -> dict[str, Any]:
     }
 
 
-def _domains(form: FormData, superadmin: bool) -> list[str]:
+def _rights(form: FormData) -> dict[str, Any]:
+    """The superadmin flag, domains (none for a superadmin) and active flag posted."""
+    superadmin = checked(form, "superadmin")
     chosen = [d for d in form.getlist("domains") if isinstance(d, str) and d.strip()]
-    return [] if superadmin else chosen
+    domains = [] if superadmin else chosen
+    return {"superadmin": superadmin, "domains": domains, "active": checked(form, "active")}
 
 
-@router.get("/admins/new")
-async def new_admin(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    require_superadmin(actor)
-    form = {"username": "", "superadmin": False, "domains": [], "active": True}
-    return render(request, FORM, await _form_context(service(context), actor, form, True))
+def _create(admin: AdminService, actor: Actor, form: FormData) -> tuple[str, str | None]:
+    password, generated = new_password(form, required=True)
+    assert password is not None
+    username = fields(form).get("username", "")
+    row = admin.add_admin(actor, username, password, **_rights(form))
+    return row["username"], password if generated else None
 
 
-@router.post("/admins/new")
-async def create_admin(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    form = await read_form(request)
-    superadmin = checked(form, "superadmin")
-    try:
-        password, generated = new_password(form, required=True)
-        assert password is not None
-        row = await call(
-            admin.add_admin,
-            actor,
-            fields(form).get("username", ""),
-            password,
-            superadmin=superadmin,
-            domains=_domains(form, superadmin),
-            active=checked(form, "active"),
-        )
-    except ADMIN_FORM_ERRORS as e:
-        return form_error(request, FORM, await _form_context(admin, actor, _echo(form), True), e)
-    if generated:
-        return password_page(request, "Admin", row["username"], password, "/admins")
-    return done_redirect("/admins", "created", "admin", row["username"])
+def _edit(admin: AdminService, actor: Actor, current: dict[str, Any], form: FormData) -> str | None:
+    password, generated = new_password(form, required=False)
+    admin.edit_admin(actor, current["username"], password=password, **_rights(form))
+    return password if generated else None
 
 
-@router.get("/admins/{username}/edit")
-async def edit_admin_form(
-    request: Request, username: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_admin, actor, username)
-    return render(request, FORM, await _form_context(admin, actor, row, False))
-
-
-@router.post("/admins/{username}/edit")
-async def edit_admin(
-    request: Request, username: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_admin, actor, username)
-    form = await read_form(request)
-    superadmin = checked(form, "superadmin")
-    try:
-        password, generated = new_password(form, required=False)
-        await call(
-            admin.edit_admin,
-            actor,
-            row["username"],
-            password=password,
-            superadmin=superadmin,
-            domains=_domains(form, superadmin),
-            active=checked(form, "active"),
-        )
-    except ADMIN_FORM_ERRORS as e:
-        echo = _echo(form) | {"username": row["username"]}
-        return form_error(request, FORM, await _form_context(admin, actor, echo, False), e)
-    if generated and password is not None:
-        return password_page(request, "Admin", row["username"], password, "/admins")
-    return done_redirect("/admins", "saved", "admin", row["username"])
+add_form_routes(
+    router,
+    ADMINS,
+    ObjectForm(
+        template="admin_form.html",
+        blank=lambda _request: {"username": "", "superadmin": False, "domains": [], "active": True},
+        current=lambda admin, actor, name: admin.get_admin(actor, name),
+        create=_create,
+        edit=_edit,
+        name="username",
+        domains="always",
+        echo=_echo,
+        errors=ADMIN_FORM_ERRORS,
+    ),
+)
 
 
 __all__ = ["router"]

@@ -13,25 +13,23 @@ from starlette.responses import Response
 from vmail.admin import Actor, AdminService
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
-    FORM_ERRORS,
     admin_router,
-    call,
     checked,
-    done_redirect,
     fields,
-    form_error,
     optional,
-    read_form,
     service,
 )
-from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
-from vmail.web.pages.mailboxes import domain_names
-from vmail.web.templating import render
+from vmail.web.pages.crud import (
+    ObjectForm,
+    ObjectKind,
+    add_delete_routes,
+    add_form_routes,
+    list_page,
+)
 
 router = admin_router()
 
 COLUMNS = ("alias_domain", "target_domain", "active", "modified")
-FORM = "alias_domain_form.html"
 
 
 ALIAS_DOMAINS = ObjectKind(
@@ -53,68 +51,35 @@ async def alias_domain_list(request: Request, actor: CurrentAdmin, context: Cont
     return await list_page(request, ALIAS_DOMAINS, fetch, "alias_domain", domain=domain or "")
 
 
-async def _form_context(
-    admin: AdminService, actor: Actor, form: dict[str, Any], creating: bool
-) -> dict[str, Any]:
-    return {"form": form, "creating": creating, "domains": await call(domain_names, admin, actor)}
-
-
-def _echo(form: FormData) -> dict[str, Any]:
-    return fields(form) | {"active": checked(form, "active")}
-
-
-@router.get("/alias-domains/new")
-async def new_alias_domain(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    form = {"alias_domain": "", "target_domain": "", "active": True}
-    return render(request, FORM, await _form_context(service(context), actor, form, True))
-
-
-@router.post("/alias-domains/new")
-async def create_alias_domain(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    admin = service(context)
-    form = await read_form(request)
+def _create(admin: AdminService, actor: Actor, form: FormData) -> tuple[str, None]:
     text = fields(form)
-    try:
-        row = await call(
-            admin.add_alias_domain,
-            actor,
-            text.get("alias_domain", ""),
-            text.get("target_domain", ""),
-            active=checked(form, "active"),
-        )
-    except FORM_ERRORS as e:
-        return form_error(request, FORM, await _form_context(admin, actor, _echo(form), True), e)
-    return done_redirect("/alias-domains", "created", "alias domain", row["alias_domain"])
+    alias_domain, target = text.get("alias_domain", ""), text.get("target_domain", "")
+    row = admin.add_alias_domain(actor, alias_domain, target, active=checked(form, "active"))
+    return row["alias_domain"], None
 
 
-@router.get("/alias-domains/{name}/edit")
-async def edit_alias_domain_form(
-    request: Request, name: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_alias_domain, actor, name)
-    return render(request, FORM, await _form_context(admin, actor, row, False))
+def _edit(admin: AdminService, actor: Actor, current: dict[str, Any], form: FormData) -> None:
+    admin.edit_alias_domain(
+        actor,
+        current["alias_domain"],
+        target_domain=fields(form).get("target_domain", ""),
+        active=checked(form, "active"),
+    )
 
 
-@router.post("/alias-domains/{name}/edit")
-async def edit_alias_domain(
-    request: Request, name: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_alias_domain, actor, name)
-    form = await read_form(request)
-    try:
-        await call(
-            admin.edit_alias_domain,
-            actor,
-            row["alias_domain"],
-            target_domain=fields(form).get("target_domain", ""),
-            active=checked(form, "active"),
-        )
-    except FORM_ERRORS as e:
-        echo = _echo(form) | {"alias_domain": row["alias_domain"]}
-        return form_error(request, FORM, await _form_context(admin, actor, echo, False), e)
-    return done_redirect("/alias-domains", "saved", "alias domain", row["alias_domain"])
+add_form_routes(
+    router,
+    ALIAS_DOMAINS,
+    ObjectForm(
+        template="alias_domain_form.html",
+        blank=lambda _request: {"alias_domain": "", "target_domain": "", "active": True},
+        current=lambda admin, actor, name: admin.get_alias_domain(actor, name),
+        create=_create,
+        edit=_edit,
+        name="alias_domain",
+        domains="always",
+    ),
+)
 
 
 __all__ = ["router"]

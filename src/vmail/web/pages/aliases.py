@@ -14,26 +14,26 @@ from starlette.responses import Response
 from vmail.admin import Actor, AdminService
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
-    FORM_ERRORS,
     admin_router,
     call,
     checked,
-    done_redirect,
     fields,
-    form_error,
     lines,
     optional,
-    read_form,
     service,
 )
-from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
+from vmail.web.pages.crud import (
+    ObjectForm,
+    ObjectKind,
+    add_delete_routes,
+    add_form_routes,
+    list_page,
+)
 from vmail.web.pages.mailboxes import domain_names
-from vmail.web.templating import render
 
 router = admin_router()
 
 COLUMNS = ("address", "goto", "active", "modified")
-FORM = "alias_form.html"
 
 
 ALIASES = ObjectKind(
@@ -57,79 +57,42 @@ async def alias_list(request: Request, actor: CurrentAdmin, context: Context) ->
     return await list_page(request, ALIASES, fetch, "address", domain=domain or "", domains=domains)
 
 
-async def _form_context(
-    admin: AdminService, actor: Actor, form: dict[str, Any], creating: bool
-) -> dict[str, Any]:
-    domains = await call(domain_names, admin, actor) if creating else []
-    return {"form": form, "creating": creating, "domains": domains}
+def _blank(request: Request) -> dict[str, Any]:
+    domain = optional(request, "domain") or ""
+    return {"local_part": "", "domain": domain, "goto": "", "active": True}
 
 
-def _echo(form: FormData) -> dict[str, Any]:
-    return fields(form) | {"active": checked(form, "active")}
+def _current(admin: AdminService, actor: Actor, address: str) -> dict[str, Any]:
+    row = admin.get_alias(actor, address)
+    goto = "\n".join(row["goto"].split(","))
+    return {"address": row["address"], "goto": goto, "active": row["active"]}
 
 
-@router.get("/aliases/new")
-async def new_alias(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    form = {
-        "local_part": "",
-        "domain": optional(request, "domain") or "",
-        "goto": "",
-        "active": True,
-    }
-    return render(request, FORM, await _form_context(service(context), actor, form, True))
-
-
-@router.post("/aliases/new")
-async def create_alias(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    admin = service(context)
-    form = await read_form(request)
+def _create(admin: AdminService, actor: Actor, form: FormData) -> tuple[str, None]:
     text = fields(form)
     address = f"{text.get('local_part', '').strip()}@{text.get('domain', '').strip()}"
-    try:
-        row = await call(
-            admin.add_alias,
-            actor,
-            address,
-            lines(text.get("goto", "")),
-            active=checked(form, "active"),
-        )
-    except FORM_ERRORS as e:
-        return form_error(request, FORM, await _form_context(admin, actor, _echo(form), True), e)
-    return done_redirect("/aliases", "created", "alias", row["address"])
+    goto = lines(text.get("goto", ""))
+    return admin.add_alias(actor, address, goto, active=checked(form, "active"))["address"], None
 
 
-@router.get("/aliases/{address}/edit")
-async def edit_alias_form(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    row = await call(service(context).get_alias, actor, address)
-    form = {
-        "address": row["address"],
-        "goto": "\n".join(row["goto"].split(",")),
-        "active": row["active"],
-    }
-    return render(request, FORM, {"form": form, "creating": False})
+def _edit(admin: AdminService, actor: Actor, current: dict[str, Any], form: FormData) -> None:
+    goto = lines(fields(form).get("goto", ""))
+    admin.edit_alias(actor, current["address"], goto=goto, active=checked(form, "active"))
 
 
-@router.post("/aliases/{address}/edit")
-async def edit_alias(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    row = await call(admin.get_alias, actor, address)
-    form = await read_form(request)
-    try:
-        await call(
-            admin.edit_alias,
-            actor,
-            row["address"],
-            goto=lines(fields(form).get("goto", "")),
-            active=checked(form, "active"),
-        )
-    except FORM_ERRORS as e:
-        echo = _echo(form) | {"address": row["address"]}
-        return form_error(request, FORM, {"form": echo, "creating": False}, e)
-    return done_redirect("/aliases", "saved", "alias", row["address"])
+add_form_routes(
+    router,
+    ALIASES,
+    ObjectForm(
+        template="alias_form.html",
+        blank=_blank,
+        current=_current,
+        create=_create,
+        edit=_edit,
+        name="address",
+        domains="new",
+    ),
+)
 
 
 __all__ = ["router"]

@@ -15,24 +15,24 @@ from vmail.admin import Actor, AdminService
 from vmail.admin.records import Record
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
-    FORM_ERRORS,
     admin_router,
-    call,
     checked,
-    done_redirect,
     fields,
-    form_error,
     number,
-    read_form,
     service,
 )
-from vmail.web.pages.crud import Note, ObjectKind, add_delete_routes, list_page
-from vmail.web.templating import render
+from vmail.web.pages.crud import (
+    Note,
+    ObjectForm,
+    ObjectKind,
+    add_delete_routes,
+    add_form_routes,
+    list_page,
+)
 
 router = admin_router()
 
 COLUMNS = ("domain", "description", "aliases", "mailboxes", "maxquota", "quota", "active")
-FORM = "domain_form.html"
 EMPTY: dict[str, Any] = {
     "domain": "",
     "description": "",
@@ -100,48 +100,33 @@ def _echo(form: FormData) -> dict[str, Any]:
     )
 
 
-@router.get("/domains/new")
-def new_domain(request: Request, actor: CurrentAdmin) -> Response:
-    require_superadmin(actor)
-    return render(request, FORM, {"form": EMPTY, "creating": True})
+def _current(admin: AdminService, actor: Actor, name: str) -> dict[str, Any]:
+    row = admin.get_domain(actor, name)
+    return row | {"transport": row.get("transport") or ""}
 
 
-@router.post("/domains/new")
-async def create_domain(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    require_superadmin(actor)
-    form = await read_form(request)
+def _create(admin: AdminService, actor: Actor, form: FormData) -> tuple[str, None]:
     name = fields(form).get("domain", "")
-    try:
-        row = await call(service(context).add_domain, actor, name, **_settings(form))
-    except FORM_ERRORS as e:
-        return form_error(request, FORM, {"form": _echo(form), "creating": True}, e)
-    return done_redirect("/domains", "created", "domain", row["domain"])
+    return admin.add_domain(actor, name, **_settings(form))["domain"], None
 
 
-@router.get("/domains/{domain}/edit")
-async def edit_domain_form(
-    request: Request, domain: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    row = await call(service(context).get_domain, actor, domain)
-    form = row | {"transport": row.get("transport") or ""}
-    return render(request, FORM, {"form": form, "creating": False})
+def _edit(admin: AdminService, actor: Actor, current: dict[str, Any], form: FormData) -> None:
+    admin.edit_domain(actor, current["domain"], **_settings(form))
 
 
-@router.post("/domains/{domain}/edit")
-async def edit_domain(
-    request: Request, domain: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    require_superadmin(actor)
-    admin = service(context)
-    row = await call(admin.get_domain, actor, domain)
-    form = await read_form(request)
-    try:
-        await call(admin.edit_domain, actor, row["domain"], **_settings(form))
-    except FORM_ERRORS as e:
-        echo = _echo(form) | {"domain": row["domain"]}
-        return form_error(request, FORM, {"form": echo, "creating": False}, e)
-    return done_redirect("/domains", "saved", "domain", row["domain"])
+add_form_routes(
+    router,
+    DOMAINS,
+    ObjectForm(
+        template="domain_form.html",
+        blank=lambda _request: EMPTY,
+        current=_current,
+        create=_create,
+        edit=_edit,
+        name="domain",
+        echo=_echo,
+    ),
+)
 
 
 __all__ = ["router"]

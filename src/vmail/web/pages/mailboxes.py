@@ -15,27 +15,26 @@ from vmail.admin import Actor, AdminService, rules
 from vmail.admin.errors import InvalidError
 from vmail.web.deps import Context, CurrentAdmin
 from vmail.web.pages.common import (
-    FORM_ERRORS,
     admin_router,
     call,
     checked,
-    done_redirect,
     fields,
-    form_error,
     lines,
     new_password,
     optional,
-    password_page,
-    read_form,
     service,
 )
-from vmail.web.pages.crud import ObjectKind, add_delete_routes, list_page
-from vmail.web.templating import render
+from vmail.web.pages.crud import (
+    ObjectForm,
+    ObjectKind,
+    add_delete_routes,
+    add_form_routes,
+    list_page,
+)
 
 router = admin_router()
 
 COLUMNS = ("username", "name", "quota", "active", "modified")
-FORM = "mailbox_form.html"
 MAX_QUOTA = 2**63 - 1  # the quota column is a signed 64-bit integer
 DELETE_NOTE = "Its alias, vacation and quota rows are deleted; the mail files on disk stay."
 
@@ -83,57 +82,27 @@ async def mailbox_list(request: Request, actor: CurrentAdmin, context: Context) 
     )
 
 
-async def _form_context(
-    admin: AdminService, actor: Actor, form: dict[str, Any], creating: bool
-) -> dict[str, Any]:
-    domains = await call(domain_names, admin, actor) if creating else []
-    return {"form": form, "creating": creating, "domains": domains}
+def _blank(request: Request) -> dict[str, Any]:
+    domain = optional(request, "domain") or ""
+    return {"local_part": "", "domain": domain, "name": "", "quota": "", "active": True}
 
 
-@router.get("/mailboxes/new")
-async def new_mailbox(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    form = {
-        "local_part": "",
-        "domain": optional(request, "domain") or "",
-        "name": "",
-        "quota": "",
-        "active": True,
-    }
-    return render(request, FORM, await _form_context(service(context), actor, form, True))
-
-
-def _echo(form: FormData) -> dict[str, Any]:
-    return fields(form) | {"active": checked(form, "active")}
-
-
-@router.post("/mailboxes/new")
-async def create_mailbox(request: Request, actor: CurrentAdmin, context: Context) -> Response:
-    admin = service(context)
-    form = await read_form(request)
+def _create(admin: AdminService, actor: Actor, form: FormData) -> tuple[str, str | None]:
     text = fields(form)
     address = f"{text.get('local_part', '').strip()}@{text.get('domain', '').strip()}"
-    try:
-        password, generated = new_password(form, required=True)
-        assert password is not None
-        row = await call(
-            admin.add_mailbox,
-            actor,
-            address,
-            password,
-            name=text.get("name", ""),
-            quota=quota_bytes(text.get("quota", "")),
-            active=checked(form, "active"),
-        )
-    except FORM_ERRORS as e:
-        return form_error(request, FORM, await _form_context(admin, actor, _echo(form), True), e)
-    if generated:  # shown once, never put in a URL
-        return password_page(request, "Mailbox", row["username"], password, "/mailboxes")
-    return done_redirect("/mailboxes", "created", "mailbox", row["username"])
+    password, generated = new_password(form, required=True)
+    assert password is not None
+    quota = quota_bytes(text.get("quota", ""))
+    active = checked(form, "active")
+    row = admin.add_mailbox(
+        actor, address, password, name=text.get("name", ""), quota=quota, active=active
+    )
+    return row["username"], password if generated else None
 
 
-async def _current(admin: AdminService, actor: Actor, address: str) -> dict[str, Any]:
-    row = await call(admin.get_mailbox, actor, address)
-    alias = await call(admin.get_alias, actor, row["username"])
+def _current(admin: AdminService, actor: Actor, address: str) -> dict[str, Any]:
+    row = admin.get_mailbox(actor, address)
+    alias = admin.get_alias(actor, row["username"])
     return {
         "address": row["username"],
         "name": row["name"],
@@ -143,49 +112,39 @@ async def _current(admin: AdminService, actor: Actor, address: str) -> dict[str,
     }
 
 
-@router.get("/mailboxes/{address}/edit")
-async def edit_mailbox_form(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    form = await _current(admin, actor, address)
-    usage = await call(admin.mailbox_usage, actor, form["address"])
-    values = await _form_context(admin, actor, form, False)
-    return render(request, FORM, values | {"usage": usage})
-
-
-@router.post("/mailboxes/{address}/edit")
-async def edit_mailbox(
-    request: Request, address: str, actor: CurrentAdmin, context: Context
-) -> Response:
-    admin = service(context)
-    current = await _current(admin, actor, address)
-    name = current["address"]
-    form = await read_form(request)
+def _edit(admin: AdminService, actor: Actor, current: dict[str, Any], form: FormData) -> str | None:
     text = fields(form)
-    try:
-        password, generated = new_password(form, required=False)
-        quota = quota_bytes(text.get("quota", ""))
-        if quota is None:
-            raise InvalidError("give a quota (0 = unlimited)")
-        forward = lines(text.get("forward", ""))
-        await call(
-            admin.edit_mailbox,
-            actor,
-            name,
-            name=text.get("name", ""),
-            quota=quota,
-            active=checked(form, "active"),
-            password=password,
-            goto=forward if forward != lines(current["forward"]) else None,
-        )
-    except FORM_ERRORS as e:
-        echo = _echo(form) | {"address": name}
-        values = await _form_context(admin, actor, echo, False)
-        return form_error(request, FORM, values, e)
-    if generated and password is not None:
-        return password_page(request, "Mailbox", name, password, "/mailboxes")
-    return done_redirect("/mailboxes", "saved", "mailbox", name)
+    password, generated = new_password(form, required=False)
+    quota = quota_bytes(text.get("quota", ""))
+    if quota is None:
+        raise InvalidError("give a quota (0 = unlimited)")
+    forward = lines(text.get("forward", ""))
+    admin.edit_mailbox(
+        actor,
+        current["address"],
+        name=text.get("name", ""),
+        quota=quota,
+        active=checked(form, "active"),
+        password=password,
+        goto=forward if forward != lines(current["forward"]) else None,
+    )
+    return password if generated else None
+
+
+add_form_routes(
+    router,
+    MAILBOXES,
+    ObjectForm(
+        template="mailbox_form.html",
+        blank=_blank,
+        current=_current,
+        create=_create,
+        edit=_edit,
+        name="address",
+        domains="new",
+        details=lambda admin, actor, form: {"usage": admin.mailbox_usage(actor, form["address"])},
+    ),
+)
 
 
 __all__ = ["domain_names", "quota_bytes", "quota_text", "router"]
