@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session
 
@@ -38,3 +39,11 @@ def bulk_mailboxes(admin: AdminService, domain: str, count: int) -> list[str]:
     with Session(admin.engine) as session, session.begin():
         session.add_all(rows)
     return names
+
+
+def delete_flow(web: RunningWeb, client: httpx.Client, path: str, name: str, what: str) -> str:
+    """Delete ``name`` from the ``path`` list pages: the confirmation names ``what``, the
+    POST redirects; the list page's text afterwards."""
+    assert f"Delete {what}" in client.get(f"{path}/{name}/delete").text
+    assert web.post(client, f"{path}/{name}/delete").status_code == 303
+    return client.get(path).text
