@@ -12,7 +12,6 @@ result never depends on them.
 
 from __future__ import annotations
 
-import bisect
 import marshal
 import os
 import queue
@@ -94,17 +93,16 @@ def scan_chunks(
             yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
         return
     step = -(-len(paths) // workers)
-    starts = range(0, len(paths), step)
-    ready: queue.SimpleQueue[tuple[int, list[Scanned | None] | None]] = queue.SimpleQueue()
-    for start in starts:
-        share = paths[start : start + step]
+    ready: queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]] = queue.SimpleQueue()
+    shares = [(start, paths[start : start + step]) for start in range(0, len(paths), step)]
+    for start, share in shares:
         threading.Thread(target=_run_worker, args=(start, share, sizes, ready), daemon=True).start()
-    running = len(starts)
+    running = len(shares)
     while running:
-        offset, results = ready.get()
-        if results is None:  # a worker finished; from ``offset`` on, its share is ours
+        start, offset, results = ready.get()
+        if results is None:  # a worker finished; the rest of its share (if any) is ours
             running -= 1
-            end = min(starts[bisect.bisect_right(starts, offset) - 1] + step, len(paths))
+            end = min(start + step, len(paths))
             for at in range(offset, end, CHUNK):
                 yield at, scan_serial(paths[at : min(at + CHUNK, end)], sizes)
         else:
@@ -115,10 +113,11 @@ def _run_worker(
     start: int,
     paths: Sequence[str],
     sizes: bool,
-    ready: queue.SimpleQueue[tuple[int, list[Scanned | None] | None]],
+    ready: queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]],
 ) -> None:
-    """Feed ``paths`` to a worker process and pass on its chunks; then ``(offset, None)``
-    with the offset of the first path it did not answer for."""
+    """Feed ``paths`` (the share starting at ``start``) to a worker process and pass on
+    its chunks as ``(start, offset, results)``; then ``(start, offset, None)`` with the
+    offset of the first path it did not answer for."""
     done = 0
     try:
         with subprocess.Popen(
@@ -140,7 +139,7 @@ def _run_worker(
                     if not isinstance(results, list) or not results:
                         break
                     results = results[: len(paths) - done]
-                    ready.put((start + done, results))
+                    ready.put((start, start + done, results))
                     done += len(results)
             finally:
                 if done < len(paths):
@@ -148,7 +147,7 @@ def _run_worker(
     except (OSError, ValueError, EOFError, TypeError):
         pass
     finally:
-        ready.put((start + done, None))
+        ready.put((start, start + done, None))
 
 
 def main() -> None:

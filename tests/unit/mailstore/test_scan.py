@@ -70,3 +70,15 @@ def test_a_failing_worker_leaves_its_share_to_the_caller(tmp_path: Path) -> None
     paths.append(str(tmp_path / "adir"))  # the second worker fails on it: so does the caller
     with pytest.raises(IsADirectoryError):
         scan.scan_files(paths, sizes=True, workers=2, minimum=10)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_chunks_cover_every_path_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr(scan, "CHUNK", 7)
+    paths = _files(tmp_path, 50)
+    seen: list[int] = []
+    for offset, results in scan.scan_chunks(paths, sizes=True, workers=workers, minimum=10):
+        seen.extend(range(offset, offset + len(results)))
+    assert sorted(seen) == list(range(50))
