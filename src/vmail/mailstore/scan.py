@@ -3,23 +3,27 @@
 The first open of a big folder whose file names carry no ``,W=`` size must read every
 message once: for its CRLF size (RFC822.SIZE) and, since clients fetch them next, for
 its ENVELOPE and decoded Subject. :func:`scan_files` does that in one read per file.
-With many files it splits the work between worker processes (``python -m
-vmail.mailstore.scan``, one per core, fed the paths on stdin, answering on stdout with
-``marshal``), because parsing headers is CPU work that one Python thread cannot spread;
-a worker that cannot start or fails leaves its share to the calling thread, so the
-result never depends on them.
+With many files it splits the work between worker processes (forked, one per core,
+answering through a pipe with ``marshal``), because parsing headers is CPU work that one
+Python thread cannot spread. They are forked, not started with ``python -m``: a server
+that has dropped root may not be able to run its own interpreter (a Python installed
+under a 0700 home directory), and a fork needs no imports. The child only reads files
+and parses them with code already loaded, then exits; a worker that cannot start or
+fails leaves its share to the calling thread, so the result never depends on them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import queue
-import subprocess
-import sys
+import signal
 import threading
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 
+from vmail.core.forking import fork
 from vmail.mailstore.message.raw import body_offset
 from vmail.mailstore.message.summary import header_summary
 
@@ -115,54 +119,59 @@ def _run_worker(
     sizes: bool,
     ready: queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]],
 ) -> None:
-    """Feed ``paths`` (the share starting at ``start``) to a worker process and pass on
+    """Have a forked worker read ``paths`` (the share starting at ``start``) and pass on
     its chunks as ``(start, offset, results)``; then ``(start, offset, None)`` with the
     offset of the first path it did not answer for."""
     done = 0
     try:
-        with subprocess.Popen(
-            [sys.executable, "-m", "vmail.mailstore.scan"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        ) as proc:
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            try:
-                proc.stdin.write(marshal.dumps((sizes, list(paths))))
-                proc.stdin.close()
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        pid = fork()
+        if pid == 0:
+            _worker(read_fd, write_fd, paths, sizes)
+        os.close(write_fd)
+        try:
+            with open(read_fd, "rb") as answers:
                 while done < len(paths):
-                    header = proc.stdout.read(4)
+                    header = answers.read(4)
                     if len(header) < 4:
                         break
-                    results = marshal.loads(proc.stdout.read(int.from_bytes(header, "big")))
+                    results = marshal.loads(answers.read(int.from_bytes(header, "big")))
                     if not isinstance(results, list) or not results:
                         break
                     results = results[: len(paths) - done]
                     ready.put((start, start + done, results))
                     done += len(results)
-            finally:
-                if done < len(paths):
-                    proc.kill()
+        finally:
+            if done < len(paths):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
     except (OSError, ValueError, EOFError, TypeError):
         pass
     finally:
         ready.put((start, start + done, None))
 
 
-def main() -> None:
-    """The worker: ``marshal`` (sizes, paths) on stdin; on stdout, for each chunk of
-    :data:`CHUNK` paths in order, its results as a length-prefixed ``marshal`` list."""
-    sizes, paths = marshal.loads(sys.stdin.buffer.read())
-    out = sys.stdout.buffer
-    for offset in range(0, len(paths), CHUNK):
-        frame = marshal.dumps(scan_serial(paths[offset : offset + CHUNK], sizes))
-        out.write(len(frame).to_bytes(4, "big") + frame)
-        out.flush()
-
-
-if __name__ == "__main__":
-    main()
+def _worker(read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> NoReturn:
+    """The forked worker: the results of ``paths`` on ``write_fd``, a length-prefixed
+    ``marshal`` list per :data:`CHUNK` paths, in order; then it exits (never returns
+    into the parent's code: only this thread was copied)."""
+    status = 1
+    try:
+        os.close(read_fd)
+        with contextlib.suppress(ValueError):  # the parent's signal handling is not ours
+            signal.set_wakeup_fd(-1)
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+                signal.signal(number, signal.SIG_DFL)
+        with open(write_fd, "wb") as out:
+            for offset in range(0, len(paths), CHUNK):
+                frame = marshal.dumps(scan_serial(paths[offset : offset + CHUNK], sizes))
+                out.write(len(frame).to_bytes(4, "big") + frame)
+                out.flush()
+        status = 0
+    finally:
+        os._exit(status)
 
 
 __all__ = ["ENVELOPE_READ", "Scanned", "scan_chunks", "scan_file", "scan_files", "scan_serial"]
