@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,8 @@ class _Client:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
 
-        return asyncio.run(send())
+        with ThreadPoolExecutor(1) as pool:  # its own loop, whatever runs in this thread
+            return pool.submit(asyncio.run, send()).result()
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         return self.request("GET", path, **kwargs)
