@@ -19,6 +19,7 @@ No inline scripts or styles (the CSP forbids them): put code in ``static/``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,17 @@ def csrf_field(context: Context) -> Markup:
     )
 
 
+def when(value: datetime | None, format: str = "%Y-%m-%d %H:%M", never: str = "") -> str:
+    """The ``when`` filter: a date and time, or ``never`` for none (a filter, not a macro:
+    list pages call it on every row)."""
+    return value.strftime(format) if value else never
+
+
+def yesno(value: object) -> str:
+    """The ``yesno`` filter."""
+    return "yes" if value else "no"
+
+
 def make_templates() -> Jinja2Templates:
     """Every template read and compiled now, while the app is built: ``vmail serve``
     builds it before dropping root, and the package may not be readable afterwards (a
@@ -92,9 +104,11 @@ def make_templates() -> Jinja2Templates:
         for path in sorted(TEMPLATE_DIR.rglob("*.html"))
     }
     env = Environment(loader=DictLoader(sources), autoescape=True, cache_size=-1)
+    env.globals["csrf_field"] = csrf_field
+    env.filters["when"] = when
+    env.filters["yesno"] = yesno
     for name in sources:
         env.get_template(name)
-    env.globals["csrf_field"] = csrf_field
     return Jinja2Templates(env=env, context_processors=[_page_context])
 
 
