@@ -397,30 +397,6 @@ ALLOWED: list[Allowance] = [
         "the order of first use (here an APPEND before the first SELECT)",
     ),
     Allowance(
-        "create_delete_rename",
-        r"t22 OK Rename completed|\* STATUS (Old|INBOX) .*|t23 .*",
-        r"t22 NO \[CANNOT\] Renaming INBOX isn't supported|t23 NO .*|\* STATUS INBOX .*",
-        "vmail implements RFC 3501's RENAME INBOX; Dovecot's Maildir++ does not",
-    ),
-    Allowance(
-        "create_delete_rename",
-        r'\* LIST \(\\HasNoChildren\) "\." Old',
-        None,
-        "(follows from RENAME INBOX)",
-    ),
-    Allowance(
-        "create_delete_rename",
-        r"t25 OK Subscribe completed",
-        r"t25 NO Mailbox doesn't exist: Nope",
-        "Dovecot refuses to subscribe a missing mailbox; RFC 3501 allows it",
-    ),
-    Allowance(
-        "create_delete_rename",
-        r'\* LSUB \(\) "\." Nope',
-        None,
-        "(follows from SUBSCRIBE to a missing mailbox)",
-    ),
-    Allowance(
         "append",
         r"\* [89] RECENT",
         r"\* [23] RECENT",

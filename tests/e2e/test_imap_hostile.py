@@ -109,12 +109,13 @@ def test_hostile_folder_names_never_leave_the_maildir(
     mail = shared_server.data_dir / "mail"
     before = {str(p) for p in shared_server.data_dir.parent.rglob("*")}
     client.login()
+    client.command(b"c0", b"CREATE Src")  # RENAME's source (INBOX is refused)
     outside = Path(f"/tmp/vmail-hostile-{os.getpid()}")
     names = [b'".."', b'"../../x"', str(outside).encode(), b'"a..b"', b"{3+}\r\na\x00b"]
     names += [b'"&"', b'"&Jjo"']
     names += [b'"&AGE-"', b'"~bob"']
     for n, name in enumerate(names):
-        for verb in (b"CREATE", b"RENAME INBOX", b"DELETE", b"SUBSCRIBE", b"STATUS"):
+        for verb in (b"CREATE", b"RENAME Src", b"DELETE", b"SUBSCRIBE", b"STATUS"):
             suffix = b" (MESSAGES)" if verb == b"STATUS" else b""
             reply = client.command(b"t%d" % n, verb + b" " + name + suffix)
             assert b" OK " not in reply or verb == b"SUBSCRIBE", (verb, name, reply)

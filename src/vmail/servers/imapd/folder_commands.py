@@ -183,13 +183,18 @@ async def delete(conn: ImapConnection, cmd: t.Delete) -> Done:
 
 @handler(t.Rename, AUTHENTICATED)
 async def rename(conn: ImapConnection, cmd: t.Rename) -> Done:
+    if cmd.mailbox.upper() == "INBOX":  # as Dovecot's Maildir++ (RFC 3501 would move mail)
+        raise No("Renaming INBOX isn't supported", "CANNOT")
     await in_thread(_store(conn).rename, cmd.mailbox, cmd.new_name)
     return Done("OK", "Rename completed.")
 
 
 @handler(t.Subscribe, AUTHENTICATED)
 async def subscribe(conn: ImapConnection, cmd: t.Subscribe) -> Done:
-    await in_thread(_store(conn).subscribe, cmd.mailbox)
+    store = _store(conn)
+    if not await in_thread(store.exists, cmd.mailbox):  # Dovecot refuses (RFC 3501: MAY)
+        raise No(f"Mailbox doesn't exist: {cmd.mailbox}")
+    await in_thread(store.subscribe, cmd.mailbox)
     return Done("OK", "Subscribe completed.")
 
 

@@ -116,6 +116,7 @@ def test_hostile_folder_names_stay_inside_the_maildir(tmp_path: Path) -> None:
     def client(server: ImapServer) -> list[bytes]:
         raw = Raw(server.port)
         raw.login()
+        _tagged(raw.command(b"c0", b"CREATE Src"))  # RENAME's source (INBOX is refused)
         out = []
         names = [
             b'".."',
@@ -132,7 +133,7 @@ def test_hostile_folder_names_stay_inside_the_maildir(tmp_path: Path) -> None:
             b'"~root"',
         ]
         for n, name in enumerate(names):
-            for verb in (b"CREATE", b"SELECT", b"RENAME INBOX", b"DELETE"):
+            for verb in (b"CREATE", b"SELECT", b"RENAME Src", b"DELETE"):
                 out.append(_tagged(raw.command(b"t%d" % n, verb + b" " + name)))
         return out
 
