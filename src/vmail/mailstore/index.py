@@ -195,11 +195,10 @@ class FolderIndex:
             raise ValueError(f"no summary column {column!r}")
         try:
             db = self._connect()
-            row = db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
-            if row is None or row[0] != version:
+            if not self._summaries_are(db, version):
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DELETE FROM summary")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", (version,))
+                for sql, params in _drop_summaries(version):
+                    db.executemany(sql, params)
                 db.execute("COMMIT")
                 return {}
             found: dict[int, bytes] = {}
@@ -224,21 +223,31 @@ class FolderIndex:
         :meth:`summary_blobs` would), so the new rows are not taken for stale ones.
         """
         try:
-            db = self._connect()
-            row = db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
+            current = self._summaries_are(self._connect(), version)
         except sqlite3.Error as e:
             self._failed(e)
             return
-        statements: list[tuple[str, Iterable[tuple[object, ...]]]] = []
-        if row is None or row[0] != version:
-            statements.append(("DELETE FROM summary WHERE ?", [(1,)]))
-            statements.append(("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", [(version,)]))
+        statements = [] if current else _drop_summaries(version)
         statements.append(("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items))
         self._write(statements)
+
+    @staticmethod
+    def _summaries_are(db: sqlite3.Connection, version: int) -> bool:
+        """Whether the cached summaries are of ``version``."""
+        row = db.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()
+        return row is not None and row[0] == version
 
     def put_summaries(self, items: Iterable[tuple[int, bytes, bytes, str]]) -> None:
         """Store (uid, envelope blob, summary blob, subject) in one transaction (best effort)."""
         self._write([("INSERT OR REPLACE INTO summary VALUES (?, ?, ?, ?)", items)])
+
+
+def _drop_summaries(version: int) -> list[tuple[str, Iterable[tuple[object, ...]]]]:
+    """The statements that empty the summary cache and mark it as of ``version``."""
+    return [
+        ("DELETE FROM summary", [()]),
+        ("INSERT OR REPLACE INTO meta VALUES ('summary', ?)", [(version,)]),
+    ]
 
 
 def _meta(uidvalidity: int, highest_modseq: int, first_recent: int) -> list[tuple[str, int]]:

@@ -29,7 +29,6 @@ from vmail.web.pages.crud import (
     add_form_routes,
     list_page,
 )
-from vmail.web.pages.mailboxes import domain_names
 
 router = admin_router()
 
@@ -53,7 +52,7 @@ async def alias_list(request: Request, actor: CurrentAdmin, context: Context) ->
     admin = service(context)
     domain = optional(request, "domain")
     fetch = partial(admin.page_aliases, actor, domain=domain)
-    domains = await call(domain_names, admin, actor)
+    domains = await call(admin.domain_names, actor)
     return await list_page(request, ALIASES, fetch, "address", domain=domain or "", domains=domains)
 
 

@@ -17,7 +17,6 @@ from vmail.web.pages.common import (
     render_list,
     service,
 )
-from vmail.web.pages.mailboxes import domain_names
 
 router = admin_router()
 
@@ -41,7 +40,7 @@ async def log_page(request: Request, actor: CurrentAdmin, context: Context) -> R
         until=day(chosen["until"], "until", end=True),
     )
     values = list_context(request, query, page, COLUMNS, "timestamp", default_descending=True)
-    values.update(filters=chosen, domains=await call(domain_names, admin, actor))
+    values.update(filters=chosen, domains=await call(admin.domain_names, actor))
     return render_list(request, "log.html", "log_results.html", values)
 
 

@@ -39,11 +39,6 @@ MAX_QUOTA = 2**63 - 1  # the quota column is a signed 64-bit integer
 DELETE_NOTE = "Its alias, vacation and quota rows are deleted; the mail files on disk stay."
 
 
-def domain_names(admin: AdminService, actor: Actor) -> list[str]:
-    """The domains this admin may put mailboxes in (the form's select)."""
-    return admin.domain_names(actor)
-
-
 def quota_bytes(text: str) -> int | None:
     """The quota field: blank = the domain's default, else a size (100 = MB, 2G, 512M)."""
     if not text.strip():
@@ -76,7 +71,7 @@ async def mailbox_list(request: Request, actor: CurrentAdmin, context: Context) 
     admin = service(context)
     domain = optional(request, "domain")
     fetch = partial(admin.page_mailboxes, actor, domain=domain)
-    domains = await call(domain_names, admin, actor)
+    domains = await call(admin.domain_names, actor)
     return await list_page(
         request, MAILBOXES, fetch, "username", actor=actor, domain=domain or "", domains=domains
     )
@@ -147,4 +142,4 @@ add_form_routes(
 )
 
 
-__all__ = ["domain_names", "quota_bytes", "quota_text", "router"]
+__all__ = ["quota_bytes", "quota_text", "router"]

@@ -25,7 +25,6 @@ from vmail.web.pages.common import (
     read_form,
     service,
 )
-from vmail.web.pages.mailboxes import domain_names
 from vmail.web.templating import render
 
 router = admin_router()
@@ -47,7 +46,7 @@ async def token_list(request: Request, actor: CurrentAdmin, context: Context) ->
 
 
 async def _form_context(admin: AdminService, actor: Actor, form: dict[str, Any]) -> dict[str, Any]:
-    domains = await call(domain_names, admin, actor)
+    domains = await call(admin.domain_names, actor)
     return {"form": form, "roles": roles(actor), "domains": domains}
 
 
