@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from vmail.core.processes import pid_alive
 from vmail.mailstore.errors import LockTimeoutError, MailstoreError
 
 # Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT is 2 minutes.
@@ -32,13 +33,7 @@ def _owner_is_dead(path: Path) -> bool:
     pid_text, _, host = content.partition(":")
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return not pid_alive(int(pid_text))
 
 
 def _remove_if_stale(path: Path, stale_after: float) -> None:

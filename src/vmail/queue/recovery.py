@@ -2,10 +2,13 @@
 
 What :func:`recover` does, queue by queue, before the queue manager starts:
 
-* ``incoming``: temporary files (``.tmp.*``) are removed. A writer that had not finished
-  :meth:`~vmail.queue.file.QueueWriter.commit` never let SMTP answer 250, so the client
-  still has the message and will send it again. Files under a queue ID are committed
-  messages and stay, to be picked up.
+* ``incoming``: temporary files (``.tmp.<pid>.*``) of writers that are gone are removed.
+  A writer that had not finished :meth:`~vmail.queue.file.QueueWriter.commit` never let
+  SMTP answer 250, so the client still has the message and will send it again. The scan
+  runs while the SMTP servers and ``sendmail`` already write (the queue manager starts
+  beside them), so a file whose process is alive is left alone unless it has not been
+  written for a day (its pid was reused). Files under a queue ID are committed messages
+  and stay, to be picked up.
 * ``active``: every message goes back to ``incoming``, to be scheduled again (as Postfix's
   qmgr does at start), with a ``recovered`` record. Its recipient states are kept, so
   recipients already recorded as delivered or bounced are not delivered again.
@@ -44,8 +47,10 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from vmail.queue.file import RECOVERED, CorruptQueueFileError
+from vmail.core.processes import pid_alive
+from vmail.queue.file import RECOVERED, TEMP_PREFIX, CorruptQueueFileError
 from vmail.queue.spool import ACTIVE, INCOMING, MAIL_QUEUES, QueueNotFoundError, Spool
 
 log = logging.getLogger(__name__)
@@ -66,9 +71,14 @@ def recover(spool: Spool) -> RecoveryReport:
     """Scan and repair the spool (see the module doc). Safe to run any number of times."""
     spool.create()
     report = RecoveryReport()
+    now = time.time()
     for path in spool.temp_files():
-        os.unlink(path)
-        report.removed_temp.append(path.name)
+        if _abandoned(path, now):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:  # committed or aborted while we looked
+                continue
+            report.removed_temp.append(path.name)
     for queue_id in spool.ids(ACTIVE):
         _mark_recovered(spool, queue_id)
         spool.move(queue_id, ACTIVE, INCOMING)
@@ -91,6 +101,20 @@ def recover(spool: Spool) -> RecoveryReport:
                 report.repaired.append(queue_id)
             report.messages += 1
     return report
+
+
+STALE_TEMP_AGE = 86400.0
+"""Seconds without a write after which a temporary file is abandoned whoever holds its pid."""
+
+
+def _abandoned(path: Path, now: float) -> bool:
+    """Whether no live writer owns temporary file ``path`` (``.tmp.<pid>.<random>``)."""
+    try:
+        age = now - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    pid = path.name[len(TEMP_PREFIX) :].partition(".")[0]
+    return not pid.isdigit() or not pid_alive(int(pid)) or age > STALE_TEMP_AGE
 
 
 def _mark_recovered(spool: Spool, queue_id: str) -> None:

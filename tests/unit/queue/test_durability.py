@@ -13,7 +13,7 @@ import pytest
 from vmail.core.errors import TemporaryError
 from vmail.queue import Spool, StatusUpdate
 from vmail.queue.envelope import DELIVERED, PENDING
-from vmail.queue.file import COMMIT_STEPS, MAGIC, FaultHook
+from vmail.queue.file import COMMIT_STEPS, MAGIC, TEMP_PREFIX, FaultHook
 from vmail.queue.recovery import recover
 from vmail.queue.spool import ACTIVE, CORRUPT, DEFERRED, HOLD, INCOMING
 
@@ -31,6 +31,20 @@ def _write(spool: Spool, chunks: list[bytes], fault: FaultHook | None = None) ->
         return w.commit()
 
 
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid  # reaped: no process has this pid now (barring a reuse in µs)
+
+
+def _writer_died(spool: Spool) -> None:
+    """What the kernel leaves of a crashed writer: its temporary files under its dead pid."""
+    dead = _dead_pid()
+    for path in spool.temp_files():
+        random = path.name.split(".")[-1]
+        path.rename(path.with_name(f"{TEMP_PREFIX}{dead}.{random}"))
+
+
 def _crash_at(step: str) -> FaultHook:
     def fault(name: str) -> None:
         if name == step:
@@ -45,6 +59,7 @@ def test_crash_at_every_commit_step(tmp_path: Path, step: str) -> None:
     acknowledged = queue(spool)  # an earlier message that was answered 250
     with pytest.raises(SimulatedCrash):  # commit never returns: SMTP never says 250
         _write(spool, [CONTENT], _crash_at(step))
+    _writer_died(spool)
     report = recover(spool)
     ids = spool.ids(INCOMING)
     assert acknowledged in ids  # nothing acknowledged is lost
@@ -61,6 +76,26 @@ def test_crash_at_every_commit_step(tmp_path: Path, step: str) -> None:
         new = next(i for i in ids if i != acknowledged)
         entry = spool.load(INCOMING, new, verify_content=True)
         assert entry.read_content() == CONTENT
+
+
+def test_recovery_leaves_the_files_of_live_writers(tmp_path: Path) -> None:
+    # the queue manager recovers while SMTP sessions and sendmail already write
+    spool = spool_at(tmp_path)
+    with spool.writer(envelope("new@example.net")) as writer:
+        writer.write(CONTENT)
+        assert recover(spool).removed_temp == []
+        queue_id = writer.commit()
+    assert spool.ids(INCOMING) == [queue_id]
+
+
+def test_recovery_removes_a_temporary_file_left_for_a_day(tmp_path: Path) -> None:
+    # its writer's pid was reused by a live process: the age gives it away
+    spool = spool_at(tmp_path)
+    path = spool.queue_dir(INCOMING) / f"{TEMP_PREFIX}1.0123456789abcdef"
+    path.write_bytes(MAGIC)
+    os.utime(path, (1, 1))
+    assert recover(spool).removed_temp == [path.name]
+    assert spool.temp_files() == []
 
 
 @pytest.mark.parametrize("length", [0, 5, len(MAGIC) + 10, len(MAGIC) + 28 + 10])

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from vmail.core.errors import VmailError
+from vmail.core.processes import pid_alive
 
 LOCK_NAME = "dovecot-pop3-session.lock"
 STALE_AFTER = 300.0  # Dovecot's POP3_SESSION_DOTLOCK_STALE_TIMEOUT_SECS
@@ -123,10 +124,4 @@ class SessionLock:
             return False
         if host != socket.gethostname() or not pid_text.isdigit():
             return False
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
-        return False
+        return not pid_alive(int(pid_text))
