@@ -6,6 +6,7 @@ Values keep their Python types (datetime, bool, int); the CLI decides how to pri
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect
@@ -19,11 +20,11 @@ HIDDEN = frozenset({"password", "token", "token_validity", "totp_secret", "secre
 
 def record(row: Base, **extra: Any) -> Record:
     """The row's columns (minus secrets), in table order, plus ``extra`` fields."""
-    mapper = inspect(type(row))
-    values: Record = {
-        column.key: getattr(row, column.key)
-        for column in mapper.column_attrs
-        if column.key not in HIDDEN
-    }
+    values: Record = {key: getattr(row, key) for key in _shown(type(row))}
     values.update(extra)
     return values
+
+
+@cache
+def _shown(model: type[Base]) -> tuple[str, ...]:
+    return tuple(c.key for c in inspect(model).column_attrs if c.key not in HIDDEN)

@@ -92,7 +92,9 @@ def open_database(url: str | URL) -> Engine:
     if isinstance(url, str):
         url = parse_database_url(url)
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        # a pooled SQLite connection is a file handle that cannot go stale; a server's
+        # connection can (restart, idle timeout), and the ping costs a round trip
+        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
     except (ArgumentError, NoSuchModuleError) as e:
         raise DatabaseError(f"cannot use database {url.render_as_string()}: {e}") from None
     if engine.dialect.name == "sqlite":
@@ -106,7 +108,7 @@ def open_database(url: str | URL) -> Engine:
 
 
 def _sqlite_checkin(dbapi_connection: object, _record: object) -> None:
-    if dbapi_connection is None:
+    if dbapi_connection is None or os.geteuid() != 0:  # vmail serve has dropped root
         return
     with contextlib.suppress(Exception):
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]

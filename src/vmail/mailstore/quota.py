@@ -62,7 +62,7 @@ def _parse_limits(header: str) -> tuple[int | None, int | None] | None:
     return storage, count
 
 
-def read_maildirsize(path: Path) -> MaildirSize | None:
+def read_maildirsize(path: Path | str) -> MaildirSize | None:
     """The parsed file; None when it is missing or unreadable (then recalculate)."""
     try:
         with open(path, "rb") as handle:

@@ -48,11 +48,25 @@ ChildBody = Callable[[int], int]
 
 class DeliveryProcess:
     """Parent-side handle of the delivery child (used from the event loop's thread;
-    :meth:`poke` is thread-safe)."""
+    :meth:`poke` is thread-safe).
 
-    def __init__(self, body: ChildBody, *, restart_delay: float = RESTART_DELAY) -> None:
+    The web processes (:mod:`vmail.servers.app`) are children of the same kind: ``name``
+    is what the log calls them, ``keep`` the inherited descriptors they keep (the
+    delivery process: the command spawner's; a web process: the listening sockets).
+    """
+
+    def __init__(
+        self,
+        body: ChildBody,
+        *,
+        restart_delay: float = RESTART_DELAY,
+        name: str = "delivery process",
+        keep: Callable[[], tuple[int, ...]] = spawner_fds,
+    ) -> None:
         self._body = body
         self._restart_delay = restart_delay
+        self.name = name
+        self._keep = keep
         self._lock = threading.Lock()  # guards _wake_fd against a concurrent restart
         self._wake_fd: int | None = None
         self._overflow = False  # a line was dropped: the next one asks for a full pass
@@ -75,11 +89,10 @@ class DeliveryProcess:
             code = 70  # EX_SOFTWARE
             try:
                 os.close(write_fd)
-                # the command spawner (pipe/local agents) is a socket it must keep
-                detach_child(parent, keep=(read_fd, *spawner_fds()))
+                detach_child(parent, keep=(read_fd, *self._keep()))
                 code = self._body(read_fd)
             except BaseException:
-                log.exception("delivery process failed")
+                log.exception("%s failed", self.name)
             finally:
                 for handler in logging.getLogger("vmail").handlers:
                     with contextlib.suppress(Exception):
@@ -88,7 +101,7 @@ class DeliveryProcess:
         os.close(read_fd)
         with self._lock:
             self._wake_fd, self.pid = write_fd, pid
-        log.info("delivery process %d started", pid)
+        log.info("%s %d started", self.name, pid)
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -101,7 +114,8 @@ class DeliveryProcess:
             if self._stopping:
                 return
             log.warning(
-                "delivery process %d %s; restarting in %gs",
+                "%s %d %s; restarting in %gs",
+                self.name,
                 pid,
                 describe_status(status),
                 self._restart_delay,
@@ -158,7 +172,7 @@ class DeliveryProcess:
         try:
             await asyncio.wait_for(asyncio.shield(watcher), timeout)
         except TimeoutError:
-            log.warning("delivery process %s did not stop in %gs; killing it", self.pid, timeout)
+            log.warning("%s %s did not stop in %gs; killing it", self.name, self.pid, timeout)
             with self._lock:
                 pid = self.pid
             if pid is not None:

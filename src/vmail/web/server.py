@@ -5,7 +5,8 @@
 :meth:`accept`; :meth:`close` ends every connection; :meth:`drain` lets requests in
 progress finish first; :meth:`reconfigure` swaps the application for new requests (a
 reload). uvicorn's ``Server.serve`` is not used: it installs its own signal handlers.
-Its HTTP protocol class (httptools) is put on ``loop.create_server`` directly, with
+Its HTTP protocol class (httptools) is put on each connection :class:`WebServer` accepts
+itself (one per wake-up, see :meth:`WebServer._accept_one`), with
 ``lifespan="off"``, no logging configuration of its own (access lines are
 :class:`~vmail.web.middleware.WebMiddleware`'s, in vmail's log) and no proxy-header trust.
 """
@@ -29,6 +30,8 @@ log = logging.getLogger("vmail.web")
 
 BACKLOG = 128
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept
+HANDSHAKE_TIMEOUT = 30.0  # seconds for a TLS handshake
+ACCEPT_RETRY_DELAY = 1.0  # seconds without accepting after EMFILE and the like
 SHUTDOWN_GRACE = 0.1  # seconds idle connections get to close before tasks are awaited
 
 ASGIApp = Any  # uvicorn accepts any ASGI 3 callable
@@ -67,7 +70,9 @@ class WebServer:
         )
         self._uvicorn.load()
         self._state = ServerState()
-        self._server: asyncio.Server | None = None
+        self._sock: socket.socket | None = None
+        self._accepting = False
+        self._handshakes: set[asyncio.Task[None]] = set()
         self._port: int | None = None
 
     async def _dispatch(self, scope: Any, receive: Any, send: Any) -> None:
@@ -80,34 +85,79 @@ class WebServer:
             raise RuntimeError("server not started")
         return self._port
 
+    @property
+    def listening_fd(self) -> int:
+        """The listening socket's descriptor (after :meth:`start`)."""
+        if self._sock is None:
+            raise RuntimeError("server not started")
+        return self._sock.fileno()
+
     def reconfigure(self, config: MainConfig, context: WebContext) -> None:
         """Serve new requests with a new application (requests in progress keep theirs)."""
         self.app = create_app(context)
 
-    async def start(self, *, accept: bool = True) -> None:
-        """Bind and listen; with ``accept`` False, connections wait until :meth:`accept`."""
-        loop = asyncio.get_running_loop()
-        protocol_class = self._uvicorn.http_protocol_class
+    async def start(self, *, accept: bool = True, sock: socket.socket | None = None) -> None:
+        """Bind and listen; with ``accept`` False, connections wait until :meth:`accept`.
 
-        def protocol() -> asyncio.Protocol:
-            made: asyncio.Protocol = protocol_class(  # type: ignore[call-arg]
-                config=self._uvicorn, server_state=self._state, app_state={}, _loop=loop
-            )
-            return made
-
-        self._server = await loop.create_server(
-            protocol,
-            sock=_listening_socket(self.host, self.requested_port),
-            ssl=self.ssl_context,
-            ssl_handshake_timeout=30.0 if self.ssl_context else None,
-            start_serving=accept,
-        )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        With ``sock``, serve that listening socket instead (a web process serves the one
+        its master bound)."""
+        self._sock = sock or _listening_socket(self.host, self.requested_port)
+        self._sock.setblocking(False)
+        self._port = int(self._sock.getsockname()[1])
+        if accept:
+            await self.accept()
 
     async def accept(self) -> None:
         """Serve connections (those that arrived since :meth:`start` included)."""
-        if self._server is not None:
-            await self._server.start_serving()
+        if self._sock is not None and not self._accepting:
+            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._accept_one)
+            self._accepting = True
+
+    def _protocol(self) -> asyncio.Protocol:
+        made: asyncio.Protocol = self._uvicorn.http_protocol_class(  # type: ignore[call-arg]
+            config=self._uvicorn,
+            server_state=self._state,
+            app_state={},
+            _loop=asyncio.get_running_loop(),
+        )
+        return made
+
+    def _accept_one(self) -> None:
+        """Take one connection per wake-up (asyncio's servers take up to 100). The web
+        processes share the listening socket and all wake up: one that is busy with a
+        request is not here, so the idle ones take the connections, by load."""
+        assert self._sock is not None
+        try:
+            connection, _ = self._sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return  # another process took it
+        except OSError as e:  # EMFILE, ENFILE, ENOBUFS: wait a little, as asyncio does
+            log.error("%s: cannot accept a connection: %s", self.service_name, e.strerror)
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._sock.fileno())
+            loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting)
+            return
+        connection.setblocking(False)
+        task = asyncio.get_running_loop().create_task(self._connect(connection))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    def _resume_accepting(self) -> None:
+        if self._accepting and self._sock is not None and self._sock.fileno() >= 0:
+            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._accept_one)
+
+    async def _connect(self, connection: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(
+                self._protocol,
+                connection,
+                ssl=self.ssl_context,
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.ssl_context else None,
+            )
+        except (OSError, ssl.SSLError, TimeoutError) as e:  # a failed TLS handshake
+            log.debug("%s: connection failed: %s", self.service_name, e)
+            connection.close()
 
     async def close(self) -> None:
         """Stop accepting and end every connection."""
@@ -118,8 +168,13 @@ class WebServer:
         await self._shutdown(timeout)
 
     async def _shutdown(self, timeout: float) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._sock is not None:
+            if self._accepting:
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+                self._accepting = False
+            self._sock.close()
+        for handshake in list(self._handshakes):
+            handshake.cancel()
         for connection in list(self._state.connections):
             connection.shutdown()  # idle: closed now; busy: closed after its response
         tasks = set(self._state.tasks)
@@ -133,8 +188,8 @@ class WebServer:
             transport = getattr(connection, "transport", None)
             if transport is not None:
                 transport.abort()
-        if self._server is not None:
-            await self._server.wait_closed()
+        if self._handshakes:
+            await asyncio.gather(*self._handshakes, return_exceptions=True)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
