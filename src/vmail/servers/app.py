@@ -341,6 +341,7 @@ class MailSystem:
                 port=bound.requested_port,
                 ssl_context=bound.ssl_context,  # loaded by the master, maybe as root
                 service_name=bound.service_name,
+                balance=self._web_children > 1,
             )
             await server.start(sock=socket.socket(fileno=os.dup(bound.listening_fd)))
             self.listeners[key] = replace(listener, server=server)

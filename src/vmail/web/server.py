@@ -32,6 +32,8 @@ BACKLOG = 128
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept
 HANDSHAKE_TIMEOUT = 30.0  # seconds for a TLS handshake
 ACCEPT_RETRY_DELAY = 1.0  # seconds without accepting after EMFILE and the like
+BALANCE_DELAY = 0.001  # seconds per open connection a shared listener waits before accepting
+BALANCE_MAX = 10  # connections counted at most (a busy process still accepts within 10 ms)
 SHUTDOWN_GRACE = 0.1  # seconds idle connections get to close before tasks are awaited
 
 ASGIApp = Any  # uvicorn accepts any ASGI 3 callable
@@ -49,11 +51,13 @@ class WebServer:
         port: int,
         ssl_context: ssl.SSLContext | None = None,
         service_name: str = "webd",
+        balance: bool = False,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.ssl_context = ssl_context
         self.service_name = service_name
+        self.balance = balance  # processes share the listening socket (see _readable)
         self.app: ASGIApp = create_app(context)
         self._uvicorn = Config(
             self._dispatch,
@@ -110,7 +114,7 @@ class WebServer:
     async def accept(self) -> None:
         """Serve connections (those that arrived since :meth:`start` included)."""
         if self._sock is not None and not self._accepting:
-            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._accept_one)
+            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._readable)
             self._accepting = True
 
     def _protocol(self) -> asyncio.Protocol:
@@ -122,29 +126,50 @@ class WebServer:
         )
         return made
 
-    def _accept_one(self) -> None:
+    def _readable(self) -> None:
+        """A connection waits. With ``balance`` (processes share the socket), one that
+        already serves connections lets an idle one take it first: it looks again after
+        a millisecond per connection it has (keep-alive connections stay with the process
+        that accepted them, so this is what spreads a browser's or a client's connections)."""
+        busy = len(self._state.connections)
+        if not self.balance or not busy:
+            self._accept_one()
+            return
+        assert self._sock is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._sock.fileno())
+        loop.call_later(BALANCE_DELAY * min(busy, BALANCE_MAX), self._accept_deferred)
+
+    def _accept_deferred(self) -> None:
+        listening = self._accepting and self._sock is not None and self._sock.fileno() >= 0
+        if listening and self._accept_one():  # EAGAIN when another process took it
+            self._resume_accepting()
+
+    def _accept_one(self) -> bool:
         """Take one connection per wake-up (asyncio's servers take up to 100). The web
         processes share the listening socket and all wake up: one that is busy with a
-        request is not here, so the idle ones take the connections, by load."""
+        request is not here, so the idle ones take the connections, by load. False when
+        accepting pauses (out of descriptors)."""
         assert self._sock is not None
         try:
             connection, _ = self._sock.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return  # another process took it
+            return True  # another process took it
         except OSError as e:  # EMFILE, ENFILE, ENOBUFS: wait a little, as asyncio does
             log.error("%s: cannot accept a connection: %s", self.service_name, e.strerror)
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._sock.fileno())
             loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting)
-            return
+            return False
         connection.setblocking(False)
         task = asyncio.get_running_loop().create_task(self._connect(connection))
         self._handshakes.add(task)
         task.add_done_callback(self._handshakes.discard)
+        return True
 
     def _resume_accepting(self) -> None:
         if self._accepting and self._sock is not None and self._sock.fileno() >= 0:
-            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._accept_one)
+            asyncio.get_running_loop().add_reader(self._sock.fileno(), self._readable)
 
     async def _connect(self, connection: socket.socket) -> None:
         loop = asyncio.get_running_loop()
