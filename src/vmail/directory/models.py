@@ -131,9 +131,24 @@ class Mailbox(Base):
     password_expiry: Mapped[datetime] = _epoch_column()
     totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
+    __table_args__ = (  # the admin lists' sort orders (migration 0003)
+        Index("ix_mailbox_name", "name", "username"),
+        Index("ix_mailbox_quota", "quota", "username"),
+        Index("ix_mailbox_created", "created", "username"),
+        Index("ix_mailbox_modified", "modified", "username"),
+        Index("ix_mailbox_domain_username", "domain", "username"),
+        Index("ix_mailbox_active", "active", "username"),
+    )
+
 
 class Alias(Base):
     __tablename__ = "alias"
+    __table_args__ = (
+        Index("ix_alias_created", "created", "address"),
+        Index("ix_alias_modified", "modified", "address"),
+        Index("ix_alias_domain_address", "domain", "address"),
+        Index("ix_alias_active", "active", "address"),
+    )
 
     address: Mapped[str] = mapped_column(String(255), primary_key=True)
     goto: Mapped[str] = mapped_column(Text, nullable=False)

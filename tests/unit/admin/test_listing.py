@@ -47,3 +47,31 @@ def test_pages_at_size(many: AdminService) -> None:
     assert many.page_aliases(cli, ListQuery()).total == N // 10
     assert many.page_log(da, ListQuery()).total == N // 4
     assert many.overview(cli)["mailboxes"] == N
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "key"),
+    [
+        ("mailbox", "name", "username"),
+        ("mailbox", "quota", "username"),
+        ("mailbox", "created", "username"),
+        ("mailbox", "modified", "username"),
+        ("mailbox", "domain", "username"),
+        ("mailbox", "active", "username"),
+        ("alias", "created", "address"),
+        ("alias", "modified", "address"),
+        ("alias", "domain", "address"),
+        ("alias", "active", "address"),
+    ],
+)
+def test_sorted_page_keys_walk_an_index(engine: Engine, table: str, column: str, key: str) -> None:
+    # a page deep in 100,000 rows must not sort the table (migration 0003's indexes)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the query plan is SQLite's")
+    query = f"SELECT {key} FROM {table} ORDER BY {column} DESC, {key} DESC LIMIT 50 OFFSET 900"
+    with engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
+        )
+    assert "USING COVERING INDEX" in plan
+    assert "TEMP B-TREE" not in plan

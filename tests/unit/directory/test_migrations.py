@@ -64,14 +64,14 @@ def _reflect(inspector: Inspector) -> dict[str, list[tuple[str, str, bool, str |
 def test_fresh_database_gets_exactly_the_models(empty: Engine) -> None:
     result = upgrade_database(empty)
     assert result.action == "created"
-    assert result.revision == head_revision() == "0002"
+    assert result.revision == head_revision() == "0003"
     assert set(result.added_tables) == set(Base.metadata.tables)
     with empty.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
     again = upgrade_database(empty)
-    assert (again.action, again.previous, again.added_tables) == ("current", "0002", ())
+    assert (again.action, again.previous, again.added_tables) == ("current", "0003", ())
 
 
 def test_database_defaults_are_postfixadmins(empty: Engine) -> None:
@@ -160,7 +160,7 @@ def test_postfixadmin_database_is_adopted_unchanged(empty: Engine) -> None:
     with empty.connect() as connection:
         assert connection.execute(text("SELECT value FROM config")).scalar() == "1847"
         assert connection.execute(text("SELECT count(*) FROM fetchmail")).scalar() == 1
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == "0003"
     with Session(empty) as session:  # the models work on PostfixAdmin's own tables
         domain = session.get(Domain, "example.com")
         assert domain is not None
@@ -179,7 +179,7 @@ def test_revision_0001_database_is_upgraded(empty: Engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
     result = upgrade_database(empty)
-    assert (result.action, result.previous, result.revision) == ("upgraded", "0001", "0002")
+    assert (result.action, result.previous, result.revision) == ("upgraded", "0001", "0003")
     assert result.added_tables == ("vmail_api_token", "vmail_totp_state")
     with empty.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
