@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -44,6 +45,7 @@ USER = "user@example.org"
 USER_LOCKOUT = 3
 TIMEOUT = 3600.0
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+T = TypeVar("T")
 
 
 class FakeClock:
@@ -58,6 +60,13 @@ class FakeClock:
 
 async def _no_sleep(seconds: float) -> None:
     return None
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: a test may run after one that left an event
+    loop running in this thread (Playwright's), where ``asyncio.run`` refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def csrf_token(html: str) -> str:

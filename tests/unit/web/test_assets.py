@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
 
+from tests.unit.web.conftest import run_coroutine
 from vmail.web.assets import load_assets, static_route
 from vmail.web.templating import STATIC_DIR
 
@@ -25,8 +24,7 @@ class _Client:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
 
-        with ThreadPoolExecutor(1) as pool:  # its own loop, whatever runs in this thread
-            return pool.submit(asyncio.run, send()).result()
+        return run_coroutine(send())
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         return self.request("GET", path, **kwargs)

@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 
+from tests.unit.web.conftest import run_coroutine
 from vmail.config import MainConfig
 from vmail.web.context import WebContext
 from vmail.web.server import WebServer, _listening_socket
@@ -52,9 +53,9 @@ async def _share(balance: bool) -> list[int]:
 
 
 def test_busy_server_lets_the_idle_one_take_connections() -> None:
-    assert asyncio.run(_share(balance=True)) == [2, 2]
+    assert run_coroutine(_share(balance=True)) == [2, 2]
 
 
 def test_without_balance_one_server_may_take_them_all() -> None:
-    counts = asyncio.run(_share(balance=False))
+    counts = run_coroutine(_share(balance=False))
     assert sum(counts) == 4
