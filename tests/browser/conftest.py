@@ -100,13 +100,15 @@ def base_url(mail_server: ServerProcess) -> str:
     return f"https://127.0.0.1:{mail_server.port('web')}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    # package, not session: Playwright's sync API keeps an event loop running in this
+    # thread until it stops, and asyncio.run() refuses to start in later tests
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

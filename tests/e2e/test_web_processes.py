@@ -128,3 +128,25 @@ def test_the_web_processes_die_with_a_killed_master(server: ServerProcess) -> No
     server.proc.wait()
     wait_for(lambda: not any(alive(pid) for pid in pids))
     server.kill()  # the delivery process too
+
+
+def failed_login(server: ServerProcess) -> str:
+    """A wrong password on a connection of its own (so either process may take it)."""
+    url = f"http://127.0.0.1:{server.port('webplain')}"
+    with httpx.Client(base_url=url, timeout=30) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        form = {"username": "nobody@example.com", "password": "wrong", "csrf_token": token[1]}
+        return client.post("/login", data=form).text
+
+
+@pytest.mark.parametrize("server", [{"web_login_user_failures": "3"}], indirect=True)
+def test_the_login_lockout_counts_across_the_processes(server: ServerProcess) -> None:
+    wait_for(lambda: len(web_pids(server)) == 2)
+    for pid in web_pids(server):
+        server.wait_log(rf"\[{pid}\]: web process started")
+    for _ in range(3):
+        assert "Too many failed logins" not in failed_login(server)
+    for _ in range(6):  # locked in whichever process takes the connection
+        assert "Too many failed logins" in failed_login(server)

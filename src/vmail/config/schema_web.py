@@ -24,6 +24,6 @@ WEB_PARAMETERS: tuple[Parameter, ...] = (
     _p('web_login_lockout_time', T, '5m', 'How long a locked-out username or client address may not try to log in on the web.', unit='s'),
     _p('web_login_exempt_clients', L, '', 'Client addresses (a trusted reverse proxy) without a per-address login failure counter.'),
     _p('web_client_limit', I, '1000', 'Most concurrent HTTP connections per listener (per web process).'),
-    _p('web_processes', I, '2', 'Processes that serve the webd listeners, forked by vmail serve beside the delivery process (so the admin UI uses other cores than SMTP, IMAP and POP3, and each other); 0 serves HTTP in the master process. Read at start (a reload keeps the number). Each process counts failed logins on its own.'),
+    _p('web_processes', I, '2', 'Processes that serve the webd listeners, forked by vmail serve beside the delivery process (so the admin UI uses other cores than SMTP, IMAP and POP3, and each other); 0 serves HTTP in the master process. Read at start (a reload keeps the number). Failed logins are counted in the master for all of them.'),
 )
 # fmt: on

@@ -53,7 +53,9 @@ sockets, with the TLS context the master loaded as root; the kernel spreads conn
 over them. An admin page costs ~15 ms of Python: in one process, four busy admins made
 the p99 of a page 150 ms and delayed SMTP sessions; two processes use both cores and
 leave the master to mail. The queue page's flush reaches the delivery process through
-the master (SIGUSR1). When a reload adds or removes a ``webd`` listener, the web
+the master (SIGUSR1). Failed web logins are counted in the master, which the processes
+ask over a socket pair each (:mod:`vmail.servers.webthrottle`), so the lockout holds
+whichever process a client reaches. When a reload adds or removes a ``webd`` listener, the web
 processes are restarted; otherwise they reload their own snapshot.
 
 :meth:`MailSystem.reload` (SIGHUP, ``vmail reload``) builds a new snapshot from the
@@ -75,6 +77,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from vmail import __version__
@@ -99,6 +102,7 @@ from vmail.servers.mailboxes import open_store
 from vmail.servers.pop3d.server import Pop3Server
 from vmail.servers.smtpd.server import SmtpServer
 from vmail.servers.smtpd.tls import wrapper_context
+from vmail.servers.webthrottle import RemoteThrottle, ThrottleHost
 from vmail.web import WebContext, load_secret, login_throttle
 from vmail.web.server import WebServer
 
@@ -157,6 +161,8 @@ class MailSystem:
     _web_throttle: Throttle | None = None  # web login failures, kept across reloads
     web_processes: list[DeliveryProcess] = field(default_factory=list)  # the master's handles
     _web_children: int = 0  # web_processes as read at start (a change needs a restart)
+    _throttle_host: ThrottleHost | None = None  # the web processes' shared login throttle
+    _web_slots: list[socket.socket] = field(default_factory=list)  # their ends, for restarts
     _master_pid: int | None = None  # in a web process: whom to ask for a queue flush
 
     # -- building ----------------------------------------------------------------------
@@ -285,25 +291,45 @@ class MailSystem:
     def _start_web_processes(self) -> None:
         if not self._web_listeners():
             return
+        if self._throttle_host is None:
+            assert self._web_throttle is not None, "load() made it for the webd listeners"
+            self._throttle_host = ThrottleHost(self._web_throttle)
         for _ in range(self._web_children):
-            child = DeliveryProcess(self._web_main, name="web process", keep=self._web_fds)
+            slot = self._throttle_host.open_slot()  # kept for the restarts of this slot
+            self._web_slots.append(slot)
+            child = DeliveryProcess(
+                partial(self._web_main, throttle_fd=slot.fileno()),
+                name="web process",
+                keep=partial(self._web_fds, slot.fileno()),
+            )
             child.start()
             self.web_processes.append(child)
 
     async def _stop_web_processes(self, timeout: float) -> None:
         children, self.web_processes = self.web_processes, []
         await asyncio.gather(*(child.stop(timeout) for child in children))
+        if self._throttle_host is not None:
+            self._throttle_host.close()
+        for slot in self._web_slots:
+            slot.close()
+        self._web_slots = []
 
-    def _web_fds(self) -> tuple[int, ...]:
-        return tuple(
+    def _web_fds(self, *more: int) -> tuple[int, ...]:
+        sockets = (
             listener.server.listening_fd
             for listener in self._web_listeners().values()
             if isinstance(listener.server, WebServer)
         )
+        return (*sockets, *more)
 
-    def _web_main(self, wake_fd: int) -> int:
+    def _web_main(self, wake_fd: int, throttle_fd: int) -> int:
         """A web process's body (runs in the forked child); its exit code."""
         inherited = self._web_listeners()
+        assert self._web_throttle is not None
+        link = socket.socket(fileno=os.dup(throttle_fd))
+        self._web_throttle = RemoteThrottle(link, local=self._web_throttle)
+        self._throttle_host = None  # the master's
+        self._web_slots = []
         self._master_pid = os.getppid()
         self.delivery = None
         self.web_processes = []
