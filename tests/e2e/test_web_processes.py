@@ -5,6 +5,7 @@ master."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import ServerProcess, make_config
+from tests.e2e.harness import ServerProcess, make_config, vmail_here
 
 PLAIN_WEB = """\
 127.0.0.1:0 inet n - n - - webd
@@ -150,3 +151,25 @@ def test_the_login_lockout_counts_across_the_processes(server: ServerProcess) ->
         assert "Too many failed logins" not in failed_login(server)
     for _ in range(6):  # locked in whichever process takes the connection
         assert "Too many failed logins" in failed_login(server)
+
+
+def test_a_reload_reaches_the_web_processes(server: ServerProcess) -> None:
+    server.add_mailbox("bob@example.com")
+    made = vmail_here(server.config_dir, "token", "add", "t", "--superadmin", "--json")
+    bearer = {"Authorization": f"Bearer {json.loads(made)['secret']}"}
+
+    def transport() -> str:  # a connection of its own: either process may answer
+        url = f"http://127.0.0.1:{server.port('webplain')}"
+        with httpx.Client(base_url=url, timeout=30, headers=bearer) as client:
+            answer = client.get("/api/v1/route", params={"address": "bob@example.com"})
+            assert answer.status_code == 200, answer.text
+            return str(answer.json()["recipients"][0]["deliveries"][0]["transport"])
+
+    wait_for(lambda: server.log.count("]: web process started") == 2)
+    assert transport() == "virtual"
+    with open(server.config_dir / "main.cf", "a") as f:
+        f.write("transport_maps = inline:{ example.com=lmtp:unix:/nowhere }\n")
+    server.signal(signal.SIGHUP)
+    wait_for(lambda: server.log.count("web process reloaded") == 2)
+    for _ in range(6):
+        assert transport() == "lmtp"

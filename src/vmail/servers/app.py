@@ -336,9 +336,13 @@ class MailSystem:
         self.notify_ports = None
         self._parent_listeners = self.listeners  # kept alive: their sockets are /dev/null
         self.listeners = {}
-        return asyncio.run(self._serve_web_until_stopped(wake_fd, inherited))
+        balance = self._web_children > 1
+        self._web_children = 0  # this process serves (and reloads) its listeners itself
+        return asyncio.run(self._serve_web_until_stopped(wake_fd, inherited, balance))
 
-    async def _serve_web_until_stopped(self, wake_fd: int, inherited: dict[str, Listener]) -> int:
+    async def _serve_web_until_stopped(
+        self, wake_fd: int, inherited: dict[str, Listener], balance: bool
+    ) -> int:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         reloads: list[asyncio.Task[None]] = []
@@ -367,7 +371,7 @@ class MailSystem:
                 port=bound.requested_port,
                 ssl_context=bound.ssl_context,  # loaded by the master, maybe as root
                 service_name=bound.service_name,
-                balance=self._web_children > 1,
+                balance=balance,
             )
             await server.start(sock=socket.socket(fileno=os.dup(bound.listening_fd)))
             self.listeners[key] = replace(listener, server=server)
@@ -392,6 +396,7 @@ class MailSystem:
         self.snapshot = snapshot
         for listener in self.listeners.values():
             self._refresh(listener.server, listener.service, snapshot)
+        log.info("web process reloaded")
 
     # -- the delivery process ----------------------------------------------------------
 
