@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     config = MainConfig.load(config_dir).validate()
     _setup_logging(config, verbose=args.verbose)
     ports_file = Path(args.ports_file).absolute() if args.ports_file else None
+    upgrade_schema(config)
     owner = _run_as(config)
     # root's helper that starts pipe(8) user= and local(8) default_privs commands after
     # root is dropped; forked before any listener or thread exists, it ends with vmail
@@ -88,6 +89,35 @@ def run(args: argparse.Namespace) -> int:
         install_spawner(None)
         if spawner is not None:
             spawner.close()
+
+
+def upgrade_schema(config: MainConfig) -> None:
+    """Bring the directory database's schema up to date, as ``vmail init`` does, so that a
+    newer vmail finds the tables and indexes it expects. A failure is logged and the mail
+    services start anyway (lookups report their own errors)."""
+    if not config.is_set("vmail_database"):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vmail.directory.database import database_url, open_database
+    from vmail.directory.schema import upgrade_database
+
+    log = logging.getLogger("vmail.master")
+    try:
+        url = database_url(config)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            return  # never create it here (as root, it would be root's): vmail init does
+        engine = open_database(url)
+        try:
+            result = upgrade_database(engine)
+        finally:
+            engine.dispose()
+    except (VmailError, SQLAlchemyError, OSError) as e:
+        log.error("directory database schema not brought up to date: %s", e)
+        return
+    if result.action != "current":
+        was = f" (was {result.previous})" if result.previous else ""
+        log.info("directory database schema %s: revision %s%s", result.action, result.revision, was)
 
 
 def _config_dir(given: str | None) -> Path:
