@@ -58,6 +58,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import secrets
 import zlib
@@ -79,6 +80,8 @@ from vmail.queue.envelope import (
     RecipientState,
 )
 from vmail.queue.ids import DEFAULT_CLOCK, IdClock, QueueId, make_id
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"VMAILQ1\n"
 HEADER_SIZE = 28
@@ -137,10 +140,17 @@ def fsync_dir(path: Path) -> None:
 
 
 def queue_error(err: OSError) -> TemporaryError:
-    """The 4xx reply for a failed queue write: ENOSPC/EDQUOT are storage shortages."""
+    """The 4xx reply for a failed queue write: ENOSPC/EDQUOT are storage shortages. The
+    cause is logged (as Postfix's cleanup does): the reply does not name it."""
+    log.warning("queue file write error: %s", _describe(err))
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return TemporaryError(NO_SPACE)
     return TemporaryError(WRITE_ERROR)
+
+
+def _describe(err: OSError) -> str:
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}"
 
 
 # ----------------------------------------------------------------------------- status

@@ -228,3 +228,18 @@ def test_real_full_disk(tiny_tmpfs: Path) -> None:
     assert info.value.reply.code == 452
     assert sorted(os.listdir(spool.queue_dir(INCOMING))) == [small]
     assert queue(spool)  # space is back once the partial file is gone
+
+
+def test_a_write_error_is_logged_with_its_cause(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def fault(step: str) -> None:
+        if step == "fsync":
+            raise OSError(errno.EIO, "Input/output error")
+
+    spool = spool_at(tmp_path)
+    with pytest.raises(TemporaryError) as raised:
+        _write(spool, [CONTENT], fault)
+    assert raised.value.reply.code == 451
+    assert "queue file write error: Input/output error" in caplog.text
+    assert spool.temp_files() == []  # nothing left behind
