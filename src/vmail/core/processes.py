@@ -1,8 +1,15 @@
-"""Whether a process named in a lock or a file name still exists on this host."""
+"""Whether a process named in a lock or a file name still exists on this host.
+
+Dovecot's dotlocks (and vmail's, which share their files) hold ``<pid>:<hostname>``:
+:func:`dotlock_content` writes that, :func:`dotlock_owner_gone` tells a lock whose
+process has died, so it may be broken before it is stale by age.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
+from pathlib import Path
 
 
 def pid_alive(pid: int) -> bool:
@@ -18,4 +25,22 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["pid_alive"]
+def dotlock_content() -> bytes:
+    """What Dovecot writes into a dotlock: ``<pid>:<hostname>`` of this process."""
+    return f"{os.getpid()}:{socket.gethostname()}".encode()
+
+
+def dotlock_owner_gone(path: Path) -> bool:
+    """True when the dotlock at ``path`` names a process on this host that no longer
+    exists; False when that cannot be told (unreadable, another host, no pid)."""
+    try:
+        content = path.read_bytes()[:256].decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return False
+    pid_text, _, host = content.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    return not pid_alive(int(pid_text))
+
+
+__all__ = ["dotlock_content", "dotlock_owner_gone", "pid_alive"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from vmail.core.processes import pid_alive
+from vmail.core.processes import dotlock_content, dotlock_owner_gone
 from vmail.mailstore.errors import LockTimeoutError, MailstoreError
 
 # Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT is 2 minutes.
@@ -19,29 +18,12 @@ _POLL_FIRST = 0.005
 _POLL_MAX = 0.1
 
 
-def _lock_content() -> bytes:
-    """What Dovecot writes into a dotlock: ``<pid>:<hostname>``."""
-    return f"{os.getpid()}:{socket.gethostname()}".encode()
-
-
-def _owner_is_dead(path: Path) -> bool:
-    """True when the lock names a process on this host that no longer exists."""
-    try:
-        content = path.read_bytes()[:256].decode("ascii", "replace")
-    except OSError:
-        return False
-    pid_text, _, host = content.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    return not pid_alive(int(pid_text))
-
-
 def _remove_if_stale(path: Path, stale_after: float) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
         return
-    if time.time() - st.st_mtime >= stale_after or _owner_is_dead(path):
+    if time.time() - st.st_mtime >= stale_after or dotlock_owner_gone(path):
         try:
             again = path.stat()
             if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
@@ -58,7 +40,7 @@ def _try_create(path: Path) -> os.stat_result | None:
     except OSError as exc:
         raise MailstoreError(f"{path}: cannot create lock: {exc.strerror}") from exc
     try:
-        os.write(fd, _lock_content())
+        os.write(fd, dotlock_content())
         return os.fstat(fd)
     finally:
         os.close(fd)
@@ -98,7 +80,7 @@ def _release(path: Path, mine: os.stat_result) -> None:
             mine.st_ino,
             mine.st_mtime_ns,
         )
-        if same and path.read_bytes() == _lock_content():
+        if same and path.read_bytes() == dotlock_content():
             path.unlink()
     except OSError as exc:
         if exc.errno != errno.ENOENT:

@@ -11,12 +11,11 @@ them in a worker thread.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
 from vmail.core.errors import VmailError
-from vmail.core.processes import pid_alive
+from vmail.core.processes import dotlock_content, dotlock_owner_gone
 
 LOCK_NAME = "dovecot-pop3-session.lock"
 STALE_AFTER = 300.0  # Dovecot's POP3_SESSION_DOTLOCK_STALE_TIMEOUT_SECS
@@ -26,10 +25,6 @@ _POLL = 0.05
 
 class SessionLockError(VmailError):
     """The lock file could not be created (not: it is held by someone else)."""
-
-
-def _content() -> bytes:
-    return f"{os.getpid()}:{socket.gethostname()}".encode()
 
 
 class SessionLock:
@@ -92,7 +87,7 @@ class SessionLock:
         except OSError as error:
             raise SessionLockError(f"{self.path}: cannot create lock: {error.strerror}") from None
         try:
-            os.write(fd, _content())
+            os.write(fd, dotlock_content())
             st = os.fstat(fd)
         finally:
             os.close(fd)
@@ -109,19 +104,10 @@ class SessionLock:
     def _break_if_stale(self) -> None:
         try:
             st = self.path.stat()
-            if time.time() - st.st_mtime < self.stale_after and not self._owner_dead():
+            if time.time() - st.st_mtime < self.stale_after and not dotlock_owner_gone(self.path):
                 return
             again = self.path.stat()
             if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
                 self.path.unlink()
         except OSError:
             return
-
-    def _owner_dead(self) -> bool:
-        try:
-            pid_text, _, host = self.path.read_bytes()[:256].decode("ascii").partition(":")
-        except (OSError, UnicodeDecodeError):
-            return False
-        if host != socket.gethostname() or not pid_text.isdigit():
-            return False
-        return not pid_alive(int(pid_text))

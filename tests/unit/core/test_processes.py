@@ -1,0 +1,37 @@
+"""pid_alive and Dovecot-format dotlocks (``<pid>:<hostname>``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+from vmail.core.processes import dotlock_content, dotlock_owner_gone, pid_alive
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_pid_alive() -> None:
+    assert pid_alive(os.getpid())
+    assert pid_alive(1)  # another user's process (init) exists too
+    assert not pid_alive(_dead_pid())
+    assert not pid_alive(0)
+    assert not pid_alive(-1)
+
+
+def test_dotlock_owner_gone(tmp_path: Path) -> None:
+    lock = tmp_path / "lock"
+    lock.write_bytes(dotlock_content())
+    assert lock.read_bytes() == f"{os.getpid()}:{socket.gethostname()}".encode()
+    assert not dotlock_owner_gone(lock)  # ours, alive
+    lock.write_bytes(f"{_dead_pid()}:{socket.gethostname()}".encode())
+    assert dotlock_owner_gone(lock)
+    for unknowable in (f"{_dead_pid()}:elsewhere.example", "junk", "12\xff:x"):
+        lock.write_bytes(unknowable.encode("latin-1"))
+        assert not dotlock_owner_gone(lock), unknowable
+    assert not dotlock_owner_gone(tmp_path / "missing")
