@@ -141,8 +141,7 @@ class WebServer:
         loop.call_later(BALANCE_DELAY * min(busy, BALANCE_MAX), self._accept_deferred)
 
     def _accept_deferred(self) -> None:
-        listening = self._accepting and self._sock is not None and self._sock.fileno() >= 0
-        if listening and self._accept_one():  # EAGAIN when another process took it
+        if self._listening and self._accept_one():  # EAGAIN when another process took it
             self._resume_accepting()
 
     def _accept_one(self) -> bool:
@@ -167,8 +166,14 @@ class WebServer:
         task.add_done_callback(self._handshakes.discard)
         return True
 
+    @property
+    def _listening(self) -> bool:
+        """Still accepting (a delayed accept may run after :meth:`close`)."""
+        return self._accepting and self._sock is not None and self._sock.fileno() >= 0
+
     def _resume_accepting(self) -> None:
-        if self._accepting and self._sock is not None and self._sock.fileno() >= 0:
+        if self._listening:
+            assert self._sock is not None
             asyncio.get_running_loop().add_reader(self._sock.fileno(), self._readable)
 
     async def _connect(self, connection: socket.socket) -> None:
