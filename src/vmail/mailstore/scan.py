@@ -15,6 +15,7 @@ fails leaves its share to the calling thread, so the result never depends on the
 from __future__ import annotations
 
 import contextlib
+import gc
 import marshal
 import os
 import queue
@@ -23,7 +24,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
-from vmail.core.forking import fork
 from vmail.mailstore.message.raw import body_offset
 from vmail.mailstore.message.summary import header_summary
 
@@ -125,7 +125,9 @@ def _run_worker(
     done = 0
     try:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-        pid = fork()
+        # not core.forking.fork: its gc.freeze() is for long-lived children; these live
+        # seconds, and each freeze would keep the parent's cyclic garbage of the moment
+        pid = os.fork()
         if pid == 0:
             _worker(read_fd, write_fd, paths, sizes)
         os.close(write_fd)
@@ -159,6 +161,7 @@ def _worker(read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> N
     into the parent's code: only this thread was copied)."""
     status = 1
     try:
+        gc.disable()  # a collection would touch (and copy) every page shared with the parent
         os.close(read_fd)
         with contextlib.suppress(ValueError):  # the parent's signal handling is not ours
             signal.set_wakeup_fd(-1)
