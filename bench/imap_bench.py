@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mailaccess_corpus import corpus
+from mailaccess_corpus import corpus, warm_page_cache
 from mailaccess_measure import Probe, append, idle, logins, open_and_fetch, search_store
 from mailaccess_run import (
     APPENDER,
@@ -73,6 +73,7 @@ async def measure(args: argparse.Namespace, server: Any, what: str) -> dict[str,
     if what == "logins":
         return await logins(probe, users, PASSWORD, args.logins, 8)
     if what == "open-first":
+        warm_page_cache(server.maildir(BIG))
         return await open_and_fetch(probe, BIG, PASSWORD)
     if what in ("open-warm", "open-third"):
         return await open_and_fetch(probe, BIG, PASSWORD)
@@ -128,6 +129,7 @@ def profile(args: argparse.Namespace, vmail: Any) -> list[str]:
     for what in [step for step in steps(args.only) if step in PROFILED]:
         if what == "open-first":
             fresh_copy(vmail, source)
+            vmail.restart()  # its cached view of the replaced folder would be stale
         output = Path(f"{args.profile}.{what}")
         notes.append(f"--- vmail {what} ({output})")
         notes += profiled(vmail, output, partial(measure, args, vmail, what))

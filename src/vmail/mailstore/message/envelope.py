@@ -40,6 +40,13 @@ def address_list(addresses: list[Address]) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _address_field(values: tuple[bytes, ...]) -> bytes:
+    """The address list of a header's raw values: cached, since a mailbox sees the same
+    From, To and Cc values over and over (parsing them was most of an ENVELOPE's cost)."""
+    return address_list(addresses_of(list(values)))
+
+
 def _last(headers: dict[bytes, list[bytes]], name: bytes) -> bytes:
     values = headers.get(name)
     return NIL if values is None else nstring(unfold(values[-1]))
@@ -95,15 +102,18 @@ def envelope(
     """
     known = parsed or {}
 
-    def addresses(name: bytes) -> list[Address]:
+    def addresses(name: bytes) -> bytes:
         got = known.get(name)
-        return got if got is not None else addresses_of(headers.get(name))
+        if got is not None:
+            return address_list(got)
+        values = headers.get(name)
+        return _address_field(tuple(values)) if values else NIL
 
-    sender = address_list(addresses(b"from"))
+    sender = addresses(b"from")
 
     def or_from(name: bytes) -> bytes:
-        got = addresses(name) if name in headers or name in known else None
-        return address_list(got) if got else sender
+        got = addresses(name) if name in headers or name in known else NIL
+        return sender if got == NIL else got
 
     subject = headers.get(b"subject")
     return b"(%b %b %b %b %b %b %b %b %b %b)" % (
@@ -112,9 +122,9 @@ def envelope(
         sender,
         or_from(b"sender"),
         or_from(b"reply-to"),
-        address_list(addresses(b"to")),
-        address_list(addresses(b"cc")),
-        address_list(addresses(b"bcc")),
+        addresses(b"to"),
+        addresses(b"cc"),
+        addresses(b"bcc"),
         _last(headers, b"in-reply-to"),
         _last(headers, b"message-id"),
     )
