@@ -51,7 +51,7 @@ from vmail.mailstore.message import (
     summary_values,
 )
 from vmail.mailstore.records import MessageRecord, StoreResult, SyncResult
-from vmail.mailstore.scan import scan_chunks, scan_file, scan_files
+from vmail.mailstore.scan import Scanned, scan_chunks, scan_file, scan_files
 from vmail.mailstore.uidlist import (
     UidEntry,
     UidList,
@@ -69,6 +69,8 @@ StoreMode = Literal["set", "add", "remove"]
 Listener = Callable[[SyncResult], None]
 
 _SETTLE_SECONDS = 1.0  # a directory changed this recently may change again within its mtime
+_SETTLE_FINE = 0.02  # the same for sub-second mtimes (from the kernel's coarse clock)
+_WAIT_FROM = 5000  # messages from which listing the folder again costs more than that
 
 
 class Folder:
@@ -191,16 +193,10 @@ class Folder:
         """Bring the view up to date with the Maildir; what changed since the last sync."""
         with self._lock:
             stamp = self._dir_stamp()
-            newest = max(stamp[0::3]) / 1e9
-            if (
-                self._loaded
-                and stamp == self._stamp
-                and self._scanned_at - newest > _SETTLE_SECONDS
-            ):
+            if self._loaded and stamp == self._stamp and self._settled(stamp):
                 return SyncResult()
-            scanned_at = time.time()
             result = self._sync(move_new)
-            self._stamp, self._scanned_at = self._dir_stamp(), scanned_at
+            self._stamp = self._dir_stamp()
             if result:
                 self._notify(result)
             return result
@@ -281,21 +277,34 @@ class Folder:
             uidlist = UidList(new_uidvalidity(_maildir_root(self.directory)), 1, new_guid(), {})
         return uidlist
 
+    def _settled(self, stamp: tuple[int, ...]) -> bool:
+        """Whether ``cur/`` and ``new/`` were last changed long enough before the last
+        listing that a later change cannot share their mtime (the uidlist and keywords
+        files are replaced, so a new inode tells their changes)."""
+        mtimes = stamp[0 : 3 * len(SUBDIRS) : 3]
+        coarse = all(mtime % 1_000_000_000 == 0 for mtime in mtimes)
+        settle = _SETTLE_SECONDS if coarse else _SETTLE_FINE
+        return self._scanned_at - max(mtimes) / 1e9 > settle
+
     def _sync(self, move_new: bool) -> SyncResult:
         self._read_keywords()
-        found = self._scan()
         uidlist = self._read_uidlist()
+        if move_new:
+            self._move_new(len(uidlist.entries))
+        self._scanned_at = time.time()
+        found = self._scan()
         if not (self.directory / UIDLIST).exists():
             uidlist = self._create_uidlist()
+        result = SyncResult()
+        if not self._loaded:  # now, to know which files are new to the view
+            self._reset(uidlist.uidvalidity, result)
+        ahead = self._read_ahead(found)
         uid_of = self._uid_map(uidlist)
         if any(base not in uid_of for base in found):
             uidlist, uid_of = self._assign(found)
-        result = SyncResult()
-        if not self._loaded or uidlist.uidvalidity != self._uidvalidity:
+        if uidlist.uidvalidity != self._uidvalidity:
             self._reset(uidlist.uidvalidity, result)
         self._next_uid = max(uidlist.next_uid, self._next_uid)
-        if move_new:
-            found = self._move_new(found)
         changed_rows: list[Row] = []
         arrived: list[tuple[int, str, str, str]] = []
         for base, (sub, filename) in found.items():
@@ -322,7 +331,7 @@ class Folder:
             del self._records[rec.uid]
             self._by_base.pop(rec.base, None)
             result.expunged_uids.append(rec.uid)
-        new_records = self._new_records(arrived)
+        new_records = self._new_records(arrived, ahead)
         result.new_uids.extend(rec.uid for rec in new_records)
         if new_records:
             new_records.sort(key=_uid_key)
@@ -415,65 +424,110 @@ class Folder:
             self._expunged_bases.clear()
             return uidlist, uid_of
 
-    def _move_new(self, found: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-        """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot)."""
-        new_dir, cur_dir = str(self.directory / "new"), str(self.directory / "cur")
-        for base, (sub, filename) in found.items():
-            if sub != "new":
-                continue
-            target = filename if ":" in filename else filename + ":2,"
-            try:
-                os.rename(f"{new_dir}/{filename}", f"{cur_dir}/{target}")
-            except FileNotFoundError:
-                pass  # moved or removed by someone else: the next sync sees where it went
-            else:
-                found[base] = ("cur", target)
-        return found
+    def _move_new(self, known: int) -> None:
+        """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot).
 
-    def _new_records(self, arrived: Sequence[tuple[int, str, str, str]]) -> list[MessageRecord]:
+        Done before the listing, so that these renames do not count as a change after
+        it; then, in a big folder (``known`` UIDs and the new files), a clock tick is
+        let pass, so that no change made after the listing can share their mtime. Else
+        the next sync would list the whole folder again (in a small one, that costs less
+        than the wait).
+        """
+        new_dir, cur_dir = str(self.directory / "new"), str(self.directory / "cur")
+        try:
+            with os.scandir(new_dir) as entries:
+                names = [entry.name for entry in entries if entry.name[0] != "."]
+        except FileNotFoundError:
+            return
+        for filename in names:
+            with contextlib.suppress(FileNotFoundError):  # moved or removed meanwhile
+                os.rename(f"{new_dir}/{filename}", f"{cur_dir}/{_in_cur(filename)}")
+        if names and known + len(names) >= _WAIT_FROM:
+            time.sleep(_SETTLE_FINE)
+
+    def _read_ahead(self, found: dict[str, tuple[str, str]]) -> _ReadAhead:
+        """Start reading the files new to the view whose name has no ``,W=`` size: the
+        scan workers read on while the UIDs are assigned."""
+        where = str(self.directory)
+        ahead = _ReadAhead()
+        unknown = [
+            base
+            for base, (_, filename) in found.items()
+            if base not in self._by_base and vsize_of(filename) is None
+        ]
+        # In name order, which is UID order (see _assign): the index's B-tree then takes
+        # its rows at the end, three times cheaper than in directory order.
+        unknown.sort()
+        for base in unknown:
+            sub, filename = found[base]
+            ahead.files.append((base, sub, filename))
+        if ahead.files:
+            paths = [f"{where}/{sub}/{filename}" for _, sub, filename in ahead.files]
+            ahead.chunks = scan_chunks(paths, sizes=True)
+        return ahead
+
+    def _new_records(
+        self, arrived: Sequence[tuple[int, str, str, str]], ahead: _ReadAhead
+    ) -> list[MessageRecord]:
         """Records for (uid, base, subdir, file name) of files new to the view. A name
         without ``,W=`` means one read of the file for its size, which gives the header
-        too: the ENVELOPE and Subject of those go into the index at once."""
+        too: the ENVELOPE and Subject of those go into the index at once. They come from
+        ``ahead`` (the reads started before the UIDs were assigned); the few it lacks
+        are read here. They share one new modseq (as a Dovecot sync transaction)."""
         records: list[MessageRecord] = []
-        unsized: list[tuple[int, str, str, str]] = []
+        unsized: dict[str, int] = {}
+        if arrived:
+            self._highest_modseq += 1
         for uid, base, sub, filename in arrived:
             vsize = vsize_of(filename)
             if vsize is None:
-                unsized.append((uid, base, sub, filename))
+                unsized[base] = uid
                 continue
             try:
                 mtime = os.stat(f"{self.directory}/{sub}/{filename}").st_mtime
             except FileNotFoundError:
                 continue
             records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
+        if ahead.chunks is not None and not unsized:
+            for _ in ahead.chunks:  # the workers must be answered to the end
+                pass
         if not unsized:
             return records
-        where = str(self.directory)
-        paths = [f"{where}/{sub}/{filename}" for _, _, sub, filename in unsized]
 
-        def scanned() -> Iterator[tuple[int, bytes, str]]:
-            for offset, results in scan_chunks(paths, sizes=True):
-                for (uid, base, sub, filename), got in zip(
-                    unsized[offset : offset + len(results)], results, strict=True
+        def scanned(
+            files: list[tuple[str, str, str]], chunks: Iterator[tuple[int, list[Scanned | None]]]
+        ) -> Iterator[tuple[int, bytes, str]]:
+            for offset, results in chunks:
+                for (base, sub, filename), got in zip(
+                    files[offset : offset + len(results)], results, strict=True
                 ):
-                    if got is not None:
+                    uid = unsized.pop(base, None)
+                    if got is not None and uid is not None:
                         mtime, vsize, envelope, subject = got
                         records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
                         yield uid, envelope, subject
 
+        def envelopes() -> Iterator[tuple[int, bytes, str]]:
+            if ahead.chunks is not None:
+                yield from scanned(ahead.files, ahead.chunks)
+            if unsized:  # new to the view only after the read-ahead had started
+                late = {base: (sub, name) for _, base, sub, name in arrived if base in unsized}
+                rest = self._read_ahead(late)
+                if rest.chunks is not None:
+                    yield from scanned(rest.files, rest.chunks)
+
         # The index takes the envelopes as the chunks come in, while workers read on.
-        envelopes = scanned()
+        built = envelopes()
         try:
-            self._index.put_envelopes(envelopes, SUMMARY_VERSION)
+            self._index.put_envelopes(built, SUMMARY_VERSION)
         finally:
-            for _ in envelopes:  # the index gave up early: the records are still needed
+            for _ in built:  # the index gave up early: the records are still needed
                 pass
         return records
 
     def _record_of(
         self, uid: int, base: str, sub: str, filename: str, mtime: float, vsize: int
     ) -> MessageRecord:
-        self._highest_modseq += 1
         return MessageRecord(
             uid, base, filename, sub, self._flags(filename), mtime, vsize, self._highest_modseq
         )
@@ -937,6 +991,20 @@ def _row(rec: MessageRecord) -> Row:
         " ".join(rec.flags),
         rec.modseq,
     )
+
+
+@dataclasses.dataclass(slots=True)
+class _ReadAhead:
+    """Files read by the scan workers while a sync goes on: (base, subdir, file name as
+    it will be once read) per path, and the scan's chunks (``None``: nothing to read)."""
+
+    files: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    chunks: Iterator[tuple[int, list[Scanned | None]]] | None = None
+
+
+def _in_cur(filename: str) -> str:
+    """The name a ``new/`` file gets in ``cur/``: an empty ``:2,`` info added if none."""
+    return filename if ":" in filename else filename + ":2,"
 
 
 def _uid_key(rec: MessageRecord) -> int:

@@ -33,6 +33,8 @@ CHUNK = 2000  # files per answer of a worker
 
 Scanned = tuple[float, int, bytes, str]
 """(mtime, CRLF size or -1 when not asked for, marshalled ENVELOPE, decoded Subject)."""
+_Ready = queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]]
+"""Answers of the workers: (start of the share, offset, results or None when done)."""
 
 
 def scan_file(path: str, sizes: bool) -> Scanned | None:
@@ -88,20 +90,30 @@ def scan_chunks(
     """(offset, results of ``paths[offset:offset + len(results)]``) as they are ready, in
     no particular order, every path exactly once: in ``workers`` processes (default: one
     per core) when there are ``minimum`` (default :data:`PARALLEL_MIN`) paths or more,
-    else in this thread. The caller
-    can use each chunk while the workers read on."""
+    else in this thread. The caller can use each chunk while the workers read on. They
+    start at once, before the first chunk is asked for (so the caller can do other work
+    meanwhile); the chunks must then be taken to the end, or the workers run on unread."""
     if workers is None:
         workers = os.cpu_count() or 1
     if len(paths) < (PARALLEL_MIN if minimum is None else minimum) or workers < 2:
-        for offset in range(0, len(paths), CHUNK):
-            yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
-        return
+        return _serial_chunks(paths, sizes)
     step = -(-len(paths) // workers)
-    ready: queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]] = queue.SimpleQueue()
+    ready: _Ready = queue.SimpleQueue()
     shares = [(start, paths[start : start + step]) for start in range(0, len(paths), step)]
     for start, share in shares:
         threading.Thread(target=_run_worker, args=(start, share, sizes, ready), daemon=True).start()
-    running = len(shares)
+    return _gathered(paths, sizes, step, len(shares), ready)
+
+
+def _serial_chunks(paths: Sequence[str], sizes: bool) -> Iterator[tuple[int, list[Scanned | None]]]:
+    for offset in range(0, len(paths), CHUNK):
+        yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
+
+
+def _gathered(
+    paths: Sequence[str], sizes: bool, step: int, running: int, ready: _Ready
+) -> Iterator[tuple[int, list[Scanned | None]]]:
+    """The workers' chunks as they come; the share a worker left unanswered, read here."""
     while running:
         start, offset, results = ready.get()
         if results is None:  # a worker finished; the rest of its share (if any) is ours
@@ -117,7 +129,7 @@ def _run_worker(
     start: int,
     paths: Sequence[str],
     sizes: bool,
-    ready: queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]],
+    ready: _Ready,
 ) -> None:
     """Have a forked worker read ``paths`` (the share starting at ``start``) and pass on
     its chunks as ``(start, offset, results)``; then ``(start, offset, None)`` with the

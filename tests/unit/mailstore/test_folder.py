@@ -5,10 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from vmail.mailstore import folder as folder_module
 from vmail.mailstore import scan
 from vmail.mailstore.access_errors import MessageGoneError
 from vmail.mailstore.folder import Folder, open_folder
@@ -250,3 +252,67 @@ def test_first_sync_reads_each_unsized_file_once_for_size_envelope_and_subject(
     assert folder.envelopes([40])[40] == envelope_summary(
         (md / folder.messages[39].subdir / folder.messages[39].filename).read_bytes()
     )
+
+
+def test_new_messages_of_one_sync_share_a_modseq(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host")
+    folder = Folder(md)
+    folder.sync()
+    assert len({rec.modseq for rec in folder.messages}) == 1  # as one Dovecot transaction
+    drop(md, "9.M1P1.host")
+    folder.sync()
+    rec = folder.by_uid(4)
+    assert rec is not None
+    assert rec.modseq > folder.messages[0].modseq
+
+
+def _count_listings(folder: Folder, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    scan_dirs = folder._scan
+
+    def counted() -> dict[str, tuple[str, str]]:
+        calls.append(1)
+        return scan_dirs()
+
+    monkeypatch.setattr(folder, "_scan", counted)
+    return calls
+
+
+def test_own_moves_from_new_do_not_make_the_next_sync_list_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_WAIT_FROM", 1)  # "a big folder"
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host")
+    folder = Folder(md)
+    listings = _count_listings(folder, monkeypatch)
+    folder.sync()
+    assert os.listdir(md / "new") == []
+    assert folder.sync().new_uids == []
+    assert len(listings) == 1  # the renames came before the listing: nothing to look at
+    drop(md, "9.M1P1.host")  # but a change after it is seen
+    assert folder.sync().new_uids == [4]
+    assert len(listings) == 2
+
+
+def test_whole_second_mtimes_wait_a_second_before_trusting_a_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    md = make_maildir(tmp_path)
+    drop(md, "1.M1P1.host:2,", sub="cur")
+    folder = Folder(md)
+    listings = _count_listings(folder, monkeypatch)
+    now = int(time.time())
+    for sub in ("cur", "new"):  # a file system with mtimes in whole seconds
+        os.utime(md / sub, ns=(now * 10**9, now * 10**9))
+    folder.sync()
+    folder.sync()  # changed less than a second before the listing: could change unseen
+    assert len(listings) == 2
+    for sub in ("cur", "new"):
+        os.utime(md / sub, ns=((now - 5) * 10**9, (now - 5) * 10**9))
+    folder.sync()
+    folder.sync()
+    assert len(listings) == 3
