@@ -230,16 +230,17 @@ class Folder:
             self._flag_cache.clear()
 
     def _flags(self, filename: str) -> frozenset[str]:
-        _, sep, info = filename.partition(":")
-        letters = info[2:] if sep and info.startswith("2,") else ""
-        flags = self._flag_cache.get(letters)
+        colon = filename.find(":")
+        info = filename[colon:] if colon >= 0 else ""
+        flags = self._flag_cache.get(info)  # by the whole info: one slice per message
         if flags is None:
+            letters = info[3:] if info.startswith(":2,") else ""
             names = set(letters_to_system(letters))
             for c in letters:
                 i = KEYWORD_LETTERS.find(c)
                 if 0 <= i < len(self._keywords) and self._keywords[i] is not None:
                     names.add(self._keywords[i])  # type: ignore[arg-type]
-            flags = self._flag_cache[letters] = frozenset(names)
+            flags = self._flag_cache[info] = frozenset(names)
         return flags
 
     def _uidlist_stamp(self) -> tuple[int, int, int] | None:
@@ -742,7 +743,7 @@ class Folder:
                     return False
                 continue
             rec.filename, rec.subdir, rec.flags = target, "cur", flags
-            self._flag_cache.setdefault(target.partition(":")[2][2:], flags)
+            self._flag_cache.setdefault(target[target.find(":") :], flags)  # has ":2,"
             return True
         return False
 

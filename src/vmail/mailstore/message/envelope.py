@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from vmail.protocol.imap.wire import NIL, literal, nstring
+from vmail.protocol.imap.wire import NIL, literal, string
 
 from .addresses import Address, parse_addresses
 from .headers import unfold
@@ -49,9 +49,17 @@ def _address_field(values: tuple[bytes, ...]) -> bytes:
 
 def _last(headers: dict[bytes, list[bytes]], name: bytes) -> bytes:
     values = headers.get(name)
-    return NIL if values is None else nstring(unfold(values[-1]))
+    if values is None:
+        return NIL
+    value = values[-1]
+    if b"\n" in value or b"\r" in value:
+        value = unfold(value)
+    if not value.translate(None, _QUOTABLE):  # the common case, without two more calls
+        return b'"%b"' % value
+    return string(value)
 
 
+_QUOTABLE = bytes(c for c in range(1, 128) if c not in b'\r\n"\\')  # as they are in "..."
 _RUNS = re.compile(rb"[ \t]+")
 # Bytes Dovecot writes as they are in a quoted string "for humans": all but NUL, TAB,
 # CR, LF, the quoted-specials and 8-bit bytes (control characters go out verbatim).
