@@ -56,6 +56,8 @@ def _base_field(base: str, key: str) -> int | None:
 
 def vsize_of(filename: str) -> int | None:
     """The ``,W=`` (CRLF size) of a file name, or None: the fast path of a folder scan."""
+    if ",W=" not in filename:  # most names of a folder never indexed
+        return None
     match = _FIELDS["W"].search(filename)
     return int(match.group(1)) if match else None
 

@@ -40,7 +40,7 @@ from vmail.mailstore.filenames import (
     vsize_of,
     with_flags,
 )
-from vmail.mailstore.index import FolderIndex, Row, fresh_modseq
+from vmail.mailstore.index import FolderIndex, NewRows, Row, fresh_modseq
 from vmail.mailstore.keywords import letter_for, read_keywords, write_keywords
 from vmail.mailstore.locking import dotlock
 from vmail.mailstore.message import (
@@ -332,14 +332,15 @@ class Folder:
             del self._records[rec.uid]
             self._by_base.pop(rec.base, None)
             result.expunged_uids.append(rec.uid)
-        new_records = self._new_records(arrived, ahead)
+        new_records, indexed = self._new_records(arrived, ahead)
         result.new_uids.extend(rec.uid for rec in new_records)
         if new_records:
             new_records.sort(key=_uid_key)
             for rec in new_records:
                 self._records[rec.uid] = rec
                 self._by_base[rec.base] = rec
-                changed_rows.append(_row(rec))
+            if not indexed:
+                changed_rows.extend(map(_row, new_records))
             result.new_uids.sort()
             if self._records and next(reversed(self._records)) != new_records[-1].uid:
                 self._records = dict(sorted(self._records.items()))
@@ -469,12 +470,13 @@ class Folder:
 
     def _new_records(
         self, arrived: Sequence[tuple[int, str, str, str]], ahead: _ReadAhead
-    ) -> list[MessageRecord]:
-        """Records for (uid, base, subdir, file name) of files new to the view. A name
-        without ``,W=`` means one read of the file for its size, which gives the header
-        too: the ENVELOPE and Subject of those go into the index at once. They come from
-        ``ahead`` (the reads started before the UIDs were assigned); the few it lacks
-        are read here. They share one new modseq (as a Dovecot sync transaction)."""
+    ) -> tuple[list[MessageRecord], bool]:
+        """Records for (uid, base, subdir, file name) of files new to the view, and
+        whether the index took their rows. A name without ``,W=`` means one read of the
+        file for its size, which gives the header too: the ENVELOPE and Subject of those
+        go into the index at once. They come from ``ahead`` (the reads started before
+        the UIDs were assigned); the few it lacks are read here. The new records share
+        one new modseq (as a Dovecot sync transaction)."""
         records: list[MessageRecord] = []
         unsized: dict[str, int] = {}
         if arrived:
@@ -493,22 +495,28 @@ class Folder:
             for _ in ahead.chunks:  # the workers must be answered to the end
                 pass
         if not unsized:
-            return records
+            return records, False
 
         def scanned(
             files: list[tuple[str, str, str]], chunks: Iterator[tuple[int, list[Scanned | None]]]
-        ) -> Iterator[tuple[int, bytes, str]]:
+        ) -> Iterator[NewRows]:
             for offset, results in chunks:
+                rows: list[Row] = []
+                envelopes: list[tuple[int, bytes, str]] = []
                 for (base, sub, filename), got in zip(
                     files[offset : offset + len(results)], results, strict=True
                 ):
                     uid = unsized.pop(base, None)
                     if got is not None and uid is not None:
                         mtime, vsize, envelope, subject = got
-                        records.append(self._record_of(uid, base, sub, filename, mtime, vsize))
-                        yield uid, envelope, subject
+                        rec = self._record_of(uid, base, sub, filename, mtime, vsize)
+                        records.append(rec)
+                        rows.append(_row(rec))
+                        envelopes.append((uid, envelope, subject))
+                yield rows, envelopes
 
-        def envelopes() -> Iterator[tuple[int, bytes, str]]:
+        def chunks() -> Iterator[NewRows]:
+            yield [_row(rec) for rec in records], []  # those with a size in their name
             if ahead.chunks is not None:
                 yield from scanned(ahead.files, ahead.chunks)
             if unsized:  # new to the view only after the read-ahead had started
@@ -517,14 +525,18 @@ class Folder:
                 if rest.chunks is not None:
                     yield from scanned(rest.files, rest.chunks)
 
-        # The index takes the envelopes as the chunks come in, while workers read on.
-        built = envelopes()
+        # The index takes the rows as the chunks come in, while the workers read on.
+        built = chunks()
         try:
-            self._index.put_envelopes(built, SUMMARY_VERSION)
+            indexed = self._index.add_messages(
+                built,
+                SUMMARY_VERSION,
+                (self._uidvalidity, self._highest_modseq, self._first_recent),
+            )
         finally:
             for _ in built:  # the index gave up early: the records are still needed
                 pass
-        return records
+        return records, indexed
 
     def _record_of(
         self, uid: int, base: str, sub: str, filename: str, mtime: float, vsize: int

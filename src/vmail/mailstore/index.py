@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS summary (
 
 Row = tuple[int, str, str, int, float, str, int]
 """(uid, filename, subdir, size, internaldate, flags joined by spaces, modseq)."""
+NewRows = tuple[list[Row], list[tuple[int, bytes, str]]]
+"""New messages' rows and their (uid, envelope blob, subject) (see ``add_messages``)."""
 
 
 @dataclass(slots=True)
@@ -124,7 +126,7 @@ class FolderIndex:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write(self, statements: Sequence[tuple[str, Iterable[tuple[object, ...]]]]) -> bool:
+    def _write(self, statements: Iterable[tuple[str, Iterable[tuple[object, ...]]]]) -> bool:
         """Run ``statements`` in one transaction; False if the index failed. Parameters
         may come from a generator: if it raises, the transaction is rolled back and the
         exception goes on."""
@@ -230,6 +232,28 @@ class FolderIndex:
         statements = [] if current else _drop_summaries(version)
         statements.append(("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items))
         self._write(statements)
+
+    def add_messages(
+        self, chunks: Iterable[NewRows], version: int, state: tuple[int, int, int]
+    ) -> bool:
+        """Store new messages' rows and envelopes, chunk by chunk in one transaction (the
+        chunks may come from a generator that waits for scan workers), then ``state``
+        (UIDVALIDITY, highest modseq, first recent UID); False if the index failed."""
+        try:
+            current = self._summaries_are(self._connect(), version)
+        except sqlite3.Error as e:
+            self._failed(e)
+            return False
+
+        def statements() -> Iterator[tuple[str, Iterable[tuple[object, ...]]]]:
+            if not current:
+                yield from _drop_summaries(version)
+            for rows, envelopes in chunks:
+                yield "INSERT OR REPLACE INTO msg VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                yield "INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", envelopes
+            yield "INSERT OR REPLACE INTO meta VALUES (?, ?)", _meta(*state)
+
+        return self._write(statements())
 
     @staticmethod
     def _summaries_are(db: sqlite3.Connection, version: int) -> bool:
