@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from vmail.core.gcpause import gc_paused
 from vmail.mailstore import quota
 from vmail.mailstore.access_errors import MessageGoneError
 from vmail.mailstore.errors import CorruptFileError, MailstoreError
@@ -195,7 +196,8 @@ class Folder:
             stamp = self._dir_stamp()
             if self._loaded and stamp == self._stamp and self._settled(stamp):
                 return SyncResult()
-            result = self._sync(move_new)
+            with gc_paused():  # a big folder's records would set off full collections
+                result = self._sync(move_new)
             self._stamp = self._dir_stamp()
             if result:
                 self._notify(result)
