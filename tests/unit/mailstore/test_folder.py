@@ -316,3 +316,40 @@ def test_whole_second_mtimes_wait_a_second_before_trusting_a_listing(
     folder.sync()
     folder.sync()
     assert len(listings) == 3
+
+
+def test_files_not_read_ahead_are_read_late(tmp_path: Path) -> None:
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host:2,S", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
+    folder = Folder(md)
+    folder.sync()
+    old_validity = folder.uidvalidity
+    (md / "dovecot-uidlist").unlink()  # a new UIDVALIDITY: the view is rebuilt after the
+    result = folder.sync()  # read-ahead, which skipped the files the old view knew
+    assert folder.uidvalidity != old_validity
+    assert sorted(result.new_uids) == [1, 2, 3]
+    for rec in folder.messages:
+        data = (md / rec.subdir / rec.filename).read_bytes()
+        assert rec.size == len(data) + data.count(b"\n")
+    assert sorted(folder.subjects([1, 2, 3]).values()) == ["no. 0", "no. 1", "no. 2"]
+
+
+def test_a_file_gone_before_it_is_read_is_left_to_the_next_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host:2,", sub="cur")
+    folder = Folder(md)
+    real_scan = folder_module.scan_chunks
+
+    def scan_after_removal(paths: list[str], sizes: bool) -> object:
+        os.unlink(paths[1])  # expunged by another process between listing and reading
+        return real_scan(paths, sizes)
+
+    monkeypatch.setattr(folder_module, "scan_chunks", scan_after_removal)
+    folder.sync()
+    assert [rec.base for rec in folder.messages] == ["0.M1P1.host", "2.M1P1.host"]
+    monkeypatch.undo()
+    assert folder.sync().expunged_uids == []  # it never was in the view
