@@ -16,6 +16,7 @@ receive every change (from any session's sync, store, append or expunge).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import errno
@@ -829,7 +830,7 @@ class Folder:
         with dotlock(self.directory / (UIDLIST + ".lock")):
             uidlist = self._read_uidlist()
             entries = dict(uidlist.entries)
-            uid_of = self._uid_map(uidlist)
+            uid_of = dict(self._uid_map(uidlist))  # a copy: the cached map is shared
             uids = []
             next_uid = uidlist.next_uid
             for base in bases:
@@ -837,10 +838,11 @@ class Folder:
                 if uid is None:
                     uid, next_uid = next_uid, next_uid + 1
                     entries[uid] = UidEntry(base, {})
+                    uid_of[base] = uid
                 uids.append(uid)
             uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
             write_uidlist(self.directory / UIDLIST, uidlist)
-            self._remember(uidlist)
+            self._remember(uidlist, uid_of)  # the next APPEND needs no map rebuilt
         return uids
 
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
@@ -1033,14 +1035,34 @@ def _maildir_root(path: Path) -> Path:
 
 _open: weakref.WeakValueDictionary[str, Folder] = weakref.WeakValueDictionary()
 _open_lock = threading.Lock()
+_kept: collections.OrderedDict[str, Folder] = collections.OrderedDict()
+KEEP_FOLDERS = 8  # the last folders opened stay loaded after their last user let go...
+KEEP_MESSAGES = 200_000  # ...up to this many messages (about 40 MB of records) in all
 
 
 def open_folder(path: Path, *, hostname: str | None = None) -> Folder:
-    """The process's one ``Folder`` for *path* (shared while anybody holds it)."""
+    """The process's one ``Folder`` for *path* (shared while anybody holds it).
+
+    The last few opened stay loaded a while after: an APPEND to a folder that is not
+    selected (a client saving to Sent, an import) would else load the whole folder
+    again for every message.
+    """
     key = os.path.abspath(path)
     with _open_lock:
         folder = _open.get(key)
         if folder is None:
             folder = Folder(Path(key), hostname=hostname)
             _open[key] = folder
+        _kept[key] = folder
+        _kept.move_to_end(key)
+        kept_messages = sum(len(f._records) for f in _kept.values())
+        while len(_kept) > 1 and (len(_kept) > KEEP_FOLDERS or kept_messages > KEEP_MESSAGES):
+            _, dropped = _kept.popitem(last=False)
+            kept_messages -= len(dropped._records)
         return folder
+
+
+def forget_folder(path: Path) -> None:
+    """Stop keeping the folder at *path* loaded (it was deleted or renamed)."""
+    with _open_lock:
+        _kept.pop(os.path.abspath(path), None)

@@ -26,7 +26,7 @@ from vmail.mailstore.access_errors import (
     FolderOperationError,
     NoSuchFolderError,
 )
-from vmail.mailstore.folder import Folder, open_folder
+from vmail.mailstore.folder import Folder, forget_folder, open_folder
 from vmail.mailstore.names import folder_dir, folder_name, validate_name
 from vmail.mailstore.subscriptions import read_subscriptions, write_subscriptions
 
@@ -192,6 +192,7 @@ class MailStore:
             raise FolderOperationError("INBOX can't be deleted")
         path = self._dir(name)
         trash = self.root / f"..vmail-deleted.{uuid.uuid4().hex}"
+        forget_folder(path)
         try:
             os.rename(path, trash)
         except FileNotFoundError:
@@ -216,6 +217,8 @@ class MailStore:
         if not self._dir(old).exists():
             raise NoSuchFolderError(f"mailbox doesn't exist: {old}")
         children = [n for n in self._existing() if n.startswith(old + sep)]
+        for moved in (old, *children):
+            forget_folder(self._dir(moved))
         os.rename(self._dir(old), self._dir(new))
         for child in children:
             target = new + child[len(old) :]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import gc
 import multiprocessing
 import os
 import threading
@@ -353,3 +355,34 @@ def test_a_file_gone_before_it_is_read_is_left_to_the_next_sync(
     assert [rec.base for rec in folder.messages] == ["0.M1P1.host", "2.M1P1.host"]
     monkeypatch.undo()
     assert folder.sync().expunged_uids == []  # it never was in the view
+
+
+def test_the_last_folders_opened_stay_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_kept", collections.OrderedDict())
+    monkeypatch.setattr(folder_module, "KEEP_FOLDERS", 2)
+    paths = [make_maildir(tmp_path / name) for name in ("a", "b", "c")]
+    ids = [id(open_folder(path)) for path in paths[:2]]  # nobody holds them
+    gc.collect()
+    assert id(open_folder(paths[0])) == ids[0]  # kept: an APPEND does not load it again
+    open_folder(paths[2])  # a third: the least recently opened (b) is let go
+    gc.collect()
+    assert list(folder_module._kept) == [str(paths[0]), str(paths[2])]
+
+
+def test_folders_kept_are_bounded_by_their_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_kept", collections.OrderedDict())
+    monkeypatch.setattr(folder_module, "KEEP_MESSAGES", 3)
+    big, small = make_maildir(tmp_path / "big"), make_maildir(tmp_path / "small")
+    for n in range(3):
+        drop(big, f"{n}.M1P1.host")
+    open_folder(big).sync()
+    open_folder(small)  # 3 + 0 messages: both kept
+    assert len(folder_module._kept) == 2
+    drop(small, "9.M1P1.host")
+    open_folder(small).sync()
+    open_folder(small)  # 3 + 1 > 3: the big one goes first
+    assert list(folder_module._kept) == [str(small)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,22 @@ def test_bad_names_rejected(tmp_path: Path) -> None:
     for bad in ("../x", "a/b", "a\x00b", ""):
         with pytest.raises(InvalidNameError):
             store.create(bad)
+
+
+def test_a_deleted_or_renamed_folder_is_not_kept_loaded(tmp_path: Path) -> None:
+    store = make(tmp_path)
+    store.create("Work")
+    first = store.folder("Work")
+    first.append(b"Subject: x\r\n\r\nbody\r\n", [])
+    assert store.folder("Work") is first
+    store.delete("Work")
+    store.create("Work")
+    del first
+    gc.collect()
+    again = store.folder("Work")
+    assert again.messages == []  # a new folder, not the old view kept for its name
+    store.rename("Work", "Play")
+    del again
+    gc.collect()
+    store.create("Work")
+    assert store.folder("Work").messages == []
