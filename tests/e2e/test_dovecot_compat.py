@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import imaplib
 import itertools
+import os
 import poplib
 import re
 from collections.abc import Iterator
@@ -496,3 +497,32 @@ def test_a_recreated_folder_never_gets_an_old_uidvalidity(mailbox: Mailbox) -> N
         theirs.logout()
     ours.logout()
     assert len(set(validities)) == len(validities), validities
+
+
+def test_records_vmail_appends_to_a_big_uidlist_are_read_by_dovecot(mailbox: Mailbox) -> None:
+    client = mailbox.imap()  # first login: the Maildir
+    client.logout()
+    maildir = mailbox.server.maildir(mailbox.user)
+    owner = maildir.stat()
+    for n in range(1000):  # a big folder: from now on, new UIDs are appended to its uidlist
+        path = maildir / "new" / f"1790000000.M{n}P1.bench"
+        path.write_bytes(_plain(n).replace(b"\r\n", b"\n"))
+        os.chown(path, owner.st_uid, owner.st_gid)
+    client = mailbox.imap()
+    assert len(_seen_by(client)) == 1000
+    header = (maildir / "dovecot-uidlist").read_text().splitlines()[0]
+    ours = [_append(client, "INBOX", "(\\Seen)", _plain(n)) for n in (2001, 2002)]
+    assert ours == [1001, 1002]
+    lines = (maildir / "dovecot-uidlist").read_text().splitlines()
+    assert lines[0] == header  # appended: the header still says N1001
+    assert lines[-1].startswith("1002 :")
+    with mailbox.dovecot() as reference:
+        theirs = reference.imap(mailbox.user)
+        seen = _seen_by(theirs)
+        assert sorted(seen)[-2:] == ours
+        assert seen[1002] == frozenset({"\\Seen"})
+        assert _append(theirs, "INBOX", "()", _plain(2003)) == 1003
+        theirs.logout()
+    _ok(client.noop())
+    assert sorted(_seen_by(client))[-3:] == [1001, 1002, 1003]
+    client.logout()

@@ -57,6 +57,7 @@ from vmail.mailstore.scan import Scanned, scan_chunks, scan_file, scan_files
 from vmail.mailstore.uidlist import (
     UidEntry,
     UidList,
+    append_uidlist,
     new_guid,
     new_uidvalidity,
     read_uidlist,
@@ -73,6 +74,7 @@ Listener = Callable[[SyncResult], None]
 _SETTLE_SECONDS = 1.0  # a directory changed this recently may change again within its mtime
 _SETTLE_FINE = 0.02  # the same for sub-second mtimes (from the kernel's coarse clock)
 _WAIT_FROM = 5000  # messages from which listing the folder again costs more than that
+_APPEND_FROM = 1000  # uidlist records from which new ones are appended, not all rewritten
 
 
 class Folder:
@@ -419,15 +421,30 @@ class Folder:
             for uid in stale:
                 del entries[uid]
             next_uid = uidlist.next_uid
+            added = []
             for base in missing:
-                entries[next_uid] = UidEntry(base, {})
+                entry = entries[next_uid] = UidEntry(base, {})
+                added.append((next_uid, entry))
                 uid_of[base] = next_uid
                 next_uid += 1
             uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
-            write_uidlist(self.directory / UIDLIST, uidlist)
+            self._write_uidlist(uidlist, [] if stale else added)
             self._remember(uidlist, uid_of)
             self._expunged_bases.clear()
             return uidlist, uid_of
+
+    def _write_uidlist(self, uidlist: UidList, added: Sequence[tuple[int, UidEntry]]) -> None:
+        """Store ``uidlist`` (under the uidlist lock), whose only change since it was
+        read is ``added`` when that is not empty: in a big file, those records are then
+        appended, as Dovecot does, instead of the whole file rewritten (a small one is
+        rewritten, which keeps its header's next UID exact). A big rewrite is left for
+        when records must go (expunged files) or the file cannot take an append."""
+        path = self.directory / UIDLIST
+        cached = self._uidlist_cached  # what was read is what is on disk (not corrupt)
+        on_disk = cached is not None and cached[0] == self._uidlist_stamp()
+        big = len(uidlist.entries) - len(added) >= _APPEND_FROM
+        if not (added and big and on_disk and append_uidlist(path, added)):
+            write_uidlist(path, uidlist)
 
     def _move_new(self, known: int) -> None:
         """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot).
@@ -832,16 +849,18 @@ class Folder:
             entries = dict(uidlist.entries)
             uid_of = dict(self._uid_map(uidlist))  # a copy: the cached map is shared
             uids = []
+            added = []
             next_uid = uidlist.next_uid
             for base in bases:
                 uid = uid_of.get(base)
                 if uid is None:
                     uid, next_uid = next_uid, next_uid + 1
-                    entries[uid] = UidEntry(base, {})
+                    entry = entries[uid] = UidEntry(base, {})
+                    added.append((uid, entry))
                     uid_of[base] = uid
                 uids.append(uid)
             uidlist = dataclasses.replace(uidlist, next_uid=next_uid, entries=entries)
-            write_uidlist(self.directory / UIDLIST, uidlist)
+            self._write_uidlist(uidlist, added)
             self._remember(uidlist, uid_of)  # the next APPEND needs no map rebuilt
         return uids
 

@@ -8,7 +8,10 @@ record extension fields are kept verbatim so a rewrite loses nothing.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,8 +106,11 @@ def _parse_extended(path: Path, lineno: int, rest: str) -> UidEntry:
 def parse_uidlist(path: Path, data: str) -> UidList:
     """Parse the text of a uidlist file (*path* is only used in error messages)."""
     lines = data.split("\n")
+    torn = ""  # a last line without its LF: an append cut short (see append_uidlist)
     if lines and lines[-1] == "":
         lines.pop()
+    elif len(lines) > 1:
+        torn = lines.pop()
     if not lines:
         raise CorruptFileError(path, 0, "empty file")
     version, result = _parse_header(path, lines[0])
@@ -124,6 +130,12 @@ def parse_uidlist(path: Path, data: str) -> UidList:
             raise CorruptFileError(path, lineno, f"UIDs not ordered or too high ({uid})")
         previous = uid
         entries[uid] = entry
+    if torn:  # kept when it reads as a whole record, else dropped (never "corrupt")
+        with contextlib.suppress(CorruptFileError):
+            uid_text, entry = _parse_slow(path, lineno + 1, torn, version)
+            if previous < int(uid_text) <= MAX_UID:
+                previous = int(uid_text)
+                entries[previous] = entry
     if "/" in data or "\0" in data:
         _check_bases(path, result)
     if result.next_uid <= previous:
@@ -171,18 +183,49 @@ def format_uidlist(uidlist: UidList) -> str:
         header += f" G{uidlist.guid}"
     for key, value in uidlist.header_extra.items():
         header += f" {key}{value}"
-    parts = [header]
-    append = parts.append
-    for uid, entry in uidlist.entries.items():
+    return "\n".join([header, *_records(uidlist.entries.items()), ""])
+
+
+def _records(entries: Iterable[tuple[int, UidEntry]]) -> Iterator[str]:
+    for uid, entry in entries:
         if entry.extra:
             fields = " ".join(k + v for k, v in entry.extra.items())
-            append(f"{uid} {fields} :{entry.base}")
+            yield f"{uid} {fields} :{entry.base}"
         else:
-            append(f"{uid} :{entry.base}")
-    parts.append("")
-    return "\n".join(parts)
+            yield f"{uid} :{entry.base}"
 
 
 def write_uidlist(path: Path, uidlist: UidList) -> None:
     """Atomically replace *path* with *uidlist* in version 3 layout (entries in UID order)."""
     write_atomic(path, format_uidlist(uidlist).encode("utf-8", "surrogateescape"))
+
+
+def append_uidlist(path: Path, entries: Sequence[tuple[int, UidEntry]]) -> bool:
+    """Add records for new UIDs (above every UID in the file) at the end of *path*, as
+    Dovecot does: the header's next UID is left as it is, readers take the last record's
+    UID + 1 when that is more. Only under the uidlist lock. False (nothing written) when
+    the file is not a version 3 file ending in a complete line: then rewrite it.
+
+    One file write per message added instead of a rewrite of every line: an APPEND to a
+    100,000-message folder, or a sync that finds one new message in it.
+    """
+    data = "".join(f"{line}\n" for line in _records(entries)).encode("utf-8", "surrogateescape")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise MailstoreError(f"{path}: cannot write: {exc.strerror}") from exc
+    try:
+        size = os.fstat(fd).st_size
+        if size < 3 or os.pread(fd, 2, 0) != b"3 " or os.pread(fd, 1, size - 1) != b"\n":
+            return False
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        return True
+    except OSError as exc:
+        raise MailstoreError(f"{path}: cannot write: {exc.strerror}") from exc
+    finally:
+        os.close(fd)

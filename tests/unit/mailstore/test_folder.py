@@ -386,3 +386,29 @@ def test_folders_kept_are_bounded_by_their_messages(
     open_folder(small).sync()
     open_folder(small)  # 3 + 1 > 3: the big one goes first
     assert list(folder_module._kept) == [str(small)]
+
+
+def test_new_uids_are_appended_to_a_big_uidlist_until_records_must_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host")
+    folder = Folder(md)
+    folder.sync()
+    header = (md / "dovecot-uidlist").read_text().splitlines()[0]
+    assert header.split(" ")[2] == "N4"  # a small file is rewritten
+    monkeypatch.setattr(folder_module, "_APPEND_FROM", 3)  # "a big file"
+    folder.append(MSG, [])
+    drop(md, "7.M1P1.host")
+    folder.sync()
+    lines = (md / "dovecot-uidlist").read_text().splitlines()
+    assert lines[0] == header  # appended, as Dovecot does: the header keeps N4
+    assert [line.split(" ")[0] for line in lines[1:]] == ["1", "2", "3", "4", "5"]
+    os.unlink(md / "cur" / "0.M1P1.host:2,")
+    assert folder.sync().expunged_uids == [1]
+    drop(md, "8.M1P1.host")
+    folder.sync()  # the expunged file's record goes: a rewrite
+    lines = (md / "dovecot-uidlist").read_text().splitlines()
+    assert lines[0].split(" ")[2] == "N7"
+    assert [line.split(" ")[0] for line in lines[1:]] == ["2", "3", "4", "5", "6"]

@@ -12,6 +12,7 @@ from vmail.mailstore.errors import CorruptFileError
 from vmail.mailstore.uidlist import (
     UidEntry,
     UidList,
+    append_uidlist,
     format_uidlist,
     new_guid,
     new_uidvalidity,
@@ -161,3 +162,45 @@ def test_file_dovecot_rewrote_after_we_wrote_it() -> None:
     assert (uidlist.uidvalidity, uidlist.next_uid) == (12345, 11)
     assert uidlist.entries[8].extra == {"W": "21"}
     assert list(uidlist.entries) == [7, 8, 10]
+
+
+def test_append_adds_records_and_readers_take_the_next_uid_from_them(tmp_path: Path) -> None:
+    path = tmp_path / "dovecot-uidlist"
+    write_uidlist(path, UidList(7, 3, "", {1: UidEntry("a"), 2: UidEntry("b")}))
+    assert append_uidlist(path, [(3, UidEntry("c")), (4, UidEntry("d", {"W": "10"}))])
+    assert path.read_text() == "3 V7 N3\n1 :a\n2 :b\n3 :c\n4 W10 :d\n"  # header untouched
+    uidlist = read_uidlist(path)
+    assert uidlist is not None
+    assert uidlist.next_uid == 5
+    assert [e.base for e in uidlist.entries.values()] == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 7 3\n1 a\n",  # version 1 (Courier): rewritten in version 3 instead
+        "3 V7 N3\n1 :a\n2 :b",  # a last line cut short: appending would glue onto it
+    ],
+)
+def test_append_refuses_files_it_cannot_extend(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "dovecot-uidlist"
+    path.write_text(text)
+    assert not append_uidlist(path, [(3, UidEntry("c"))])
+    assert path.read_text() == text
+    assert not append_uidlist(tmp_path / "missing", [(1, UidEntry("a"))])
+
+
+@pytest.mark.parametrize(
+    ("text", "bases"),
+    [
+        ("3 V7 N3\n1 :a\n2", ["a"]),  # torn inside the UID: dropped
+        ("3 V7 N3\n1 :a\n2 :b", ["a", "b"]),  # only the LF missing: a whole record
+        ("3 V7 N3\n1 :a\n1 :b", ["a"]),  # not after the last UID: dropped
+    ],
+)
+def test_a_torn_last_line_is_never_corruption(tmp_path: Path, text: str, bases: list[str]) -> None:
+    path = tmp_path / "dovecot-uidlist"
+    path.write_text(text)
+    uidlist = read_uidlist(path)
+    assert uidlist is not None
+    assert [e.base for e in uidlist.entries.values()] == bases
