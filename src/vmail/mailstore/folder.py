@@ -255,10 +255,17 @@ class Folder:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _remember(self, uidlist: UidList, uid_of: dict[str, int] | None = None) -> None:
-        """Keep the uidlist just read or written, until the file changes (parsing 100,000
-        lines on every sync would dominate it). Callers must not mutate what they get."""
-        stamp = self._uidlist_stamp()
+    def _remember(
+        self,
+        uidlist: UidList,
+        uid_of: dict[str, int] | None = None,
+        stamp: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Keep the uidlist just read (``stamp``: the file's, taken before reading it) or
+        written (under the lock), until the file changes (parsing 100,000 lines on every
+        sync would dominate it). Callers must not mutate what they get."""
+        if stamp is None:
+            stamp = self._uidlist_stamp()
         self._uidlist_cached = None if stamp is None else (stamp, uidlist, uid_of)
 
     def _uid_map(self, uidlist: UidList) -> dict[str, int]:
@@ -271,22 +278,23 @@ class Folder:
 
     def _read_uidlist(self) -> UidList:
         cached = self._uidlist_cached
-        if cached is not None and cached[0] == self._uidlist_stamp():
+        stamp = self._uidlist_stamp()  # before reading: a change meanwhile shows next time
+        if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
             uidlist = read_uidlist(self.directory / UIDLIST)
         except CorruptFileError:
             uidlist = None  # as Dovecot: start again with a new UIDVALIDITY
-        if uidlist is not None:
-            self._remember(uidlist)
+        if uidlist is not None and stamp is not None:
+            self._remember(uidlist, stamp=stamp)
         if uidlist is None:
             uidlist = UidList(new_uidvalidity(_maildir_root(self.directory)), 1, new_guid(), {})
         return uidlist
 
     def _settled(self, stamp: tuple[int, ...]) -> bool:
         """Whether ``cur/`` and ``new/`` were last changed long enough before the last
-        listing that a later change cannot share their mtime (the uidlist and keywords
-        files are replaced, so a new inode tells their changes)."""
+        listing that a later change cannot share their mtime (a change to the uidlist
+        or keywords file shows in its size or inode)."""
         mtimes = stamp[0 : 3 * len(SUBDIRS) : 3]
         coarse = all(mtime % 1_000_000_000 == 0 for mtime in mtimes)
         settle = _SETTLE_SECONDS if coarse else _SETTLE_FINE
