@@ -159,6 +159,12 @@ class Folder:
         with self._lock:
             return self._records.get(uid)
 
+    def by_uids(self, uids: Iterable[int]) -> list[MessageRecord | None]:
+        """:meth:`by_uid` of each, under one lock."""
+        with self._lock:
+            get = self._records.get
+            return [get(uid) for uid in uids]
+
     def keywords(self) -> list[str]:
         """Keyword names defined for this folder (for the FLAGS/PERMANENTFLAGS responses)."""
         with self._lock:
@@ -478,21 +484,18 @@ class Folder:
     def _read_ahead(self, found: dict[str, tuple[str, str]]) -> _ReadAhead:
         """Start reading the files new to the view whose name has no ``,W=`` size: the
         scan workers read on while the UIDs are assigned."""
-        where = str(self.directory)
         ahead = _ReadAhead()
-        unknown = [
-            base
-            for base, (_, filename) in found.items()
-            if base not in self._by_base and vsize_of(filename) is None
-        ]
+        known = self._by_base
         # In name order, which is UID order (see _assign): the index's B-tree then takes
         # its rows at the end, three times cheaper than in directory order.
-        unknown.sort()
-        for base in unknown:
-            sub, filename = found[base]
-            ahead.files.append((base, sub, filename))
+        ahead.files = sorted(
+            (base, sub, filename)
+            for base, (sub, filename) in found.items()
+            if base not in known and (",W=" not in filename or vsize_of(filename) is None)
+        )
         if ahead.files:
-            paths = [f"{where}/{sub}/{filename}" for _, sub, filename in ahead.files]
+            where = f"{self.directory}/"
+            paths = [f"{where}{sub}/{filename}" for _, sub, filename in ahead.files]
             ahead.chunks = scan_chunks(paths, sizes=True)
         return ahead
 

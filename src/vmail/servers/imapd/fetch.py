@@ -142,9 +142,16 @@ def build(
     sent = skipped = 0
     names = {item.name for item in plan.items}
     keywords = tuple(folder.keywords())  # FLAGS lists keywords in this order (Dovecot)
-    small, large = plan.small_items, plan.large_items
-    for seq, uid in batch:
-        record = folder.by_uid(uid)
+    small = [
+        _small_item(item.name, is_recent, keywords)
+        for item in plan.small_items
+        if not (item.name == "UID" and plan.uid_first)
+    ]
+    large = plan.large_items
+    uid_first = plan.with_uid and plan.uid_first
+    implied_modseq = plan.with_modseq and "MODSEQ" not in names
+    implied_flags = "FLAGS" not in names
+    for (seq, uid), record in zip(batch, folder.by_uids(uids), strict=True):
         if record is None:
             skipped += 1
             continue
@@ -158,46 +165,44 @@ def build(
             sent += len(data)
         # Dovecot's order: UID first in UID FETCH, then the small items in the order asked
         # (then MODSEQ and FLAGS when implied), then the others in the order asked.
-        parts: list[bytes] = []
-        if plan.with_uid and plan.uid_first:
-            parts.append(b"UID %d" % uid)
-        for item in small:
-            if item.name == "UID" and plan.uid_first:
-                continue
-            rendered = _item(item, record, None, data, is_recent, keywords)
-            if rendered is not None:
-                parts.append(rendered)
-        if plan.with_modseq and "MODSEQ" not in names:
+        parts = [render(record) for render in small]
+        if uid_first:
+            parts.insert(0, b"UID %d" % uid)
+        if implied_modseq:
             parts.append(b"MODSEQ (%d)" % record.modseq)
-        if uid in extra_flags and "FLAGS" not in names:
+        if implied_flags and uid in extra_flags:
             parts.append(b"FLAGS " + format_flags(record.flags, is_recent(uid), keywords))
         for item in large:
-            rendered = _item(item, record, summaries.get(uid), data, is_recent, keywords)
+            rendered = _item(item, summaries.get(uid), data)
             if rendered is not None:
                 parts.append(rendered)
         out.append(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
     return b"".join(out), sent, skipped
 
 
-def _item(
-    item: t.FetchAtt,
-    record: MessageRecord,
-    summary: object,
-    data: bytes,
-    is_recent: Callable[[int], bool],
-    keywords: tuple[str, ...],
-) -> bytes | None:
-    name = item.name
+def _small_item(
+    name: str, is_recent: Callable[[int], bool], keywords: tuple[str, ...]
+) -> Callable[[MessageRecord], bytes]:
+    """The writer of one of the record-only items (:data:`_SMALL_ITEMS`), chosen once
+    per batch: a first FETCH of a big folder writes 100,000 of each."""
     if name == "FLAGS":
-        return b"FLAGS " + format_flags(record.flags, is_recent(record.uid), keywords)
+        return lambda record: (
+            b"FLAGS " + format_flags(record.flags, is_recent(record.uid), keywords)
+        )
     if name == "UID":  # where it was asked for (Dovecot), first in UID FETCH
-        return b"UID %d" % record.uid
+        return lambda record: b"UID %d" % record.uid
     if name == "INTERNALDATE":
-        return b"INTERNALDATE " + internaldate(record.internaldate)
+        return lambda record: b"INTERNALDATE " + internaldate(record.internaldate)
     if name == "RFC822.SIZE":
-        return b"RFC822.SIZE %d" % record.size
+        return lambda record: b"RFC822.SIZE %d" % record.size
     if name == "MODSEQ":
-        return b"MODSEQ (%d)" % record.modseq
+        return lambda record: b"MODSEQ (%d)" % record.modseq
+    raise ValueError(f"not a small item: {name}")
+
+
+def _item(item: t.FetchAtt, summary: object, data: bytes) -> bytes | None:
+    """One of the other items, from the message's summary or its data."""
+    name = item.name
     if name == "ENVELOPE":
         envelope = summary if isinstance(summary, bytes) else getattr(summary, "envelope", b"NIL")
         return b"ENVELOPE " + envelope
