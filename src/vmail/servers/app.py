@@ -101,7 +101,7 @@ from vmail.servers.listeners import Endpoint, endpoints
 from vmail.servers.mailboxes import open_store
 from vmail.servers.pop3d.server import Pop3Server
 from vmail.servers.smtpd.server import SmtpServer
-from vmail.servers.smtpd.tls import wrapper_context
+from vmail.servers.tls import wrapper_context
 from vmail.servers.webthrottle import RemoteThrottle, ThrottleHost
 from vmail.web import WebContext, load_secret, login_throttle
 from vmail.web.server import WebServer

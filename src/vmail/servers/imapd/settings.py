@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from vmail.auth.service import Authenticator
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
-from vmail.servers.smtpd.tls import access_context
+from vmail.servers.tls import access_context
 
 
 @dataclass(frozen=True)

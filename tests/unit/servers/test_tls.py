@@ -12,7 +12,7 @@ from tests.unit.servers.helpers import certificate
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
 from vmail.servers.app import web_tls
-from vmail.servers.smtpd.tls import wrapper_context
+from vmail.servers.tls import wrapper_context
 
 
 def config(tmp_path: Path, text: str) -> MainConfig:
