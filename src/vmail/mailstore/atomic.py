@@ -7,6 +7,7 @@ import itertools
 import os
 from pathlib import Path
 
+from vmail.core.fileio import write_all
 from vmail.mailstore.errors import MailstoreError
 
 _counter = itertools.count(1)
@@ -18,9 +19,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from vmail.core.fileio import write_all
 from vmail.core.gcpause import gc_paused
 from vmail.mailstore import quota
 from vmail.mailstore.access_errors import MessageGoneError
@@ -828,9 +829,7 @@ class Folder:
         tmp = self.directory / "tmp" / base
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -998,7 +997,7 @@ def _link_or_copy(source: Path, target: Path, tmp: Path, internaldate: float) ->
         return False
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, data)
+        write_all(fd, data)  # one os.write could stop short on a full disk, unnoticed
         os.fsync(fd)
     finally:
         os.close(fd)

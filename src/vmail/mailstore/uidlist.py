@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vmail.core.fileio import write_all
 from vmail.mailstore.atomic import write_atomic
 from vmail.mailstore.errors import CorruptFileError, MailstoreError
 from vmail.mailstore.uidvalidity import fallback_uidvalidity, next_uidvalidity
@@ -220,9 +221,7 @@ def append_uidlist(path: Path, entries: Sequence[tuple[int, UidEntry]]) -> bool:
         size = os.fstat(fd).st_size
         if size < 3 or os.pread(fd, 2, 0) != b"3 " or os.pread(fd, 1, size - 1) != b"\n":
             return False
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
         os.fsync(fd)
         return True
     except OSError as exc:

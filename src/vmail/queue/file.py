@@ -69,6 +69,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from vmail.core.errors import TemporaryError, VmailError
+from vmail.core.fileio import write_all
 from vmail.core.groupsync import sync_dir
 from vmail.core.reply import Reply
 from vmail.queue.envelope import (
@@ -119,14 +120,6 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built 
 
 def _json(data: object) -> bytes:
     return _ENCODER.encode(data).encode()
-
-
-def write_all(fd: int, data: bytes) -> None:
-    """``os.write`` until everything is written (a short write is retried)."""
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
 
 
 def fsync_dir(path: Path) -> None:
