@@ -20,6 +20,7 @@ The journal mode is ``TRUNCATE`` (no ``-wal``/``-shm`` files left in the Maildir
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 import time
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS summary (
 
 Row = tuple[int, str, str, int, float, str, int]
 """(uid, filename, subdir, size, internaldate, flags joined by spaces, modseq)."""
+_ADD_ENVELOPES = "INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)"
 NewRows = tuple[list[Row], list[tuple[int, bytes, str]]]
 """New messages' rows and their (uid, envelope blob, subject) (see ``add_messages``)."""
 
@@ -219,19 +221,8 @@ class FolderIndex:
             return {}
 
     def put_envelopes(self, items: Iterable[tuple[int, bytes, str]], version: int) -> None:
-        """Store (uid, envelope blob, subject) alone; a full summary later replaces the row.
-
-        Cached rows of another summary ``version`` are dropped first (as
-        :meth:`summary_blobs` would), so the new rows are not taken for stale ones.
-        """
-        try:
-            current = self._summaries_are(self._connect(), version)
-        except sqlite3.Error as e:
-            self._failed(e)
-            return
-        statements = [] if current else _drop_summaries(version)
-        statements.append(("INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", items))
-        self._write(statements)
+        """Store (uid, envelope blob, subject) alone; a full summary later replaces the row."""
+        self._write_summaries(version, [(_ADD_ENVELOPES, items)])
 
     def add_messages(
         self, chunks: Iterable[NewRows], version: int, state: tuple[int, int, int]
@@ -239,21 +230,27 @@ class FolderIndex:
         """Store new messages' rows and envelopes, chunk by chunk in one transaction (the
         chunks may come from a generator that waits for scan workers), then ``state``
         (UIDVALIDITY, highest modseq, first recent UID); False if the index failed."""
+
+        def statements() -> Iterator[tuple[str, Iterable[tuple[object, ...]]]]:
+            for rows, envelopes in chunks:
+                yield "INSERT OR REPLACE INTO msg VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                yield _ADD_ENVELOPES, envelopes
+            yield "INSERT OR REPLACE INTO meta VALUES (?, ?)", _meta(*state)
+
+        return self._write_summaries(version, statements())
+
+    def _write_summaries(
+        self, version: int, statements: Iterable[tuple[str, Iterable[tuple[object, ...]]]]
+    ) -> bool:
+        """:meth:`_write` of ``statements`` that add summaries of ``version``; cached rows
+        of another version are dropped first (as :meth:`summary_blobs` would), so the new
+        rows are not taken for stale ones."""
         try:
             current = self._summaries_are(self._connect(), version)
         except sqlite3.Error as e:
             self._failed(e)
             return False
-
-        def statements() -> Iterator[tuple[str, Iterable[tuple[object, ...]]]]:
-            if not current:
-                yield from _drop_summaries(version)
-            for rows, envelopes in chunks:
-                yield "INSERT OR REPLACE INTO msg VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-                yield "INSERT OR IGNORE INTO summary VALUES (?, ?, NULL, ?)", envelopes
-            yield "INSERT OR REPLACE INTO meta VALUES (?, ?)", _meta(*state)
-
-        return self._write(statements())
+        return self._write(itertools.chain([] if current else _drop_summaries(version), statements))
 
     @staticmethod
     def _summaries_are(db: sqlite3.Connection, version: int) -> bool:
