@@ -492,7 +492,7 @@ class Folder:
         ahead.files = sorted(
             (base, sub, filename)
             for base, (sub, filename) in found.items()
-            if base not in known and (",W=" not in filename or vsize_of(filename) is None)
+            if base not in known and vsize_of(filename) is None
         )
         if ahead.files:
             where = f"{self.directory}/"
@@ -1041,8 +1041,8 @@ def _row(rec: MessageRecord) -> Row:
 
 @dataclasses.dataclass(slots=True)
 class _ReadAhead:
-    """Files read by the scan workers while a sync goes on: (base, subdir, file name as
-    it will be once read) per path, and the scan's chunks (``None``: nothing to read)."""
+    """Files read by the scan workers while a sync goes on: (base, subdir, file name) per
+    path, and the scan's chunks (``None``: nothing to read)."""
 
     files: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     chunks: Iterator[tuple[int, list[Scanned | None]]] | None = None
