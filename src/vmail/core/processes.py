@@ -2,13 +2,14 @@
 
 Dovecot's dotlocks (and vmail's, which share their files) hold ``<pid>:<hostname>``:
 :func:`dotlock_content` writes that, :func:`dotlock_owner_gone` tells a lock whose
-process has died, so it may be broken before it is stale by age.
+process has died, so :func:`remove_stale_dotlock` may break it before it is stale by age.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 
@@ -43,4 +44,19 @@ def dotlock_owner_gone(path: Path) -> bool:
     return not pid_alive(int(pid_text))
 
 
-__all__ = ["dotlock_content", "dotlock_owner_gone", "pid_alive"]
+def remove_stale_dotlock(path: Path, stale_after: float) -> None:
+    """Remove the dotlock at ``path`` if it is older than ``stale_after`` seconds or its
+    owner is gone, unless it was replaced meanwhile (same inode and mtime, checked just
+    before the unlink). A lock that is no longer there is fine; other errors are raised."""
+    try:
+        st = path.stat()
+        if time.time() - st.st_mtime < stale_after and not dotlock_owner_gone(path):
+            return
+        again = path.stat()
+        if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
+            path.unlink()
+    except FileNotFoundError:
+        return
+
+
+__all__ = ["dotlock_content", "dotlock_owner_gone", "pid_alive", "remove_stale_dotlock"]

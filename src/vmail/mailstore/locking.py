@@ -9,27 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from vmail.core.processes import dotlock_content, dotlock_owner_gone
+from vmail.core.processes import dotlock_content, remove_stale_dotlock
 from vmail.mailstore.errors import LockTimeoutError, MailstoreError
 
 # Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT is 2 minutes.
 UIDLIST_STALE_TIMEOUT = 120.0
 _POLL_FIRST = 0.005
 _POLL_MAX = 0.1
-
-
-def _remove_if_stale(path: Path, stale_after: float) -> None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return
-    if time.time() - st.st_mtime >= stale_after or dotlock_owner_gone(path):
-        try:
-            again = path.stat()
-            if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
-                path.unlink()
-        except FileNotFoundError:
-            return
 
 
 def _try_create(path: Path) -> os.stat_result | None:
@@ -60,7 +46,7 @@ def dotlock(path: Path, *, timeout: float = 30.0, stale_after: float = 120.0) ->
         mine = _try_create(path)
         if mine is not None:
             break
-        _remove_if_stale(path, stale_after)
+        remove_stale_dotlock(path, stale_after)
         if time.monotonic() >= deadline:
             raise LockTimeoutError(f"{path}: lock held by another process for over {timeout}s")
         time.sleep(delay)

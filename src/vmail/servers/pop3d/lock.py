@@ -10,12 +10,13 @@ them in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
 
 from vmail.core.errors import VmailError
-from vmail.core.processes import dotlock_content, dotlock_owner_gone
+from vmail.core.processes import dotlock_content, remove_stale_dotlock
 
 LOCK_NAME = "dovecot-pop3-session.lock"
 STALE_AFTER = 300.0  # Dovecot's POP3_SESSION_DOTLOCK_STALE_TIMEOUT_SECS
@@ -102,12 +103,5 @@ class SessionLock:
         return (st.st_dev, st.st_ino, st.st_ctime_ns) == self._mine
 
     def _break_if_stale(self) -> None:
-        try:
-            st = self.path.stat()
-            if time.time() - st.st_mtime < self.stale_after and not dotlock_owner_gone(self.path):
-                return
-            again = self.path.stat()
-            if (again.st_ino, again.st_mtime_ns) == (st.st_ino, st.st_mtime_ns):
-                self.path.unlink()
-        except OSError:
-            return
+        with contextlib.suppress(OSError):  # cannot be looked at: waited for as a held lock
+            remove_stale_dotlock(self.path, self.stale_after)
