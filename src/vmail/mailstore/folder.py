@@ -20,6 +20,7 @@ import collections
 import contextlib
 import dataclasses
 import errno
+import itertools
 import marshal
 import os
 import socket
@@ -76,6 +77,9 @@ _SETTLE_SECONDS = 1.0  # a directory changed this recently may change again with
 _SETTLE_FINE = 0.02  # the same for sub-second mtimes (from the kernel's coarse clock)
 _WAIT_FROM = 5000  # messages from which listing the folder again costs more than that
 _APPEND_FROM = 1000  # uidlist records from which new ones are appended, not all rewritten
+_WRITE_BEHIND_FROM = 2000  # envelopes read in one sync from which they are indexed later
+_WRITE_BEHIND_AFTER = 2.0  # seconds after the sync
+_WRITE_BEHIND_CHUNK = 20_000  # envelopes indexed per hold of the folder lock
 
 
 class Folder:
@@ -107,6 +111,8 @@ class Folder:
         self._flag_cache: dict[str, frozenset[str]] = {}
         self._listeners: list[Listener] = []
         self._expunged_bases: set[str] = set()
+        self._unindexed: dict[int, tuple[bytes, str]] = {}  # uid -> (envelope blob, subject)
+        self._write_behind: threading.Timer | None = None
 
     # -- properties ------------------------------------------------------------------------
 
@@ -209,6 +215,10 @@ class Folder:
             with gc_paused():  # a big folder's records would set off full collections
                 result = self._sync(move_new)
             self._stamp = self._dir_stamp()
+            if self._unindexed and self._write_behind is None:
+                self._write_behind = threading.Timer(_WRITE_BEHIND_AFTER, self._index_unindexed)
+                self._write_behind.daemon = True
+                self._write_behind.start()
             if result:
                 self._notify(result)
             return result
@@ -219,11 +229,9 @@ class Folder:
         found: dict[str, tuple[str, str]] = {}
         for sub in SUBDIRS:
             try:
-                with os.scandir(self.directory / sub) as entries:
-                    for entry in entries:
-                        name = entry.name
-                        if name[0] != ".":
-                            found[name.partition(":")[0]] = (sub, name)
+                for name in os.listdir(self.directory / sub):
+                    if name[0] != ".":
+                        found[name.partition(":")[0]] = (sub, name)
             except FileNotFoundError:
                 if sub == "cur" and not self.directory.is_dir():
                     raise MailstoreError(f"{self.directory}: folder directory is missing") from None
@@ -385,6 +393,7 @@ class Folder:
             result.expunged_uids.extend(self._records)
         self._records.clear()
         self._by_base.clear()
+        self._unindexed.clear()
         self._sorted = None
         self._uidvalidity = uidvalidity
         state = self._index.load(uidvalidity)
@@ -472,8 +481,7 @@ class Folder:
         """
         new_dir, cur_dir = str(self.directory / "new"), str(self.directory / "cur")
         try:
-            with os.scandir(new_dir) as entries:
-                names = [entry.name for entry in entries if entry.name[0] != "."]
+            names = [name for name in os.listdir(new_dir) if name[0] != "."]
         except FileNotFoundError:
             return
         for filename in names:
@@ -490,13 +498,16 @@ class Folder:
         # In name order, which is UID order (see _assign): the index's B-tree then takes
         # its rows at the end, three times cheaper than in directory order.
         ahead.files = sorted(
-            (base, sub, filename)
-            for base, (sub, filename) in found.items()
+            base
+            for base, (_, filename) in found.items()
             if base not in known and vsize_of(filename) is None
         )
         if ahead.files:
             where = f"{self.directory}/"
-            paths = [f"{where}{sub}/{filename}" for _, sub, filename in ahead.files]
+            paths = []
+            for base in ahead.files:
+                sub, filename = found[base]
+                paths.append(f"{where}{sub}/{filename}")
             ahead.chunks = scan_chunks(paths, sizes=True)
         return ahead
 
@@ -506,17 +517,22 @@ class Folder:
         """Records for (uid, base, subdir, file name) of files new to the view, and
         whether the index took their rows. A name without ``,W=`` means one read of the
         file for its size, which gives the header too: the ENVELOPE and Subject of those
-        go into the index at once. They come from ``ahead`` (the reads started before
-        the UIDs were assigned); the few it lacks are read here. The new records share
-        one new modseq (as a Dovecot sync transaction)."""
+        are kept too. They come from ``ahead`` (the reads started before the UIDs were
+        assigned); the few it lacks are read here. The new records share one new modseq
+        (as a Dovecot sync transaction).
+
+        Many envelopes (a first open of a big folder) go into the index a moment after
+        the sync (:meth:`_index_unindexed`), not during it: the client that is waiting
+        for the folder then gets it sooner, and its first FETCH ENVELOPE takes them
+        from memory, while the index is written on the core that FETCH leaves idle."""
         records: list[MessageRecord] = []
-        unsized: dict[str, int] = {}
+        unsized: dict[str, tuple[int, str, str]] = {}  # base -> (uid, subdir, file name)
         if arrived:
             self._highest_modseq += 1
         for uid, base, sub, filename in arrived:
             vsize = vsize_of(filename)
             if vsize is None:
-                unsized[base] = uid
+                unsized[base] = (uid, sub, filename)
                 continue
             try:
                 mtime = os.stat(f"{self.directory}/{sub}/{filename}").st_mtime
@@ -528,23 +544,25 @@ class Folder:
                 pass
         if not unsized:
             return records, False
+        write_behind = len(unsized) >= _WRITE_BEHIND_FROM
 
         def scanned(
-            files: list[tuple[str, str, str]], chunks: Iterator[tuple[int, list[Scanned | None]]]
+            files: list[str], chunks: Iterator[tuple[int, list[Scanned | None]]]
         ) -> Iterator[NewRows]:
             for offset, results in chunks:
                 rows: list[Row] = []
                 envelopes: list[tuple[int, bytes, str]] = []
-                for (base, sub, filename), got in zip(
-                    files[offset : offset + len(results)], results, strict=True
-                ):
-                    uid = unsized.pop(base, None)
-                    if got is not None and uid is not None:
+                for base, got in zip(files[offset : offset + len(results)], results, strict=True):
+                    if got is not None and (known := unsized.pop(base, None)) is not None:
+                        uid, sub, filename = known
                         mtime, vsize, envelope, subject = got
                         rec = self._record_of(uid, base, sub, filename, mtime, vsize)
                         records.append(rec)
                         rows.append(_row(rec))
                         envelopes.append((uid, envelope, subject))
+                if write_behind:
+                    self._unindexed.update((uid, (env, subj)) for uid, env, subj in envelopes)
+                    envelopes = []
                 yield rows, envelopes
 
         def chunks() -> Iterator[NewRows]:
@@ -552,7 +570,7 @@ class Folder:
             if ahead.chunks is not None:
                 yield from scanned(ahead.files, ahead.chunks)
             if unsized:  # new to the view only after the read-ahead had started
-                late = {base: (sub, name) for _, base, sub, name in arrived if base in unsized}
+                late = {base: (sub, name) for base, (_, sub, name) in unsized.items()}
                 rest = self._read_ahead(late)
                 if rest.chunks is not None:
                     yield from scanned(rest.files, rest.chunks)
@@ -656,18 +674,43 @@ class Folder:
         """The ENVELOPEs of ``uids``; missing ones are built from the headers alone (about
         4x cheaper than a full summary) and cached, the full summary waits until needed."""
         with self._lock:
-            uids = [u for u in uids if u in self._records]
-            blobs = self._index.summary_blobs(uids, SUMMARY_VERSION, "envelope")
-            self._add_headers(uids, blobs, 1)
+            blobs = self._header_data(uids, 0, "envelope")
         return {uid: marshal.loads(blob) for uid, blob in blobs.items()}
 
     def subjects(self, uids: Sequence[int]) -> dict[int, str]:
         """The decoded Subjects of ``uids`` (SEARCH SUBJECT), cached with the envelopes."""
         with self._lock:
-            uids = [u for u in uids if u in self._records]
-            found: dict[int, Any] = self._index.summary_blobs(uids, SUMMARY_VERSION, "subject")
-            self._add_headers(uids, found, 2)
+            found: dict[int, str] = self._header_data(uids, 1, "subject")
         return found
+
+    def _header_data(self, uids: Sequence[int], field: int, column: str) -> dict[int, Any]:
+        """The envelope blobs (``field`` 0) or subjects (1) of the ``uids`` in the view:
+        those not yet indexed, then the index's, then those built now."""
+        uids = [u for u in uids if u in self._records]
+        found: dict[int, Any] = {}
+        if self._unindexed:
+            unindexed = self._unindexed
+            found = {u: unindexed[u][field] for u in uids if u in unindexed}
+            uids = [u for u in uids if u not in found]
+        found.update(self._index.summary_blobs(uids, SUMMARY_VERSION, column))
+        self._add_headers(uids, found, field + 1)
+        return found
+
+    def _index_unindexed(self) -> None:
+        """Write the envelopes a sync kept back (see :meth:`_new_records`) into the index,
+        a chunk per hold of the folder lock (commands on the folder wait less)."""
+        while True:
+            with self._lock:
+                items = []
+                for uid in list(itertools.islice(self._unindexed, _WRITE_BEHIND_CHUNK)):
+                    envelope, subject = self._unindexed.pop(uid)
+                    if uid in self._records:  # not expunged meanwhile
+                        items.append((uid, envelope, subject))
+                if items:
+                    self._index.put_envelopes(items, SUMMARY_VERSION)
+                if not self._unindexed:
+                    self._write_behind = None
+                    return
 
     def _add_headers(self, uids: Sequence[int], found: dict[int, Any], field: int) -> None:
         """Build, cache and add to ``found`` the header data (envelope blob: ``field`` 1,
@@ -950,6 +993,11 @@ class Folder:
 
     def close(self) -> None:
         with self._lock:
+            if self._write_behind is not None:
+                self._write_behind.cancel()
+        if self._unindexed:
+            self._index_unindexed()
+        with self._lock:
             self._index.close()
 
 
@@ -1041,10 +1089,10 @@ def _row(rec: MessageRecord) -> Row:
 
 @dataclasses.dataclass(slots=True)
 class _ReadAhead:
-    """Files read by the scan workers while a sync goes on: (base, subdir, file name) per
-    path, and the scan's chunks (``None``: nothing to read)."""
+    """Files read by the scan workers while a sync goes on: the base name per path, and
+    the scan's chunks (``None``: nothing to read)."""
 
-    files: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    files: list[str] = dataclasses.field(default_factory=list)
     chunks: Iterator[tuple[int, list[Scanned | None]]] | None = None
 
 

@@ -15,6 +15,7 @@ fails leaves its share to the calling thread, so the result never depends on the
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import marshal
 import os
@@ -24,17 +25,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
+from vmail.core.fileio import write_all
 from vmail.mailstore.message.raw import body_offset
 from vmail.mailstore.message.summary import header_summary
 
 ENVELOPE_READ = 1 << 16  # the header of a message is in its first 64 KiB (or it is odd)
 PARALLEL_MIN = 2000  # fewer files than this are read in the calling thread
 CHUNK = 2000  # files per answer of a worker
+_PIPE_SIZE = 1 << 16  # what a Linux pipe holds by default
 
 Scanned = tuple[float, int, bytes, str]
 """(mtime, CRLF size or -1 when not asked for, marshalled ENVELOPE, decoded Subject)."""
-_Ready = queue.SimpleQueue[tuple[int, int, list[Scanned | None] | None]]
-"""Answers of the workers: (start of the share, offset, results or None when done)."""
+_Ready = queue.SimpleQueue[tuple[int, list[Scanned | None] | None]]
+"""Answers of the workers: (offset, results), or (0, None) when one is done."""
 
 
 def scan_file(path: str, sizes: bool) -> Scanned | None:
@@ -92,17 +95,34 @@ def scan_chunks(
     per core) when there are ``minimum`` (default :data:`PARALLEL_MIN`) paths or more,
     else in this thread. The caller can use each chunk while the workers read on. They
     start at once, before the first chunk is asked for (so the caller can do other work
-    meanwhile); the chunks must then be taken to the end, or the workers run on unread."""
+    meanwhile); the chunks must then be taken to the end, or the workers run on unread.
+
+    The workers take chunks of :data:`CHUNK` paths from a shared queue (a pipe holding
+    their offsets) rather than a fixed share each, so that one slowed down by other
+    work on its core does not leave the other cores idle at the end; and chunks are
+    taken in order, so the results come in nearly in order."""
     if workers is None:
         workers = os.cpu_count() or 1
     if len(paths) < (PARALLEL_MIN if minimum is None else minimum) or workers < 2:
         return _serial_chunks(paths, sizes)
-    step = -(-len(paths) // workers)
+    offsets = range(0, len(paths), CHUNK)
     ready: _Ready = queue.SimpleQueue()
-    shares = [(start, paths[start : start + step]) for start in range(0, len(paths), step)]
-    for start, share in shares:
-        threading.Thread(target=_run_worker, args=(start, share, sizes, ready), daemon=True).start()
-    return _gathered(paths, sizes, step, len(shares), ready)
+    started = 0
+    try:
+        todo = _chunk_queue(offsets)
+    except OSError:
+        return _serial_chunks(paths, sizes)
+    try:
+        for _ in range(min(workers, len(offsets))):
+            with contextlib.suppress(OSError):
+                pid, answers = _fork_worker(todo, paths, sizes)
+                threading.Thread(
+                    target=_read_answers, args=(pid, answers, len(paths), ready), daemon=True
+                ).start()
+                started += 1
+    finally:
+        os.close(todo)
+    return _gathered(paths, sizes, offsets, started, ready)
 
 
 def _serial_chunks(paths: Sequence[str], sizes: bool) -> Iterator[tuple[int, list[Scanned | None]]]:
@@ -110,67 +130,90 @@ def _serial_chunks(paths: Sequence[str], sizes: bool) -> Iterator[tuple[int, lis
         yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
 
 
-def _gathered(
-    paths: Sequence[str], sizes: bool, step: int, running: int, ready: _Ready
-) -> Iterator[tuple[int, list[Scanned | None]]]:
-    """The workers' chunks as they come; the share a worker left unanswered, read here."""
-    while running:
-        start, offset, results = ready.get()
-        if results is None:  # a worker finished; the rest of its share (if any) is ours
-            running -= 1
-            end = min(start + step, len(paths))
-            for at in range(offset, end, CHUNK):
-                yield at, scan_serial(paths[at : min(at + CHUNK, end)], sizes)
-        else:
-            yield offset, results
-
-
-def _run_worker(
-    start: int,
-    paths: Sequence[str],
-    sizes: bool,
-    ready: _Ready,
-) -> None:
-    """Have a forked worker read ``paths`` (the share starting at ``start``) and pass on
-    its chunks as ``(start, offset, results)``; then ``(start, offset, None)`` with the
-    offset of the first path it did not answer for."""
-    done = 0
+def _chunk_queue(offsets: range) -> int:
+    """A pipe's read end holding ``offsets`` as 4-byte numbers, its write end closed
+    (a worker reading 4 bytes takes one whole offset: the pipe hands out each once).
+    OSError (BlockingIOError) if the pipe cannot hold them all."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        data = b"".join(offset.to_bytes(4, "big") for offset in offsets)
+        if len(data) > _PIPE_SIZE:  # more than 32 million paths: ask for a bigger pipe
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, len(data))
+        write_all(write_fd, data)
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+def _gathered(
+    paths: Sequence[str], sizes: bool, offsets: range, running: int, ready: _Ready
+) -> Iterator[tuple[int, list[Scanned | None]]]:
+    """The workers' chunks as they come; then, here, those no worker answered for."""
+    answered: set[int] = set()
+    while running:
+        offset, results = ready.get()
+        if results is None:
+            running -= 1
+        elif offset not in answered:
+            answered.add(offset)
+            yield offset, results
+    for offset in offsets:
+        if offset not in answered:
+            yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
+
+
+def _fork_worker(todo: int, paths: Sequence[str], sizes: bool) -> tuple[int, int]:
+    """A forked worker taking its chunks from ``todo``: (its pid, its answers' read end)."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    try:
         # not core.forking.fork: its gc.freeze() is for long-lived children; these live
         # seconds, and each freeze would keep the parent's cyclic garbage of the moment
         pid = os.fork()
-        if pid == 0:
-            _worker(read_fd, write_fd, paths, sizes)
+    except OSError:
+        os.close(read_fd)
         os.close(write_fd)
-        try:
-            with open(read_fd, "rb") as answers:
-                while done < len(paths):
-                    header = answers.read(4)
-                    if len(header) < 4:
-                        break
-                    results = marshal.loads(answers.read(int.from_bytes(header, "big")))
-                    if not isinstance(results, list) or not results:
-                        break
-                    results = results[: len(paths) - done]
-                    ready.put((start, start + done, results))
-                    done += len(results)
-        finally:
-            if done < len(paths):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        raise
+    if pid == 0:
+        _worker(todo, read_fd, write_fd, paths, sizes)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _read_answers(pid: int, read_fd: int, total: int, ready: _Ready) -> None:
+    """Pass on a worker's answers as ``(offset, results)``, then ``(0, None)`` when it is
+    done; an answer that is not a whole chunk of ``total`` paths ends it."""
+    try:
+        with open(read_fd, "rb") as answers:
+            while len(header := answers.read(4)) == 4:
+                offset, results = marshal.loads(answers.read(int.from_bytes(header, "big")))
+                if (
+                    not isinstance(offset, int)
+                    or not isinstance(results, list)
+                    or offset % CHUNK
+                    or not 0 <= offset < total
+                    or len(results) != min(CHUNK, total - offset)
+                ):
+                    break
+                ready.put((offset, results))
     except (OSError, ValueError, EOFError, TypeError):
         pass
     finally:
-        ready.put((start, start + done, None))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # gone already, or answering nonsense
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        ready.put((0, None))
 
 
-def _worker(read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> NoReturn:
-    """The forked worker: the results of ``paths`` on ``write_fd``, a length-prefixed
-    ``marshal`` list per :data:`CHUNK` paths, in order; then it exits (never returns
-    into the parent's code: only this thread was copied)."""
+def _worker(todo: int, read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> NoReturn:
+    """The forked worker: for each offset it takes from ``todo``, the results of the
+    :data:`CHUNK` paths from there on ``write_fd`` as a length-prefixed ``marshal`` of
+    ``(offset, results)``; then it exits (never returns into the parent's code: only
+    this thread was copied)."""
     status = 1
     try:
         gc.disable()  # a collection would touch (and copy) every page shared with the parent
@@ -180,8 +223,10 @@ def _worker(read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> N
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 signal.signal(number, signal.SIG_DFL)
         with open(write_fd, "wb") as out:
-            for offset in range(0, len(paths), CHUNK):
-                frame = marshal.dumps(scan_serial(paths[offset : offset + CHUNK], sizes))
+            while len(taken := os.read(todo, 4)) == 4:
+                offset = int.from_bytes(taken, "big")
+                results = scan_serial(paths[offset : offset + CHUNK], sizes)
+                frame = marshal.dumps((offset, results))
                 out.write(len(frame).to_bytes(4, "big") + frame)
                 out.flush()
         status = 0
@@ -189,4 +234,11 @@ def _worker(read_fd: int, write_fd: int, paths: Sequence[str], sizes: bool) -> N
         os._exit(status)
 
 
-__all__ = ["ENVELOPE_READ", "Scanned", "scan_chunks", "scan_file", "scan_files", "scan_serial"]
+__all__ = [
+    "ENVELOPE_READ",
+    "Scanned",
+    "scan_chunks",
+    "scan_file",
+    "scan_files",
+    "scan_serial",
+]
