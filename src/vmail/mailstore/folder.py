@@ -16,6 +16,7 @@ receive every change (from any session's sync, store, append or expunge).
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import dataclasses
@@ -1137,6 +1138,16 @@ def open_folder(path: Path, *, hostname: str | None = None) -> Folder:
             _, dropped = _kept.popitem(last=False)
             kept_messages -= len(dropped._records)
         return folder
+
+
+@atexit.register
+def _index_kept_back() -> None:
+    """At exit, index the envelopes kept back by syncs (their timers would not run)."""
+    with _open_lock:
+        folders = list(_open.values())
+    for folder in folders:
+        if folder._unindexed:
+            folder._index_unindexed()
 
 
 def forget_folder(path: Path) -> None:

@@ -367,6 +367,24 @@ def test_many_envelopes_are_indexed_after_the_sync(
     index.close()
 
 
+def test_envelopes_kept_back_are_indexed_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 2)
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    monkeypatch.setattr(folder_module, "_kept", collections.OrderedDict())
+    md = make_maildir(tmp_path)
+    for n in range(2):
+        drop(md, f"{n}.M1P1.host:2,", sub="cur")
+    folder = open_folder(md)
+    folder.sync()
+    folder_module._index_kept_back()  # what atexit runs
+    index = FolderIndex(md)
+    assert len(index.summary_blobs([1, 2], SUMMARY_VERSION, "envelope")) == 2
+    index.close()
+    folder.close()
+
+
 def test_the_envelopes_kept_back_are_indexed_by_a_timer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
