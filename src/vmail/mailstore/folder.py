@@ -216,10 +216,7 @@ class Folder:
             with gc_paused():  # a big folder's records would set off full collections
                 result = self._sync(move_new)
             self._stamp = self._dir_stamp()
-            if self._unindexed and self._write_behind is None:
-                self._write_behind = threading.Timer(_WRITE_BEHIND_AFTER, self._index_unindexed)
-                self._write_behind.daemon = True
-                self._write_behind.start()
+            self._index_later()
             if result:
                 self._notify(result)
             return result
@@ -684,6 +681,24 @@ class Folder:
             found: dict[int, str] = self._header_data(uids, 1, "subject")
         return found
 
+    def read_envelopes_ahead(self, uids: Sequence[int]) -> None:
+        """Read now, on every core, the envelopes of ``uids`` that are not cached: a FETCH
+        of many messages asks for them a batch at a time, each too small for the scan
+        workers (a folder whose file names carry their sizes, as Dovecot's do, was not
+        read by its first sync). They are indexed a moment later, as a first sync's."""
+        with self._lock:
+            wanted = [u for u in uids if u in self._records and u not in self._unindexed]
+            if len(wanted) < _WRITE_BEHIND_FROM:
+                return
+            cached = self._index.summarized(wanted, SUMMARY_VERSION)
+            missing = [u for u in wanted if u not in cached]
+            if len(missing) < _WRITE_BEHIND_FROM:
+                return
+            for uid, got in zip(missing, scan_files(self._paths(missing), False), strict=True):
+                if got is not None:  # else (renamed meanwhile) left to the FETCH
+                    self._unindexed[uid] = (got[2], got[3])
+            self._index_later()
+
     def _header_data(self, uids: Sequence[int], field: int, column: str) -> dict[int, Any]:
         """The envelope blobs (``field`` 0) or subjects (1) of the ``uids`` in the view:
         those not yet indexed, then the index's, then those built now."""
@@ -696,6 +711,13 @@ class Folder:
         found.update(self._index.summary_blobs(uids, SUMMARY_VERSION, column))
         self._add_headers(uids, found, field + 1)
         return found
+
+    def _index_later(self) -> None:
+        """Have the envelopes kept back indexed in a moment (under the folder lock)."""
+        if self._unindexed and self._write_behind is None:
+            self._write_behind = threading.Timer(_WRITE_BEHIND_AFTER, self._index_unindexed)
+            self._write_behind.daemon = True
+            self._write_behind.start()
 
     def _index_unindexed(self) -> None:
         """Write the envelopes a sync kept back (see :meth:`_new_records`) into the index,
@@ -719,19 +741,23 @@ class Folder:
         missing = [u for u in uids if u not in found]
         if not missing:
             return
-        where = str(self.directory)
-        paths = []
-        for uid in missing:
-            rec = self._records[uid]
-            paths.append(f"{where}/{rec.subdir}/{rec.filename}")
         built = []
-        for uid, got in zip(missing, scan_files(paths, sizes=False), strict=True):
+        for uid, got in zip(missing, scan_files(self._paths(missing), False), strict=True):
             if got is None:  # renamed meanwhile (flags changed elsewhere): look again
                 got = scan_file(str(self._located(uid)), sizes=False)
             if got is not None:
                 built.append((uid, got[2], got[3]))
         self._index.put_envelopes(built, SUMMARY_VERSION)
         found.update((item[0], item[field]) for item in built)
+
+    def _paths(self, uids: Sequence[int]) -> list[str]:
+        """The current paths of the files of ``uids`` (all in the view), as text."""
+        where = str(self.directory)
+        paths = []
+        for uid in uids:
+            rec = self._records[uid]
+            paths.append(f"{where}/{rec.subdir}/{rec.filename}")
+        return paths
 
     def _located(self, uid: int) -> Path:
         rec = self._record(uid)

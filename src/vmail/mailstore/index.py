@@ -220,6 +220,26 @@ class FolderIndex:
             self._failed(e)
             return {}
 
+    def summarized(self, uids: Sequence[int], version: int) -> set[int]:
+        """Which of ``uids`` have a cached summary (at least the envelope) of ``version``."""
+        try:
+            db = self._connect()
+            if not self._summaries_are(db, version):
+                return set()
+            found: set[int] = set()
+            for chunk in _chunks(uids, 500):
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    uid
+                    for (uid,) in db.execute(
+                        f"SELECT uid FROM summary WHERE uid IN ({marks})", chunk
+                    )
+                )
+            return found
+        except sqlite3.Error as e:
+            self._failed(e)
+            return set()
+
     def put_envelopes(self, items: Iterable[tuple[int, bytes, str]], version: int) -> None:
         """Store (uid, envelope blob, subject) alone; a full summary later replaces the row."""
         self._write_summaries(version, [(_ADD_ENVELOPES, items)])

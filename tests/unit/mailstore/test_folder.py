@@ -385,6 +385,28 @@ def test_envelopes_kept_back_are_indexed_at_exit(
     folder.close()
 
 
+def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 3)
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    md = make_maildir(tmp_path)
+    for n in range(5):  # named as Dovecot names them: the sync need not read them
+        data = b"Subject: no. %d\n\nbody\n" % n
+        drop(md, f"{n}.M1P1.host,S={len(data)},W={len(data) + 3}:2,", data, sub="cur")
+    folder = Folder(md)
+    folder.sync()
+    assert folder._unindexed == {}
+    folder.subjects([1, 2])  # two now cached in the index: those are not read again
+    folder.read_envelopes_ahead([1, 2, 3, 4, 5])
+    assert sorted(folder._unindexed) == [3, 4, 5]
+    assert folder.envelopes([5]) == {5: envelope_summary(b"Subject: no. 4\n\nbody\n")}
+    folder.read_envelopes_ahead([1, 2, 3, 4, 5])  # nothing left to read
+    assert sorted(folder._unindexed) == [3, 4, 5]
+    folder.close()
+    assert FolderIndex(md).summarized([1, 2, 3, 4, 5, 6], SUMMARY_VERSION) == {1, 2, 3, 4, 5}
+
+
 def test_the_envelopes_kept_back_are_indexed_by_a_timer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -80,6 +80,8 @@ async def fetch(conn: ImapConnection, cmd: t.Fetch) -> Done:
             result = await in_thread(folder.store, unseen, "add", ["\\Seen"])
             seen_now = {rec.uid for rec in result.changed}
             selection.suppress.update(seen_now)
+    if plan.envelope_only and len(uids) > FETCH_BATCH:
+        await in_thread(folder.read_envelopes_ahead, uids)
     skipped = 0
     for start in range(0, len(uids), FETCH_BATCH):
         chunk = uids[start : start + FETCH_BATCH]
