@@ -78,7 +78,8 @@ _SETTLE_SECONDS = 1.0  # a directory changed this recently may change again with
 _SETTLE_FINE = 0.02  # the same for sub-second mtimes (from the kernel's coarse clock)
 _WAIT_FROM = 5000  # messages from which listing the folder again costs more than that
 _APPEND_FROM = 1000  # uidlist records from which new ones are appended, not all rewritten
-_WRITE_BEHIND_FROM = 2000  # envelopes read in one sync from which they are indexed later
+_WRITE_BEHIND_FROM = 2000  # envelopes read in one sync (or new/ files to move in a first
+# sync without index) from which that is left for a moment after the sync (_catch_up)
 _WRITE_BEHIND_AFTER = 2.0  # seconds after the sync
 _WRITE_BEHIND_CHUNK = 20_000  # envelopes indexed per hold of the folder lock
 
@@ -113,6 +114,7 @@ class Folder:
         self._listeners: list[Listener] = []
         self._expunged_bases: set[str] = set()
         self._unindexed: dict[int, tuple[bytes, str]] = {}  # uid -> (envelope blob, subject)
+        self._move_later = False  # new/ files were left there by a first sync (_catch_up)
         self._write_behind: threading.Timer | None = None
 
     # -- properties ------------------------------------------------------------------------
@@ -213,13 +215,17 @@ class Folder:
             stamp = self._dir_stamp()
             if self._loaded and stamp == self._stamp and self._settled(stamp):
                 return SyncResult()
-            with gc_paused():  # a big folder's records would set off full collections
-                result = self._sync(move_new)
-            self._stamp = self._dir_stamp()
-            self._index_later()
-            if result:
-                self._notify(result)
-            return result
+            return self._sync_now(move_new)
+
+    def _sync_now(self, move_new: bool) -> SyncResult:
+        """:meth:`sync` without looking first whether anything changed (under the lock)."""
+        with gc_paused():  # a big folder's records would set off full collections
+            result = self._sync(move_new)
+        self._stamp = self._dir_stamp()
+        self._catch_up_later()
+        if result:
+            self._notify(result)
+        return result
 
     def _scan(self) -> dict[str, tuple[str, str]]:
         """base -> (subdir, filename) of every message file; ``new/`` is listed first so a
@@ -317,7 +323,7 @@ class Folder:
         self._read_keywords()
         uidlist = self._read_uidlist()
         if move_new:
-            self._move_new(len(uidlist.entries))
+            self._move_new(len(uidlist.entries), not self._loaded and not self._index.path.exists())
         self._scanned_at = time.time()
         found = self._scan()
         if not (self.directory / UIDLIST).exists():
@@ -468,7 +474,7 @@ class Folder:
         if not (added and big and on_disk and append_uidlist(path, added)):
             write_uidlist(path, uidlist)
 
-    def _move_new(self, known: int) -> None:
+    def _move_new(self, known: int, first: bool = False) -> None:
         """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot).
 
         Done before the listing, so that these renames do not count as a change after
@@ -476,11 +482,19 @@ class Folder:
         let pass, so that no change made after the listing can share their mtime. Else
         the next sync would list the whole folder again (in a small one, that costs less
         than the wait).
+
+        In a ``first`` sync that must read every file (no index), many new files are
+        left where they are for a moment (:meth:`_catch_up`): their renames (0.4 s of
+        kernel time for 30,000) would else delay the scan, which cannot overlap them
+        (the reads then contend with the renames for the same directories).
         """
         new_dir, cur_dir = str(self.directory / "new"), str(self.directory / "cur")
         try:
             names = [name for name in os.listdir(new_dir) if name[0] != "."]
         except FileNotFoundError:
+            return
+        self._move_later = first and len(names) >= _WRITE_BEHIND_FROM
+        if self._move_later:
             return
         for filename in names:
             with contextlib.suppress(FileNotFoundError):  # moved or removed meanwhile
@@ -697,7 +711,7 @@ class Folder:
             for uid, got in zip(missing, scan_files(self._paths(missing), False), strict=True):
                 if got is not None:  # else (renamed meanwhile) left to the FETCH
                     self._unindexed[uid] = (got[2], got[3])
-            self._index_later()
+            self._catch_up_later()
 
     def _header_data(self, uids: Sequence[int], field: int, column: str) -> dict[int, Any]:
         """The envelope blobs (``field`` 0) or subjects (1) of the ``uids`` in the view:
@@ -712,28 +726,47 @@ class Folder:
         self._add_headers(uids, found, field + 1)
         return found
 
-    def _index_later(self) -> None:
-        """Have the envelopes kept back indexed in a moment (under the folder lock)."""
-        if self._unindexed and self._write_behind is None:
-            self._write_behind = threading.Timer(_WRITE_BEHIND_AFTER, self._index_unindexed)
+    def _catch_up_later(self) -> None:
+        """Have :meth:`_catch_up` run in a moment if a sync left work (under the lock)."""
+        if (self._unindexed or self._move_later) and self._write_behind is None:
+            self._write_behind = threading.Timer(_WRITE_BEHIND_AFTER, self._catch_up)
             self._write_behind.daemon = True
             self._write_behind.start()
 
-    def _index_unindexed(self) -> None:
-        """Write the envelopes a sync kept back (see :meth:`_new_records`) into the index,
-        a chunk per hold of the folder lock (commands on the folder wait less)."""
+    def _catch_up(self) -> None:
+        """What syncs left for a moment after them: index the envelopes they kept back
+        (see :meth:`_new_records`), a chunk per hold of the folder lock (commands on the
+        folder wait less), then move the ``new/`` files a first sync left (a sync)."""
         while True:
             with self._lock:
-                items = []
-                for uid in list(itertools.islice(self._unindexed, _WRITE_BEHIND_CHUNK)):
-                    envelope, subject = self._unindexed.pop(uid)
-                    if uid in self._records:  # not expunged meanwhile
-                        items.append((uid, envelope, subject))
-                if items:
-                    self._index.put_envelopes(items, SUMMARY_VERSION)
-                if not self._unindexed:
-                    self._write_behind = None
+                if self._index_some():
+                    continue
+                if self._move_later:
+                    with contextlib.suppress(MailstoreError, OSError):  # (folder gone: never mind)
+                        self._sync_now(move_new=True)
+                    self._move_later = False
+                    continue  # (it may have kept envelopes back)
+                self._write_behind = None
+                return
+
+    def _index_unindexed(self) -> None:
+        """Index every envelope kept back now (at close or exit)."""
+        while True:
+            with self._lock:
+                if not self._index_some():
                     return
+
+    def _index_some(self) -> bool:
+        """Index a chunk of the envelopes kept back (under the lock); False if none was."""
+        items = []
+        taken = list(itertools.islice(self._unindexed, _WRITE_BEHIND_CHUNK))
+        for uid in taken:
+            envelope, subject = self._unindexed.pop(uid)
+            if uid in self._records:  # not expunged meanwhile
+                items.append((uid, envelope, subject))
+        if items:
+            self._index.put_envelopes(items, SUMMARY_VERSION)
+        return bool(taken)
 
     def _add_headers(self, uids: Sequence[int], found: dict[int, Any], field: int) -> None:
         """Build, cache and add to ``found`` the header data (envelope blob: ``field`` 1,

@@ -407,6 +407,39 @@ def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch
     assert FolderIndex(md).summarized([1, 2, 3, 4, 5, 6], SUMMARY_VERSION) == {1, 2, 3, 4, 5}
 
 
+def test_a_first_sync_without_index_moves_many_new_files_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 3)
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host", b"Subject: no. %d\n\nbody\n" % n)
+    drop(md, "9.M1P1.host:2,S", sub="cur")
+    folder = Folder(md)
+    heard: list[object] = []
+    folder.listen(heard.append)
+    assert folder.sync().new_uids == [1, 2, 3, 4]
+    assert len(os.listdir(md / "new")) == 3  # not yet: the scan went first
+    assert {rec.subdir for rec in folder.messages} == {"new", "cur"}
+    heard.clear()
+    folder._catch_up()  # what the timer runs
+    assert os.listdir(md / "new") == []
+    assert [(rec.subdir, rec.filename) for rec in folder.messages] == [
+        ("cur", "0.M1P1.host:2,"),
+        ("cur", "1.M1P1.host:2,"),
+        ("cur", "2.M1P1.host:2,"),
+        ("cur", "9.M1P1.host:2,S"),
+    ]
+    assert heard == []  # nothing a client sees changed
+    assert folder.subjects([3]) == {3: "no. 2"}
+    folder.close()
+    again = Folder(md)  # the index has the new names
+    again.sync()
+    assert [(rec.uid, rec.subdir) for rec in again.messages] == [(n, "cur") for n in (1, 2, 3, 4)]
+    again.close()
+
+
 def test_the_envelopes_kept_back_are_indexed_by_a_timer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
