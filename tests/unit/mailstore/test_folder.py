@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,17 @@ def test_new_messages_of_one_sync_share_a_modseq(tmp_path: Path) -> None:
     assert rec.modseq > folder.messages[0].modseq
 
 
+KeepBack = Callable[[int], None]
+
+
+@pytest.fixture
+def keep_back(monkeypatch: pytest.MonkeyPatch) -> KeepBack:
+    """Have syncs keep back envelopes (and new/ files) from ``n`` on, for later than the
+    test lasts (it calls what the timer would)."""
+    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    return lambda n: monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", n)
+
+
 def _count_listings(folder: Folder, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     scan_dirs = folder._scan
@@ -344,10 +356,9 @@ def test_a_first_open_moves_and_reads_new_files(
 
 
 def test_many_envelopes_are_indexed_after_the_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
 ) -> None:
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 3)
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    keep_back(3)
     md = make_maildir(tmp_path)
     for n in range(4):
         drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
@@ -368,10 +379,9 @@ def test_many_envelopes_are_indexed_after_the_sync(
 
 
 def test_envelopes_kept_back_are_indexed_at_exit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
 ) -> None:
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 2)
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    keep_back(2)
     monkeypatch.setattr(folder_module, "_kept", collections.OrderedDict())
     md = make_maildir(tmp_path)
     for n in range(2):
@@ -386,10 +396,9 @@ def test_envelopes_kept_back_are_indexed_at_exit(
 
 
 def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
 ) -> None:
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 3)
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    keep_back(3)
     md = make_maildir(tmp_path)
     for n in range(5):  # named as Dovecot names them: the sync need not read them
         data = b"Subject: no. %d\n\nbody\n" % n
@@ -408,10 +417,9 @@ def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch
 
 
 def test_a_first_sync_without_index_moves_many_new_files_after_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
 ) -> None:
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_FROM", 3)
-    monkeypatch.setattr(folder_module, "_WRITE_BEHIND_AFTER", 60.0)
+    keep_back(3)
     md = make_maildir(tmp_path)
     for n in range(3):
         drop(md, f"{n}.M1P1.host", b"Subject: no. %d\n\nbody\n" % n)
