@@ -355,9 +355,7 @@ def test_a_first_open_moves_and_reads_new_files(
         assert folder.envelopes([rec.uid])[rec.uid] == envelope_summary(data)
 
 
-def test_many_envelopes_are_indexed_after_the_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
-) -> None:
+def test_many_envelopes_are_indexed_after_the_sync(tmp_path: Path, keep_back: KeepBack) -> None:
     keep_back(3)
     md = make_maildir(tmp_path)
     for n in range(4):
@@ -396,7 +394,7 @@ def test_envelopes_kept_back_are_indexed_at_exit(
 
 
 def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
+    tmp_path: Path, keep_back: KeepBack
 ) -> None:
     keep_back(3)
     md = make_maildir(tmp_path)
@@ -417,7 +415,7 @@ def test_envelopes_of_files_named_with_their_size_are_read_ahead_for_a_big_fetch
 
 
 def test_a_first_sync_without_index_moves_many_new_files_after_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
+    tmp_path: Path, keep_back: KeepBack
 ) -> None:
     keep_back(3)
     md = make_maildir(tmp_path)
