@@ -741,13 +741,17 @@ class Folder:
             with self._lock:
                 if self._index_some():
                     continue
-                if self._move_later:
-                    with contextlib.suppress(MailstoreError, OSError):  # (folder gone: never mind)
-                        self._sync_now(move_new=True)
-                    self._move_later = False
-                    continue  # (it may have kept envelopes back)
-                self._write_behind = None
-                return
+                move, self._move_later = self._move_later, False
+                if not move:
+                    self._write_behind = None
+                    return
+                known = len(self._records)
+            # The renames need not hold the lock (a session that finds a file gone looks
+            # for it again); the sync that takes in the new names does.
+            with contextlib.suppress(MailstoreError, OSError):  # (folder gone: never mind)
+                self._move_new(known)
+                with self._lock:
+                    self._sync_now(move_new=True)  # (it may keep envelopes back: go on)
 
     def _index_unindexed(self) -> None:
         """Index every envelope kept back now (at close or exit)."""
