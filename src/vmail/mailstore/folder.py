@@ -12,6 +12,10 @@ A ``Folder`` is shared by every session of the process that has the folder open
 (:func:`open_folder`) and may be used from worker threads: one lock guards its state.
 Sessions that keep their own message numbers register with :meth:`Folder.listen` and
 receive every change (from any session's sync, store, append or expunge).
+
+The first open of a big folder leaves two chores for two seconds after it, so that the
+client gets its folder sooner (:meth:`Folder._catch_up`, on a timer): writing the
+envelopes it read into the index, and (with no index yet) moving ``new/`` to ``cur/``.
 """
 
 from __future__ import annotations
@@ -534,7 +538,7 @@ class Folder:
         (as a Dovecot sync transaction).
 
         Many envelopes (a first open of a big folder) go into the index a moment after
-        the sync (:meth:`_index_unindexed`), not during it: the client that is waiting
+        the sync (:meth:`_catch_up`), not during it: the client that is waiting
         for the folder then gets it sooner, and its first FETCH ENVELOPE takes them
         from memory, while the index is written on the core that FETCH leaves idle."""
         records: list[MessageRecord] = []
@@ -1059,6 +1063,7 @@ class Folder:
         with self._lock:
             if self._write_behind is not None:
                 self._write_behind.cancel()
+                self._write_behind = None
         if self._unindexed:
             self._index_unindexed()
         with self._lock:
