@@ -327,7 +327,8 @@ class Folder:
         self._read_keywords()
         uidlist = self._read_uidlist()
         if move_new:
-            self._move_new(len(uidlist.entries), not self._loaded and not self._index.path.exists())
+            first = not self._loaded and not self._index.path.exists()
+            self._move_later = self._move_new(len(uidlist.entries), first)
         self._scanned_at = time.time()
         found = self._scan()
         if not (self.directory / UIDLIST).exists():
@@ -478,8 +479,9 @@ class Folder:
         if not (added and big and on_disk and append_uidlist(path, added)):
             write_uidlist(path, uidlist)
 
-    def _move_new(self, known: int, first: bool = False) -> None:
-        """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot).
+    def _move_new(self, known: int, first: bool = False) -> bool:
+        """Rename ``new/`` files into ``cur/`` with an empty ``:2,`` info (as Dovecot);
+        whether they were left for later instead (see below).
 
         Done before the listing, so that these renames do not count as a change after
         it; then, in a big folder (``known`` UIDs and the new files), a clock tick is
@@ -496,15 +498,15 @@ class Folder:
         try:
             names = [name for name in os.listdir(new_dir) if name[0] != "."]
         except FileNotFoundError:
-            return
-        self._move_later = first and len(names) >= _WRITE_BEHIND_FROM
-        if self._move_later:
-            return
+            return False
+        if first and len(names) >= _WRITE_BEHIND_FROM:
+            return True
         for filename in names:
             with contextlib.suppress(FileNotFoundError):  # moved or removed meanwhile
                 os.rename(f"{new_dir}/{filename}", f"{cur_dir}/{_in_cur(filename)}")
         if names and known + len(names) >= _WAIT_FROM:
             time.sleep(_SETTLE_FINE)
+        return False
 
     def _read_ahead(self, found: dict[str, tuple[str, str]]) -> _ReadAhead:
         """Start reading the files new to the view whose name has no ``,W=`` size: the
@@ -532,15 +534,15 @@ class Folder:
     ) -> tuple[list[MessageRecord], bool]:
         """Records for (uid, base, subdir, file name) of files new to the view, and
         whether the index took their rows. A name without ``,W=`` means one read of the
-        file for its size, which gives the header too: the ENVELOPE and Subject of those
-        are kept too. They come from ``ahead`` (the reads started before the UIDs were
+        file for its size, which gives the header too: their ENVELOPE and Subject are
+        kept as well. They come from ``ahead`` (the reads started before the UIDs were
         assigned); the few it lacks are read here. The new records share one new modseq
         (as a Dovecot sync transaction).
 
         Many envelopes (a first open of a big folder) go into the index a moment after
         the sync (:meth:`_catch_up`), not during it: the client that is waiting
         for the folder then gets it sooner, and its first FETCH ENVELOPE takes them
-        from memory, while the index is written on the core that FETCH leaves idle."""
+        from memory."""
         records: list[MessageRecord] = []
         unsized: dict[str, tuple[int, str, str]] = {}  # base -> (uid, subdir, file name)
         if arrived:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 INDEX_NAME = "vmail.index.sqlite"
 SCHEMA_VERSION = 3  # 2: summary.data may be NULL (envelope cached alone); 3: subject
@@ -205,17 +206,7 @@ class FolderIndex:
                     db.executemany(sql, params)
                 db.execute("COMMIT")
                 return {}
-            found: dict[int, bytes] = {}
-            for chunk in _chunks(uids, 500):
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    db.execute(
-                        f"SELECT uid, {column} FROM summary"
-                        f" WHERE uid IN ({marks}) AND {column} IS NOT NULL",
-                        chunk,
-                    ).fetchall()
-                )
-            return found
+            return dict(_summary_rows(db, f"uid, {column}", uids, f" AND {column} IS NOT NULL"))
         except sqlite3.Error as e:
             self._failed(e)
             return {}
@@ -226,16 +217,7 @@ class FolderIndex:
             db = self._connect()
             if not self._summaries_are(db, version):
                 return set()
-            found: set[int] = set()
-            for chunk in _chunks(uids, 500):
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    uid
-                    for (uid,) in db.execute(
-                        f"SELECT uid FROM summary WHERE uid IN ({marks})", chunk
-                    )
-                )
-            return found
+            return {uid for (uid,) in _summary_rows(db, "uid", uids)}
         except sqlite3.Error as e:
             self._failed(e)
             return set()
@@ -298,6 +280,18 @@ def _meta(uidvalidity: int, highest_modseq: int, first_recent: int) -> list[tupl
         ("highestmodseq", highest_modseq),
         ("recent", first_recent),
     ]
+
+
+def _summary_rows(
+    db: sqlite3.Connection, columns: str, uids: Sequence[int], condition: str = ""
+) -> Iterator[Any]:
+    """The rows of ``SELECT columns FROM summary`` for ``uids`` (and ``condition``), 500
+    UIDs per query (SQLite bounds the number of parameters)."""
+    for chunk in _chunks(uids, 500):
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(
+            f"SELECT {columns} FROM summary WHERE uid IN ({marks}){condition}", chunk
+        )
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

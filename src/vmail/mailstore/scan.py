@@ -9,7 +9,8 @@ Python thread cannot spread. They are forked, not started with ``python -m``: a 
 that has dropped root may not be able to run its own interpreter (a Python installed
 under a 0700 home directory), and a fork needs no imports. The child only reads files
 and parses them with code already loaded, then exits; a worker that cannot start or
-fails leaves its share to the calling thread, so the result never depends on them.
+fails leaves the chunks it did not answer to the calling thread, so the result never
+depends on them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NoReturn
 
 from vmail.core.fileio import write_all
@@ -104,14 +105,14 @@ def scan_chunks(
     if workers is None:
         workers = os.cpu_count() or 1
     if len(paths) < (PARALLEL_MIN if minimum is None else minimum) or workers < 2:
-        return _serial_chunks(paths, sizes)
+        return _serial_chunks(paths, sizes, range(0, len(paths), CHUNK))
     offsets = range(0, len(paths), CHUNK)
     ready: _Ready = queue.SimpleQueue()
     started = 0
     try:
         todo = _chunk_queue(offsets)
     except OSError:
-        return _serial_chunks(paths, sizes)
+        return _serial_chunks(paths, sizes, offsets)
     try:
         for _ in range(min(workers, len(offsets))):
             with contextlib.suppress(OSError):
@@ -125,8 +126,11 @@ def scan_chunks(
     return _gathered(paths, sizes, offsets, started, ready)
 
 
-def _serial_chunks(paths: Sequence[str], sizes: bool) -> Iterator[tuple[int, list[Scanned | None]]]:
-    for offset in range(0, len(paths), CHUNK):
+def _serial_chunks(
+    paths: Sequence[str], sizes: bool, offsets: Iterable[int]
+) -> Iterator[tuple[int, list[Scanned | None]]]:
+    """The chunks at ``offsets``, read in this thread."""
+    for offset in offsets:
         yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
 
 
@@ -161,9 +165,7 @@ def _gathered(
         elif offset not in answered:
             answered.add(offset)
             yield offset, results
-    for offset in offsets:
-        if offset not in answered:
-            yield offset, scan_serial(paths[offset : offset + CHUNK], sizes)
+    yield from _serial_chunks(paths, sizes, [at for at in offsets if at not in answered])
 
 
 def _fork_worker(todo: int, paths: Sequence[str], sizes: bool) -> tuple[int, int]:
