@@ -6,6 +6,7 @@ import collections
 import gc
 import multiprocessing
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -445,6 +446,23 @@ def test_a_first_sync_without_index_moves_many_new_files_after_it(
     again.sync()
     assert [(rec.uid, rec.subdir) for rec in again.messages] == [(n, "cur") for n in (1, 2, 3, 4)]
     again.close()
+
+
+def test_a_catch_up_after_the_folder_went_gives_up_quietly(
+    tmp_path: Path, keep_back: KeepBack
+) -> None:
+    keep_back(3)
+    md = make_maildir(tmp_path)
+    for n in range(3):
+        drop(md, f"{n}.M1P1.host")
+    folder = Folder(md)
+    folder.sync()
+    assert folder._move_later
+    shutil.rmtree(md)  # deleted (or renamed) by another process before the timer ran
+    folder._catch_up()
+    assert folder._write_behind is None
+    assert not folder._move_later
+    folder.close()
 
 
 def test_the_envelopes_kept_back_are_indexed_by_a_timer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,18 @@ def test_chunks_cover_every_path_exactly_once(
     for offset, results in scan.scan_chunks(paths, sizes=True, workers=workers, minimum=10):
         seen.extend(range(offset, offset + len(results)))
     assert sorted(seen) == list(range(50))
+
+
+def test_a_worker_answering_nonsense_is_stopped_and_its_chunks_left_to_the_caller() -> None:
+    child = subprocess.Popen(["sleep", "60"])  # stands for the forked worker
+    read_fd, write_fd = os.pipe()
+    frame = marshal.dumps((3, [None]))  # not the start of a chunk
+    os.write(write_fd, len(frame).to_bytes(4, "big") + frame)
+    os.close(write_fd)
+    ready: scan._Ready = scan.queue.SimpleQueue()
+    scan._read_answers(child.pid, read_fd, 10, ready)
+    assert ready.get_nowait() == (0, None)  # done, with nothing passed on
+    assert ready.empty()
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(child.pid, 0)
+    child.poll()  # (Popen learns it is gone)
