@@ -34,6 +34,12 @@ ENVELOPE_READ = 1 << 16  # the header of a message is in its first 64 KiB (or it
 PARALLEL_MIN = 2000  # fewer files than this are read in the calling thread
 CHUNK = 2000  # files per answer of a worker
 _PIPE_SIZE = 1 << 16  # what a Linux pipe holds by default
+_ANSWER_PIPE_SIZE = 1 << 20
+"""A worker's answer pipe is made this big (the most an unprivileged process may ask
+for by default) so that an answer (about 700 KB for a chunk of typical mail) fits
+whole: in a 64 KiB pipe the worker waited for each 64 KiB read by the caller's reader
+thread, itself waiting for the GIL the caller held, 0.1-0.17 s per worker in a
+100,000-message scan."""
 
 Scanned = tuple[float, int, bytes, str]
 """(mtime, CRLF size or -1 when not asked for, marshalled ENVELOPE, decoded Subject)."""
@@ -59,7 +65,8 @@ def scan_file(path: str, sizes: bool) -> Scanned | None:
         os.close(fd)
     size = -1
     if sizes:
-        size = len(data) + data.count(b"\n")
+        # len - len(replace) counts the LFs in 3.8 us for 5 KiB against count's 5.3 us
+        size = 2 * len(data) - len(data.replace(b"\n", b""))
         if b"\r" in data:
             size -= data.count(b"\r\n")
     envelope, subject = header_summary(data)
@@ -171,6 +178,8 @@ def _gathered(
 def _fork_worker(todo: int, paths: Sequence[str], sizes: bool) -> tuple[int, int]:
     """A forked worker taking its chunks from ``todo``: (its pid, its answers' read end)."""
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    with contextlib.suppress(OSError):  # room for a whole answer: see _ANSWER_PIPE_SIZE
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _ANSWER_PIPE_SIZE)
     try:
         # not core.forking.fork: its gc.freeze() is for long-lived children; these live
         # seconds, and each freeze would keep the parent's cyclic garbage of the moment
