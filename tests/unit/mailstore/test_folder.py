@@ -378,6 +378,55 @@ def test_many_envelopes_are_indexed_after_the_sync(tmp_path: Path, keep_back: Ke
     index.close()
 
 
+def test_the_rows_of_many_new_messages_are_indexed_after_the_sync(
+    tmp_path: Path, keep_back: KeepBack
+) -> None:
+    keep_back(3)
+    md = make_maildir(tmp_path)
+    for n in range(4):
+        drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
+    folder = Folder(md)
+    folder.sync()
+    index = FolderIndex(md)
+    state = index.load(folder.uidvalidity)
+    assert state is not None
+    assert state.rows == []  # not yet
+    folder.store([3], "add", ["\\Flagged"])  # written now, and as it is then later
+    folder.store([2], "add", ["\\Deleted"])
+    assert folder.expunge() == [2]
+    folder.close()
+    state = index.load(folder.uidvalidity)
+    assert state is not None
+    assert [(row[0], row[5]) for row in state.rows] == [(1, ""), (3, "\\Flagged"), (4, "")]
+    index.close()
+    again = Folder(md)
+    again.sync()
+    assert [(r.uid, r.size, r.flags) for r in again.messages] == [
+        (r.uid, r.size, r.flags) for r in folder.messages
+    ]
+    again.close()
+
+
+def test_rows_kept_back_by_a_process_that_died_are_read_again(
+    tmp_path: Path, keep_back: KeepBack
+) -> None:
+    keep_back(3)
+    md = make_maildir(tmp_path)
+    for n in range(4):
+        drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
+    folder = Folder(md)
+    folder.sync()
+    folder._rows_behind.clear()  # as if the process had died before the catch-up
+    folder._unindexed.clear()
+    again = Folder(md)
+    assert again.sync().new_uids == [1, 2, 3, 4]
+    assert [(r.uid, r.filename, r.size) for r in again.messages] == [
+        (r.uid, r.filename, r.size) for r in folder.messages
+    ]
+    again.close()
+    folder.close()
+
+
 def test_envelopes_kept_back_are_indexed_at_exit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_back: KeepBack
 ) -> None:
