@@ -356,13 +356,19 @@ def test_a_first_open_moves_and_reads_new_files(
         assert folder.envelopes([rec.uid])[rec.uid] == envelope_summary(data)
 
 
-def test_many_envelopes_are_indexed_after_the_sync(tmp_path: Path, keep_back: KeepBack) -> None:
+def _synced_keeping_back(tmp_path: Path, keep_back: KeepBack) -> tuple[Path, Folder]:
+    """A folder of four messages after a sync that kept their rows and envelopes back."""
     keep_back(3)
     md = make_maildir(tmp_path)
     for n in range(4):
         drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
     folder = Folder(md)
     folder.sync()
+    return md, folder
+
+
+def test_many_envelopes_are_indexed_after_the_sync(tmp_path: Path, keep_back: KeepBack) -> None:
+    md, folder = _synced_keeping_back(tmp_path, keep_back)
     index = FolderIndex(md)
     assert index.summary_blobs([1, 2, 3, 4], SUMMARY_VERSION, "envelope") == {}  # not yet
     assert folder.subjects([1, 4]) == {1: "no. 0", 4: "no. 3"}  # from memory meanwhile
@@ -381,12 +387,7 @@ def test_many_envelopes_are_indexed_after_the_sync(tmp_path: Path, keep_back: Ke
 def test_the_rows_of_many_new_messages_are_indexed_after_the_sync(
     tmp_path: Path, keep_back: KeepBack
 ) -> None:
-    keep_back(3)
-    md = make_maildir(tmp_path)
-    for n in range(4):
-        drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
-    folder = Folder(md)
-    folder.sync()
+    md, folder = _synced_keeping_back(tmp_path, keep_back)
     index = FolderIndex(md)
     state = index.load(folder.uidvalidity)
     assert state is not None
@@ -410,12 +411,7 @@ def test_the_rows_of_many_new_messages_are_indexed_after_the_sync(
 def test_rows_kept_back_by_a_process_that_died_are_read_again(
     tmp_path: Path, keep_back: KeepBack
 ) -> None:
-    keep_back(3)
-    md = make_maildir(tmp_path)
-    for n in range(4):
-        drop(md, f"{n}.M1P1.host:2,", b"Subject: no. %d\n\nbody\n" % n, sub="cur")
-    folder = Folder(md)
-    folder.sync()
+    md, folder = _synced_keeping_back(tmp_path, keep_back)
     folder._rows_behind.clear()  # as if the process had died before the catch-up
     folder._unindexed.clear()
     again = Folder(md)
