@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.unit.servers.imapd.session_support import (
     MULTIPART,
     Raw,
@@ -15,6 +17,7 @@ from tests.unit.servers.imapd.session_support import (
     main_cf,
     serve,
 )
+from vmail.servers.imapd import message_commands
 from vmail.servers.imapd.server import ImapServer
 
 
@@ -73,6 +76,23 @@ def test_fetch_items_partials_binary_and_mime(tmp_path: Path) -> None:
     assert b"t9 OK Fetch completed.\r\n" in out  # a UID beyond the mailbox: nothing, OK
     assert b'BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii")' in text
     assert b'ENVELOPE ("Fri, 27 Nov 2026 10:00:00 +0000" "message 1"' in text
+
+
+def test_fetch_in_batches_answers_every_message_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(message_commands, "FETCH_BATCH", 2)  # 5 messages: 3 batches
+    out = _script(
+        tmp_path,
+        [b"FETCH 1:* (FLAGS ENVELOPE)", b"FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"],
+        count=5,
+    )
+    text = b"".join(out)
+    seqs = [b"1", b"2", b"3", b"4", b"5"]
+    assert re.findall(rb"\* (\d+) FETCH \(FLAGS \(\\Recent\) ENVELOPE", text) == seqs
+    assert re.findall(rb"\* (\d+) FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\]", text) == seqs
+    assert b"t0 OK Fetch completed.\r\n" in out
+    assert b"t1 OK Fetch completed.\r\n" in out
 
 
 def test_store_reports_only_changes(tmp_path: Path) -> None:
