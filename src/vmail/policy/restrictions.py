@@ -76,6 +76,7 @@ class _State:
     sender: str | None
     recipient: str | None
     trace: Trace | None
+    reply_name: str = ""  # whom the current stage's generic restrictions name
     defer_if_permit: Reply | None = None
     defer_if_reject: Reply | None = None
     warn_if_reject: bool = False
@@ -139,8 +140,11 @@ class RecipientPolicy:
 
     def _evaluate(self, state: _State, recipient: str) -> Reply:
         try:
-            for restrictions in self.stages:
-                self._run(state, restrictions, RECIPIENT)
+            for parameter, restrictions in zip(_STAGES, self.stages, strict=True):
+                subject = _subject(state, parameter)
+                if subject is not None:  # (the HELO stage, without a HELO, as Postfix)
+                    state.reply_name, reply_class = subject
+                    self._run(state, restrictions, reply_class)
             if state.defer_if_permit is not None:
                 return state.defer_if_permit
             if self.reject_unlisted:
@@ -176,33 +180,24 @@ class RecipientPolicy:
 
     def _restriction(self, state: _State, name: str, reply_class: str) -> str:
         recipient = state.recipient or ""
+        # the generic restrictions name the stage's subject (Postfix's reply_name/class)
+        rejected = f"<{state.reply_name}>: {reply_class} rejected:"
         if name == "permit":
             return OK
         if name == "dunno":
             return DUNNO
         if name == "reject":
-            return self._reject(
-                state,
-                self.code["reject_code"],
-                "5.7.1",
-                f"<{recipient}>: {RECIPIENT} rejected: Access denied",
-            )
+            code = self.code["reject_code"]
+            return self._reject(state, code, "5.7.1", f"{rejected} Access denied")
         if name == "defer":
             return self._reject(
-                state,
-                self.code["defer_code"],
-                "4.7.1",
-                f"<{recipient}>: {RECIPIENT} rejected: Access denied",
+                state, self.code["defer_code"], "4.3.2", f"{rejected} Try again later"
             )
         if name == "defer_if_permit":
-            self._defer_if_permit(
-                state, f"<{recipient}>: {RECIPIENT} rejected: defer_if_permit requested", "4.7.0"
-            )
+            self._defer_if_permit(state, f"{rejected} defer_if_permit requested", "4.7.0")
             return DUNNO
         if name == "defer_if_reject":
-            self._defer_if_reject(
-                state, f"<{recipient}>: {RECIPIENT} rejected: defer_if_reject requested", "4.7.0"
-            )
+            self._defer_if_reject(state, f"{rejected} defer_if_reject requested", "4.7.0")
             return DUNNO
         if name == "warn_if_reject":
             state.warn_if_reject = True
@@ -418,7 +413,7 @@ class RecipientPolicy:
             self._config_error(state)
         if kind == "client":
             keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
-            name, reply_class = state.client.address, CLIENT
+            name, reply_class = _namaddr(state.client), CLIENT
             if state.client.name and state.client.name != "unknown":
                 keys = [
                     (k, True) for k in domain_keys(state.client.name, self.access_parent_style)
@@ -524,6 +519,23 @@ class RecipientPolicy:
 
     def _config_error(self, state: _State) -> NoReturn:
         raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
+
+
+def _namaddr(client: Client) -> str:
+    """``name[address]``: how Postfix names the client in replies."""
+    return f"{client.name}[{client.address}]"
+
+
+def _subject(state: _State, parameter: str) -> tuple[str, str] | None:
+    """Whom a restriction stage's replies name, and as what (Postfix's reply_name and
+    reply_class); None when the stage is skipped: HELO restrictions without a HELO."""
+    if parameter == "smtpd_client_restrictions":
+        return _namaddr(state.client), CLIENT
+    if parameter == "smtpd_helo_restrictions":
+        return None if state.client.helo is None else (state.client.helo, HELO)
+    if parameter == "smtpd_sender_restrictions":
+        return state.sender or "", SENDER
+    return state.recipient or "", RECIPIENT
 
 
 _STAGES = (

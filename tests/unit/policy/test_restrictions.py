@@ -67,6 +67,57 @@ def test_check_recipient_access(tmp_path: Path, table: str, reply: str) -> None:
     assert _reply(tmp_path, main_cf, "a@x.example") == reply
 
 
+WITH_HELO = Client("192.0.2.7", "unknown", helo="client.test")
+
+
+@pytest.mark.parametrize(
+    ("main_cf", "client", "reply"),
+    [  # as Postfix 3.7 answers (checked against a private instance)
+        (
+            "smtpd_client_restrictions = reject",
+            OUTSIDE,
+            "554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied",
+        ),
+        (
+            "smtpd_client_restrictions = check_client_access inline:{192.0.2.7=REJECT}",
+            OUTSIDE,
+            "554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied",
+        ),
+        (
+            "smtpd_client_restrictions = defer_if_permit",
+            OUTSIDE,
+            "450 4.7.0 <unknown[192.0.2.7]>: Client host rejected: defer_if_permit requested",
+        ),
+        (
+            "smtpd_helo_restrictions = reject",
+            WITH_HELO,
+            "554 5.7.1 <client.test>: Helo command rejected: Access denied",
+        ),
+        ("smtpd_helo_restrictions = reject", OUTSIDE, "250 2.1.5 Ok"),  # no HELO: skipped
+        (
+            "smtpd_sender_restrictions = reject",
+            OUTSIDE,
+            "554 5.7.1 <sender@example.org>: Sender address rejected: Access denied",
+        ),
+        (
+            "smtpd_sender_restrictions = defer",
+            OUTSIDE,
+            "450 4.3.2 <sender@example.org>: Sender address rejected: Try again later",
+        ),
+        (
+            "smtpd_recipient_restrictions = defer",
+            OUTSIDE,
+            "450 4.3.2 <a@x.example>: Recipient address rejected: Try again later",
+        ),
+    ],
+)
+def test_generic_restrictions_name_their_stages_subject(
+    tmp_path: Path, main_cf: str, client: Client, reply: str
+) -> None:
+    extra = "mynetworks = 127.0.0.0/8\nsmtpd_relay_restrictions =\n"
+    assert _reply(tmp_path, extra + main_cf + "\n", "a@x.example", client) == reply
+
+
 def test_reject_non_fqdn_recipient(tmp_path: Path) -> None:
     main_cf = "smtpd_recipient_restrictions = reject_non_fqdn_recipient, permit\n"
     assert _reply(tmp_path, main_cf, "user@localhost", INSIDE) == (
