@@ -100,6 +100,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('fallback_relay', L, '', 'Obsolete name of $smtp_fallback_relay.', hidden=True),
     _p('fallback_transport', S, '', 'Transport for local recipients the local delivery agent does not know.'),
     _p('fallback_transport_maps', L, '', 'Tables choosing a fallback transport per local recipient.'),
+    _p('fast_flush_domains', L, '$relay_domains', 'Destinations whose deferred mail an ETRN command may have tried at once.'),
     _p('header_checks', L, '', 'Tables of patterns checked against message headers.'),
     _p('header_size_limit', Z, '102400', 'Largest message header in bytes.'),
     _p('home_mailbox', S, '', 'Mailbox path relative to home for local delivery.'),

@@ -267,6 +267,25 @@ def flush_all(spool: Spool) -> int:
     return sum(flush(spool, queue_id) for queue_id in spool.ids(DEFERRED))
 
 
+def flush_site(spool: Spool, site: str) -> list[QueueId]:
+    """Make due now each deferred message with a recipient still to deliver at ``site``
+    (a domain, or an address literal such as ``[192.0.2.1]``): what Postfix's fast
+    flush service does for ETRN. The IDs made due."""
+    site = site.lower()
+    flushed = []
+    for queue_id in spool.ids(DEFERRED):
+        try:
+            entry = QueueFile.load(spool.path(DEFERRED, queue_id))
+        except (FileNotFoundError, CorruptQueueFileError):
+            continue
+        recipients = entry.envelope.recipients
+        if any(
+            recipients[index].address.rpartition("@")[2].lower() == site for index in entry.pending
+        ) and flush(spool, queue_id):
+            flushed.append(queue_id)
+    return flushed
+
+
 __all__ = [
     "DELETE",
     "HOLD_OP",
@@ -282,6 +301,7 @@ __all__ = [
     "apply",
     "flush",
     "flush_all",
+    "flush_site",
     "list_queue",
     "locate",
     "page_queue",

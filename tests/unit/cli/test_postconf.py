@@ -108,6 +108,7 @@ COMPAT = {
     "mynetworks",
     "mynetworks_style",
     "relay_domains",
+    "fast_flush_domains",  # $relay_domains: -x expands it as relay_domains differs
     "respectful_logging",
     "smtp_tls_fingerprint_digest",
     "smtpd_relay_before_recipient_restrictions",

@@ -354,3 +354,25 @@ def test_rcpt_decisions_run_on_the_loop_only_with_local_tables(
     assert len(queued(spool)) == 1
     assert len(decided_on) == 1
     assert (decided_on[0] == loop_thread) is local
+
+
+def test_etrn_flushes_the_deferred_mail_of_a_fast_flush_domain(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, VIRTUAL + "fast_flush_domains = relay.test\n")
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            assert s.has_extn("etrn")
+            for rcpt in ("x@relay.test", "alice@example.com"):
+                s.sendmail("sender@example.org", [rcpt], MESSAGE)
+            for queue_id in spool.ids("incoming"):  # as if their delivery had failed
+                spool.move(queue_id, "incoming", "deferred")
+            return [s.docmd("ETRN", site) for site in ("other.test", "relay.test")]
+
+    assert serve(router, spool, client) == [
+        (459, b"<other.test>: service unavailable"),
+        (250, b"Queuing started"),
+    ]
+    assert [qf.envelope.recipients[0].address for qf in queued(spool)] == ["x@relay.test"]
+    deferred = [spool.load("deferred", qid) for qid in spool.ids("deferred")]
+    assert [qf.envelope.recipients[0].address for qf in deferred] == ["alice@example.com"]

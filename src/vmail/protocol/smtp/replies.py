@@ -32,6 +32,9 @@ SYNTAX_VRFY = Reply(501, "5.5.4", "Syntax: VRFY address [SMTPUTF8]")
 SYNTAX_STARTTLS = Reply(501, "5.5.4", "Syntax: STARTTLS")
 SYNTAX_AUTH = Reply(501, "5.5.4", "Syntax: AUTH mechanism")
 SYNTAX_ETRN = Reply(500, "", "Syntax: ETRN domain")
+ETRN_BAD_SITE = Reply(501, "", "Error: invalid parameter syntax")
+ETRN_STARTED = Reply(250, "", "Queuing started")
+ETRN_FAILED = Reply(458, "", "Unable to queue messages")
 SYNTAX_BDAT = Reply(521, "5.5.4", "Syntax: BDAT count [LAST]")
 BAD_SENDER = Reply(501, "5.1.7", "Bad sender address syntax")
 BAD_RECIPIENT = Reply(501, "5.1.3", "Bad recipient address syntax")
@@ -83,6 +86,11 @@ QUEUE_WRITE_ERROR = Reply(451, "4.3.0", "Queue file write error")
 def unsupported_option(param: str) -> Reply:
     """``555 5.5.4 Unsupported option: SIZE=x``: the parameter as the client wrote it."""
     return Reply(555, "5.5.4", UNSUPPORTED_BODY_PREFIX + param)
+
+
+def etrn_unavailable(site: str) -> Reply:
+    """ETRN for a site that is not in ``fast_flush_domains`` (Postfix's text, no DSN code)."""
+    return Reply(459, "", f"<{site}>: service unavailable")
 
 
 def bdat_discarded(count: int) -> Reply:

@@ -38,6 +38,7 @@ from vmail.protocol.smtp.events import (
     StartTls,
     Vrfy,
 )
+from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
 from vmail.protocol.smtp.params import Features, parse_mail_params, parse_rcpt_params
 from vmail.protocol.smtp.sasl import SaslChallenge, SaslExchanger, SaslFactory, SaslFailed
 
@@ -506,16 +507,23 @@ class ServerSession:
             self._emit(StartTls(discarded))
 
     def _etrn(self, arg: str) -> None:
+        """ETRN as Postfix's smtpd checks it, in its order; the driver answers for a
+        valid site (a host name or an address literal, after a leading ``@`` or ``#``)."""
+        words = arg.split()
         if not self.config.etrn_allowed:
             self._send(rp.NOT_IMPLEMENTED)
-        elif self.helo is None:
+        elif self.config.smtpd_helo_required and self.helo is None:
             self._send(Reply(503, "", "Error: send HELO/EHLO first"))
         elif self._mail_from is not None:
             self._send(rp.IN_TRANSACTION)
-        elif not arg:
+        elif len(words) != 1:
             self._send(rp.SYNTAX_ETRN)
         else:
-            self._decide(Extension("ETRN", arg))
+            site = words[0][1:] if words[0][:1] in ("@", "#") else words[0]
+            if valid_hostname(site) or valid_address_literal(site):
+                self._decide(Extension("ETRN", site))
+            else:
+                self._send(rp.ETRN_BAD_SITE)
 
     def _xclient(self, arg: str) -> None:
         self._extension("XCLIENT", arg, self.config.xclient_allowed)

@@ -61,6 +61,7 @@ def session_config(config: MainConfig) -> SessionConfig:
             "smtpd_forbid_bare_newline_reject_code"
         ),
         disable_vrfy_command=config.get_bool("disable_vrfy_command"),
+        etrn_allowed=True,  # as Postfix (answered from fast_flush_domains)
         smtputf8_enable=config.get_bool("smtputf8_enable"),
         line_length_limit=max(config.get_int("line_length_limit"), 512),
         smtpd_discard_ehlo_keywords=frozenset(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from vmail.core.reply import Reply
-from vmail.protocol.smtp import Decision, MailFrom, RcptTo, SessionConfig
+from vmail.protocol.smtp import Decision, Extension, MailFrom, RcptTo, SessionConfig
 
 from .transcript import HOST, talk
 
@@ -317,16 +317,47 @@ def test_vrfy_enabled() -> None:
     ]
 
 
-def test_etrn_allowed_is_a_decision() -> None:
+def test_etrn_is_checked_in_postfixs_order_then_decided() -> None:
     config = SessionConfig(myhostname=HOST, etrn_allowed=True)
-    run = talk(b"ETRN x\r\n" + E + b"ETRN\r\n" + M + b"ETRN x\r\n", config)
+    sites: list[str] = []
+
+    def policy(d: Decision) -> list[Reply] | None:
+        if isinstance(d, Extension):
+            sites.append(d.argument)
+            return [Reply(459, "", f"<{d.argument}>: service unavailable")]
+        return None
+
+    run = talk(
+        b"ETRN x.test\r\n"  # no HELO needed (smtpd_helo_required = no)
+        + E
+        + b"ETRN\r\nETRN a b\r\nETRN a..b\r\nETRN 1.2.3.4\r\nETRN -a.test\r\n"
+        b"ETRN @x.test\r\nETRN #y.test\r\nETRN [192.0.2.1]\r\nETRN [IPv6:2001:db8::1]\r\n"
+        b"ETRN [300.1.1.1]\r\n" + M + b"ETRN x.test\r\n",
+        config,
+        policy,
+    )
     assert run.replies() == [
-        "503 Error: send HELO/EHLO first",
+        "459 <x.test>: service unavailable",
         "250 CHUNKING",
         "500 Syntax: ETRN domain",
+        "500 Syntax: ETRN domain",
+        "501 Error: invalid parameter syntax",
+        "501 Error: invalid parameter syntax",  # numeric: an address needs brackets
+        "501 Error: invalid parameter syntax",
+        "459 <x.test>: service unavailable",
+        "459 <y.test>: service unavailable",
+        "459 <[192.0.2.1]>: service unavailable",
+        "459 <[IPv6:2001:db8::1]>: service unavailable",
+        "501 Error: invalid parameter syntax",
         "250 2.1.0 Ok",
         "503 Error: MAIL transaction in progress",
     ]
+    assert sites == ["x.test", "x.test", "y.test", "[192.0.2.1]", "[IPv6:2001:db8::1]"]
+
+
+def test_etrn_needs_helo_when_helo_is_required() -> None:
+    config = SessionConfig(myhostname=HOST, etrn_allowed=True, smtpd_helo_required=True)
+    assert talk(b"ETRN x.test\r\n", config).replies() == ["503 Error: send HELO/EHLO first"]
 
 
 def test_lmtp_per_recipient_replies() -> None:

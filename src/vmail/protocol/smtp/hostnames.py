@@ -1,0 +1,41 @@
+"""Host name and address literal syntax as Postfix's ``valid_hostname()`` and
+``valid_mailhost_literal()`` check them (ETRN's argument, for one).
+
+A host name is at most 255 characters of dot-separated labels; a label is 1 to 63
+letters, digits, ``-`` or ``_`` and does not begin or end with ``-``; a name made of
+digits and dots alone is refused (it would pass for an IPv4 address). An address
+literal is ``[IPv4]`` or ``[IPv6:address]``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+_NUMERIC = re.compile(r"[0-9.]+\Z")
+
+
+def valid_hostname(name: str) -> bool:
+    """Whether ``name`` is a syntactically valid host name (see the module)."""
+    if not name or len(name) > 255 or _NUMERIC.match(name):
+        return False
+    return all(_LABEL.match(label) for label in name.split("."))
+
+
+def valid_address_literal(text: str) -> bool:
+    """Whether ``text`` is ``[IPv4]`` or ``[IPv6:address]``."""
+    if len(text) < 3 or text[0] != "[" or text[-1] != "]":
+        return False
+    inner = text[1:-1]
+    try:
+        if inner[:5].upper() == "IPV6:":
+            ipaddress.IPv6Address(inner[5:])
+        else:
+            ipaddress.IPv4Address(inner)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["valid_address_literal", "valid_hostname"]
