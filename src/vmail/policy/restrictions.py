@@ -40,6 +40,7 @@ RECIPIENT = "Recipient address"
 SENDER = "Sender address"
 CLIENT = "Client host"
 HELO = "Helo command"
+ETRN = "Etrn command"
 
 OK, DUNNO = "OK", "DUNNO"
 
@@ -135,6 +136,22 @@ class RecipientPolicy:
         for message, args in state.warnings:
             log.warning(message, *args)
         return reply
+
+    def check_etrn(self, client: Client, site: str) -> Reply | None:
+        """``smtpd_etrn_restrictions`` for ``ETRN site``: the reply refusing it, or None.
+        Replies name the site as Postfix's do (``<site>: Etrn command rejected: ...``)."""
+        restrictions = self.config.get_list("smtpd_etrn_restrictions")
+        if not restrictions:
+            return None
+        state = _State(client, None, None, None, reply_name=site)
+        try:
+            self._run(state, restrictions, ETRN)
+            return state.defer_if_permit
+        except RejectedError as r:
+            return r.reply
+        finally:
+            for message, args in state.warnings:
+                log.warning(message, *args)
 
     # -- evaluation ----------------------------------------------------------------
 

@@ -376,3 +376,25 @@ def test_etrn_flushes_the_deferred_mail_of_a_fast_flush_domain(tmp_path: Path) -
     assert [qf.envelope.recipients[0].address for qf in queued(spool)] == ["x@relay.test"]
     deferred = [spool.load("deferred", qid) for qid in spool.ids("deferred")]
     assert [qf.envelope.recipients[0].address for qf in deferred] == ["alice@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "reply"),
+    [
+        ("reject", (554, b"5.7.1 <relay.test>: Etrn command rejected: Access denied")),
+        ("permit_mynetworks, reject", (250, b"Queuing started")),
+        ("defer_if_permit", (450, b"4.7.0 <relay.test>: Etrn command rejected: defer_if_permit requested")),
+    ],
+)  # fmt: skip
+def test_etrn_restrictions(tmp_path: Path, restrictions: str, reply: tuple[int, bytes]) -> None:
+    main_cf = (
+        VIRTUAL + f"fast_flush_domains = relay.test\nsmtpd_etrn_restrictions = {restrictions}\n"
+    )
+    router, spool = setup(tmp_path, main_cf)
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            return s.docmd("ETRN", "relay.test")
+
+    assert serve(router, spool, client) == reply

@@ -389,6 +389,9 @@ class Connection:
 
     def _flush_site(self, site: str) -> Reply:
         """:meth:`etrn`'s blocking part (table lookups, queue files)."""
+        refused = self.settings.policy.check_etrn(self.client, site)
+        if refused is not None:
+            return refused
         cleanup = self.settings.cleanup
         try:
             listed = cleanup.router.context.domain_list("fast_flush_domains").match(site)
