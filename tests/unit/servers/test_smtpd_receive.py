@@ -398,3 +398,25 @@ def test_etrn_restrictions(tmp_path: Path, restrictions: str, reply: tuple[int, 
             return s.docmd("ETRN", "relay.test")
 
     assert serve(router, spool, client) == reply
+
+
+def test_bdat_reply_counts_the_bytes_as_postfix(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path)
+
+    def client(port: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            stream = sock.makefile("rwb")
+            stream.readline()
+            stream.write(b"EHLO client.example\r\n")
+            stream.flush()
+            while not stream.readline().startswith(b"250 "):
+                pass
+            stream.write(b"MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\n")
+            stream.write(b"BDAT 8\r\nSubject:")
+            stream.write(b"BDAT 9 LAST\r\n hi\r\n\r\nhi")
+            stream.flush()
+            return b"".join(stream.readline() for _ in range(4))
+
+    replies = serve(router, spool, client).split(b"\r\n")
+    assert replies[:3] == [b"250 2.1.0 Ok", b"250 2.1.5 Ok", b"250 2.0.0 Ok: 8 bytes"]
+    assert replies[3].startswith(b"250 2.0.0 Ok: 19 bytes queued as ")  # 13 + 2 + 4

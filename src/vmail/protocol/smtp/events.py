@@ -119,6 +119,9 @@ class DataComplete(Decision):
     default: ClassVar[Reply | None] = rp.QUEUE_WRITE_ERROR
     size: int
     recipients: tuple[Address, ...] = field(default=())
+    bdat_size: int | None = None
+    """For a message sent with BDAT, the byte count Postfix puts in its reply
+    (``Ok: N bytes queued as ID``, see :mod:`.recordsize`); None after DATA."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from vmail.protocol.smtp.events import (
 )
 from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
 from vmail.protocol.smtp.params import Features, parse_mail_params, parse_rcpt_params
+from vmail.protocol.smtp.recordsize import RecordSize
 from vmail.protocol.smtp.sasl import SaslChallenge, SaslExchanger, SaslFactory, SaslFailed
 
 # Commands that count towards smtpd_junk_command_limit (Postfix's SMTPD_CMD_FLAG_LIMIT).
@@ -73,6 +74,7 @@ class ServerSession:
     _bdat_started: bool
     _bdat_error: bool
     _bdat_total: int
+    _bdat_records: RecordSize
     _bdat_after_cr: bool
     _bdat_bad: Reply | None
     _chunk_left: int
@@ -740,7 +742,9 @@ class ServerSession:
                 self._reset_transaction_state()
             return True
         if self._chunk_last:
-            self._decide(DataComplete(self._bdat_total, tuple(self._recipients)))
+            self._decide(
+                DataComplete(self._bdat_total, tuple(self._recipients), self._bdat_records.total())
+            )
         else:
             self._send(rp.bdat_ok(self._bdat_total))
         return True
@@ -751,6 +755,7 @@ class ServerSession:
         self._bdat_after_cr = piece.endswith(b"\r")
         if self._bdat_bad is not None:
             return
+        self._bdat_records.feed(piece)
         if mode == "reject" and count_bare_lf(piece, after_cr):
             self._bdat_bad = rp.bare_lf(
                 self.config.myhostname, self.config.smtpd_forbid_bare_newline_reject_code
@@ -779,6 +784,7 @@ class ServerSession:
         self._bdat_started = False
         self._bdat_error = False
         self._bdat_total = 0
+        self._bdat_records = RecordSize(self.config.line_length_limit)
         self._bdat_after_cr = False
         self._bdat_bad = None
         self._chunk_left = 0

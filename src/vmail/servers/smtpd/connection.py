@@ -284,7 +284,7 @@ class Connection:
             return None
         if isinstance(decision, DataComplete):
             self.finishing = True
-            return await self.complete(len(decision.recipients))
+            return await self.complete(len(decision.recipients), decision.bdat_size)
         if isinstance(decision, AuthCredentials):
             return await self.authenticate(decision)
         if isinstance(decision, Extension):
@@ -485,12 +485,14 @@ class Connection:
             raise
         return message
 
-    async def complete(self, count: int) -> Reply | list[Reply]:
-        reply = await self.commit()
+    async def complete(self, count: int, bdat_size: int | None = None) -> Reply | list[Reply]:
+        reply = await self.commit(None if self.settings.lmtp else bdat_size)
         self.xforward = {}
         return [reply] * count if self.settings.lmtp else reply
 
-    async def commit(self) -> Reply:
+    async def commit(self, bdat_size: int | None = None) -> Reply:
+        """Queue the message; Postfix's reply (after BDAT it counts the bytes, see
+        :mod:`vmail.protocol.smtp.recordsize`), or why it was not queued."""
         message, self.message = self.message, None
         sub, held = self.pending, self.held
         self.pending, self.held, self.held_size = None, [], 0
@@ -510,6 +512,8 @@ class Connection:
             else ""
         )
         log.info("%s: client=%s%s", queue_id, self.namaddr, sasl)
+        if bdat_size is not None:
+            return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
         return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
 
     async def discard(self) -> None:
