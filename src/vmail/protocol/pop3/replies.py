@@ -16,6 +16,7 @@ MARKED_DELETED: Final = b"+OK Marked to be deleted.\r\n"
 BEGIN_TLS: Final = b"+OK Begin TLS negotiation now.\r\n"
 
 UNKNOWN_LOGIN: Final = b"-ERR Unknown command.\r\n"
+APOP_DISABLED: Final = b"-ERR APOP not enabled.\r\n"  # Dovecot's text (no plain secrets here)
 TOO_MANY_BAD_LOGIN: Final = b"-ERR Too many invalid bad commands.\r\n"
 TOO_MANY_BAD: Final = b"-ERR Too many bad commands.\r\n"
 LINE_TOO_LONG: Final = b"-ERR Input line too long.\r\n"

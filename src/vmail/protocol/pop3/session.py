@@ -242,6 +242,8 @@ class Pop3Session:
             if not self.config.tls_available:
                 return [rp.TLS_DISABLED]
             return [StartTls()]
+        if verb == "APOP":
+            return [rp.APOP_DISABLED]
         return self._bad(rp.UNKNOWN_LOGIN)
 
     def _auth(self, args: str) -> list[Output]:

@@ -106,6 +106,13 @@ def test_stls() -> None:
     assert session(SessionConfig()).receive(b"STLS") == [b"-ERR TLS support isn't enabled.\r\n"]
 
 
+def test_apop_is_not_enabled_as_in_dovecot() -> None:
+    s = session()
+    assert s.receive(b"APOP u@d 0123456789abcdef0123456789abcdef") == [
+        b"-ERR APOP not enabled.\r\n"
+    ]
+
+
 def test_bad_commands_before_login() -> None:
     s = session()
     assert s.receive(b"FOO") == [b"-ERR Unknown command.\r\n"]
