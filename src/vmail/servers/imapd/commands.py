@@ -92,6 +92,9 @@ def handler(command: type[t.Command], states: frozenset[str]) -> Callable[[Handl
     return register
 
 
+LOGIN_SYNTAX_ERROR = "Error in IMAP command received by server."
+"""Dovecot's imap-login answer to any command it cannot parse or run before login."""
+
 # Commands during which EXPUNGE responses may not be sent (RFC 3501 7.4.1).
 _NO_EXPUNGE = (t.Fetch, t.Store, t.Search, t.Sort, t.Thread)
 
@@ -100,6 +103,11 @@ async def execute(conn: ImapConnection, line: CommandLine) -> None:
     """Parse and run one command, then send the updates and the tagged response."""
     _load_handlers()
     command = parse_command(line, utf8="UTF8=ACCEPT" in conn.enabled)
+    if conn.state == State.NOT_AUTHENTICATED and (
+        isinstance(command, t.ParseError) or type(command) not in _HANDLERS
+    ):  # Dovecot's imap-login gives no details
+        await conn.bad(command.tag, LOGIN_SYNTAX_ERROR)
+        return
     if isinstance(command, t.ParseError):
         if conn.selected is not None and _closes_first(line, command.text):
             close_selected_and_say(conn)
@@ -184,11 +192,9 @@ def _named(text: str, command: t.Command) -> str:
 
 
 def _state_error(state: str, allowed: frozenset[str]) -> str:
-    if state == State.NOT_AUTHENTICATED:
-        return "Error in IMAP command received by server."
-    if allowed == SELECTED:
+    if state != State.NOT_AUTHENTICATED and allowed == SELECTED:
         return "No mailbox selected."
-    return "Error in IMAP command received by server."
+    return LOGIN_SYNTAX_ERROR
 
 
 def _store_failure(error: MailstoreError) -> Done:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vmail.imapd")
 
-MAX_BAD_COMMANDS = 10  # Dovecot's imap-login
+MAX_BAD_COMMANDS = 3  # Dovecot 2.3's imap-login: the third gets BYE instead of BAD
 MAX_BAD_AFTER_LOGIN = 20  # Dovecot's imap process (CLIENT_MAX_BAD_COMMANDS)
 LITERAL_TOO_BIG = "literal too big"  # the framer's text for a literal over the limit
 
@@ -180,9 +180,11 @@ class ImapConnection:
         """``<tag> BAD <text>``; too many in a row end the session."""
         if isinstance(tag, bytes):
             tag = tag.decode("ascii", "replace")
-        self.stream.write(f"{tag or '*'} BAD {text}\r\n".encode())
         self.bad_commands += 1
-        limit = MAX_BAD_COMMANDS if self.state == State.NOT_AUTHENTICATED else MAX_BAD_AFTER_LOGIN
+        login = self.state == State.NOT_AUTHENTICATED
+        limit = MAX_BAD_COMMANDS if login else MAX_BAD_AFTER_LOGIN
+        if not (login and self.bad_commands >= limit):  # imap-login says BYE alone
+            self.stream.write(f"{tag or '*'} BAD {text}\r\n".encode())
         if self.bad_commands >= limit:
             self.stream.write(b"* BYE Too many invalid IMAP commands.\r\n")
             self.state = State.LOGOUT

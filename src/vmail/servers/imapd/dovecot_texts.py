@@ -98,8 +98,8 @@ def syntax_error(name: str, text: str) -> str:
     lower-case ones are vmail's and reworded here when Dovecot has its own words."""
     if text in ("invalid tag", "empty command line"):
         return "Error in IMAP tag: Invalid tag"
-    if not name:
-        return text
+    if not name:  # a tag and nothing (or no word) after it
+        return "Error in IMAP command: Invalid command name"
     if text == "missing argument":
         reason = _MISSING.get(name, "Missing arguments")
     elif flag := _SYSTEM_FLAG.fullmatch(text):

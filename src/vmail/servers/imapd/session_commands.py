@@ -45,6 +45,8 @@ PRIVACY = "Plaintext authentication disallowed on non-secure (SSL/TLS) connectio
 @handler(t.Capability, ANY)
 async def capability(conn: ImapConnection, cmd: t.Capability) -> Done:
     conn.stream.write(f"* CAPABILITY {' '.join(capabilities(conn))}\r\n".encode())
+    if conn.state == State.NOT_AUTHENTICATED:  # Dovecot's imap-login
+        return Done("OK", "Pre-login capabilities listed, post-login capabilities have more.")
     return Done("OK", "Capability completed.")
 
 
@@ -125,7 +127,7 @@ async def authenticate(conn: ImapConnection, cmd: t.Authenticate) -> Done:
         raise No(PRIVACY, "PRIVACYREQUIRED")
     exchange = new_exchange(cmd.mechanism.upper())
     if isinstance(exchange, SaslFailure):
-        raise No("Unsupported authentication mechanism.")
+        raise No("Unsupported authentication mechanism.", "ALERT")  # Dovecot's imap-login
     initial = cmd.initial_response
     step = exchange.start(None if initial is None else initial.encode("ascii", "replace"))
     while isinstance(step, Challenge):

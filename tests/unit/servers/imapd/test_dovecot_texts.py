@@ -54,7 +54,7 @@ def test_command_name(first: bytes, name: str) -> None:
         ("FETCH", "Missing ')'", "Error in IMAP command FETCH: Missing ')'"),
         ("SEARCH", "8bit data in atom", "Error in IMAP command SEARCH: 8bit data in atom"),
         ("LOGIN", "unknown command", "Error in IMAP command LOGIN: Unknown command"),
-        ("", "missing argument", "missing argument"),
+        ("", "missing argument", "Error in IMAP command: Invalid command name"),  # a tag alone
         ("", "invalid tag", "Error in IMAP tag: Invalid tag"),
         ("", "empty command line", "Error in IMAP tag: Invalid tag"),
     ],

@@ -37,7 +37,9 @@ def test_greeting_and_capabilities_before_and_after_login(tmp_path: Path) -> Non
     assert greeting.endswith(b"] vmail ready.\r\n")
     assert b"AUTH=PLAIN AUTH=LOGIN" in before[0]
     assert b"STARTTLS" not in before[0]  # no certificate, level none
-    assert before[1] == b"a OK Capability completed.\r\n"
+    assert (
+        before[1] == b"a OK Pre-login capabilities listed, post-login capabilities have more.\r\n"
+    )
     caps = after[0].split()
     for cap in (b"MOVE", b"CONDSTORE", b"QRESYNC", b"COMPRESS=DEFLATE", b"SPECIAL-USE"):
         assert cap in caps
@@ -149,7 +151,7 @@ def test_authenticate_cancel_bad_base64_and_unknown_mechanism(tmp_path: Path) ->
     assert out == [
         b"a BAD Authentication aborted by client.\r\n",
         b"b BAD Invalid base64 data in continued response\r\n",
-        b"c NO Unsupported authentication mechanism.\r\n",
+        b"c NO [ALERT] Unsupported authentication mechanism.\r\n",
         b"d NO [AUTHENTICATIONFAILED] Authentication failed.\r\n",
         b"e OK NOOP completed.\r\n",
     ]
@@ -224,3 +226,19 @@ def test_imaplib_rejects_bad_password(tmp_path: Path) -> None:
         return "logged in"
 
     assert "AUTHENTICATIONFAILED" in serve(main_cf(tmp_path), client)
+
+
+def test_login_phase_errors_are_dovecots(tmp_path: Path) -> None:
+    """imap-login gives no details, and its third bad command gets BYE alone."""
+    maildir(tmp_path)
+
+    def client(server: ImapServer) -> list[bytes]:
+        raw = Raw(server.port)
+        raw.send(b"a FOO\r\nb LOGIN x\r\n\r\n")
+        return [raw.line() for _ in range(3)]
+
+    assert serve(main_cf(tmp_path), client) == [
+        b"a BAD Error in IMAP command received by server.\r\n",
+        b"b BAD Error in IMAP command received by server.\r\n",
+        b"* BYE Too many invalid IMAP commands.\r\n",
+    ]

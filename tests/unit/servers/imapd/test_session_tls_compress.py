@@ -54,7 +54,8 @@ def test_starttls_changes_capabilities_and_drops_pipelined_plaintext(tmp_path: P
     assert ok == [b"s OK Begin TLS negotiation now.\r\n"]
     assert b"STARTTLS" not in after[0]
     assert b"AUTH=PLAIN" in after[0]
-    assert after[1] == b"c OK Capability completed.\r\n"  # not "b OK": the injection was dropped
+    # tagged c, not b: the pipelined injection was dropped
+    assert after[1] == b"c OK Pre-login capabilities listed, post-login capabilities have more.\r\n"
     assert again[0] == b"d BAD TLS is already active.\r\n"
     assert again[1].startswith(b"e OK [CAPABILITY ")
 
