@@ -280,3 +280,21 @@ def test_reconfigure_applies_to_new_connections_only(tmp_path: Path) -> None:
     assert old == b"220 mail.example.net ESMTP vmail\r\n"
     assert new == b"220 mail.example.net ESMTP renewed\r\n"
     assert still == b"250 2.0.0 Ok\r\n"
+
+
+def test_lhlo_does_not_announce_etrn(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, "mynetworks = 127.0.0.0/8\n")
+
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            f = raw.makefile("rb")
+            f.readline()
+            raw.sendall(b"LHLO mx.example\r\n")
+            lines = [f.readline()]
+            while lines[-1][3:4] == b"-":
+                lines.append(f.readline())
+            return lines
+
+    keywords = serve(router, spool, client, lmtp=True)
+    assert keywords[-1].startswith(b"250 ")
+    assert not any(b"ETRN" in line for line in keywords)

@@ -119,6 +119,7 @@ class Settings:
         self.session_config = dataclasses.replace(
             base,
             lmtp=lmtp,
+            etrn_allowed=base.etrn_allowed and not lmtp,  # an SMTP command only
             tls_available=self.tls_context is not None and not self.wrappermode,
             tls_active=False,
             smtpd_sasl_auth_enable=base.smtpd_sasl_auth_enable and authenticator is not None,
