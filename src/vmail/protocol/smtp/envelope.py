@@ -6,13 +6,18 @@ word), ``<>`` is the null path, a source route (``<@a,@b:user@d>``) is dropped, 
 local parts may contain spaces, and odd dots or an empty local part (``<@b>``) pass, as
 in Postfix. An address with unquoted white space, an unbalanced quote or bracket, an
 empty domain or control characters is bad syntax; so are RFC 822 comments and nested
-brackets (``<a(c)@b>``, ``<<a@b>>``), which Postfix strips and vmail refuses.
+brackets (``<a(c)@b>``, ``<<a@b>>``), which Postfix strips and vmail refuses. The
+domain must be a valid host name (one trailing dot allowed) or address literal, as
+Postfix checks it (:mod:`.hostnames`): ``<a@b..c>``, ``<a@-b.example>``, ``<a@1.2.3.4>``
+and ``<a@[300.1.1.1]>`` are bad syntax.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from vmail.protocol.smtp.hostnames import valid_mail_domain
 
 _ATOM_CHAR = r"[^\s\"(),:;<>@\[\]\\\x00-\x1f\x7f]"
 _QUOTED = r'"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*"'
@@ -38,10 +43,7 @@ def _valid_address(text: str) -> bool:
         at = text.rfind("@")
         if at < 0:
             return _LOCAL.fullmatch(text) is not None
-        return (
-            _LOCAL.fullmatch(text[:at]) is not None
-            and _DOMAIN.fullmatch(text[at + 1 :]) is not None
-        )
+        return _LOCAL.fullmatch(text[:at]) is not None and _valid_domain(text[at + 1 :])
     # split at the last @ that is not inside a quoted string
     at = -1
     quoted = False
@@ -61,7 +63,11 @@ def _valid_address(text: str) -> bool:
     if at < 0:
         return _LOCAL.fullmatch(text) is not None
     local, domain = text[:at], text[at + 1 :]
-    return _LOCAL.fullmatch(local) is not None and _DOMAIN.fullmatch(domain) is not None
+    return _LOCAL.fullmatch(local) is not None and _valid_domain(domain)
+
+
+def _valid_domain(domain: str) -> bool:
+    return _DOMAIN.fullmatch(domain) is not None and valid_mail_domain(domain)
 
 
 def _close_bracket(arg: str) -> int:

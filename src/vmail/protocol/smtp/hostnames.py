@@ -1,5 +1,6 @@
 """Host name and address literal syntax as Postfix's ``valid_hostname()`` and
-``valid_mailhost_literal()`` check them (ETRN's argument, for one).
+``valid_mailhost_literal()`` check them (ETRN's argument, the domain of MAIL FROM and
+RCPT TO addresses).
 
 A host name is at most 255 characters of dot-separated labels; a label is 1 to 63
 letters, digits, ``-`` or ``_`` and does not begin or end with ``-``; a name made of
@@ -23,6 +24,21 @@ def valid_hostname(name: str) -> bool:
     return all(_LABEL.match(label) for label in name.split("."))
 
 
+def valid_mail_domain(domain: str) -> bool:
+    """Whether Postfix's smtpd takes ``domain`` as the domain of a MAIL or RCPT address:
+    an address literal, or (one trailing dot dropped) a host name; a UTF-8 name is
+    checked as its IDNA form."""
+    if domain.startswith("["):
+        return valid_address_literal(domain)
+    name = domain[:-1] if domain.endswith(".") else domain
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return valid_hostname(name)
+
+
 def valid_address_literal(text: str) -> bool:
     """Whether ``text`` is ``[IPv4]`` or ``[IPv6:address]``."""
     if len(text) < 3 or text[0] != "[" or text[-1] != "]":
@@ -38,4 +54,4 @@ def valid_address_literal(text: str) -> bool:
     return True
 
 
-__all__ = ["valid_address_literal", "valid_hostname"]
+__all__ = ["valid_address_literal", "valid_hostname", "valid_mail_domain"]

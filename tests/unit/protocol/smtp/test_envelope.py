@@ -20,8 +20,38 @@ POSTFIX_ACCEPTS = [
     "<a@b.>",
     "<postmaster>",
     "<a\u00e9@b.test>",
+    # domains Postfix 3.7.11 took (its valid_hostname / valid_mailhost_literal)
+    "<a@_b.c>",
+    "<a@b_c.d>",
+    "<a@x>",
+    "<a@1a.b>",
+    "<a@b.c.>",
+    "<a@b.123>",
+    "<a@[ipv6:::1]>",
+    "<a@\u00e9.test>",
+    "<a@xn--e9a.test>",
 ]
-POSTFIX_REJECTS = ["<a@b.test", "<a b@c>", "<a@>", "<a@b>x"]
+POSTFIX_REJECTS = [
+    "<a@b.test",
+    "<a b@c>",
+    "<a@>",
+    "<a@b>x",
+    # domains Postfix 3.7.11 refused: 501 5.1.7 / 5.1.3 Bad ... address syntax
+    "<a@.b>",
+    "<a@b-.c>",
+    "<a@-bad.example>",
+    "<a@b..c>",
+    "<a@b..>",
+    "<a@1.2.3>",
+    "<a@1.2.3.4>",
+    "<a@123>",
+    "<a@->",
+    "<a@[1.2.3.4.5]>",
+    "<a@[300.1.1.1]>",
+    "<a@[IPv6:zz]>",
+    "<a@[]>",
+    "<a@" + "a" * 64 + ".com>",
+]
 # Postfix strips RFC 822 comments and nested brackets; vmail refuses them.
 VMAIL_STRICTER = ["<a(c)@b>", "<<a@b>>"]
 
