@@ -594,7 +594,8 @@ class Folder:
                 yield rows, envelopes
 
         def chunks() -> Iterator[NewRows]:
-            yield [_row(rec) for rec in records], []  # those with a size in their name
+            if not write_behind:  # those with a size in their name
+                yield [_row(rec) for rec in records], []
             if ahead.chunks is not None:
                 yield from scanned(ahead.files, ahead.chunks)
             if unsized:  # new to the view only after the read-ahead had started

@@ -254,6 +254,11 @@ def flush(spool: Spool, queue_id: str) -> bool:
         entry = QueueFile.load(spool.path(DEFERRED, queue_id))
     except FileNotFoundError:
         return False
+    return _make_due(spool, queue_id, entry)
+
+
+def _make_due(spool: Spool, queue_id: str, entry: QueueFile) -> bool:
+    """:func:`flush` of a deferred message already loaded as ``entry``."""
     entry.append([{"t": time.time(), "op": "flush"}])
     try:
         spool.move(queue_id, DEFERRED, INCOMING)
@@ -281,7 +286,7 @@ def flush_site(spool: Spool, site: str) -> list[QueueId]:
         recipients = entry.envelope.recipients
         if any(
             recipients[index].address.rpartition("@")[2].lower() == site for index in entry.pending
-        ) and flush(spool, queue_id):
+        ) and _make_due(spool, queue_id, entry):
             flushed.append(queue_id)
     return flushed
 
