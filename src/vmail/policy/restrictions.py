@@ -133,8 +133,7 @@ class RecipientPolicy:
         reply = self._evaluate(state, recipient)
         # logged once the decision is complete: smtpd may start it inline and, when a
         # lookup would wait (WouldBlockError), run it again in a thread
-        for message, args in state.warnings:
-            log.warning(message, *args)
+        _log_warnings(state)
         return reply
 
     def check_etrn(self, client: Client, site: str) -> Reply | None:
@@ -150,8 +149,7 @@ class RecipientPolicy:
         except RejectedError as r:
             return r.reply
         finally:
-            for message, args in state.warnings:
-                log.warning(message, *args)
+            _log_warnings(state)
 
     # -- evaluation ----------------------------------------------------------------
 
@@ -536,6 +534,12 @@ class RecipientPolicy:
 
     def _config_error(self, state: _State) -> NoReturn:
         raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
+
+
+def _log_warnings(state: _State) -> None:
+    """Log what a decision found wrong on its way (see :meth:`RecipientPolicy._warn`)."""
+    for message, args in state.warnings:
+        log.warning(message, *args)
 
 
 def _namaddr(client: Client) -> str:
