@@ -14,13 +14,14 @@ import pytest
 
 from tests.routing_helpers import make_router
 from vmail.cleanup import Cleanup
-from vmail.core.errors import TemporaryError
+from vmail.core.errors import TableError, TemporaryError
 from vmail.core.reply import Reply
 from vmail.queue import QueueFile, QueueWriter, Spool
 from vmail.route import Router
 from vmail.servers.smtpd import SmtpServer
 from vmail.servers.smtpd.connection import SPOOL_THRESHOLD
 from vmail.tables import Table
+from vmail.tables.registry import register
 from vmail.tables.simple import DictTable
 
 T = TypeVar("T")
@@ -420,3 +421,22 @@ def test_bdat_reply_counts_the_bytes_as_postfix(tmp_path: Path) -> None:
     replies = serve(router, spool, client).split(b"\r\n")
     assert replies[:3] == [b"250 2.1.0 Ok", b"250 2.1.5 Ok", b"250 2.0.0 Ok: 8 bytes"]
     assert replies[3].startswith(b"250 2.0.0 Ok: 19 bytes queued as ")  # 13 + 2 + 4
+
+
+class _Down(Table):
+    def lookup(self, key: str) -> str | None:
+        raise TableError(self.spec, "server down")
+
+
+register("etrndown", lambda spec, name, context: _Down(spec))
+
+
+def test_etrn_with_a_failing_fast_flush_table_is_unable_to_queue(tmp_path: Path) -> None:
+    router, spool = setup(tmp_path, VIRTUAL + "fast_flush_domains = etrndown:x\n")
+
+    def client(port: int) -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            return s.docmd("ETRN", "relay.test")
+
+    assert serve(router, spool, client) == (458, b"Unable to queue messages")  # as Postfix
