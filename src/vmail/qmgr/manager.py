@@ -674,7 +674,7 @@ class QueueManager:
         # no fsync for either (see vmail.queue.spool): the status records are on disk, so
         # a file that comes back after a power loss is finished, or deferred, again
         if not qf.pending:
-            self.spool.remove(ACTIVE, qf.queue_id, durable=False)
+            self.spool.retire(ACTIVE, qf.queue_id, qf.valid_end)
             log.info(qlog.removed(qf.queue_id))
         else:
             self.spool.move(qf.queue_id, ACTIVE, DEFERRED, durable=False)

@@ -42,7 +42,8 @@ files to ``corrupt`` and never delivers from them. A new format version gets a n
 line; readers refuse versions they do not know.
 
 Writing (:class:`QueueWriter`): the file is created in ``incoming`` under a temporary
-name (``.tmp.PID.RANDOM``, never a valid queue ID), content is appended in chunks, then
+name (``.tmp.PID.RANDOM``, never a valid queue ID; or a spare file of a finished message
+is renamed to that name, see :mod:`vmail.queue.spare`), content is appended in chunks, then
 :meth:`QueueWriter.commit` writes ``E``, fsyncs the file, hard-links it to its queue ID
 (no-clobber, unlike rename), removes the temporary name and fsyncs the directory (a
 group commit: sessions committing at the same time share that fsync). Only
@@ -81,6 +82,7 @@ from vmail.queue.envelope import (
     RecipientState,
 )
 from vmail.queue.ids import DEFAULT_CLOCK, IdClock, QueueId, make_id
+from vmail.queue.spare import SparePool
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,7 @@ class QueueWriter:
         *,
         id_clock: IdClock = DEFAULT_CLOCK,
         fault: FaultHook | None = None,
+        spares: SparePool | None = None,
     ) -> None:
         self.incoming = incoming
         self.envelope = envelope
@@ -267,9 +270,12 @@ class QueueWriter:
         self._fd: int | None = None
         self.queue_id: QueueId | None = None
         try:
-            self._fd = os.open(
-                self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
+            # a spare file (see vmail.queue.spare) costs a rename; a new one an inode
+            if spares is not None and spares.take(str(self.temp_path)):
+                flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+            else:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            self._fd = os.open(self.temp_path, flags, 0o600)
             self._fault("created")
             # The ID is chosen now (as Postfix's cleanup does) so that a Received: header
             # can name it before the content is written; commit links under it.

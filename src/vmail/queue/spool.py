@@ -6,6 +6,8 @@
 ``deferred``  messages waiting for a retry
 ``hold``      messages on hold (``postsuper -h``): no delivery until released
 ``corrupt``   files that failed to parse; kept for a person to look at
+``spare``     not a queue: emptied files of finished messages, reused by new ones
+              (:mod:`vmail.queue.spare`)
 ============ ==================================================================
 
 Directories are flat (no hashed subdirectories: modern file systems index large
@@ -24,6 +26,8 @@ Which changes are fsynced, and why
   alike, skip recipients that are already final, and remove a file whose recipients are
   all final. Nothing is delivered twice and nothing is lost. This is also Postfix's
   choice (it never fsyncs a queue directory).
+* :meth:`Spool.retire` (a finished message; the queue manager): no fsync, as a
+  ``durable=False`` removal.
 * The default, ``durable=True`` (``postsuper``, ``postqueue``, quarantine): both
   directories are fsynced, so an administrator's hold, release or delete sticks.
 
@@ -47,6 +51,7 @@ from vmail.queue.file import (
     fsync_dir,
 )
 from vmail.queue.ids import DEFAULT_CLOCK, IdClock, QueueId, is_valid_id
+from vmail.queue.spare import SparePool
 
 INCOMING = "incoming"
 ACTIVE = "active"
@@ -56,6 +61,7 @@ CORRUPT = "corrupt"
 QUEUES = (INCOMING, ACTIVE, DEFERRED, HOLD, CORRUPT)
 # the queues that hold deliverable mail, in the order listings show them (as showq)
 MAIL_QUEUES = (INCOMING, ACTIVE, DEFERRED, HOLD)
+SPARE = "spare"  # not a queue: see vmail.queue.spare
 
 
 class QueueNotFoundError(VmailError):
@@ -68,6 +74,7 @@ class Spool:
     def __init__(self, root: Path | str, *, id_clock: IdClock = DEFAULT_CLOCK) -> None:
         self.root = Path(root)
         self.id_clock = id_clock
+        self.spares = SparePool(self.root / SPARE)
 
     @classmethod
     def from_config(cls, config: MainConfig) -> Spool:
@@ -75,7 +82,7 @@ class Spool:
 
     def create(self) -> Spool:
         """Make the queue directories (mode 0700) if they are missing."""
-        for queue in QUEUES:
+        for queue in (*QUEUES, SPARE):
             (self.root / queue).mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
 
@@ -91,7 +98,13 @@ class Spool:
 
     def writer(self, envelope: Envelope, *, fault: FaultHook | None = None) -> QueueWriter:
         """Start a new message in ``incoming`` (see :class:`QueueWriter`)."""
-        return QueueWriter(self.queue_dir(INCOMING), envelope, id_clock=self.id_clock, fault=fault)
+        return QueueWriter(
+            self.queue_dir(INCOMING),
+            envelope,
+            id_clock=self.id_clock,
+            fault=fault,
+            spares=self.spares,
+        )
 
     def ids(self, queue: str) -> list[QueueId]:
         """The queue IDs in ``queue``, oldest first (temporary and stray names skipped)."""
@@ -169,6 +182,13 @@ class Spool:
             fsync_dir(self.queue_dir(queue))
         return True
 
+    def retire(self, queue: str, queue_id: QueueId, size: int) -> bool:
+        """Remove a finished message of ``size`` bytes, keeping its file as a spare when
+        the pool takes it (no fsync: see above); False if it was not there."""
+        if self.spares.retire(str(self.path(queue, queue_id)), queue_id, size):
+            return True
+        return self.remove(queue, queue_id, durable=False)
+
 
 __all__ = [
     "ACTIVE",
@@ -178,6 +198,7 @@ __all__ = [
     "INCOMING",
     "MAIL_QUEUES",
     "QUEUES",
+    "SPARE",
     "QueueNotFoundError",
     "Spool",
 ]

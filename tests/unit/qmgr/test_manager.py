@@ -360,20 +360,20 @@ def test_damaged_content_goes_to_corrupt(tmp_path: Path, caplog: pytest.LogCaptu
 def test_finished_file_back_after_power_loss_is_removed_not_redelivered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the removal of a finished message is not fsynced: a power loss may bring the file
-    # back (with its fsynced "delivered" record); the next pass must only remove it again
+    # a finished message's file is retired (kept as a spare, or unlinked) without an
+    # fsync: a power loss may bring it back (with its fsynced "delivered" record); the
+    # next pass must only remove it again
     clock = FakeClock(ARRIVAL)
     qmgr, spool = manager(tmp_path, clock)
     qid = queue(spool, "bob@example.com")
     saved: list[bytes] = []
-    real_remove = spool.remove
+    real_retire = spool.retire
 
-    def remove(queue_name: str, queue_id: QueueId, *, durable: bool = True) -> bool:
-        assert durable is False  # the queue manager does not fsync removals
+    def retire(queue_name: str, queue_id: QueueId, size: int) -> bool:
         saved.append(spool.path(queue_name, queue_id).read_bytes())
-        return real_remove(queue_name, queue_id, durable=durable)
+        return real_retire(queue_name, queue_id, size)
 
-    monkeypatch.setattr(spool, "remove", remove)
+    monkeypatch.setattr(spool, "retire", retire)
     run(qmgr, clock.now)
     assert spool.find(qid) is None
     spool.path(INCOMING, qid).write_bytes(saved[0])  # the undone unlink (and move)
