@@ -55,6 +55,7 @@ from pathlib import Path
 from vmail.config import MainConfig
 from vmail.core.address import Address
 from vmail.core.errors import ConfigError, MailError, TableError
+from vmail.core.ttlcache import TtlCache
 from vmail.delivery.content import Content, delivery_headers, header_values, split_headers
 from vmail.delivery.maildir import MaildirResult, UniqueNames, deliver_maildir
 from vmail.delivery.maildir_quota import DeliveryQuota, mailbox_lock
@@ -97,8 +98,7 @@ class VirtualAgent:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self._clock = clock
-        self._cache: dict[tuple[str, str], tuple[float, str]] = {}  # atomic ops: no lock
+        self._cache: TtlCache[tuple[str, str], str] = TtlCache(CACHE_TTL, CACHE_SIZE, clock)
         self.context = context or RoutingContext(config)
         self.base = config.get("virtual_mailbox_base")
         if not self.base.startswith("/"):
@@ -145,19 +145,16 @@ class VirtualAgent:
 
     def _find(self, parameter: str, user: Address) -> str | None:
         key = (parameter, user.internal)
-        now = self._clock()
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._cache.get(key, None)
+        if cached is not None:
+            return cached
         maps: Maps = self.context.maps(parameter)
         found = find_address(
             maps, user, delimiters=self.delimiters, is_local=lambda _d: False, localpart=False
         )
         if found is None:
             return None
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[key] = (now + CACHE_TTL, found.value)
+        self._cache.put(key, found.value)
         return found.value
 
     # -- delivery ----------------------------------------------------------------------

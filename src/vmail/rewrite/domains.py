@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from vmail.config.values import split_list
 from vmail.core.address import parent_domains
 from vmail.core.errors import ConfigError
+from vmail.core.ttlcache import TtlCache
 from vmail.tables import Table
 from vmail.tables.base import Trace
 from vmail.tables.maps import query
@@ -54,8 +55,7 @@ class DomainList:
             for bare in (p.lstrip("!") for p in self.patterns)
             if _is_table(bare)
         }
-        self._clock = clock
-        self._cache: dict[str, tuple[float, bool]] = {}
+        self._cache: TtlCache[str, bool] = TtlCache(CACHE_TTL, CACHE_SIZE, clock)
 
     def _flatten(self, patterns: list[str]) -> Iterator[str]:
         for pattern in patterns:
@@ -88,14 +88,11 @@ class DomainList:
         name = domain.lower().rstrip(".")
         if not self._tables or trace is not None:
             return self._match(name, trace)
-        now = self._clock()
-        cached = self._cache.get(name)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._cache.get(name, None)
+        if cached is not None:
+            return cached
         found = self._match(name, None)
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[name] = (now + CACHE_TTL, found)
+        self._cache.put(name, found)
         return found
 
     def _match(self, name: str, trace: Trace | None) -> bool:

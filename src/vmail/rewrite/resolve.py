@@ -28,9 +28,13 @@ from enum import Enum
 
 from vmail.config.hostinfo import local_interfaces
 from vmail.core.address import Address
+from vmail.core.ttlcache import TtlCache
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.transport import Route, find_transport
 from vmail.tables.base import Trace
+
+RESOLVE_TTL = 1.0  # seconds a recipient's resolution is reused (see Resolver.resolve)
+RESOLVE_CACHE_SIZE = 4096  # recipients remembered; more start the cache over
 
 
 class AddressClass(Enum):
@@ -86,6 +90,7 @@ class Resolver:
         self._own_addresses = self._interface_addresses()
         # one cache per thread: cleanup routes messages from several threads at once
         self._local = threading.local()
+        self._resolved: TtlCache[str, Resolution] = TtlCache(RESOLVE_TTL, RESOLVE_CACHE_SIZE)
 
     @contextmanager
     def message_cache(self) -> Iterator[None]:
@@ -134,7 +139,24 @@ class Resolver:
         return False
 
     def resolve(self, recipient: Address, trace: Trace | None = None) -> Resolution:
-        """Class, transport and next hop for ``recipient``; TableError if a lookup fails."""
+        """Class, transport and next hop for ``recipient``; TableError if a lookup fails.
+
+        An answer is reused for :data:`RESOLVE_TTL` seconds (not when tracing): smtpd at
+        RCPT, cleanup and the queue manager resolve the same recipient in turn, and a
+        busy server resolves the same recipients over and over. Postfix's smtpd keeps
+        its resolutions (100 of them) for the life of the process; here a table change
+        shows within the second.
+        """
+        if trace is not None:
+            return self._resolve(recipient, trace)
+        key = recipient.internal
+        resolution = self._resolved.get(key, None)
+        if resolution is None:
+            resolution = self._resolve(recipient, None)
+            self._resolved.put(key, resolution)
+        return resolution
+
+    def _resolve(self, recipient: Address, trace: Trace | None) -> Resolution:
         address = recipient
         while address.has_at and address.domain and self.is_local(address.domain, trace):
             inner = self._strip_local_route(address)
