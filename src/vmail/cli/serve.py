@@ -30,11 +30,11 @@ import pkgutil
 import pwd
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vmail.cli.control import PID_FILE
+from vmail.cli.maillog import LineHandler, PostfixFormatter
 from vmail.config import MainConfig
 from vmail.config.main import DEFAULT_CONFIG_DIR
 from vmail.core.errors import VmailError
@@ -269,56 +269,23 @@ def _write_ports(path: Path | None, ports: dict[str, int]) -> None:
         logging.getLogger("vmail.master").warning("cannot write %s: %s", path, e.strerror)
 
 
-class PostfixFormatter(logging.Formatter):
-    """``Nov 27 09:30:00 HOST vmail/SERVICE[PID]: message`` (SERVICE from the logger).
-
-    The PID is kept (and renewed in a forked delivery process) and the time stamp made
-    once per second: the mail log is written several times per message.
-    """
-
-    def __init__(self, hostname: str, syslog_name: str) -> None:
-        super().__init__(datefmt="%b %d %H:%M:%S")
-        self.hostname = hostname
-        self.syslog_name = syslog_name
-        self.pid = os.getpid()
-        os.register_at_fork(after_in_child=self._new_pid)
-        self._second, self._stamp = -1, ""
-
-    def _new_pid(self) -> None:
-        self.pid = os.getpid()
-
-    def format(self, record: logging.LogRecord) -> str:
-        service = record.name.split(".")[1] if record.name.count(".") else "master"
-        level = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
-        if record.levelno >= logging.CRITICAL:
-            level = "fatal: "
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        second = int(record.created)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime(self.datefmt or "", time.localtime(second))
-        program = f"{self.syslog_name}/{service}[{self.pid}]"
-        return f"{self._stamp} {self.hostname} {program}: {level}{text}"
-
-
 def _setup_logging(config: MainConfig, *, verbose: bool) -> None:
     # vmail's records use none of these: no os.getpid(), thread lookup or frame walk each
     logging.logProcesses = False
     logging.logThreads = False
     logging.logMultiprocessing = False
+    logging._srcfile = None  # the formatter shows no file or line: no findCaller() either
     target = config.get("maillog_file")
-    handler: logging.Handler
     if target and target != "/dev/stdout":
-        handler = logging.FileHandler(target)
-    elif target == "/dev/stdout":
-        handler = logging.StreamHandler(sys.stdout)
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        stream = sys.stdout if target == "/dev/stdout" else sys.stderr
+        stream.flush()
+        fd = stream.fileno()
     name = "vmail"
     if config.is_set("syslog_name"):
         name = config.get("syslog_name")
+    handler = LineHandler(fd)
     handler.setFormatter(PostfixFormatter(config.get("myhostname"), name))
     root = logging.getLogger("vmail")
     root.handlers[:] = [handler]
