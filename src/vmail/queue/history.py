@@ -65,6 +65,7 @@ class DeliveryHistory:
 
     def __init__(self, root: Path | str, max_bytes: int = MAX_BYTES) -> None:
         self.path = Path(root) / HISTORY_FILE
+        self._text = str(self.path)
         self.max_bytes = max_bytes
 
     @property
@@ -76,11 +77,15 @@ class DeliveryHistory:
         data = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in records)
         if not data:
             return
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self._text  # a str: this runs once per delivery
         with contextlib.suppress(FileNotFoundError):
-            if self.path.stat().st_size >= self.max_bytes:
-                os.replace(self.path, self.previous)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            if os.stat(path).st_size >= self.max_bytes:
+                os.replace(path, self.previous)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # no log directory yet
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, data.encode())
         finally:

@@ -74,6 +74,7 @@ class Spool:
     def __init__(self, root: Path | str, *, id_clock: IdClock = DEFAULT_CLOCK) -> None:
         self.root = Path(root)
         self.id_clock = id_clock
+        self._queue_dirs = {queue: self.root / queue for queue in QUEUES}  # made once
         self.spares = SparePool(self.root / SPARE)
 
     @classmethod
@@ -87,9 +88,10 @@ class Spool:
         return self
 
     def queue_dir(self, queue: str) -> Path:
-        if queue not in QUEUES:
+        directory = self._queue_dirs.get(queue)
+        if directory is None:
             raise ValueError(f"invalid queue name: {queue}")
-        return self.root / queue
+        return directory
 
     def path(self, queue: str, queue_id: QueueId) -> Path:
         if not is_valid_id(queue_id):
