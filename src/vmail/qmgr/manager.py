@@ -294,7 +294,8 @@ class QueueManager:
                 log.exception("queue manager pass failed")
             wait = max(0.0, last_deferred_scan + self.queue_run_delay - self.clock())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+                async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
+                    await self._wakeup.wait()
 
     async def drain(self) -> None:
         """Wait until the deliveries in progress have been recorded."""
