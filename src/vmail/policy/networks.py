@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 
@@ -26,6 +27,15 @@ def parse_network(item: str) -> IPNetwork | None:
         text = text[1:close] + text[close + 1 :]
     try:
         return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _client_address(ip: str) -> IPAddress | None:
+    """A client's address, parsed once (smtpd matches it against lists at every RCPT)."""
+    try:
+        return ipaddress.ip_address(ip)
     except ValueError:
         return None
 
@@ -57,10 +67,7 @@ class NetworkList:
 
     def match(self, ip: str, hostname: str = "unknown") -> bool:
         """True if the client (address, and name if known) is on the list."""
-        try:
-            address: IPAddress | None = ipaddress.ip_address(ip)
-        except ValueError:
-            address = None
+        address = _client_address(ip)
         for negate, item in self._items:
             if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
                 hit = address is not None and address.version == item.version and address in item
