@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email.utils
 import getpass
 import os
@@ -45,6 +46,7 @@ from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import MailError, VmailError
 from vmail.queue import Spool
+from vmail.queue.tools import flush_all
 from vmail.route import Router
 
 EX_USAGE = 64
@@ -216,7 +218,9 @@ def run_argv(argv: Sequence[str], config_dir: str | None = None) -> int:
         for line in mailq(Spool.from_config(config)):
             print(line)
         return 0
-    if opts.mode == "flush":
+    if opts.mode == "flush":  # as Postfix's sendmail -q: postqueue -f
+        with contextlib.suppress(OSError):  # a user who cannot write the spool only wakes
+            flush_all(Spool.from_config(config))
         return _wake(config, flush=True)
     myorigin = config.get("myorigin")
     router = Router(config)

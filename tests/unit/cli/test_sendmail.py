@@ -12,7 +12,7 @@ import pytest
 
 from vmail.cli.sendmail import SendmailError, extract_recipients, parse_options, read_message
 from vmail.queue import Spool
-from vmail.queue.spool import INCOMING
+from vmail.queue.spool import DEFERRED, INCOMING
 
 
 def test_options_in_both_spellings() -> None:
@@ -132,3 +132,18 @@ def test_unwritable_queue_is_a_temporary_failure(tmp_path: Path) -> None:
     done = _sendmail(etc, "bob@example.com", data=b"Subject: s\n\nhi\n")
     assert done.returncode == 75
     assert b"sendmail: fatal: queue directory /dev/null/spool: Not a directory" in done.stderr
+
+
+def test_q_flushes_the_deferred_queue_as_postqueue_f(tmp_path: Path) -> None:
+    etc = _config(tmp_path)
+    done = _sendmail(etc, "bob@example.com", data=b"Subject: s\n\nhi\n")
+    assert done.returncode == 0, done.stderr
+    spool = Spool(tmp_path / "spool")
+    (queue_id,) = spool.ids(INCOMING)
+    spool.move(queue_id, INCOMING, DEFERRED)
+    done = _sendmail(etc, "-q", data=b"")
+    # no server runs: Postfix's "mail system is down", but the flush is recorded
+    assert done.returncode == 75
+    assert b"not running" in done.stderr
+    assert spool.ids(DEFERRED) == []  # made due and moved back to incoming
+    assert [r.get("op") for r in spool.load(INCOMING, queue_id).status_records] == ["flush"]
