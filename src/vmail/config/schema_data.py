@@ -80,6 +80,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('default_transport_rate_delay', T, '0s', 'Default pause between deliveries by one transport.'),
     _p('defer_code', I, '450', 'Reply code when a defer restriction matches.'),
     _p('delay_notice_recipient', S, 'postmaster', 'Recipient of postmaster copies of delay notices.'),
+    _p('defer_transports', L, '', 'Transports that deliver only when the queue is flushed (postqueue -f, sendmail -q, ETRN); their mail is deferred until then.'),
     _p('delay_warning_time', T, '0h', 'Time after which the sender is warned about delayed mail (0: never).', unit='h'),
     _p('deliver_lock_attempts', I, '20', 'Attempts to lock a mailbox file.'),
     _p('deliver_lock_delay', T, '1s', 'Wait between mailbox lock attempts.', unit='s'),

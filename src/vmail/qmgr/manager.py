@@ -72,6 +72,7 @@ from vmail.queue import log as qlog
 from vmail.queue.envelope import BOUNCED as ST_BOUNCED
 from vmail.queue.envelope import DEFERRED as ST_DEFERRED
 from vmail.queue.envelope import DELIVERED as ST_DELIVERED
+from vmail.queue.envelope import RecipientState
 from vmail.queue.file import CorruptQueueFileError, QueueFile, StatusUpdate
 from vmail.queue.history import DeliveryHistory, DeliveryRecord
 from vmail.queue.ids import QueueId, is_valid_id
@@ -84,6 +85,8 @@ log = logging.getLogger("vmail.qmgr")
 
 Clock = Callable[[], float]
 _T = TypeVar("_T")
+# defer_transports: what Postfix's qmgr says of a recipient it holds back
+DEFERRED_TRANSPORT = deferred("4.3.2", "deferred transport")
 MAX_THREADS = 32  # worker threads: deliveries mostly wait for disks and peers
 LOCK_FILE = "qmgr.lock"  # in $queue_directory/pid: one queue manager per spool
 LOCK_POLL = 0.05
@@ -179,6 +182,7 @@ class QueueManager:
         self.maximal_backoff = float(config.get_time("maximal_backoff_time"))
         self.queue_run_delay = float(config.get_time("queue_run_delay"))
         self.process_limit = max(1, config.get_int("default_process_limit"))
+        self.defer_transports = frozenset(config.get_list("defer_transports"))
         self._limits: dict[str, threading.BoundedSemaphore] = {}
         self._limits_lock = threading.Lock()
         self._messages = _Slots(self.process_limit)
@@ -507,11 +511,13 @@ class QueueManager:
         """Resolve the pending recipients and group them per transport and next hop,
         at most the transport's recipient limit per batch (blocking)."""
         groups: dict[tuple[str, str], list[int]] = {}
-        for index in attempt.queue_file.pending:
-            address = attempt.queue_file.envelope.recipients[index].address
-            route = self._resolve(address)
+        qf = attempt.queue_file
+        for index in qf.pending:
+            route = self._resolve(qf.envelope.recipients[index].address)
             if isinstance(route, Outcome):
                 self._record(attempt, [(index, route)], 0.0)
+            elif route[0] in self.defer_transports and not _flushed(qf.states[index]):
+                self._record(attempt, [(index, DEFERRED_TRANSPORT)], 0.0)
             else:
                 groups.setdefault(route, []).append(index)
         batches = []
@@ -679,6 +685,13 @@ class QueueManager:
             log.info(qlog.removed(qf.queue_id))
         else:
             self.spool.move(qf.queue_id, ACTIVE, DEFERRED, durable=False)
+
+
+def _flushed(state: RecipientState) -> bool:
+    """Whether a flush (``postqueue -f`` or ``-i``, ``sendmail -q``, ETRN) made this
+    deferred recipient due: that lifts ``defer_transports`` for it, as Postfix's qmgr
+    does for the messages a flush request brings in. Queue runs and new mail do not."""
+    return state.status == ST_DEFERRED and state.next_attempt == 0.0
 
 
 def _external(address: str) -> str:

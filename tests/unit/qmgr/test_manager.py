@@ -20,6 +20,7 @@ from vmail.queue.file import WRITE_ERROR
 from vmail.queue.ids import QueueId
 from vmail.queue.recovery import recover
 from vmail.queue.spool import ACTIVE, DEFERRED, INCOMING
+from vmail.queue.tools import flush
 
 ARRIVAL = 1_795_766_555.25
 CONTENT = b"Subject: hello\r\nFrom: alice@example.org\r\n\r\nbody line\r\n"
@@ -501,3 +502,28 @@ def test_notified_messages_go_straight_to_the_worker_threads(tmp_path: Path) -> 
 
     asyncio.run(scenario())
     assert len(new_mail(tmp_path, "bob")) == 4
+
+
+def test_defer_transports_hold_mail_until_a_flush(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="vmail.qmgr")
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(tmp_path, clock, defer_transports="virtual")
+    held = queue(spool, "bob@example.com", "x@discard.test")
+    run(qmgr, clock.now)
+    assert spool.ids(DEFERRED) == [held]
+    assert new_mail(tmp_path, "bob") == []
+    assert (
+        "to=<bob@example.com>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.2,"
+        " status=deferred (deferred transport)" in "\n".join(lines(caplog))
+    )
+    assert "status=sent (discarded)" in "\n".join(lines(caplog))  # other transports go
+    clock.now = ARRIVAL + 3600  # a queue run, due by its backoff: still held
+    run(qmgr, clock.now)
+    assert spool.ids(DEFERRED) == [held]
+    flush(spool, held)  # postqueue -f, -i, sendmail -q, ETRN
+    later = queue(spool, "bob@example.com")
+    run(qmgr, clock.now)
+    assert len(new_mail(tmp_path, "bob")) == 1  # the flushed one; new mail waits
+    assert spool.ids(DEFERRED) == [later]
