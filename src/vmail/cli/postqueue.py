@@ -11,6 +11,9 @@
   to ``incoming`` where the queue manager looks first). Works without a running server.
 * ``-i ID``: the same for one deferred message; an unknown ID is silently ignored, as in
   Postfix, an ID that is not a queue file name is fatal (exit 69).
+* ``-s site``: the same for the deferred messages with a recipient at ``site``, as ETRN
+  does; fatal (exit 69, Postfix's texts) unless ``site`` is a host name or an address
+  literal in ``fast_flush_domains``.
 
 Listings read queue files without changing them (blocking disk reads). The logic is
 :mod:`vmail.queue.tools`'s (the web UI and API use the same); this module only formats.
@@ -27,13 +30,16 @@ from collections.abc import Iterator
 from vmail.cli.control import wake_server
 from vmail.cli.queue_support import EX_UNAVAILABLE, fatal, open_spool, usage_errors, warn
 from vmail.config import MainConfig
+from vmail.core.errors import ConfigError, TableError
+from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
 from vmail.queue import Spool
 from vmail.queue.ids import is_valid_id
 from vmail.queue.spool import ACTIVE, HOLD
-from vmail.queue.tools import QueueEntry, flush, flush_all, list_queue
+from vmail.queue.tools import QueueEntry, flush, flush_all, flush_site, list_queue
+from vmail.rewrite.context import RoutingContext
 
 PROG = "postqueue"
-USAGE = f"vmail {PROG} [-c config_dir] -f | -i queue_id | -j | -p"
+USAGE = f"vmail {PROG} [-c config_dir] -f | -i queue_id | -j | -p | -s site"
 HEADER = "----Queue ID----- --Size-- ---Arrival Time---- --Sender/Recipient------"
 ID_WIDTH = 17
 RECIPIENT_INDENT = 47
@@ -47,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-j", dest="json", action="store_true", help="JSON lines listing")
     group.add_argument("-f", dest="flush", action="store_true", help="retry deferred mail now")
     group.add_argument("-i", dest="flush_id", metavar="QUEUE_ID", help="retry one message now")
+    group.add_argument("-s", dest="site", metavar="SITE", help="retry mail for one site now")
     usage_errors(parser, PROG, USAGE)
 
 
@@ -59,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         for entry in _entries(spool):
             sys.stdout.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
+    elif args.site is not None:
+        flush_destination(MainConfig.load(args.config_dir), spool, args.site)
     else:
         if args.flush:
             flush_all(spool)
@@ -66,6 +75,22 @@ def run(args: argparse.Namespace) -> int:
             flush(spool, args.flush_id)
         wake_server(MainConfig.load(args.config_dir))  # a running vmail serve delivers now
     return 0
+
+
+def flush_destination(config: MainConfig, spool: Spool, site: str) -> None:
+    """``-s site`` (and ``sendmail -qRsite``): the site's deferred mail is tried now, as
+    for ETRN; a site that is no host name or address literal, or not in
+    ``fast_flush_domains``, is fatal with Postfix's texts (exit 69)."""
+    if not (valid_hostname(site) or valid_address_literal(site)):
+        fatal(PROG, f'Cannot flush mail queue - invalid destination: "{site}"', EX_UNAVAILABLE)
+    try:
+        listed = RoutingContext(config).domain_list("fast_flush_domains").match(site)
+    except (TableError, ConfigError) as e:
+        fatal(PROG, f"fast_flush_domains: {e}", EX_UNAVAILABLE)
+    if not listed:
+        fatal(PROG, f'Flush service is not configured for destination "{site}"', EX_UNAVAILABLE)
+    flush_site(spool, site)
+    wake_server(config)
 
 
 def _entries(spool: Spool) -> Iterator[QueueEntry]:

@@ -15,7 +15,10 @@ message waits in the queue. Options, with Postfix's meaning:
 ``-bv``         verify: report what would happen to each recipient (``vmail route``)
                 instead of sending
 ``-bs``         an SMTP session on standard input and output (the client is this host)
-``-bp``         list the queue (``mailq``); ``-q`` flush the queue (``-bd`` is not supported)
+``-bp``         list the queue (``mailq``) (``-bd`` is not supported)
+``-q``          flush the queue (``postqueue -f``); ``-qRsite``: one fast-flush site
+                (``postqueue -s site``); ``-q`` with an interval is ignored; ``-qS`` and
+                other ``-q`` forms are not implemented (exit 75), as in Postfix
 ``-B TYPE``, ``-o X``, ``-v``, ``-n`` and other Sendmail options are accepted and ignored.
 
 The message needs its recipients; without any, sendmail exits 64 (EX_USAGE) with
@@ -54,7 +57,7 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 # options that take a value, as Postfix's sendmail getopt string declares them
 VALUE_OPTIONS = set("BCFNRVfhopr")
-FLAG_OPTIONS = set("Gimnqtv") | {"I"}
+FLAG_OPTIONS = set("Gimntv") | {"I"}
 
 
 class SendmailError(VmailError):
@@ -74,7 +77,8 @@ class Options:
     notify: tuple[str, ...] = ()
     ret: str = ""
     envid: str = ""
-    mode: str = "deliver"  # deliver, verify, mailq, flush
+    mode: str = "deliver"  # deliver, verify, mailq, flush, flush-site, ignore
+    site: str = ""  # -qRsite
     recipients: list[str] = field(default_factory=list)
 
 
@@ -102,16 +106,32 @@ def parse_options(argv: Sequence[str]) -> Options:
                     raise SendmailError(f"option requires an argument -- '{letter}'")
                 _value(opts, letter, value)
                 letters = ""
+            elif letter == "q":
+                _queue_run(opts, letters)
+                letters = ""
             elif letter in FLAG_OPTIONS:
                 if letter == "t":
                     opts.extract = True
                 elif letter == "i":
                     opts.ignore_dots = True
-                elif letter == "q":
-                    opts.mode = "flush"
             else:
                 raise SendmailError(f"invalid option -- '{letter}'")
     return opts
+
+
+def _queue_run(opts: Options, argument: str) -> None:
+    """``-q``: flush the queue; ``-qRsite``: flush one site (as ``postqueue -s``);
+    ``-q`` with an interval: ignored (it matters only with ``-bd``), as in Postfix."""
+    if not argument:
+        opts.mode = "flush"
+    elif argument[0] == "R":
+        if not argument[1:]:
+            raise SendmailError("-qR requires a site name")
+        opts.mode, opts.site = "flush-site", argument[1:]
+    elif argument[0].isdigit():
+        opts.mode = "ignore"
+    else:
+        raise SendmailError(f"-q{argument[0]} is not implemented", EX_TEMPFAIL)
 
 
 def _mode(opts: Options, mode: str) -> None:
@@ -217,6 +237,13 @@ def run_argv(argv: Sequence[str], config_dir: str | None = None) -> int:
 
         for line in mailq(Spool.from_config(config)):
             print(line)
+        return 0
+    if opts.mode == "ignore":
+        return 0
+    if opts.mode == "flush-site":  # as Postfix's sendmail -qRsite: postqueue -s site
+        from vmail.cli.postqueue import flush_destination
+
+        flush_destination(config, Spool.from_config(config), opts.site)
         return 0
     if opts.mode == "flush":  # as Postfix's sendmail -q: postqueue -f
         with contextlib.suppress(OSError):  # a user who cannot write the spool only wakes

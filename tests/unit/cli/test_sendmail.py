@@ -33,7 +33,23 @@ def test_options_in_both_spellings() -> None:
     assert parse_options(["-ti"]).extract
 
 
-@pytest.mark.parametrize("argv", [["-f"], ["-N", "never,success"], ["-R", "body"], ["-bd"], ["-Z"]])
+def test_queue_run_options_as_postfix() -> None:
+    assert parse_options(["-q"]).mode == "flush"
+    opts = parse_options(["-qRrelay.test"])
+    assert (opts.mode, opts.site) == ("flush-site", "relay.test")
+    assert parse_options(["-q30m"]).mode == "ignore"  # an interval: only with -bd
+    for argv, text in (
+        (["-qSsite"], "-qS is not implemented"),
+        (["-qX"], "-qX is not implemented"),
+    ):
+        with pytest.raises(SendmailError, match=text) as error:
+            parse_options(argv)
+        assert error.value.status == 75
+
+
+@pytest.mark.parametrize(
+    "argv", [["-f"], ["-N", "never,success"], ["-R", "body"], ["-bd"], ["-Z"], ["-qR"]]
+)
 def test_bad_options(argv: list[str]) -> None:
     with pytest.raises(SendmailError):
         parse_options(argv)

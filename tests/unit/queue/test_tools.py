@@ -302,3 +302,32 @@ def test_corrupt_file_is_warned_not_listed(
     assert (code, out) == (0, "Mail queue is empty\n")
     assert err == f"postqueue: warning: {qid}: corrupt queue file: not a queue file\n"
     assert spool.ids(DEFERRED) == [qid]  # a listing changes nothing
+
+
+def test_postqueue_s_flushes_one_fast_flush_site(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    # the texts and exit status are those of Postfix 3.7's postqueue -s
+    with open(config / "main.cf", "a") as main_cf:
+        main_cf.write("relay_domains = relay.test\n")  # fast_flush_domains = $relay_domains
+    spool = _spool(config)
+    there = _queue(spool, "a@example.com", ["x@relay.test"], 300, DEFERRED)
+    elsewhere = _queue(spool, "a@example.com", ["y@other.test"], 300, DEFERRED)
+    for qid in (there, elsewhere):
+        _defer(spool, DEFERRED, qid, (0,), "later")
+    assert _run(capsys, config, "postqueue", "-s", "relay.test") == (0, "", "")
+    assert spool.ids(INCOMING) == [there]
+    assert spool.ids(DEFERRED) == [elsewhere]
+    fatal = "postqueue: fatal: "
+    assert _run(capsys, config, "postqueue", "-s", "other.test") == (
+        69,
+        "",
+        fatal + 'Flush service is not configured for destination "other.test"\n',
+    )
+    assert _run(capsys, config, "postqueue", "-s", "[192.0.2.1]")[0] == 69
+    assert _run(capsys, config, "postqueue", "-s", "bad..site") == (
+        69,
+        "",
+        fatal + 'Cannot flush mail queue - invalid destination: "bad..site"\n',
+    )
+    assert spool.ids(DEFERRED) == [elsewhere]
