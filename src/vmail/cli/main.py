@@ -11,12 +11,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from types import ModuleType
 
 from vmail import __version__
 from vmail.core.errors import VmailError
+
+# command parsers that report unknown options as getopt(3) does ("invalid option -- 'x'"),
+# as the Postfix tools they stand for (see vmail.cli.queue_support.usage_errors)
+GETOPT_STYLE: weakref.WeakSet[argparse.ArgumentParser] = weakref.WeakSet()
 
 # subcommand -> module under vmail.cli providing add_arguments(parser) and run(args) -> int
 SUBCOMMANDS: dict[str, str] = {
@@ -67,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         # SUPPRESS keeps a -c given before the subcommand from being overwritten.
         _config_dir_option(sub, default=argparse.SUPPRESS)
         module.add_arguments(sub)
+        sub.set_defaults(command_parser=sub)  # reports the command's unknown options
     return parser
 
 
@@ -106,7 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if head[:1] == ["sendmail"]:
         return _sendmail(args_list)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the command's parser answers (postqueue, postsuper...: as Postfix's getopt would)
+        reporter: argparse.ArgumentParser = getattr(args, "command_parser", parser)
+        first = unknown[0]
+        if reporter in GETOPT_STYLE and first[:1] == "-" and first[1:2] not in ("", "-"):
+            reporter.error(f"invalid option -- '{first[1]}'")
+        reporter.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -7,8 +7,11 @@ the options may be repeated and combined. The optional queue name limits the sea
 without it each operation searches the queues Postfix searches.
 
 Output is Postfix's, on stderr: ``postsuper: ID: removed`` per named message (not for
-``ALL``), then ``postsuper: Deleted: N messages``; an ID that is not a queue file name
-gives ``postsuper: warning: invalid mail queue id: ID``; an unknown queue name is fatal.
+``ALL``), then ``postsuper: Deleted: N messages``; an ID Postfix would not take (up to
+255 letters, digits or ``_``) gives ``postsuper: warning: invalid mail queue id: ID``,
+one it would take but that names no message is just not counted. An unknown queue name
+is fatal; Postfix's ``maildrop``, ``bounce``, ``defer``, ``trace`` and ``flush`` are
+taken and hold nothing here, and ``corrupt`` (which Postfix refuses) is vmail's own.
 Exit status 0 unless something was fatal. Blocking disk I/O (rename, unlink, fsync). The
 operations are :mod:`vmail.queue.tools`'s (the web UI and API run the same).
 """
@@ -25,6 +28,10 @@ from vmail.queue.spool import QUEUES
 from vmail.queue.tools import OPERATIONS, Operation, apply
 
 PROG = "postsuper"
+# queue directories Postfix's postsuper takes that never hold a vmail message (sendmail
+# queues into incoming; bounce, defer, trace and flush logs are status records here)
+EMPTY_POSTFIX_QUEUES = ("maildrop", "bounce", "defer", "trace", "flush")
+ID_MAX = 255  # Postfix's mail_queue_id_ok: up to 255 letters, digits or "_"
 USAGE = (
     f"vmail {PROG} [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id]"
     " [-r queue_id] [queue...]"
@@ -45,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for queue in args.queues:
-        if queue not in QUEUES:
+        if queue not in QUEUES and queue not in EMPTY_POSTFIX_QUEUES:
             fatal(PROG, f"invalid directory name: {queue}")
     spool = open_spool(args)
     stdin_ids: list[str] | None = None
@@ -75,10 +82,16 @@ def _apply(
     count = 0
     for queue_id in names:
         if not is_valid_id(queue_id):
-            print(f"{PROG}: warning: invalid mail queue id: {queue_id}", file=sys.stderr)
+            if not _postfix_id_ok(queue_id):  # a Postfix-style ID is just not found
+                print(f"{PROG}: warning: invalid mail queue id: {queue_id}", file=sys.stderr)
             continue
         if apply(spool, op, queue_id, queues):
             count += 1
             if verbose:
                 print(f"{PROG}: {queue_id}: {op.done}", file=sys.stderr)
     return count
+
+
+def _postfix_id_ok(text: str) -> bool:
+    """Whether Postfix would take ``text`` as a queue ID (it warns about others)."""
+    return 0 < len(text) <= ID_MAX and all(c.isascii() and (c.isalnum() or c == "_") for c in text)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import NoReturn
 
+from vmail.cli.main import GETOPT_STYLE
 from vmail.config import MainConfig
 from vmail.queue import QueueFile, Spool
 from vmail.queue.spool import MAIL_QUEUES
@@ -32,6 +33,7 @@ def warn(prog: str, message: str) -> None:
 
 def usage_errors(parser: argparse.ArgumentParser, prog: str, usage: str) -> None:
     """Usage errors as Postfix reports them (``fatal: usage: ...``, exit 1)."""
+    GETOPT_STYLE.add(parser)
 
     def error(message: str) -> NoReturn:
         print(f"{prog}: {message}", file=sys.stderr)

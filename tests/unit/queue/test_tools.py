@@ -190,6 +190,25 @@ def test_postsuper_delete(capsys: pytest.CaptureFixture[str], config: Path) -> N
     assert _run(capsys, config, "postsuper", "-d", "../x") == (
         0, "", "postsuper: warning: invalid mail queue id: ../x\npostsuper: Deleted: 0 messages\n"
     )  # fmt: skip
+    # IDs Postfix takes (letters, digits, "_", up to 255) are only not found; queue
+    # directories of Postfix's that vmail keeps no messages in are empty
+    for name in ("NOSUCHID", "a_b", "x" * 255):
+        assert _run(capsys, config, "postsuper", "-d", name) == (
+            0, "", "postsuper: Deleted: 0 messages\n"
+        )  # fmt: skip
+    assert _run(capsys, config, "postsuper", "-d", "x" * 256)[2].startswith(
+        "postsuper: warning: invalid mail queue id: "
+    )
+    for directory in ("maildrop", "bounce", "defer", "trace", "flush"):
+        assert _run(capsys, config, "postsuper", "-h", "ALL", directory) == (
+            0, "", "postsuper: Placed on hold: 0 messages\n"
+        )  # fmt: skip
+    assert _run(capsys, config, "postsuper", "-x") == (
+        1,
+        "",
+        "postsuper: invalid option -- 'x'\npostsuper: fatal: usage: vmail postsuper"
+        " [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id] [-r queue_id] [queue...]\n",
+    )
     assert _run(capsys, config, "postsuper", "-d", b, "deferred") == (
         0, "", "postsuper: Deleted: 0 messages\n"
     )  # fmt: skip
