@@ -28,7 +28,14 @@ import time
 from collections.abc import Iterator
 
 from vmail.cli.control import wake_server
-from vmail.cli.queue_support import EX_UNAVAILABLE, fatal, open_spool, usage_errors, warn
+from vmail.cli.queue_support import (
+    EX_UNAVAILABLE,
+    fatal,
+    open_spool,
+    postfix_id_ok,
+    usage_errors,
+    warn,
+)
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError, TableError
 from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
@@ -54,12 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-f", dest="flush", action="store_true", help="retry deferred mail now")
     group.add_argument("-i", dest="flush_id", metavar="QUEUE_ID", help="retry one message now")
     group.add_argument("-s", dest="site", metavar="SITE", help="retry mail for one site now")
-    usage_errors(parser, PROG, USAGE)
+    usage_errors(parser, PROG, USAGE, EX_UNAVAILABLE)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.flush_id is not None and not is_valid_id(args.flush_id):
-        fatal(PROG, f'Cannot flush queue ID - invalid name: "{args.flush_id}"', EX_UNAVAILABLE)
+    if args.flush_id is not None and not postfix_id_ok(args.flush_id):
+        name = args.flush_id if len(args.flush_id) <= 100 else args.flush_id[:100] + "..."
+        fatal(PROG, f'Cannot flush queue ID - invalid name: "{name}"', EX_UNAVAILABLE)
     spool = open_spool(args)
     if args.listing:
         sys.stdout.writelines(line + "\n" for line in mailq(spool))
@@ -71,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.flush:
             flush_all(spool)
-        else:
+        elif is_valid_id(args.flush_id):  # else a Postfix-style ID: no such message
             flush(spool, args.flush_id)
         wake_server(MainConfig.load(args.config_dir))  # a running vmail serve delivers now
     return 0

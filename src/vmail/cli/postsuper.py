@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vmail.cli.queue_support import fatal, open_spool, usage_errors
+from vmail.cli.queue_support import fatal, open_spool, postfix_id_ok, usage_errors
 from vmail.queue import Spool
 from vmail.queue.ids import is_valid_id
 from vmail.queue.spool import QUEUES
@@ -31,7 +31,6 @@ PROG = "postsuper"
 # queue directories Postfix's postsuper takes that never hold a vmail message (sendmail
 # queues into incoming; bounce, defer, trace and flush logs are status records here)
 EMPTY_POSTFIX_QUEUES = ("maildrop", "bounce", "defer", "trace", "flush")
-ID_MAX = 255  # Postfix's mail_queue_id_ok: up to 255 letters, digits or "_"
 USAGE = (
     f"vmail {PROG} [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id]"
     " [-r queue_id] [queue...]"
@@ -82,7 +81,7 @@ def _apply(
     count = 0
     for queue_id in names:
         if not is_valid_id(queue_id):
-            if not _postfix_id_ok(queue_id):  # a Postfix-style ID is just not found
+            if not postfix_id_ok(queue_id):  # a Postfix-style ID is just not found
                 print(f"{PROG}: warning: invalid mail queue id: {queue_id}", file=sys.stderr)
             continue
         if apply(spool, op, queue_id, queues):
@@ -90,8 +89,3 @@ def _apply(
             if verbose:
                 print(f"{PROG}: {queue_id}: {op.done}", file=sys.stderr)
     return count
-
-
-def _postfix_id_ok(text: str) -> bool:
-    """Whether Postfix would take ``text`` as a queue ID (it warns about others)."""
-    return 0 < len(text) <= ID_MAX and all(c.isascii() and (c.isalnum() or c == "_") for c in text)

@@ -350,3 +350,24 @@ def test_postqueue_s_flushes_one_fast_flush_site(
         fatal + 'Cannot flush mail queue - invalid destination: "bad..site"\n',
     )
     assert spool.ids(DEFERRED) == [elsewhere]
+
+
+def test_postqueue_usage_and_ids_as_postfix(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    _spool(config)
+    usage = (
+        "postqueue: fatal: usage: vmail postqueue [-c config_dir]"
+        " -f | -i queue_id | -j | -p | -s site\n"
+    )
+    assert _run(capsys, config, "postqueue", "-i", "NOSUCHID") == (0, "", "")  # not found
+    assert _run(capsys, config, "postqueue", "-i", "x" * 300) == (
+        69,
+        "",
+        f'postqueue: fatal: Cannot flush queue ID - invalid name: "{"x" * 100}..."\n',
+    )
+    assert _run(capsys, config, "postqueue", "-i") == (
+        69, "", "postqueue: option requires an argument -- 'i'\n" + usage
+    )  # fmt: skip
+    assert _run(capsys, config, "postqueue", "-p", "-f") == (69, "", usage)
+    assert _run(capsys, config, "postqueue", "-p", "extra") == (69, "", usage)
