@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vmail.cli.queue_support import fatal, usage_errors
+from vmail.cli.queue_support import fatal, postfix_id_ok, usage_errors
 from vmail.cli.queue_support import open_spool as _open_spool
 from vmail.queue import QueueFile
 from vmail.queue.file import CorruptQueueFileError
@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not postfix_id_ok(args.queue_id):
+        fatal(PROG, f"bad mail queue ID: {args.queue_id}")
     spool = _open_spool(args)
     queue = spool.find(args.queue_id, QUEUES) if is_valid_id(args.queue_id) else None
     if queue is None:
