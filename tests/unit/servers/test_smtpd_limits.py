@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import socket
 import time
@@ -298,3 +299,37 @@ def test_lhlo_does_not_announce_etrn(tmp_path: Path) -> None:
     keywords = serve(router, spool, client, lmtp=True)
     assert keywords[-1].startswith(b"250 ")
     assert not any(b"ETRN" in line for line in keywords)
+
+
+def test_sessions_are_logged_as_postfix_logs_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the lines a private Postfix 3.7.11 logged for the same sessions (pflogsumm and
+    # fail2ban read these)
+    caplog.set_level(logging.INFO, logger="vmail")
+    router, spool = setup(tmp_path, "mynetworks = 127.0.0.0/8\n")
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo("a")
+            smtp.mail("a@b.example")
+            smtp.rcpt("nobody@example.com")
+            smtp.docmd("FOO")
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.recv(1000)
+            raw.sendall(b"HELO a\r\nMAIL FROM:<a@b.example>\r\n")
+            time.sleep(0.3)
+        time.sleep(0.3)  # the server sees the client go
+
+    serve(router, spool, client)
+    lines = [m for m in caplog.messages if "from unknown[127.0.0.1]" in m]
+    assert lines == [
+        "connect from unknown[127.0.0.1]",
+        "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 <nobody@example.com>:"
+        " Recipient address rejected: User unknown in virtual mailbox table;"
+        " from=<a@b.example> to=<nobody@example.com> proto=ESMTP helo=<a>",
+        "disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=0/1 quit=1 unknown=0/1 commands=3/5",
+        "connect from unknown[127.0.0.1]",
+        "lost connection after MAIL from unknown[127.0.0.1]",
+        "disconnect from unknown[127.0.0.1] helo=1 mail=1 commands=2",
+    ]

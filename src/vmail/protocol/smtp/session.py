@@ -42,6 +42,7 @@ from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
 from vmail.protocol.smtp.params import Features, parse_mail_params, parse_rcpt_params
 from vmail.protocol.smtp.recordsize import RecordSize
 from vmail.protocol.smtp.sasl import SaslChallenge, SaslExchanger, SaslFactory, SaslFailed
+from vmail.protocol.smtp.stats import CommandStats
 
 # Commands that count towards smtpd_junk_command_limit (Postfix's SMTPD_CMD_FLAG_LIMIT).
 JUNK_COMMANDS = frozenset(
@@ -100,6 +101,9 @@ class ServerSession:
         self.pending: Decision | None = None
         self.error_count = 0
         self._junk = 0
+        self.stats = CommandStats()  # for the "disconnect from" log line
+        self._answering: str | None = None  # the command whose final reply is due
+        self.last_command = "CONNECT"  # for "lost connection after ..." (Postfix's names)
         self.tls_active = self.config.tls_active
         self.helo: str | None = None
         self.esmtp = False
@@ -154,6 +158,13 @@ class ServerSession:
         return self.mode not in (Mode.CLOSED, Mode.TLS) and self.pending is None
 
     @property
+    def where(self) -> str:
+        """Where the session is, as Postfix names it in ``lost connection after ...``."""
+        if self.mode is Mode.DATA:
+            return f"DATA ({self._reader.size} bytes)"
+        return self.last_command
+
+    @property
     def buffered(self) -> int:
         """Bytes received but not yet consumed."""
         return len(self._buf) - self._pos
@@ -168,6 +179,11 @@ class ServerSession:
     def _send(self, reply: Reply) -> None:
         if reply.code >= 400 and reply is not rp.TOO_MANY_RECIPIENTS:
             self.error_count += 1
+        answering = self._answering
+        if answering is not None and reply.code not in (334, 354):
+            self._answering = None
+            if reply.code < 400:
+                self.stats.succeeded(answering)
         self._out += rp.format_reply(reply)
 
     def _emit(self, event: Event) -> None:
@@ -290,6 +306,10 @@ class ServerSession:
         if self._handler_table is None:
             self._handler_table = self._handlers()
         handler = self._handler_table.get(verb)
+        name = verb.lower() if handler is not None else "unknown"
+        self.stats.attempt(name)
+        self._answering = name
+        self.last_command = verb if handler is not None else "UNKNOWN"
         if handler is None:
             self._send(rp.NOT_RECOGNIZED)
         else:
@@ -698,6 +718,7 @@ class ServerSession:
         elif self._data_too_big:
             self._abort_message(rp.MESSAGE_TOO_BIG)
         else:
+            self.last_command = "END-OF-MESSAGE"
             self._decide(DataComplete(self._reader.size, tuple(self._recipients)))
         return True
 

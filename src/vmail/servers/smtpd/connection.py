@@ -121,6 +121,7 @@ class Connection:
         self.local_address = str(sock[0])
         self.name = "unknown"
         self.counted = False
+        self.connected = False  # "connect from" was logged: "disconnect from" will be
         self.session = ServerSession(self.settings.session_config)
         self.closed = False
         self.finishing = False  # end of data seen, reply not yet sent
@@ -157,6 +158,8 @@ class Connection:
         server, settings = self.server, self.settings
         if server.peername_lookup:
             self.name = await client_name(self.address)
+        log.info("connect from %s", self.namaddr)
+        self.connected = True
         self.counted = True
         refused = server.limits.connect(self.address, self.name)
         if refused is not None:
@@ -172,16 +175,23 @@ class Connection:
                     async with asyncio.timeout(settings.timeout):
                         data = await self.reader.read(READ_SIZE)
                 except TimeoutError:
+                    log.info("timeout after %s from %s", self.session.where, self.namaddr)
                     host = self.session.config.myhostname
                     await self.send(f"421 4.4.2 {host} Error: timeout exceeded\r\n".encode())
                     return
                 except (ConnectionError, ssl.SSLError):
+                    self._lost()
                     return
                 if not data:
+                    self._lost()
                     return
                 await self.act(self.session.receive(data))
         except ClientGoneError:
-            log.info("lost connection or write timeout from %s", self.namaddr)
+            self._lost()
+
+    def _lost(self) -> None:
+        """Postfix's line for a client that went away without QUIT."""
+        log.info("lost connection after %s from %s", self.session.where, self.namaddr)
 
     def new_session_config(self) -> SessionConfig:
         """The listener's session settings, with what depends on this client."""
@@ -314,6 +324,8 @@ class Connection:
         reply = await self.lookup(policy.check_recipient, self.client, sender, rcpt)
         if reply.ok and self.settings.lmtp:
             reply = await self.lookup(self.lmtp_local, rcpt)
+        if not reply.ok:
+            self._log_reject("RCPT", reply, sender, rcpt)
         if reply.ok:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
@@ -333,6 +345,27 @@ class Connection:
             return memo.run(decide, *args, **kwargs)
 
         return await asyncio.to_thread(in_thread)
+
+    def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str) -> None:
+        """``NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <...>: ...; from=<...>
+        to=<...> proto=ESMTP helo=<...>``, as Postfix's smtpd logs it (and fail2ban reads
+        it). The queue file does not exist before DATA here, hence always NOQUEUE."""
+        session = self.session
+        proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
+        helo = f" helo=<{session.helo}>" if session.helo else ""
+        status = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
+        text = reply.text.replace("\n", " ")
+        log.info(
+            "NOQUEUE: reject: %s from %s: %s%s; from=<%s> to=<%s> proto=%s%s",
+            stage,
+            self.namaddr,
+            status,
+            text,
+            sender,
+            rcpt,
+            proto,
+            helo,
+        )
 
     def lmtp_local(self, rcpt: str) -> Reply:
         """LMTP accepts only recipients this host delivers (no relaying)."""
@@ -525,6 +558,8 @@ class Connection:
 
     async def finish(self) -> None:
         """The connection is over: drop a partial message, release the limit counters."""
+        if self.connected:
+            log.info("disconnect from %s %s", self.namaddr, self.session.stats)
         await self.discard()
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
