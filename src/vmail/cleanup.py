@@ -26,6 +26,8 @@ message its caller already holds). Everything blocks on disk and table I/O: asyn
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import TableError, TemporaryError
 from vmail.core.reply import Reply
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
+from vmail.queue import log as qlog
 from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
@@ -231,6 +234,38 @@ class Cleanup:
         return message.commit()
 
 
+log = logging.getLogger("vmail.cleanup")
+HEADER_PEEK_LIMIT = 65536  # bytes of header kept for the message-id log line
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:[^\r\n]|\r?\n[ \t])*)", re.I | re.M)
+_FOLD = re.compile(rb"\r?\n[ \t]+")
+
+
+class HeaderPeek:
+    """The content's header section (at most :data:`HEADER_PEEK_LIMIT` bytes), kept while
+    it streams past, for the ``message-id=`` line Postfix's cleanup logs."""
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self._open = True
+
+    def feed(self, chunk: bytes) -> None:
+        if self._open:
+            self._head += chunk
+            if b"\r\n\r\n" in self._head or len(self._head) >= HEADER_PEEK_LIMIT:
+                self._open = False
+
+    def message_id(self) -> str:
+        """The first Message-ID header's value, unfolded; empty if there is none."""
+        head = bytes(self._head)
+        if head.startswith(b"\r\n"):
+            return ""  # no header section at all
+        end = head.find(b"\r\n\r\n")
+        found = _MESSAGE_ID.search(head[: end + 2] if end >= 0 else head)
+        if found is None:
+            return ""
+        return _FOLD.sub(b" ", found.group(1)).strip().decode("utf-8", "replace")
+
+
 class MissingHeaders:
     """Streams the content, appending missing Message-Id:/Date:/From: at the header's end.
 
@@ -330,6 +365,7 @@ class CleanupMessage:
         self._writer = writer
         self._on_commit = on_commit
         self._headers = headers
+        self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
 
     def write(self, chunk: bytes) -> None:
@@ -337,6 +373,7 @@ class CleanupMessage:
         if self._headers is not None:
             chunk = self._headers.feed(chunk)
         if chunk:
+            self._peek.feed(chunk)
             self._writer.write(chunk)
 
     def commit(self) -> QueueId:
@@ -345,11 +382,13 @@ class CleanupMessage:
             if self._headers is not None:
                 rest = self._headers.finish()
                 if rest:
+                    self._peek.feed(rest)
                     self._writer.write(rest)
             self.queue_id = self._writer.commit()
         except BaseException:
             self._writer.abort()
             raise
+        log.info(qlog.message_id(self.queue_id, self._peek.message_id()))
         if self._on_commit is not None:
             self._on_commit(self.queue_id)
         return self.queue_id
@@ -363,6 +402,7 @@ __all__ = [
     "ALIAS_EXPANSION_ERROR",
     "Cleanup",
     "CleanupMessage",
+    "HeaderPeek",
     "MissingHeaders",
     "Rcpt",
     "Submission",

@@ -57,11 +57,9 @@ def client(queue_id: QueueId, name: str, address: str) -> str:
 
 
 def message_id(queue_id: QueueId, value: str) -> str:
-    """``ID: message-id=<...>`` (cleanup)."""
-    value = value.strip()
-    if not value.startswith("<"):
-        value = f"<{value}>"
-    return f"{queue_id}: message-id={value}"
+    """``ID: message-id=<...>`` (cleanup): the header's value as the message has it,
+    unfolded and trimmed; ``<>`` when it has none (what a private Postfix 3.7 logged)."""
+    return f"{queue_id}: message-id={value.strip() or '<>'}"
 
 
 def delivery(

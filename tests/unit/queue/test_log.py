@@ -52,4 +52,6 @@ def test_lines_match_postfix() -> None:
     )
     assert log.removed("4jbQrC6PdLzJC10") == "4jbQrC6PdLzJC10: removed"
     assert log.client("Q", "unknown", "127.0.0.1") == "Q: client=unknown[127.0.0.1]"
-    assert log.message_id("Q", "a@b") == "Q: message-id=<a@b>"
+    assert log.message_id("Q", " <a@b> ") == "Q: message-id=<a@b>"
+    assert log.message_id("Q", "a@b") == "Q: message-id=a@b"  # as the header has it
+    assert log.message_id("Q", "") == "Q: message-id=<>"
