@@ -250,8 +250,9 @@ class HeaderPeek:
 
     def feed(self, chunk: bytes) -> None:
         if self._open:
+            start = max(0, len(self._head) - 3)  # only where the new bytes can end it
             self._head += chunk
-            if b"\r\n\r\n" in self._head or len(self._head) >= HEADER_PEEK_LIMIT:
+            if self._head.find(b"\r\n\r\n", start) >= 0 or len(self._head) >= HEADER_PEEK_LIMIT:
                 self._open = False
 
     def message_id(self) -> str:
