@@ -49,6 +49,9 @@ class MainConfig:
     locations: Mapping[str, Location] = field(default_factory=dict)
     config_dir: Path | None = None
     warnings: tuple[str, ...] = ()
+    # expanded values already asked for: the mappings above never change after
+    # construction, and the delivery path asks for the same few parameters per message
+    _expanded: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     # -- construction -------------------------------------------------------------
 
@@ -130,6 +133,14 @@ class MainConfig:
 
     def get(self, name: str, on_undefined: OnUndefined | None = None) -> str:
         """The fully expanded value ('' when the parameter is unknown and unset)."""
+        if on_undefined is None:
+            known = self._expanded.get(name)
+            if known is None:
+                known = self._expanded[name] = self._get(name, None)
+            return known
+        return self._get(name, on_undefined)
+
+    def _get(self, name: str, on_undefined: OnUndefined | None) -> str:
         raw = self.raw(name)
         if raw is None:
             return ""

@@ -16,6 +16,8 @@ vmail-only parameters use the prefixes ``imapd_``, ``pop3d_``, ``web_`` and ``vm
 
 from __future__ import annotations
 
+import functools
+
 from vmail.config.kinds import I, Kind, Parameter, S, T, declare
 from vmail.config.schema_access import ACCESS_PARAMETERS
 from vmail.config.schema_data import POSTFIX_PARAMETERS
@@ -154,6 +156,13 @@ def lookup(name: str) -> Parameter | None:
     param = PARAMETERS.get(name)
     if param is not None:
         return param
+    return _per_transport(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_transport(name: str) -> Parameter | None:
+    """:func:`lookup` of a name no static declaration has (asked per message by the
+    queue manager, hence remembered)."""
     for suffix in (*_PER_TRANSPORT, *_PIPE_ONLY):
         if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
             service = name[: -len(suffix) - 1]
