@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from vmail.core.address import Address
+from vmail.core.linebreaks import count_lf, crlf_to_lf
 from vmail.delivery.status import file_too_large
 
 Content = BinaryIO | Iterable[bytes] | bytes
@@ -88,13 +89,13 @@ class LineConverter:
                 if buf.endswith(b"\r"):
                     buf, self._pending = buf[:-1], b"\r"
                 return buf
-            out.append(buf[: nl + 1].replace(b"\r\n", b"\n"))
+            out.append(crlf_to_lf(buf[: nl + 1]))
             buf = buf[nl + 1 :]
             self._at_line_start = True
         last = buf.rfind(b"\n")
         complete, tail = buf[: last + 1], buf[last + 1 :]
         if complete:
-            complete = complete.replace(b"\r\n", b"\n")
+            complete = crlf_to_lf(complete)
             if self.quote_from:
                 complete = _FROM_LINE.sub(b">From ", complete)
             out.append(complete)
@@ -140,7 +141,7 @@ class CountingWriter:
             raise file_too_large()
         self.out.write(data)
         self.size += len(data)
-        self.newlines += data.count(b"\n")
+        self.newlines += count_lf(data)
 
     @property
     def virtual_size(self) -> int:

@@ -19,7 +19,7 @@ from vmail.core.reply import Reply
 from vmail.queue import QueueFile, QueueWriter, Spool
 from vmail.route import Router
 from vmail.servers.smtpd import SmtpServer
-from vmail.servers.smtpd.connection import SPOOL_THRESHOLD
+from vmail.servers.smtpd.connection import SPOOL_THRESHOLD, WRITE_BATCH
 from vmail.tables import Table
 from vmail.tables.registry import register
 from vmail.tables.simple import DictTable
@@ -265,8 +265,8 @@ def test_a_bug_ends_only_that_connection(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_large_message_streams_to_the_queue_file_intact(tmp_path: Path) -> None:
     router, spool = setup(tmp_path)
     line = b"x" * 998 + b"\r\n"
-    body = b"Subject: big\r\n\r\n" + line * 300  # about 300 KB, past SPOOL_THRESHOLD
-    assert len(body) > 4 * SPOOL_THRESHOLD
+    body = b"Subject: big\r\n\r\n" + line * 700  # about 700 KB: held, then batches
+    assert len(body) > 2 * WRITE_BATCH + SPOOL_THRESHOLD
 
     def client(port: int) -> tuple[int, bytes]:
         with smtplib.SMTP("127.0.0.1", port) as s:
@@ -279,6 +279,44 @@ def test_a_large_message_streams_to_the_queue_file_intact(tmp_path: Path) -> Non
     assert code == 250
     [qf] = queued(spool)
     assert qf.read_content().endswith(b"\r\n" + body)
+
+
+# the disk fills in a batch written while the message streams, or in the one that commits
+@pytest.mark.parametrize("full_after", [SPOOL_THRESHOLD + WRITE_BATCH // 2, 3 * WRITE_BATCH])
+def test_a_queue_file_write_error_in_a_large_message_gives_4xx_and_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_after: int
+) -> None:
+    router, spool = setup(tmp_path)
+    written = [0]
+    original = QueueWriter.write
+
+    def failing(self: QueueWriter, chunk: bytes) -> None:
+        written[0] += len(chunk)
+        if written[0] > full_after:
+            written[0] = -(1 << 30)  # the disk has room again for the next message
+            raise TemporaryError(Reply(451, "4.3.0", "Error: queue file write error"))
+        original(self, chunk)
+
+    monkeypatch.setattr(QueueWriter, "write", failing)
+    body = b"Subject: big\r\n\r\n" + (b"z" * 998 + b"\r\n") * 800
+    assert 3 * WRITE_BATCH + 1000 < len(body) < 4 * WRITE_BATCH
+
+    def client(port: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("sender@example.org")
+            s.rcpt("alice@example.com")
+            first = s.data(body)
+            s.mail("sender@example.org")
+            s.rcpt("bob@example.com")
+            return first, s.data(MESSAGE)
+
+    first, second = serve(router, spool, client)
+    assert first == (451, b"4.3.0 Error: queue file write error")
+    assert second[0] == 250
+    [qf] = queued(spool)
+    assert [r.address for r in qf.envelope.recipients] == ["bob@example.com"]
+    assert spool.temp_files() == []
 
 
 def test_a_large_message_with_an_alias_expansion_error_is_deferred_at_the_end(

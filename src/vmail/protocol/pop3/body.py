@@ -10,6 +10,7 @@ is sent whole, as Dovecot does), and :attr:`done` tells the reader to stop early
 
 from __future__ import annotations
 
+from vmail.core.linebreaks import lf_to_crlf
 from vmail.protocol.pop3.replies import CRLF, END
 
 
@@ -33,7 +34,7 @@ class BodyEncoder:
         if data.endswith(b"\r"):
             self._carry, data = b"\r", data[:-1]
         if b"\n" in data:
-            data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            data = lf_to_crlf(data)
         if self._lines_left is not None:
             data = self._limit(data)
         return self._stuff(data)

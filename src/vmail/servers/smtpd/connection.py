@@ -12,7 +12,8 @@ a decision is pending, so pipelined commands are answered in order.
 To keep thread hand-offs few, a message is held in memory until it passes
 :data:`SPOOL_THRESHOLD` bytes: a small one is queued by a single worker-thread call at the
 end of DATA (:meth:`vmail.cleanup.Cleanup.store`); a larger one opens the queue file then
-and streams the rest. Either way an error of cleanup (alias expansion, queue file) is the
+and streams the rest, :data:`WRITE_BATCH` bytes per thread call (the last ones in the
+call that commits). Either way an error of cleanup (alias expansion, queue file) is the
 reply to the end of DATA, as in Postfix. Table answers are remembered for the transaction
 (:class:`vmail.tables.memo.LookupMemo`), so cleanup's expansion reuses what the RCPT
 decisions looked up. RCPT decisions that need only local tables (in memory, files, SQLite)
@@ -75,6 +76,7 @@ P = ParamSpec("P")
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
 SPOOL_THRESHOLD = 1 << 16  # bytes of a message held in memory before the queue file opens
+WRITE_BATCH = 1 << 18  # bytes gathered before a worker thread appends them to the queue file
 MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
@@ -135,6 +137,8 @@ class Connection:
         self.pending: Submission | None = None  # DATA accepted, queue file not yet open
         self.held: list[bytes] = []  # content received while pending
         self.held_size = 0
+        self.unwritten: list[bytes] = []  # content for the open queue file, not yet written
+        self.unwritten_size = 0
         self.memo = LookupMemo()  # table answers of the current transaction
         self.error: Reply | None = None
 
@@ -492,8 +496,13 @@ class Connection:
         message = self.message
         if message is None:
             return
+        self.unwritten.append(data)
+        self.unwritten_size += len(data)
+        if self.unwritten_size < WRITE_BATCH:
+            return
+        chunks, self.unwritten, self.unwritten_size = self.unwritten, [], 0
         try:
-            await asyncio.to_thread(message.write, data)
+            await asyncio.to_thread(_write_chunks, message, chunks)
         except MailError as e:
             self.error = e.reply
             await self.discard()
@@ -534,7 +543,8 @@ class Connection:
                 cleanup = self.settings.cleanup
                 queue_id = await asyncio.to_thread(self.memo.run, cleanup.store, sub, held)
             elif message is not None:
-                queue_id = await asyncio.to_thread(message.commit)
+                chunks, self.unwritten, self.unwritten_size = self.unwritten, [], 0
+                queue_id = await asyncio.to_thread(_commit_after, message, chunks)
             else:
                 return self.error or Reply(451, "4.3.0", "Error: queue file write error")
         except MailError as e:
@@ -552,6 +562,7 @@ class Connection:
     async def discard(self) -> None:
         """Drop the message being written, if any."""
         self.pending, self.held, self.held_size = None, [], 0
+        self.unwritten, self.unwritten_size = [], 0
         message, self.message = self.message, None
         if message is not None:
             await asyncio.to_thread(message.abort)
@@ -563,3 +574,19 @@ class Connection:
         await self.discard()
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
+
+
+def _write_chunks(message: CleanupMessage, chunks: list[bytes]) -> None:
+    """Append ``chunks`` to the queue file (blocks)."""
+    for chunk in chunks:
+        message.write(chunk)
+
+
+def _commit_after(message: CleanupMessage, chunks: list[bytes]) -> str:
+    """Append the last ``chunks``, then commit (blocks); the file is gone on failure."""
+    try:
+        _write_chunks(message, chunks)
+    except BaseException:
+        message.abort()
+        raise
+    return message.commit()

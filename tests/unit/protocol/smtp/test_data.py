@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from vmail.protocol.smtp import SessionConfig
+from vmail.protocol.smtp import data as data_module
+from vmail.protocol.smtp.data import DataReader, line_start_dots
 
 from .transcript import HOST, talk
 
@@ -99,3 +105,55 @@ def test_split_anywhere_gives_the_same_message() -> None:
     assert whole == [b".a\r\n\rb\n\r\n.\r\nend\r\n"]
     for cut in range(len(HEAD), len(data)):
         assert talk([data[:cut], data[cut:]], config).messages == whole, cut
+
+
+def _reference(stream: bytes, mode: str) -> tuple[bytes, bool, bytes] | None:
+    """DATA decoded from the whole stream at once: (content, bare LF seen, rest)."""
+    whole = b"\r\n" + stream
+    end = whole.find(b"\r\n.\r\n")
+    if end < 0:
+        return None
+    piece = whole[: end + 2]
+    bare = piece.count(b"\n") != piece.count(b"\r\n")
+    if mode == "normalize":
+        piece = piece.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return piece.replace(b"\r\n.", b"\r\n")[2:], bare and mode == "reject", whole[end + 5 :]
+
+
+@settings(max_examples=1000)
+@example([b"a", b"\n", b".", b"a"], [3], "normalize", 32)  # a bare <LF>. is unstuffed too
+@example([b"\r\n.", b"\r\n."], [1, 2], "no", 32)  # stuffing dots at a chunk's end
+@given(
+    st.lists(
+        st.sampled_from([b"\r", b"\n", b"\r\n", b".", b"a", b"\r\n.", b"\r\n.\r\n"]), max_size=60
+    ),
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=8),
+    st.sampled_from(["no", "normalize", "reject"]),
+    st.integers(min_value=0, max_value=3),
+)
+def test_reader_agrees_with_decoding_the_whole_stream(
+    parts: list[bytes], sizes: list[int], mode: str, dot_limit: int
+) -> None:
+    """Whatever the chunking, and whether dots are found one by one or by searching."""
+    stream = b"".join(parts) + b"\r\n.\r\nQUIT\r\n"
+    reader = DataReader(mode)  # type: ignore[arg-type]
+    decoded, rest, at = [], None, 0
+    with patch.object(data_module, "DOT_SCAN_LIMIT", dot_limit):
+        while rest is None:
+            size = sizes[at % len(sizes)]
+            out, rest = reader.feed(stream[at : at + size])
+            decoded.append(out)
+            at += size
+    expected = _reference(stream, mode)
+    assert expected is not None
+    content, bare, after = expected
+    assert b"".join(decoded) == content
+    assert reader.bare_lf == bare
+    assert rest + stream[at:] == after
+
+
+def test_line_start_dots() -> None:
+    chunk = b"\r\n.a\r\nb.c\r\n..\r\n.\r\nafter\r\n.x"
+    assert line_start_dots(chunk, 32) == (13, [2, 11])
+    assert line_start_dots(b"\r\n.a\r\n.b", 1) is None
+    assert line_start_dots(b"no dots\r\n", 32) == (-1, [])
