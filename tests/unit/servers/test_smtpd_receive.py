@@ -478,3 +478,38 @@ def test_etrn_with_a_failing_fast_flush_table_is_unable_to_queue(tmp_path: Path)
             return s.docmd("ETRN", "relay.test")
 
     assert serve(router, spool, client) == (458, b"Unable to queue messages")  # as Postfix
+
+
+def test_a_pipelined_group_is_answered_in_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Postfix's smtpd: replies wait until no more input is buffered (RFC 2920 groups)."""
+    router, spool = setup(tmp_path)
+    writes: list[bytes] = []
+    original = asyncio.StreamWriter.write
+
+    def recording(self: asyncio.StreamWriter, data: bytes) -> None:
+        writes.append(bytes(data))
+        original(self, data)
+
+    monkeypatch.setattr(asyncio.StreamWriter, "write", recording)
+
+    def client(port: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.recv(1024)
+            s.sendall(b"EHLO client.example\r\n")
+            while not s.recv(4096).endswith(b"250 CHUNKING\r\n"):
+                pass
+            s.sendall(
+                b"MAIL FROM:<sender@example.org>\r\nRCPT TO:<alice@example.com>\r\n"
+                b"RCPT TO:<nobody@example.com>\r\nDATA\r\n"
+            )
+            answer = b""
+            while not answer.endswith(b"354 End data with <CR><LF>.<CR><LF>\r\n"):
+                answer += s.recv(4096)
+            s.sendall(b"QUIT\r\n")
+            return answer
+
+    answer = serve(router, spool, client)
+    assert answer.count(b"\r\n") == 4
+    assert answer in writes  # one write: the four replies together

@@ -213,6 +213,10 @@ class ServerSession:
     def _run(self) -> None:
         while self.pending is None:
             if self.mode is Mode.COMMAND:
+                if self.error_count >= self.config.smtpd_hard_error_limit:
+                    # at once, as Postfix's command loop does: not at the next command
+                    self._close(rp.too_many_errors(self.config.myhostname), "too many errors")
+                    break
                 line = self._take_line(self.config.line_length_limit)
                 if line is None:
                     break
@@ -282,9 +286,6 @@ class ServerSession:
     # -- commands -------------------------------------------------------------------
 
     def _command(self, raw: bytes) -> None:
-        if self.error_count >= self.config.smtpd_hard_error_limit:
-            self._close(rp.too_many_errors(self.config.myhostname), "too many errors")
-            return
         if _CONTROL.search(raw):
             self._send(rp.BAD_SYNTAX)
             return

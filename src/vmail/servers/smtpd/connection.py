@@ -233,27 +233,44 @@ class Connection:
             raise ClientGoneError from e
 
     async def act(self, events: Iterable[Event]) -> None:
-        """Perform events in order, answering decisions (whose answers bring more events)."""
+        """Perform events in order, answering decisions (whose answers bring more events).
+
+        Replies go out together once the events are done, as Postfix's smtpd sends what
+        it has when no more input is waiting: a pipelined group of commands gets its
+        replies in one segment."""
         todo = deque(events)
-        while todo:
-            event = todo.popleft()
-            if isinstance(event, Send):
-                self.writer.write(event.data)
-            elif isinstance(event, Close):
-                self.closed = True
-            elif isinstance(event, StartTls):
-                if not await self.handshake():
-                    return
-                todo.extend(self.session.tls_started())
-            elif isinstance(event, DataChunk):
-                await self.write(event.data)
-            elif isinstance(event, MessageAborted):
-                await self.discard()
-            elif isinstance(event, Decision):
-                answer = await self.decide(event)
-                todo.extend(self.session.reply(answer))
+        replies = bytearray()
+        try:
+            while todo:
+                event = todo.popleft()
+                if isinstance(event, Send):
+                    replies += event.data
+                    continue
+                if isinstance(event, StartTls):
+                    self.writer.write(bytes(replies))  # the 220 goes out before the handshake
+                    replies.clear()
+                    if not await self.handshake():
+                        return
+                    todo.extend(self.session.tls_started())
+                else:
+                    await self.perform(event, todo)
+        finally:
+            if replies and not self.writer.transport.is_closing():
+                self.writer.write(bytes(replies))
         await self.flush()
         self.finishing = False
+
+    async def perform(self, event: Event, todo: deque[Event]) -> None:
+        """One event that is not a reply (to be sent) or STARTTLS."""
+        if isinstance(event, Close):
+            self.closed = True
+        elif isinstance(event, DataChunk):
+            await self.write(event.data)
+        elif isinstance(event, MessageAborted):
+            await self.discard()
+        elif isinstance(event, Decision):
+            answer = await self.decide(event)
+            todo.extend(self.session.reply(answer))
 
     async def handshake(self) -> bool:
         """The TLS handshake (STARTTLS or SMTPS); False (connection over) if it failed."""

@@ -60,6 +60,32 @@ def test_hard_error_limit_421() -> None:
     assert session.receive(b"NOOP\r\n") == []
 
 
+def test_hard_error_limit_closes_after_the_last_error_reply_without_more_input() -> None:
+    # checked against Postfix 3.7: the reply and the 421 come in one segment, before the
+    # client sends anything else; a rejected recipient counts as an error too
+    config = SessionConfig(myhostname=HOST, smtpd_hard_error_limit=2)
+    session = ServerSession(config)
+    run = drive(session, [E + b"FOO\r\n", b"FOO\r\n"])
+    assert run.replies()[-2:] == [
+        "500 5.5.2 Error: command not recognized",
+        "421 4.7.0 mail.example.test Error: too many errors",
+    ]
+    assert run.closed
+    rejected = Reply(550, "5.1.1", "<x@y>: Recipient address rejected")
+
+    def reject_recipients(decision: Decision) -> Reply | None:
+        return rejected if isinstance(decision, RcptTo) else None
+
+    run = drive(
+        ServerSession(config), [E + b"FOO\r\n" + M + b"RCPT TO:<x@y>\r\n"], reject_recipients
+    )
+    assert run.replies()[-2:] == [
+        "550 5.1.1 <x@y>: Recipient address rejected",
+        "421 4.7.0 mail.example.test Error: too many errors",
+    ]
+    assert run.closed
+
+
 def test_junk_commands_count_as_errors_past_the_limit() -> None:
     config = SessionConfig(myhostname=HOST, smtpd_junk_command_limit=2)
     session = ServerSession(config)
