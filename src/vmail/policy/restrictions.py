@@ -1,4 +1,4 @@
-"""smtpd restriction lists evaluated for RCPT TO, with Postfix's replies.
+"""smtpd restriction lists evaluated for RCPT TO, DATA and end of data, with Postfix's replies.
 
 At RCPT time vmail evaluates, like Postfix with ``smtpd_delay_reject = yes``:
 ``smtpd_client_restrictions``, ``smtpd_helo_restrictions``,
@@ -8,6 +8,11 @@ a deferral; finally the implicit ``reject_unlisted_recipient``
 (``smtpd_reject_unlisted_recipient``). The first REJECT ends the evaluation; ``permit``
 ends only the list it is in. A table that cannot be searched gives
 ``451 4.3.0 <addr>: Temporary lookup failure``.
+
+``smtpd_data_restrictions`` run at DATA (or the first BDAT) and
+``smtpd_end_of_data_restrictions`` once the content is in, before it is queued; their
+generic restrictions name ``<DATA>: Data command`` and ``<END-OF-MESSAGE>: End-of-data``,
+and recipient checks see the recipient only when there is exactly one (as Postfix).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ SENDER = "Sender address"
 CLIENT = "Client host"
 HELO = "Helo command"
 ETRN = "Etrn command"
+DATA, DATA_CLASS = "DATA", "Data command"
+END_OF_DATA, END_OF_DATA_CLASS = "END-OF-MESSAGE", "End-of-data"
 
 OK, DUNNO = "OK", "DUNNO"
 
@@ -53,6 +60,7 @@ class Client:
     name: str = "localhost"
     helo: str | None = None
     sasl_username: str | None = None
+    improper_pipelining: bool = False  # for reject_unauth_pipelining
 
 
 class RejectedError(Exception):
@@ -78,6 +86,8 @@ class _State:
     recipient: str | None
     trace: Trace | None
     reply_name: str = ""  # whom the current stage's generic restrictions name
+    recipient_count: int = 0  # recipients accepted so far (reject_multi_recipient_bounce)
+    at_rcpt: bool = True  # RCPT stage, not DATA or end of data
     defer_if_permit: Reply | None = None
     defer_if_reject: Reply | None = None
     warn_if_reject: bool = False
@@ -109,6 +119,8 @@ class RecipientPolicy:
             "parent_domain_matches_subdomains"
         )
         self.stages = [config.get_list(p) for p in _STAGES]
+        self.data_restrictions = config.get_list("smtpd_data_restrictions")
+        self.end_of_data_restrictions = config.get_list("smtpd_end_of_data_restrictions")
         self.restriction_classes = set(config.get_list("smtpd_restriction_classes"))
         self.code = {name: config.get_int(name) for name in _CODES}
         self.reject_unlisted = config.get_bool("smtpd_reject_unlisted_recipient")
@@ -124,10 +136,17 @@ class RecipientPolicy:
     # -- public --------------------------------------------------------------------
 
     def check_recipient(
-        self, client: Client, sender: str | None, recipient: str, trace: Trace | None = None
+        self,
+        client: Client,
+        sender: str | None,
+        recipient: str,
+        trace: Trace | None = None,
+        *,
+        accepted: int = 0,
     ) -> Reply:
-        """The reply to ``RCPT TO:<recipient>`` (recipient as given, without brackets)."""
-        state = _State(client, sender, recipient, trace)
+        """The reply to ``RCPT TO:<recipient>`` (recipient as given, without brackets);
+        ``accepted`` recipients of the transaction came before it."""
+        state = _State(client, sender, recipient, trace, recipient_count=accepted)
         if not recipient:
             return Reply(501, "5.1.3", "Bad recipient address syntax")
         reply = self._evaluate(state, recipient)
@@ -142,9 +161,53 @@ class RecipientPolicy:
         restrictions = self.config.get_list("smtpd_etrn_restrictions")
         if not restrictions:
             return None
-        state = _State(client, None, None, None, reply_name=site)
+        return self._refusal(_State(client, None, None, None, reply_name=site), restrictions, ETRN)
+
+    def check_data(self, client: Client, sender: str, recipients: list[str]) -> Reply | None:
+        """``smtpd_data_restrictions`` at DATA: the reply refusing it, or None."""
+        return self._check_message(
+            self.data_restrictions, client, sender, recipients, DATA, DATA_CLASS
+        )
+
+    def check_end_of_data(self, client: Client, sender: str, recipients: list[str]) -> Reply | None:
+        """``smtpd_end_of_data_restrictions`` once the content is in: the refusal, or None."""
+        return self._check_message(
+            self.end_of_data_restrictions,
+            client,
+            sender,
+            recipients,
+            END_OF_DATA,
+            END_OF_DATA_CLASS,
+        )
+
+    def _check_message(
+        self,
+        restrictions: list[str],
+        client: Client,
+        sender: str,
+        recipients: list[str],
+        reply_name: str,
+        reply_class: str,
+    ) -> Reply | None:
+        if not restrictions:
+            return None
+        recipient = recipients[0] if len(recipients) == 1 else None
+        state = _State(
+            client,
+            sender,
+            recipient,
+            None,
+            reply_name=reply_name,
+            recipient_count=len(recipients),
+            at_rcpt=False,
+        )
+        return self._refusal(state, restrictions, reply_class)
+
+    def _refusal(self, state: _State, restrictions: list[str], reply_class: str) -> Reply | None:
+        """One restriction list outside RCPT: its refusal, a pending defer_if_permit, or
+        None (then the command goes ahead)."""
         try:
-            self._run(state, restrictions, ETRN)
+            self._run(state, restrictions, reply_class)
             return state.defer_if_permit
         except RejectedError as r:
             return r.reply
@@ -221,6 +284,8 @@ class RecipientPolicy:
             return OK if self._in_mynetworks(state) else DUNNO
         if name == "permit_sasl_authenticated":
             return OK if state.client.sasl_username else DUNNO
+        if name in _NEEDS_RECIPIENT and not recipient:
+            return DUNNO  # DATA or end of data with several recipients: nothing to check
         if name == "permit_auth_destination":
             return OK if self._auth_destination(state, recipient) else DUNNO
         if name in ("reject_unauth_destination", "defer_unauth_destination"):
@@ -233,6 +298,18 @@ class RecipientPolicy:
         if name == "reject_unlisted_recipient":
             self._reject_unlisted(state, recipient)
             return DUNNO
+        if name == "reject_unauth_pipelining":
+            if not state.client.improper_pipelining:
+                return DUNNO
+            return self._reject(
+                state, 503, "5.5.0", f"{rejected} Improper use of SMTP command pipelining"
+            )
+        if name == "reject_multi_recipient_bounce":
+            # at RCPT: a recipient was accepted before this one; later: more than one
+            if state.sender != "" or state.recipient_count <= (0 if state.at_rcpt else 1):
+                return DUNNO
+            code = self.code["multi_recipient_bounce_reject_code"]
+            return self._reject(state, code, "5.5.3", f"{rejected} Multi-recipient bounce")
         if name == "reject_non_fqdn_recipient":
             return self._non_fqdn(state, recipient, RECIPIENT)
         if name == "reject_non_fqdn_sender":
@@ -579,7 +656,17 @@ _CODES = (
     "unknown_virtual_alias_reject_code",
     "unknown_virtual_mailbox_reject_code",
     "unknown_relay_recipient_reject_code",
+    "multi_recipient_bounce_reject_code",
 )
+
+_NEEDS_RECIPIENT = {
+    "permit_auth_destination",
+    "reject_unauth_destination",
+    "defer_unauth_destination",
+    "reject_unlisted_recipient",
+    "reject_non_fqdn_recipient",
+    "reject_unknown_recipient_domain",
+}
 
 _NEEDS_TABLE = {
     "check_recipient_access",
@@ -589,7 +676,6 @@ _NEEDS_TABLE = {
 }
 
 _IGNORED_AT_RCPT = {
-    "reject_unauth_pipelining",
     "permit_tls_clientcerts",
     "permit_tls_all_clientcerts",
     "reject_invalid_helo_hostname",

@@ -242,3 +242,56 @@ def test_dns_checks_are_not_made_inline(tmp_path: Path) -> None:
     with pytest.raises(WouldBlockError):
         memo.run_inline(router.policy.check_recipient, *args)
     assert str(memo.run(router.policy.check_recipient, *args)).startswith("450 4.1.2")
+
+
+def _policy(tmp_path: Path, main_cf: str) -> Router:
+    (tmp_path / "main.cf").write_text(BASE + main_cf)
+    return Router(MainConfig.load(tmp_path), dns=FakeDNS())
+
+
+def test_data_restrictions_name_the_data_command(tmp_path: Path) -> None:
+    # replies as Postfix 3.7 gave them for the same restrictions
+    policy = _policy(
+        tmp_path,
+        "smtpd_data_restrictions = reject_unauth_pipelining, reject_multi_recipient_bounce\n",
+    ).policy
+    sender, two = "s@example.org", ["a@example.com", "b@example.com"]
+    assert policy.check_data(OUTSIDE, sender, two) is None
+    assert str(policy.check_data(OUTSIDE, "", two)) == (
+        "550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce"
+    )
+    assert policy.check_data(OUTSIDE, "", two[:1]) is None
+    pipelining = Client(OUTSIDE.address, OUTSIDE.name, "x", None, improper_pipelining=True)
+    assert str(policy.check_data(pipelining, sender, two)) == (
+        "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining"
+    )
+
+
+def test_end_of_data_restrictions(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        "smtpd_end_of_data_restrictions ="
+        " check_sender_access inline:{ {eod@example.org=REJECT no} },"
+        " check_recipient_access inline:{ {one@example.com=REJECT later} }\n",
+    ).policy
+    assert str(policy.check_end_of_data(OUTSIDE, "eod@example.org", ["x@example.com"])) == (
+        "554 5.7.1 <eod@example.org>: Sender address rejected: no"
+    )
+    # recipient checks see the recipient only when there is one, as Postfix's
+    assert str(policy.check_end_of_data(OUTSIDE, "s@example.org", ["one@example.com"])) == (
+        "554 5.7.1 <one@example.com>: Recipient address rejected: later"
+    )
+    two = ["one@example.com", "b@x.test"]
+    assert policy.check_end_of_data(OUTSIDE, "s@example.org", two) is None
+    assert policy.check_data(OUTSIDE, "eod@example.org", ["a@x.test"]) is None  # not set
+
+
+def test_multi_recipient_bounce_at_rcpt(tmp_path: Path) -> None:
+    main_cf = "smtpd_recipient_restrictions = reject_multi_recipient_bounce, permit\n"
+    policy = _policy(tmp_path, main_cf).policy
+    assert policy.check_recipient(INSIDE, "", "a@example.com").ok
+    refused = policy.check_recipient(INSIDE, "", "b@example.com", accepted=1)
+    assert str(refused) == (
+        "550 5.5.3 <b@example.com>: Recipient address rejected: Multi-recipient bounce"
+    )
+    assert policy.check_recipient(INSIDE, "s@example.org", "b@example.com", accepted=1).ok

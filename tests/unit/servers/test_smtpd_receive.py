@@ -238,7 +238,7 @@ def test_a_bug_ends_only_that_connection(tmp_path: Path, monkeypatch: pytest.Mon
     router, spool = setup(tmp_path)
     calls = []
 
-    def buggy(*args: object) -> Reply:
+    def buggy(*args: object, **kwargs: object) -> Reply:
         calls.append(args)
         if len(calls) == 1:
             raise RuntimeError("bug")
@@ -377,8 +377,8 @@ def test_rcpt_decisions_run_on_the_loop_only_with_local_tables(
     decided_on: list[int] = []
     check = router.policy.check_recipient
 
-    def recording(*args: Any) -> Reply:
-        reply = check(*args)
+    def recording(*args: Any, **kwargs: Any) -> Reply:
+        reply = check(*args, **kwargs)
         decided_on.append(threading.get_ident())
         return reply
 

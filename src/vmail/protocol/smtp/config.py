@@ -25,6 +25,7 @@ class SessionConfig:
     smtpd_recipient_overshoot_limit: int = 1000
     smtpd_hard_error_limit: int = 20
     smtpd_soft_error_limit: int = 10
+    smtpd_error_sleep_time: float = 0.0  # seconds; Postfix's default is 1s (see Settings)
     smtpd_junk_command_limit: int = 100
     line_length_limit: int = 2048
     smtpd_sasl_response_limit: int = 12288

@@ -27,9 +27,11 @@ class Event:
 
 @dataclass(frozen=True)
 class Send(Event):
-    """Bytes to write to the client (one or more complete replies)."""
+    """Bytes to write to the client (one or more complete replies); with ``delay``, one
+    reply to send that many seconds from now, then at once (the error tarpit)."""
 
     data: bytes
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,10 @@ from vmail.protocol.smtp.stats import CommandStats
 JUNK_COMMANDS = frozenset(
     {"HELO", "EHLO", "LHLO", "RSET", "NOOP", "VRFY", "ETRN", "XCLIENT", "XFORWARD"}
 )
+# Commands that must end a pipelined group (Postfix's SMTPD_CMD_FLAG_LAST; checked
+# against Postfix 3.7: input after these, or after any command in a session without
+# EHLO, is improper pipelining).
+LAST_IN_GROUP = frozenset({"EHLO", "HELO", "DATA", "NOOP", "VRFY"})
 XCLIENT_ATTRS = "NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT"
 XFORWARD_ATTRS = "NAME ADDR PROTO HELO SOURCE PORT IDENT"
 SEND_LHLO_FIRST = Reply(503, "5.5.1", "Error: send LHLO first")
@@ -104,6 +108,9 @@ class ServerSession:
         self.stats = CommandStats()  # for the "disconnect from" log line
         self._answering: str | None = None  # the command whose final reply is due
         self.last_command = "CONNECT"  # for "lost connection after ..." (Postfix's names)
+        # the first improper pipelining: the command, and up to 100 bytes sent after it
+        # (reject_unauth_pipelining; smtpd logs it)
+        self.improper_pipelining: tuple[str, bytes] | None = None
         self.tls_active = self.config.tls_active
         self.helo: str | None = None
         self.esmtp = False
@@ -177,6 +184,9 @@ class ServerSession:
     # -- plumbing -------------------------------------------------------------------
 
     def _send(self, reply: Reply) -> None:
+        # Postfix's tarpit: once the client made smtpd_soft_error_limit errors, every
+        # reply waits smtpd_error_sleep_time and is then sent at once
+        delay = self.config.smtpd_error_sleep_time if self.should_delay else 0.0
         if reply.code >= 400 and reply is not rp.TOO_MANY_RECIPIENTS:
             self.error_count += 1
         answering = self._answering
@@ -184,7 +194,10 @@ class ServerSession:
             self._answering = None
             if reply.code < 400:
                 self.stats.succeeded(answering)
-        self._out += rp.format_reply(reply)
+        if delay > 0:
+            self._emit(Send(rp.format_reply(reply), delay))
+        else:
+            self._out += rp.format_reply(reply)
 
     def _emit(self, event: Event) -> None:
         if self._out:
@@ -313,8 +326,15 @@ class ServerSession:
         self.last_command = verb if handler is not None else "UNKNOWN"
         if handler is None:
             self._send(rp.NOT_RECOGNIZED)
-        else:
-            handler(arg)
+            return
+        if (
+            self.improper_pipelining is None
+            and self._pos < len(self._buf)
+            and (not self.esmtp or verb in LAST_IN_GROUP)
+            and not self.config.lmtp
+        ):
+            self.improper_pipelining = (verb, bytes(self._buf[self._pos : self._pos + 100]))
+        handler(arg)
 
     def _handlers(self) -> dict[str, _Handler]:
         lmtp = self.config.lmtp

@@ -80,6 +80,8 @@ WRITE_BATCH = 1 << 18  # bytes gathered before a worker thread appends them to t
 MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
+ACCEPT = Reply(250, "2.0.0", "Ok")  # no restriction refused the message
+_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
 async def client_name(address: str, timeout: float = 5.0) -> str:
@@ -124,6 +126,7 @@ class Connection:
         self.name = "unknown"
         self.counted = False
         self.connected = False  # "connect from" was logged: "disconnect from" will be
+        self.pipelining_logged = False
         self.session = ServerSession(self.settings.session_config)
         self.closed = False
         self.finishing = False  # end of data seen, reply not yet sent
@@ -244,7 +247,13 @@ class Connection:
             while todo:
                 event = todo.popleft()
                 if isinstance(event, Send):
-                    replies += event.data
+                    if event.delay:  # the tarpit: wait, then send with what is held
+                        await asyncio.sleep(event.delay)
+                        self.writer.write(bytes(replies + event.data))
+                        replies.clear()
+                        await self.flush()
+                    else:
+                        replies += event.data
                     continue
                 if isinstance(event, StartTls):
                     self.writer.write(bytes(replies))  # the 220 goes out before the handshake
@@ -257,6 +266,7 @@ class Connection:
         finally:
             if replies and not self.writer.transport.is_closing():
                 self.writer.write(bytes(replies))
+        self._log_improper_pipelining()
         await self.flush()
         self.finishing = False
 
@@ -299,9 +309,25 @@ class Connection:
 
     @property
     def client(self) -> Client:
-        return Client(self.address, self.name, self.session.helo, self.sasl_username)
+        pipelining = self.session.improper_pipelining is not None
+        return Client(self.address, self.name, self.session.helo, self.sasl_username, pipelining)
+
+    def _log_improper_pipelining(self) -> None:
+        """Postfix's line for the first improper pipelining (fail2ban reads it too)."""
+        found = self.session.improper_pipelining
+        if found is None or self.pipelining_logged:
+            return
+        self.pipelining_logged = True
+        command, after = found
+        log.info(
+            "improper command pipelining after %s from %s: %s",
+            command,
+            self.namaddr,
+            _escape(after),
+        )
 
     async def decide(self, decision: Decision) -> Reply | list[Reply] | None:
+        self._log_improper_pipelining()
         if isinstance(decision, Helo):
             return None
         if isinstance(decision, MailFrom):
@@ -311,6 +337,12 @@ class Connection:
         if isinstance(decision, DataCommand):
             await self.discard()
             self.error = None
+            policy = self.settings.policy
+            refused = None
+            if policy.data_restrictions:
+                refused = await self.check_message(policy.check_data, "DATA")
+            if refused is not None:
+                return refused
             await self.open()
             return None
         if isinstance(decision, DataComplete):
@@ -342,7 +374,9 @@ class Connection:
         sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = decision.recipient.internal
         policy = self.settings.policy
-        reply = await self.lookup(policy.check_recipient, self.client, sender, rcpt)
+        reply = await self.lookup(
+            policy.check_recipient, self.client, sender, rcpt, accepted=len(self.rcpts)
+        )
         if reply.ok and self.settings.lmtp:
             reply = await self.lookup(self.lmtp_local, rcpt)
         if not reply.ok:
@@ -367,23 +401,40 @@ class Connection:
 
         return await asyncio.to_thread(in_thread)
 
-    def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str) -> None:
+    async def check_message(
+        self, check: Callable[[Client, str, list[str]], Reply | None], stage: str
+    ) -> Reply | None:
+        """``smtpd_data_restrictions`` (``check_data``, stage ``DATA``) or
+        ``smtpd_end_of_data_restrictions``: the refusal, logged as Postfix logs it."""
+        mail = self.mail
+        sender = mail.sender.internal if mail and mail.sender else ""
+        recipients = [rcpt.address for rcpt in self.rcpts]
+        reply = await self.lookup(lambda: check(self.client, sender, recipients) or ACCEPT)
+        if reply is ACCEPT:
+            return None
+        if not reply.ok:
+            self._log_reject(stage, reply, sender, recipients[0] if len(recipients) == 1 else None)
+        return reply
+
+    def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str | None) -> None:
         """``NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <...>: ...; from=<...>
         to=<...> proto=ESMTP helo=<...>``, as Postfix's smtpd logs it (and fail2ban reads
-        it). The queue file does not exist before DATA here, hence always NOQUEUE."""
+        it); ``to=`` only with one recipient. The queue file does not exist before DATA
+        here, hence always NOQUEUE."""
         session = self.session
         proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
         helo = f" helo=<{session.helo}>" if session.helo else ""
         status = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
         text = reply.text.replace("\n", " ")
+        to = f" to=<{rcpt}>" if rcpt is not None else ""
         log.info(
-            "NOQUEUE: reject: %s from %s: %s%s; from=<%s> to=<%s> proto=%s%s",
+            "NOQUEUE: reject: %s from %s: %s%s; from=<%s>%s proto=%s%s",
             stage,
             self.namaddr,
             status,
             text,
             sender,
-            rcpt,
+            to,
             proto,
             helo,
         )
@@ -545,7 +596,15 @@ class Connection:
         return message
 
     async def complete(self, count: int, bdat_size: int | None = None) -> Reply | list[Reply]:
-        reply = await self.commit(None if self.settings.lmtp else bdat_size)
+        refused = None
+        policy = self.settings.policy
+        if policy.end_of_data_restrictions and self.error is None:
+            refused = await self.check_message(policy.check_end_of_data, "END-OF-MESSAGE")
+        if refused is not None:
+            await self.discard()
+            reply = refused
+        else:
+            reply = await self.commit(None if self.settings.lmtp else bdat_size)
         self.xforward = {}
         return [reply] * count if self.settings.lmtp else reply
 
@@ -607,3 +666,10 @@ def _commit_after(message: CleanupMessage, chunks: list[bytes]) -> str:
         message.abort()
         raise
     return message.commit()
+
+
+def _escape(data: bytes) -> str:
+    """``data`` as Postfix's escape() writes it in logs: C escapes, octal for the rest."""
+    return "".join(
+        _ESCAPES.get(byte) or (chr(byte) if 32 <= byte < 127 else f"\\{byte:03o}") for byte in data
+    )

@@ -30,6 +30,7 @@ from vmail.servers.streams import StreamListener
 
 __all__ = ["SmtpServer", "client_name", "session_config"]
 
+LINGER = 2.0  # seconds a closed session waits for the client's end (see _linger)
 log = logging.getLogger("vmail.smtpd")
 
 
@@ -101,8 +102,25 @@ class SmtpServer(StreamListener):
                     await writer.drain()
         finally:
             self.connections.discard(conn)
-            await conn.finish()
-            writer.close()
+            try:
+                await conn.finish()
+                await _linger(reader, writer)
+            finally:
+                writer.close()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(conn.settings.timeout):
                     await writer.wait_closed()
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """End our side first, then read and drop what the client still sends, for at most
+    :data:`LINGER` seconds. Closing with unread input makes the kernel answer with a
+    reset, which can destroy the last reply (``221``, ``421 ... too many errors``)
+    before the client reads it; Postfix's clients see a clean end of the connection."""
+    if writer.transport.is_closing() or not writer.can_write_eof():
+        return
+    with contextlib.suppress(Exception):
+        writer.write_eof()
+        async with asyncio.timeout(LINGER):
+            while await reader.read(1 << 16):
+                pass

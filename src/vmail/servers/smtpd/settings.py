@@ -52,6 +52,7 @@ def session_config(config: MainConfig) -> SessionConfig:
         smtpd_recipient_limit=config.get_int("smtpd_recipient_limit"),
         smtpd_hard_error_limit=config.get_int("smtpd_hard_error_limit"),
         smtpd_soft_error_limit=config.get_int("smtpd_soft_error_limit"),
+        smtpd_error_sleep_time=float(config.get_time("smtpd_error_sleep_time")),
         smtpd_junk_command_limit=config.get_int("smtpd_junk_command_limit"),
         smtpd_helo_required=config.get_bool("smtpd_helo_required"),
         smtpd_tls_auth_only=config.get_bool("smtpd_tls_auth_only"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from vmail.core.reply import Reply
-from vmail.protocol.smtp import Decision, RcptTo, ServerSession, SessionConfig
+from vmail.protocol.smtp import Decision, RcptTo, Send, ServerSession, SessionConfig
 
 from .transcript import HOST, drive, talk
 
@@ -143,3 +143,32 @@ def test_decision_pending_pauses_reading_and_bounds_the_buffer() -> None:
     assert session.buffered == 0
     assert events[-1].__class__.__name__ == "Close"
     assert b"421 4.7.0 mail.example.test Error: too much pipelined input" in events[0].data  # type: ignore[attr-defined]
+
+
+def test_improper_pipelining_is_noted_as_postfix_notes_it() -> None:
+    # what Postfix 3.7 logged "improper command pipelining after X" for: input after EHLO,
+    # HELO, DATA, NOOP or VRFY, or after any command of a session without EHLO
+    def noted(*chunks: bytes) -> tuple[str, bytes] | None:
+        session = ServerSession(SessionConfig(myhostname=HOST))
+        drive(session, list(chunks))
+        return session.improper_pipelining
+
+    assert noted(E, M + b"RCPT TO:<x@y>\r\nRSET\r\nMAIL FROM:<a@b>\r\n") is None
+    assert noted(E + b"NOOP\r\n") == ("EHLO", b"NOOP\r\n")
+    assert noted(E, b"NOOP\r\nRSET\r\n") == ("NOOP", b"RSET\r\n")
+    assert noted(E, M, b"RCPT TO:<x@y>\r\n", b"DATA\r\nbody\r\n.\r\n") == (
+        "DATA",
+        b"body\r\n.\r\n",
+    )
+    assert noted(b"HELO x\r\n", M + b"RSET\r\n") == ("MAIL", b"RSET\r\n")
+    assert noted(b"HELO x\r\n", b"FOO\r\nNOOP\r\n") is None  # unknown commands are not
+    long_tail = noted(E + b"NOOP " + b"x" * 300 + b"\r\n")
+    assert long_tail is not None
+    assert len(long_tail[1]) == 100
+
+
+def test_the_tarpit_delays_every_reply_after_the_soft_error_limit() -> None:
+    config = SessionConfig(myhostname=HOST, smtpd_soft_error_limit=2, smtpd_error_sleep_time=1.5)
+    run = drive(ServerSession(config), [E + b"FOO\r\nFOO\r\nFOO\r\nNOOP\r\n"])
+    sends = [e for e in run.events if isinstance(e, Send)]
+    assert [(e.data[:3], e.delay) for e in sends if e.delay] == [(b"500", 1.5), (b"250", 1.5)]
