@@ -67,7 +67,8 @@ class MxResolver(Protocol):
 
 
 class DnsPythonMxResolver:
-    """:class:`MxResolver` over dnspython's stub resolver (``/etc/resolv.conf``)."""
+    """:class:`MxResolver` and :class:`Resolver` over dnspython's stub resolver
+    (``/etc/resolv.conf``): the SMTP client's lookups and smtpd's ``reject_unknown_*``."""
 
     def __init__(self, lifetime: float = 10.0) -> None:
         import dns.resolver
@@ -95,6 +96,21 @@ class DnsPythonMxResolver:
             preference, _, exchange = text.partition(" ")
             records.append(MxRecord(int(preference), exchange.rstrip(".")))
         return records
+
+    def domain_exists(self, domain: str) -> bool | None:
+        """Whether ``domain`` has an MX, A or AAAA record, as Postfix's
+        reject_unknown_*_domain and reject_unknown_helo_hostname ask: False when it
+        does not exist or has none of them, None when DNS failed."""
+        failed = False
+        for rtype in ("MX", "A", "AAAA"):
+            try:
+                if self._query(domain, rtype):
+                    return True
+            except DnsLookupError as e:
+                if not e.temporary:
+                    return False  # NXDOMAIN: the other types cannot exist either
+                failed = True
+        return None if failed else False
 
     def lookup_addresses(self, host: str) -> list[str]:
         found: list[str] = []

@@ -107,3 +107,31 @@ def test_native_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(DnsLookupError) as info:
         native_addresses("nowhere.invalid")
     assert info.value.temporary
+
+
+def test_domain_exists_as_postfixs_reject_unknown_domain_asks() -> None:
+    r = resolver(
+        {
+            ("mx.test", "MX"): ["10 mail.mx.test."],
+            ("a.test", "MX"): [],
+            ("a.test", "A"): ["192.0.2.1"],
+            ("six.test", "MX"): [],
+            ("six.test", "A"): [],
+            ("six.test", "AAAA"): ["2001:db8::1"],
+            ("bare.test", "MX"): [],
+            ("bare.test", "A"): [],
+            ("bare.test", "AAAA"): [],
+            ("down.test", "MX"): dns.exception.Timeout,
+            ("down.test", "A"): dns.exception.Timeout,
+            ("down.test", "AAAA"): dns.exception.Timeout,
+            ("half.test", "MX"): dns.exception.Timeout,
+            ("half.test", "A"): ["192.0.2.2"],
+        }
+    )
+    assert r.domain_exists("mx.test") is True
+    assert r.domain_exists("a.test") is True
+    assert r.domain_exists("six.test") is True
+    assert r.domain_exists("bare.test") is False  # exists, but no record mail can use
+    assert r.domain_exists("nx.test") is False
+    assert r.domain_exists("down.test") is None
+    assert r.domain_exists("half.test") is True

@@ -17,6 +17,7 @@ and recipient checks see the recipient only when there is exactly one (as Postfi
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -29,6 +30,7 @@ from vmail.policy.access import Action, address_keys, client_keys, domain_keys, 
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
 from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
 from vmail.policy.senderlogin import SenderLogins
+from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
@@ -61,6 +63,7 @@ class Client:
     helo: str | None = None
     sasl_username: str | None = None
     improper_pipelining: bool = False  # for reject_unauth_pipelining
+    reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
 
 
 class RejectedError(Exception):
@@ -320,6 +323,15 @@ class RecipientPolicy:
             if not state.sender:
                 return DUNNO
             return self._unknown_domain(state, state.sender, SENDER)
+        if name in _HELO_SYNTAX:
+            return self._helo_syntax(state, _HELO_SYNTAX[name])
+        if name in ("reject_unknown_helo_hostname", "reject_unknown_hostname"):
+            return self._unknown_helo(state)
+        if name in ("reject_unknown_client_hostname", "reject_unknown_client"):
+            return self._unknown_client(state, state.client.name, "4.7.25", "hostname")
+        if name == "reject_unknown_reverse_client_hostname":
+            reverse = state.client.reverse_name or state.client.name
+            return self._unknown_client(state, reverse, "4.7.1", "reverse hostname")
         if name in LOGIN_RESTRICTIONS:
             return self._sender_login(state, name)
         if name in _IGNORED_AT_RCPT:
@@ -496,6 +508,56 @@ class RecipientPolicy:
             return DUNNO
         return self._reject(state, self.code["unknown_address_reject_code"], dsn, message)
 
+    def _helo_syntax(self, state: _State, fqdn: bool) -> str:
+        """Postfix's reject_invalid_helo_hostname (``fqdn`` False) and
+        reject_non_fqdn_helo_hostname: an address literal must hold a valid address, a
+        name (one trailing dot dropped) must be a valid host name, or for the first an IP
+        address too; the second also wants a dot."""
+        helo = state.client.helo
+        if helo is None:
+            return DUNNO
+        prefix = f"<{helo}>: {HELO} rejected:"
+        if helo.startswith("["):
+            if valid_address_literal(helo):
+                return DUNNO
+            code = self.code["invalid_hostname_reject_code"]
+            return self._reject(state, code, "5.5.2", f"{prefix} invalid ip address")
+        name = helo[:-1] if len(helo) > 1 and helo.endswith(".") else helo
+        if fqdn:
+            if valid_hostname(name) and "." in name:
+                return DUNNO
+            code = self.code["non_fqdn_reject_code"]
+            return self._reject(state, code, "5.5.2", f"{prefix} need fully-qualified hostname")
+        if valid_hostname(name) or _is_ip_address(name):
+            return DUNNO
+        code = self.code["invalid_hostname_reject_code"]
+        return self._reject(state, code, "5.5.2", f"{prefix} Invalid name")
+
+    def _unknown_helo(self, state: _State) -> str:
+        """Postfix's reject_unknown_helo_hostname: the HELO name has no A, AAAA or MX
+        record (address literals are not looked up)."""
+        helo = state.client.helo
+        if helo is None or helo.startswith("[") or self.dns is None:
+            return DUNNO
+        may_block()  # a DNS query: not on smtpd's event loop
+        exists = self.dns.domain_exists(helo.rstrip("."))
+        if exists:
+            return DUNNO
+        message = f"<{helo}>: {HELO} rejected: Host not found"
+        if exists is None:
+            self._defer_if_permit(state, message, "4.7.1")
+            return DUNNO
+        return self._reject(state, self.code["unknown_hostname_reject_code"], "4.7.1", message)
+
+    def _unknown_client(self, state: _State, name: str, dsn: str, what: str) -> str:
+        """Postfix's reject_unknown_client_hostname (the name smtpd verified) and
+        reject_unknown_reverse_client_hostname (any reverse name): ``unknown`` fails."""
+        if name and name != "unknown":
+            return DUNNO
+        address = state.client.address
+        text = f"{CLIENT} rejected: cannot find your {what}, [{address}]"
+        return self._reject(state, self.code["unknown_client_reject_code"], dsn, text)
+
     def _check_access(self, state: _State, restriction: str, spec: str) -> str:
         kind = restriction[len("check_") : -len("_access")]
         try:
@@ -613,6 +675,14 @@ class RecipientPolicy:
         raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
 
 
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _log_warnings(state: _State) -> None:
     """Log what a decision found wrong on its way (see :meth:`RecipientPolicy._warn`)."""
     for message, args in state.warnings:
@@ -657,6 +727,9 @@ _CODES = (
     "unknown_virtual_mailbox_reject_code",
     "unknown_relay_recipient_reject_code",
     "multi_recipient_bounce_reject_code",
+    "invalid_hostname_reject_code",
+    "unknown_hostname_reject_code",
+    "unknown_client_reject_code",
 )
 
 _NEEDS_RECIPIENT = {
@@ -675,14 +748,17 @@ _NEEDS_TABLE = {
     "check_helo_access",
 }
 
+# restriction -> whether it wants a fully-qualified name (else: a valid one)
+_HELO_SYNTAX = {
+    "reject_invalid_helo_hostname": False,
+    "reject_invalid_hostname": False,  # the names before Postfix 2.3
+    "reject_non_fqdn_helo_hostname": True,
+    "reject_non_fqdn_hostname": True,
+}
+
 _IGNORED_AT_RCPT = {
     "permit_tls_clientcerts",
     "permit_tls_all_clientcerts",
-    "reject_invalid_helo_hostname",
-    "reject_non_fqdn_helo_hostname",
-    "reject_unknown_helo_hostname",
-    "reject_unknown_client_hostname",
-    "reject_unknown_reverse_client_hostname",
     "reject_unverified_recipient",
     "reject_unverified_sender",
 }

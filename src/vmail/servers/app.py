@@ -91,6 +91,7 @@ from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
 from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
+from vmail.dns import DnsPythonMxResolver
 from vmail.qmgr import QueueManager
 from vmail.qmgr.agents import build_agents, close_agents
 from vmail.queue import Spool
@@ -174,7 +175,7 @@ class MailSystem:
         """
         config = MainConfig.load(self.config_dir).validate()
         master = MasterConfig.load(self.config_dir).validate()
-        router = Router(config)
+        router = Router(config, dns=DnsPythonMxResolver())  # reject_unknown_* restrictions
         spool = Spool.from_config(config)
         spool.create()
         if self.owner is not None:

@@ -295,3 +295,54 @@ def test_multi_recipient_bounce_at_rcpt(tmp_path: Path) -> None:
         "550 5.5.3 <b@example.com>: Recipient address rejected: Multi-recipient bounce"
     )
     assert policy.check_recipient(INSIDE, "s@example.org", "b@example.com", accepted=1).ok
+
+
+@pytest.mark.parametrize(
+    ("helo", "reply"),
+    [  # as Postfix 3.7 answered for the same HELO names
+        ("mail.example.org", "250 2.1.5 Ok"),
+        ("host.example.", "250 2.1.5 Ok"),
+        ("a_b.example", "250 2.1.5 Ok"),
+        ("[192.0.2.1]", "250 2.1.5 Ok"),
+        ("[IPv6:::1]", "250 2.1.5 Ok"),
+        ("a_b!", "501 5.5.2 <a_b!>: Helo command rejected: Invalid name"),
+        ("-host.example", "501 5.5.2 <-host.example>: Helo command rejected: Invalid name"),
+        ("a..b", "501 5.5.2 <a..b>: Helo command rejected: Invalid name"),
+        ("m\u00e4il.example", "501 5.5.2 <m\u00e4il.example>: Helo command rejected: Invalid name"),
+        ("[1.2.3.400]", "501 5.5.2 <[1.2.3.400]>: Helo command rejected: invalid ip address"),
+        ("nodots", "504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"),
+        ("1.2.3.4", "504 5.5.2 <1.2.3.4>: Helo command rejected: need fully-qualified hostname"),
+    ],
+)
+def test_helo_hostname_syntax(tmp_path: Path, helo: str, reply: str) -> None:
+    main_cf = (
+        "smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname\n"
+    )
+    client = Client(INSIDE.address, INSIDE.name, helo)
+    assert _reply(tmp_path, main_cf, "a@example.com", client) == reply
+
+
+def test_unknown_helo_and_client_hostnames(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        "smtpd_helo_restrictions = reject_unknown_helo_hostname\n"
+        "smtpd_client_restrictions = reject_unknown_reverse_client_hostname\n"
+        "smtpd_recipient_restrictions = reject_unknown_client_hostname, permit\n",
+    ).policy
+
+    def check(helo: str, name: str = "mx.example", reverse: str | None = None) -> str:
+        client = Client("192.0.2.9", name, helo, reverse_name=reverse)
+        return str(policy.check_recipient(client, "s@example.org", "root@mail.example.net"))
+
+    assert check("exists.example") == "250 2.1.5 Ok"
+    assert check("[192.0.2.9]") == "250 2.1.5 Ok"  # literals are not looked up
+    assert check("nx.example") == ("450 4.7.1 <nx.example>: Helo command rejected: Host not found")
+    assert check("broken.example") == (  # DNS failed: defer_if_permit
+        "450 4.7.1 <broken.example>: Helo command rejected: Host not found"
+    )
+    assert check("exists.example", "unknown", "ptr.example") == (
+        "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.9]"
+    )
+    assert check("exists.example", "unknown") == (
+        "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]"
+    )

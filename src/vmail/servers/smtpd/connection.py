@@ -84,16 +84,21 @@ ACCEPT = Reply(250, "2.0.0", "Ok")  # no restriction refused the message
 _ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
-async def client_name(address: str, timeout: float = 5.0) -> str:
-    """The forward-confirmed reverse name of ``address``, else ``unknown`` (as Postfix)."""
+async def client_names(address: str, timeout: float = 5.0) -> tuple[str, str]:
+    """Postfix's two client names: the forward-confirmed reverse name and the reverse
+    (PTR) name alone, each ``unknown`` when there is none."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
             name, _ = await loop.getnameinfo((address, 0), socket.NI_NAMEREQD)
+    except (OSError, TimeoutError):
+        return "unknown", "unknown"
+    try:
+        async with asyncio.timeout(timeout):
             infos = await loop.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
     except (OSError, TimeoutError):
-        return "unknown"
-    return name if any(info[4][0] == address for info in infos) else "unknown"
+        return "unknown", name
+    return (name if any(info[4][0] == address for info in infos) else "unknown"), name
 
 
 def _printable(text: str, limit: int = 100) -> str:
@@ -124,6 +129,7 @@ class Connection:
         self.port = str(peer[1])
         self.local_address = str(sock[0])
         self.name = "unknown"
+        self.reverse_name = "unknown"
         self.counted = False
         self.connected = False  # "connect from" was logged: "disconnect from" will be
         self.pipelining_logged = False
@@ -164,7 +170,7 @@ class Connection:
     async def run(self) -> None:
         server, settings = self.server, self.settings
         if server.peername_lookup:
-            self.name = await client_name(self.address)
+            self.name, self.reverse_name = await client_names(self.address)
         log.info("connect from %s", self.namaddr)
         self.connected = True
         self.counted = True
@@ -309,8 +315,14 @@ class Connection:
 
     @property
     def client(self) -> Client:
-        pipelining = self.session.improper_pipelining is not None
-        return Client(self.address, self.name, self.session.helo, self.sasl_username, pipelining)
+        return Client(
+            self.address,
+            self.name,
+            self.session.helo,
+            self.sasl_username,
+            improper_pipelining=self.session.improper_pipelining is not None,
+            reverse_name=self.reverse_name,
+        )
 
     def _log_improper_pipelining(self) -> None:
         """Postfix's line for the first improper pipelining (fail2ban reads it too)."""
@@ -517,6 +529,9 @@ class Connection:
             self.address = attrs["ADDR"] or "unknown"
         if "NAME" in attrs:
             self.name = attrs["NAME"] or "unknown"
+            self.reverse_name = self.name
+        if "REVERSE_NAME" in attrs:
+            self.reverse_name = attrs["REVERSE_NAME"] or "unknown"
         if "PORT" in attrs:
             self.port = attrs["PORT"] or "0"
         if "LOGIN" in attrs:

@@ -23,12 +23,12 @@ from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.protocol.smtp import SessionConfig
 from vmail.route import Router
-from vmail.servers.smtpd.connection import Connection, client_name
+from vmail.servers.smtpd.connection import Connection, client_names
 from vmail.servers.smtpd.limits import ClientLimits
 from vmail.servers.smtpd.settings import Settings, session_config
 from vmail.servers.streams import StreamListener
 
-__all__ = ["SmtpServer", "client_name", "session_config"]
+__all__ = ["SmtpServer", "client_names", "session_config"]
 
 LINGER = 2.0  # seconds a closed session waits for the client's end (see _linger)
 log = logging.getLogger("vmail.smtpd")
