@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
@@ -39,6 +40,7 @@ from vmail.core.errors import TableError, TemporaryError
 from vmail.core.reply import Reply
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
+from vmail.queue.spool import HOLD
 from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
@@ -76,6 +78,10 @@ class Submission:
     arrival_time: float = field(default_factory=time.time)
     origin: str = "smtp"  # "smtp"; "local" (sendmail, uid in local_uid); "bounce" (notices)
     local_uid: int = 0
+    hold: bool = False  # an access table said HOLD: queue it in hold, not incoming
+    redirect: str | None = None  # ... REDIRECT: this replaces every recipient
+    bcc: tuple[str, ...] = ()  # ... BCC: added recipients
+    prepend: tuple[str, ...] = ()  # ... PREPEND: header lines above Received:
 
     @property
     def protocol(self) -> str:
@@ -156,14 +162,18 @@ class Cleanup:
         )
         self.header_limit = config.get_size("header_size_limit") or 102400
 
-    def expand(self, recipients: Sequence[Rcpt]) -> tuple[Recipient, ...]:
-        """Canonical rewriting, virtual alias expansion and duplicate removal (blocks)."""
+    def expand(
+        self, recipients: Sequence[Rcpt], redirect: str | None = None
+    ) -> tuple[Recipient, ...]:
+        """Canonical rewriting, virtual alias expansion and duplicate removal (blocks).
+        With ``redirect`` (an access table's REDIRECT) each recipient is replaced by that
+        address and keeps its own as the original recipient, as in Postfix."""
         out: list[Recipient] = []
         seen: set[tuple[str, tuple[str, ...], str, str]] = set()
         with self.router.resolver.message_cache():
             for rcpt in recipients:
                 try:
-                    given = Address.from_internal(rcpt.address)
+                    given = Address.from_internal(redirect or rcpt.address)
                     rewritten = self.router.canonical.rewrite(given)
                     finals = self.router.expander.expand(rewritten).recipients
                 except AliasExpansionError as e:
@@ -195,7 +205,9 @@ class Cleanup:
             client["sasl_username"] = sub.sasl_username
         envelope = Envelope(
             sender=sub.sender,
-            recipients=self.expand(sub.recipients),
+            recipients=self.expand(
+                [*sub.recipients, *(Rcpt(address) for address in sub.bcc)], sub.redirect
+            ),
             arrival_time=sub.arrival_time,
             client=client,
             envid=sub.envid,
@@ -208,10 +220,11 @@ class Cleanup:
             headers = MissingHeaders(
                 sub.sender, sub.arrival_time, writer.planned_id, self.myhostname, self.header_limit
             )
-        message = CleanupMessage(writer, self.on_commit, headers)
+        hold_dir = self.spool.queue_dir(HOLD) if sub.hold else None
+        message = CleanupMessage(writer, self.on_commit, headers, hold_dir)
         try:
             header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
-            writer.write(header)
+            writer.write("".join(f"{line}\r\n" for line in sub.prepend).encode() + header)
         except BaseException:
             writer.abort()
             raise
@@ -362,9 +375,11 @@ class CleanupMessage:
         writer: QueueWriter,
         on_commit: Callable[[QueueId], None] | None = None,
         headers: MissingHeaders | None = None,
+        hold_dir: Path | None = None,
     ) -> None:
         self._writer = writer
-        self._on_commit = on_commit
+        self._on_commit = on_commit if hold_dir is None else None  # held: not for qmgr
+        self._hold_dir = hold_dir
         self._headers = headers
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
@@ -385,7 +400,7 @@ class CleanupMessage:
                 if rest:
                     self._peek.feed(rest)
                     self._writer.write(rest)
-            self.queue_id = self._writer.commit()
+            self.queue_id = self._writer.commit(self._hold_dir)
         except BaseException:
             self._writer.abort()
             raise

@@ -66,6 +66,18 @@ class Client:
     reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
 
 
+@dataclass(frozen=True)
+class MessageAction:
+    """An access table action that does not decide the command: ``verb`` is ``hold``,
+    ``discard``, ``redirect``, ``bcc``, ``prepend``, ``warn`` or ``info``; ``text`` what
+    Postfix logs for it (``<a@b>: Sender address triggers HOLD action``); ``argument``
+    the address (REDIRECT, BCC) or header (PREPEND)."""
+
+    verb: str
+    text: str
+    argument: str = ""
+
+
 class RejectedError(Exception):
     """Stops evaluation: the request gets ``reply``."""
 
@@ -97,6 +109,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
     resolutions: dict[str, Resolution] = field(default_factory=dict)
     warnings: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    actions: list[MessageAction] = field(default_factory=list)
 
 
 class RecipientPolicy:
@@ -146,13 +159,18 @@ class RecipientPolicy:
         trace: Trace | None = None,
         *,
         accepted: int = 0,
+        actions: list[MessageAction] | None = None,
     ) -> Reply:
         """The reply to ``RCPT TO:<recipient>`` (recipient as given, without brackets);
-        ``accepted`` recipients of the transaction came before it."""
+        ``accepted`` recipients of the transaction came before it. Access table actions
+        that apply to the message (HOLD, DISCARD, REDIRECT, BCC, PREPEND) or only log
+        (WARN, INFO) are added to ``actions``."""
         state = _State(client, sender, recipient, trace, recipient_count=accepted)
         if not recipient:
             return Reply(501, "5.1.3", "Bad recipient address syntax")
         reply = self._evaluate(state, recipient)
+        if actions is not None:
+            actions.extend(state.actions)
         # logged once the decision is complete: smtpd may start it inline and, when a
         # lookup would wait (WouldBlockError), run it again in a thread
         _log_warnings(state)
@@ -610,10 +628,23 @@ class RecipientPolicy:
         verb = action.verb
         if verb == "OK":
             return OK
-        if verb in ("DUNNO", "HOLD", "PREPEND", "REDIRECT", "FILTER", "WARN", "INFO", "BCC"):
+        if verb in ("HOLD", "DISCARD"):  # the whole message; DISCARD also ends the list
+            what = action.text or f"triggers {verb} action"
+            state.actions.append(MessageAction(verb.lower(), f"<{name}>: {reply_class} {what}"))
+            return OK if verb == "DISCARD" else DUNNO
+        if verb in ("WARN", "INFO"):  # only logged
+            text = action.text or f"<{name}>: {reply_class} triggers {verb} action"
+            state.actions.append(MessageAction(verb.lower(), text))
             return DUNNO
-        if verb == "DISCARD":
-            return OK
+        if verb in ("REDIRECT", "BCC") and action.text:  # another recipient for the message
+            text = f"<{name}>: {reply_class} triggers {verb} {action.text}"
+            state.actions.append(MessageAction(verb.lower(), text, action.text))
+            return DUNNO
+        if verb == "PREPEND" and action.text:  # a header for the message (not logged)
+            state.actions.append(MessageAction("prepend", "", action.text))
+            return DUNNO
+        if verb in ("DUNNO", "PREPEND", "REDIRECT", "FILTER", "BCC"):
+            return DUNNO
         if verb == "REJECT":
             return self._reject(
                 state,

@@ -309,14 +309,16 @@ class QueueWriter:
         self.size += len(chunk)
         self._crc = zlib.crc32(chunk, self._crc)
 
-    def commit(self) -> QueueId:
+    def commit(self, into: Path | None = None) -> QueueId:
         """Make the message durable and return its queue ID (blocks: fsync twice).
 
         The ID is :attr:`planned_id` unless that name is taken in ``incoming``.
 
-        When this returns, the file is under its final name in ``incoming`` and both the
-        file and the directory entry are on stable storage.
+        When this returns, the file is under its final name in ``incoming`` (or in the
+        queue directory ``into``: ``hold`` for a HOLD action) and both the file and the
+        directory entry are on stable storage.
         """
+        target = into or self.incoming
         fd = self._fd
         if fd is None:
             raise ValueError("queue file is closed")
@@ -332,7 +334,7 @@ class QueueWriter:
             inode = os.fstat(fd).st_ino
             queue_id = self.planned_id
             while True:
-                final = self.incoming / queue_id
+                final = target / queue_id
                 try:
                     os.link(self.temp_path, final)
                     break
@@ -343,7 +345,7 @@ class QueueWriter:
             self._fault("unlink")
             # needed: the name must survive a power loss before SMTP says 250 (shared
             # with the other sessions committing now; the unlink rides along for free)
-            fsync_dir(self.incoming)
+            fsync_dir(target)
             self._fault("fsync-dir")
         except OSError as e:
             self._discard(final)

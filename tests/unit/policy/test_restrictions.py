@@ -9,7 +9,7 @@ import pytest
 from tests.routing_helpers import BASE, INSIDE, OUTSIDE
 from vmail.config import MainConfig
 from vmail.core.errors import TableError
-from vmail.policy.restrictions import Client
+from vmail.policy.restrictions import Client, MessageAction
 from vmail.route import Router
 from vmail.tables import Table
 from vmail.tables.memo import LookupMemo, WouldBlockError
@@ -346,3 +346,39 @@ def test_unknown_helo_and_client_hostnames(tmp_path: Path) -> None:
     assert check("exists.example", "unknown") == (
         "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]"
     )
+
+
+def test_access_actions_for_the_message_and_the_log(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        "smtpd_recipient_restrictions = check_sender_access inline:{ {h@example.org=HOLD},"
+        " {d@example.org=DISCARD}, {w@example.org=WARN watch it}, {i@example.org=INFO},"
+        " {r@example.org=REDIRECT x@example.com}, {p@example.org=PREPEND X-Tag: one} },"
+        " reject\n",
+    ).policy
+
+    def actions(sender: str) -> tuple[str, list[MessageAction]]:
+        found: list[MessageAction] = []
+        reply = policy.check_recipient(INSIDE, sender, "root@mail.example.net", actions=found)
+        return str(reply)[:3], found
+
+    assert actions("h@example.org") == (
+        "554",  # HOLD goes on to the next restriction
+        [MessageAction("hold", "<h@example.org>: Sender address triggers HOLD action")],
+    )
+    assert actions("d@example.org") == (  # DISCARD ends the list, as OK does
+        "250",
+        [MessageAction("discard", "<d@example.org>: Sender address triggers DISCARD action")],
+    )
+    assert actions("w@example.org") == ("554", [MessageAction("warn", "watch it")])
+    assert actions("i@example.org")[1] == [
+        MessageAction("info", "<i@example.org>: Sender address triggers INFO action")
+    ]
+    assert actions("r@example.org")[1] == [
+        MessageAction(
+            "redirect",
+            "<r@example.org>: Sender address triggers REDIRECT x@example.com",
+            "x@example.com",
+        )
+    ]
+    assert actions("p@example.org")[1] == [MessageAction("prepend", "", "X-Tag: one")]

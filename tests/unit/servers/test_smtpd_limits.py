@@ -14,6 +14,8 @@ import pytest
 
 from tests.unit.servers.helpers import MESSAGE, queued, serve, setup
 from vmail.cleanup import Cleanup
+from vmail.queue import Spool
+from vmail.route import Router
 from vmail.servers.smtpd import SmtpServer
 
 NO_EXCEPTIONS = "smtpd_client_event_limit_exceptions =\n"
@@ -337,15 +339,22 @@ def test_sessions_are_logged_as_postfix_logs_them(
     ]
 
 
+def logged_setup(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, main_cf: str
+) -> tuple[Router, Spool]:
+    """A server for the local client, whose log lines the test reads."""
+    caplog.set_level(logging.INFO, logger="vmail")
+    return setup(tmp_path, "mynetworks = 127.0.0.0/8\n" + main_cf)
+
+
 def test_data_and_end_of_data_restrictions(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # replies and log lines as a private Postfix 3.7.11 gave them (it logs a queue ID
     # where vmail, which opens the queue file later, logs NOQUEUE)
-    caplog.set_level(logging.INFO, logger="vmail")
-    router, spool = setup(
+    router, spool = logged_setup(
         tmp_path,
-        "mynetworks = 127.0.0.0/8\n"
+        caplog,
         "smtpd_data_restrictions = reject_multi_recipient_bounce\n"
         "smtpd_end_of_data_restrictions = check_sender_access inline:{ {eod@b.example=REJECT no} }\n",
     )
@@ -418,3 +427,70 @@ def test_a_client_that_keeps_sending_after_421_sees_the_reply_and_a_clean_end(
 
     received = serve(router, spool, client)
     assert received.endswith(b"421 4.7.0 mail.example.net Error: too many errors\r\n")
+
+
+def test_hold_discard_warn_and_info_actions(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Postfix 3.7.11 logged the same lines (with its queue ID for the later recipients)
+    router, spool = logged_setup(
+        tmp_path,
+        caplog,
+        "smtpd_sender_restrictions = check_sender_access inline:{ {hold@b.example=HOLD},"
+        " {dis@b.example=DISCARD gone}, {warn@b.example=WARN careful} }\n",
+    )
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        replies = []
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo("a")
+            for sender in ("hold@b.example", "dis@b.example", "warn@b.example"):
+                smtp.mail(sender)
+                smtp.rcpt("alice@example.com")
+                smtp.rcpt("bob@example.com")
+                replies.append(smtp.data(MESSAGE))
+        return replies
+
+    held, discarded, warned = serve(router, spool, client)
+    assert [r[0] for r in (held, discarded, warned)] == [250, 250, 250]
+    assert discarded[1].startswith(b"2.0.0 Ok: queued as ")
+    assert [qf.envelope.sender for qf in queued(spool)] == ["warn@b.example"]
+    [hold_id] = spool.ids("hold")
+    assert held[1] == f"2.0.0 Ok: queued as {hold_id}".encode()
+    assert spool.load("hold", hold_id).envelope.sender == "hold@b.example"
+    actions = [m.split(" from unknown")[0] for m in caplog.messages if m.startswith("NOQUEUE: ")]
+    assert (
+        actions == ["NOQUEUE: hold: RCPT", "NOQUEUE: discard: RCPT"] + ["NOQUEUE: warn: RCPT"] * 2
+    )
+    assert (
+        "NOQUEUE: discard: RCPT from unknown[127.0.0.1]: <dis@b.example>: Sender address gone;"
+        " from=<dis@b.example> to=<alice@example.com> proto=ESMTP helo=<a>" in caplog.messages
+    )
+
+
+def test_redirect_bcc_and_prepend_actions(tmp_path: Path) -> None:
+    # as Postfix 3.7.11: REDIRECT replaces the recipients (each keeps its original),
+    # BCC adds one, PREPEND puts a header above Received:
+    router, spool = setup(
+        tmp_path,
+        "mynetworks = 127.0.0.0/8\n"
+        "smtpd_sender_restrictions = check_sender_access inline:{"
+        " {r@b.example=REDIRECT carol@example.com}, {c@b.example=BCC carol@example.com},"
+        " {p@b.example=PREPEND X-Tag: one} }\n",
+    )
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for sender in ("r@b.example", "c@b.example", "p@b.example"):
+                smtp.sendmail(sender, ["alice@example.com"], MESSAGE)
+
+    serve(router, spool, client)
+    files = {qf.envelope.sender: qf for qf in queued(spool)}
+    redirected = files["r@b.example"].envelope.recipients
+    assert [(r.address, r.original) for r in redirected] == [
+        ("carol@example.com", "alice@example.com")
+    ]
+    copied = files["c@b.example"].envelope.recipients
+    assert [r.address for r in copied] == ["alice@example.com", "carol@example.com"]
+    content = files["p@b.example"].read_content()
+    assert content.startswith(b"X-Tag: one\r\nReceived: from ")

@@ -187,7 +187,7 @@ def test_failing_commit_gives_4xx_and_leaves_no_queue_file(
 ) -> None:
     router, spool = setup(tmp_path)
 
-    def broken_commit(self: QueueWriter) -> str:
+    def broken_commit(self: QueueWriter, into: Path | None = None) -> str:
         raise TemporaryError(Reply(451, "4.3.0", "Error: queue file write error"))
 
     monkeypatch.setattr(QueueWriter, "commit", broken_commit)

@@ -41,7 +41,7 @@ from vmail.cleanup import CleanupMessage, Rcpt, Submission
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
-from vmail.policy.restrictions import Client
+from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
     AuthCredentials,
     Close,
@@ -149,6 +149,12 @@ class Connection:
         self.unwritten: list[bytes] = []  # content for the open queue file, not yet written
         self.unwritten_size = 0
         self.memo = LookupMemo()  # table answers of the current transaction
+        self.hold = False  # an access table said HOLD: the message goes to the hold queue
+        self.discarding = False  # ... said DISCARD: 250, and the message is dropped
+        self.actions_logged: set[str] = set()  # HOLD, DISCARD, REDIRECT: logged once
+        self.redirect: str | None = None  # REDIRECT: every recipient becomes this one
+        self.bcc: list[str] = []  # BCC: more recipients
+        self.prepend: list[str] = []  # PREPEND: headers above Received:
         self.error: Reply | None = None
 
     @property
@@ -376,6 +382,9 @@ class Connection:
             return refused
         self.mail, self.rcpts = decision, []
         self.memo = LookupMemo()
+        self.hold = self.discarding = False
+        self.actions_logged = set()
+        self.redirect, self.bcc, self.prepend = None, [], []
         return None
 
     async def rcpt(self, decision: RcptTo) -> Reply:
@@ -386,9 +395,16 @@ class Connection:
         sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = decision.recipient.internal
         policy = self.settings.policy
+        actions: list[MessageAction] = []
         reply = await self.lookup(
-            policy.check_recipient, self.client, sender, rcpt, accepted=len(self.rcpts)
+            policy.check_recipient,
+            self.client,
+            sender,
+            rcpt,
+            accepted=len(self.rcpts),
+            actions=actions,
         )
+        self._take_actions(actions, sender, rcpt)
         if reply.ok and self.settings.lmtp:
             reply = await self.lookup(self.lmtp_local, rcpt)
         if not reply.ok:
@@ -428,22 +444,47 @@ class Connection:
             self._log_reject(stage, reply, sender, recipients[0] if len(recipients) == 1 else None)
         return reply
 
+    def _take_actions(self, actions: list[MessageAction], sender: str, rcpt: str) -> None:
+        """Access table actions of one RCPT decision, as Postfix's smtpd takes them: HOLD,
+        DISCARD and REDIRECT mark the message (logged once per transaction), BCC adds a
+        recipient, PREPEND a header, WARN and INFO are only logged."""
+        for action in actions:
+            verb = action.verb
+            if verb == "prepend":
+                if action.argument not in self.prepend:
+                    self.prepend.append(action.argument)
+                continue
+            if verb in ("hold", "discard", "redirect"):
+                if verb in self.actions_logged:
+                    continue
+                self.actions_logged.add(verb)
+                self.hold = self.hold or verb == "hold"
+                self.discarding = self.discarding or verb == "discard"
+                self.redirect = action.argument or self.redirect
+            elif verb == "bcc" and action.argument not in self.bcc:
+                self.bcc.append(action.argument)
+            self._log_action(verb, "RCPT", action.text, sender, rcpt)
+
     def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str | None) -> None:
         """``NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <...>: ...; from=<...>
         to=<...> proto=ESMTP helo=<...>``, as Postfix's smtpd logs it (and fail2ban reads
-        it); ``to=`` only with one recipient. The queue file does not exist before DATA
-        here, hence always NOQUEUE."""
+        it); ``to=`` only with one recipient."""
+        status = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
+        self._log_action("reject", stage, status + reply.text.replace("\n", " "), sender, rcpt)
+
+    def _log_action(self, verb: str, stage: str, text: str, sender: str, rcpt: str | None) -> None:
+        """``NOQUEUE: VERB: STAGE from NAME[ADDR]: TEXT; from=<...> to=<...> proto=...
+        helo=<...>``. The queue file does not exist before DATA here, hence always
+        NOQUEUE (Postfix names the queue file it opened at the first recipient)."""
         session = self.session
         proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
         helo = f" helo=<{session.helo}>" if session.helo else ""
-        status = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
-        text = reply.text.replace("\n", " ")
         to = f" to=<{rcpt}>" if rcpt is not None else ""
         log.info(
-            "NOQUEUE: reject: %s from %s: %s%s; from=<%s>%s proto=%s%s",
+            "NOQUEUE: %s: %s from %s: %s; from=<%s>%s proto=%s%s",
+            verb,
             stage,
             self.namaddr,
-            status,
             text,
             sender,
             to,
@@ -566,6 +607,10 @@ class Connection:
             envid=(params.envid or "") if params else "",
             ret=(params.ret or "") if params else "",
             attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
+            hold=self.hold,
+            redirect=self.redirect,
+            bcc=tuple(self.bcc),
+            prepend=tuple(self.prepend),
         )
         self.pending, self.held, self.held_size = sub, [], 0
 
@@ -630,7 +675,10 @@ class Connection:
         sub, held = self.pending, self.held
         self.pending, self.held, self.held_size = None, [], 0
         try:
-            if sub is not None:
+            if self.discarding and (sub is not None or message is not None):
+                self.unwritten, self.unwritten_size = [], 0
+                queue_id = await asyncio.to_thread(self.memo.run, self._discarded, sub, message)
+            elif sub is not None:
                 cleanup = self.settings.cleanup
                 queue_id = await asyncio.to_thread(self.memo.run, cleanup.store, sub, held)
             elif message is not None:
@@ -649,6 +697,15 @@ class Connection:
         if bdat_size is not None:
             return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
         return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+    def _discarded(self, sub: Submission | None, message: CleanupMessage | None) -> str:
+        """A DISCARD action's message: dropped, under the ID it would have had (blocks;
+        Postfix's cleanup too opens the queue file and then drops it)."""
+        if message is None:
+            assert sub is not None
+            message = self.settings.cleanup.open(sub)
+        message.abort()
+        return message.queue_id
 
     async def discard(self) -> None:
         """Drop the message being written, if any."""
