@@ -32,12 +32,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
-from vmail.core.errors import TableError, TemporaryError
+from vmail.core.errors import PermanentError, TableError, TemporaryError
+from vmail.core.headersection import HeaderSection
 from vmail.core.reply import Reply
+from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks, HeaderFilter
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
@@ -161,6 +164,7 @@ class Cleanup:
             "always_add_missing_headers"
         )
         self.header_limit = config.get_size("header_size_limit") or 102400
+        self.header_checks = HeaderChecks(router.context.maps("header_checks"))
 
     def expand(
         self, recipients: Sequence[Rcpt], redirect: str | None = None
@@ -220,8 +224,16 @@ class Cleanup:
             headers = MissingHeaders(
                 sub.sender, sub.arrival_time, writer.planned_id, self.myhostname, self.header_limit
             )
-        hold_dir = self.spool.queue_dir(HOLD) if sub.hold else None
-        message = CleanupMessage(writer, self.on_commit, headers, hold_dir)
+        checks = None
+        if self.header_checks and sub.origin != "bounce":
+            checks = HeaderFilter(
+                self.header_checks, self.header_limit, partial(_report, writer.planned_id, sub)
+            )
+        message = CleanupMessage(
+            writer, self.on_commit, headers, self.spool.queue_dir(HOLD), checks
+        )
+        if sub.hold:
+            message.hold()
         try:
             header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
             writer.write("".join(f"{line}\r\n" for line in sub.prepend).encode() + header)
@@ -280,7 +292,34 @@ class HeaderPeek:
         return _FOLD.sub(b" ", found.group(1)).strip().decode("utf-8", "replace")
 
 
-class MissingHeaders:
+def _report(queue_id: str, sub: Submission, header: str, action: HeaderAction) -> None:
+    """Postfix's cleanup line for a header_checks action: ``ID: reject: header Subject: x
+    from NAME[ADDR]; from=<...> to=<...> proto=ESMTP helo=<...>: 5.7.1 text``."""
+    if action.verb not in KNOWN:
+        log.warning("%s: header_checks: unsupported action %s", queue_id, action.verb)
+        return
+    if action.verb == "IGNORE":
+        return  # not logged by Postfix either
+    verb = "warning" if action.verb == "WARN" else action.verb.lower()
+    to = f" to=<{sub.recipients[0].address}>" if sub.recipients else ""
+    helo = f" helo=<{sub.helo}>" if sub.helo else ""
+    text = " ".join(action.reject_reply()) if action.verb == "REJECT" else action.text
+    log.info(
+        "%s: %s: header %s from %s[%s]; from=<%s>%s proto=%s%s%s",
+        queue_id,
+        verb,
+        header.replace("\n", "?"),  # as Postfix's printable() shows the line break
+        sub.client_name,
+        sub.client_address,
+        sub.sender,
+        to,
+        sub.protocol,
+        helo,
+        f": {text}" if text else "",
+    )
+
+
+class MissingHeaders(HeaderSection):
     """Streams the content, appending missing Message-Id:/Date:/From: at the header's end.
 
     Header lines pass through as they complete; only an incomplete line is held, and a
@@ -291,51 +330,31 @@ class MissingHeaders:
     def __init__(
         self, sender: str, arrival_time: float, queue_id: str, myhostname: str, limit: int
     ) -> None:
+        super().__init__(limit)
         self.sender = sender
         self.arrival_time = arrival_time
         self.queue_id = queue_id
         self.myhostname = myhostname
-        self.limit = limit
         self.seen: set[str] = set()
-        self._partial = b""
-        self._in_header = True
         self._any_header = False
 
-    def feed(self, chunk: bytes) -> bytes:
-        """The bytes to write now for ``chunk``."""
-        if not self._in_header:
-            return chunk
-        data = self._partial + chunk
-        out: list[bytes] = []
-        start = 0
-        while self._in_header:
-            nl = data.find(b"\n", start)
-            if nl < 0:
-                break
-            line = data[start : nl + 1]
-            if not self._header_line(line):
-                out.append(self.added())
-                self._in_header = False
-                break
-            out.append(line)
-            start = nl + 1
-        rest = data[start:]
-        if self._in_header and len(rest) > self.limit:
-            out.append(self.added())
-            self._in_header = False
-        if self._in_header:
-            self._partial = rest
-        else:
-            self._partial = b""
-            out.append(rest)
-        return b"".join(out)
+    def header_line(self, line: bytes, out: list[bytes]) -> bool:
+        if not self._header_line(line):
+            self.end(out)
+            return False
+        out.append(line)
+        return True
+
+    def end(self, out: list[bytes]) -> None:
+        out.append(self.added())
+        self.in_header = False
 
     def finish(self) -> bytes:
         """What is left at the end of the content."""
-        if not self._in_header:
+        if not self.in_header:
             return b""
-        self._in_header = False
-        partial, self._partial = self._partial, b""
+        self.in_header = False
+        partial = self.take_partial()
         if partial and self._header_line(partial + b"\r\n"):
             return partial + b"\r\n" + self.added()
         return self.added() + partial
@@ -376,16 +395,31 @@ class CleanupMessage:
         on_commit: Callable[[QueueId], None] | None = None,
         headers: MissingHeaders | None = None,
         hold_dir: Path | None = None,
+        checks: HeaderFilter | None = None,
     ) -> None:
         self._writer = writer
-        self._on_commit = on_commit if hold_dir is None else None  # held: not for qmgr
-        self._hold_dir = hold_dir
+        self._on_commit = on_commit
+        self._hold_dir = hold_dir  # the hold queue: HOLD said by an access table or header
+        self._hold = False  # an access table said HOLD (header_checks may say so later)
         self._headers = headers
+        self._checks = checks
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
 
+    def hold(self) -> None:
+        """Queue the message in ``hold`` when it is committed."""
+        self._hold = True
+
     def write(self, chunk: bytes) -> None:
         """Append content (CRLF line ends, dot-unstuffed) (blocks)."""
+        if self._checks is not None:
+            try:
+                chunk = self._checks.feed(chunk)
+            except TableError as e:
+                raise TemporaryError(LOOKUP_ERROR) from e
+        self._append(chunk)
+
+    def _append(self, chunk: bytes) -> None:
         if self._headers is not None:
             chunk = self._headers.feed(chunk)
         if chunk:
@@ -393,19 +427,35 @@ class CleanupMessage:
             self._writer.write(chunk)
 
     def commit(self) -> QueueId:
-        """Make the queue file durable and return its ID (blocks); TemporaryError on failure."""
+        """Make the queue file durable and return its ID (blocks); TemporaryError on
+        failure, PermanentError when header_checks said REJECT. A message header_checks
+        DISCARDed is dropped and its ID returned as if it was queued."""
         try:
+            outcome = None
+            if self._checks is not None:
+                try:
+                    self._append(self._checks.finish())
+                except TableError as e:
+                    raise TemporaryError(LOOKUP_ERROR) from e
+                outcome = self._checks.outcome
+            if outcome is not None and outcome.verb == "REJECT":
+                dsn, text = outcome.reject_reply()
+                raise PermanentError(Reply(550, dsn, text))
+            if outcome is not None and outcome.verb == "DISCARD":
+                self._writer.abort()
+                return self.queue_id
             if self._headers is not None:
                 rest = self._headers.finish()
                 if rest:
                     self._peek.feed(rest)
                     self._writer.write(rest)
-            self.queue_id = self._writer.commit(self._hold_dir)
+            held = self._hold or (outcome is not None and outcome.verb == "HOLD")
+            self.queue_id = self._writer.commit(self._hold_dir if held else None)
         except BaseException:
             self._writer.abort()
             raise
         log.info(qlog.message_id(self.queue_id, self._peek.message_id()))
-        if self._on_commit is not None:
+        if self._on_commit is not None and not held:  # held mail is not for qmgr
             self._on_commit(self.queue_id)
         return self.queue_id
 

@@ -494,3 +494,39 @@ def test_redirect_bcc_and_prepend_actions(tmp_path: Path) -> None:
     assert [r.address for r in copied] == ["alice@example.com", "carol@example.com"]
     content = files["p@b.example"].read_content()
     assert content.startswith(b"X-Tag: one\r\nReceived: from ")
+
+
+def test_header_checks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # replies and log lines as Postfix 3.7.11 gave them for the same rules
+    (tmp_path / "header_checks").write_text(
+        "/^Subject:.*rejectme/ REJECT\n/^Subject:.*holdme/ HOLD\n/^Subject:.*dropme/ DISCARD\n"
+    )
+    router, spool = logged_setup(
+        tmp_path, caplog, f"header_checks = regexp:{tmp_path}/header_checks\n"
+    )
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo("a")
+            replies = []
+            for subject in (b"rejectme", b"holdme", b"dropme", b"fine"):
+                smtp.mail("s@b.example")
+                smtp.rcpt("alice@example.com")
+                replies.append(smtp.data(b"Subject: " + subject + b"\r\n\r\nbody\r\n"))
+            return replies
+
+    rejected, held, dropped, fine = serve(router, spool, client)
+    assert rejected == (550, b"5.7.1 message content rejected")
+    assert [held[0], dropped[0], fine[0]] == [250, 250, 250]
+    [hold_id] = spool.ids("hold")
+    assert held[1].endswith(hold_id.encode())
+    assert [b"Subject: fine\r\n" in qf.read_content() for qf in queued(spool)] == [True]
+    lines = [m.partition(": ")[2] for m in caplog.messages if ": header " in m]
+    assert lines == [
+        "reject: header Subject: rejectme from unknown[127.0.0.1]; from=<s@b.example>"
+        " to=<alice@example.com> proto=ESMTP helo=<a>: 5.7.1 message content rejected",
+        "hold: header Subject: holdme from unknown[127.0.0.1]; from=<s@b.example>"
+        " to=<alice@example.com> proto=ESMTP helo=<a>",
+        "discard: header Subject: dropme from unknown[127.0.0.1]; from=<s@b.example>"
+        " to=<alice@example.com> proto=ESMTP helo=<a>",
+    ]

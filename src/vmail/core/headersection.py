@@ -1,0 +1,61 @@
+"""Streaming a message's header section line by line, whatever the chunking.
+
+:class:`HeaderSection` is the loop that cleanup's header filters share: it hands each
+complete line of the header section to :meth:`HeaderSection.header_line`, keeps an
+incomplete line for the next chunk, and once the section is over (the filter said so, or
+a line grew past ``limit`` bytes, as Postfix's header_size_limit) passes the rest through
+untouched.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class HeaderSection(ABC):
+    """Base of the streaming header filters; subclasses decide per line."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_header = True
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The bytes to write now for ``chunk``."""
+        if not self.in_header:
+            return chunk
+        data = self._partial + chunk
+        out: list[bytes] = []
+        start = 0
+        while self.in_header:
+            nl = data.find(b"\n", start)
+            if nl < 0 or not self.header_line(data[start : nl + 1], out):
+                break
+            start = nl + 1
+        rest = data[start:]
+        if self.in_header and len(rest) + self.held_size() > self.limit:
+            self.end(out)  # an endless line: the rest passes untouched
+        if self.in_header:
+            self._partial = rest
+        else:
+            self._partial = b""
+            out.append(rest)
+        return b"".join(out)
+
+    def take_partial(self) -> bytes:
+        """The incomplete last line held at the end of the content (for ``finish``)."""
+        partial, self._partial = self._partial, b""
+        return partial
+
+    def held_size(self) -> int:
+        """Bytes a subclass holds besides the incomplete line (they count for ``limit``)."""
+        return 0
+
+    @abstractmethod
+    def header_line(self, line: bytes, out: list[bytes]) -> bool:
+        """Take one complete line of the header section (writing to ``out``); False when
+        the header section ended before it (the line is then written as it is)."""
+
+    @abstractmethod
+    def end(self, out: list[bytes]) -> None:
+        """The header section is over: write what is held and set :attr:`in_header`."""
