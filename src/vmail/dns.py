@@ -22,6 +22,13 @@ class Resolver(Protocol):
     def domain_exists(self, domain: str) -> bool | None:
         """True if the domain has MX, A or AAAA records; False if not; None if DNS failed."""
 
+    def lookup_a(self, name: str) -> list[str] | None:
+        """The A records of ``name`` (DNS blocklists); ``[]`` when there are none, None
+        when DNS failed."""
+
+    def lookup_txt(self, name: str) -> list[str]:
+        """The TXT strings of ``name`` (a blocklist's reason); ``[]`` on any failure."""
+
 
 class LookupStatus(StrEnum):
     """Why a lookup found nothing, in the words of Postfix's dns_strerror()."""
@@ -111,6 +118,19 @@ class DnsPythonMxResolver:
                     return False  # NXDOMAIN: the other types cannot exist either
                 failed = True
         return None if failed else False
+
+    def lookup_a(self, name: str) -> list[str] | None:
+        try:
+            return self._query(name, "A")
+        except DnsLookupError as e:
+            return None if e.temporary else []
+
+    def lookup_txt(self, name: str) -> list[str]:
+        try:
+            texts = self._query(name, "TXT")
+        except DnsLookupError:
+            return []
+        return [text.strip('"').replace('" "', "") for text in texts]
 
     def lookup_addresses(self, host: str) -> list[str]:
         found: list[str] = []

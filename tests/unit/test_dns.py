@@ -135,3 +135,20 @@ def test_domain_exists_as_postfixs_reject_unknown_domain_asks() -> None:
     assert r.domain_exists("nx.test") is False
     assert r.domain_exists("down.test") is None
     assert r.domain_exists("half.test") is True
+
+
+def test_dns_list_lookups() -> None:
+    r = resolver(
+        {
+            ("2.0.0.127.bl.test", "A"): ["127.0.0.2"],
+            ("2.0.0.127.bl.test", "TXT"): ['"listed" " here"'],
+            ("down.bl.test", "A"): dns.exception.Timeout,
+            ("empty.bl.test", "A"): dns.resolver.NoAnswer,
+        }
+    )
+    assert r.lookup_a("2.0.0.127.bl.test") == ["127.0.0.2"]
+    assert r.lookup_a("9.0.0.127.bl.test") == []  # NXDOMAIN: not listed
+    assert r.lookup_a("empty.bl.test") == []
+    assert r.lookup_a("down.bl.test") is None
+    assert r.lookup_txt("2.0.0.127.bl.test") == ["listed here"]
+    assert r.lookup_txt("9.0.0.127.bl.test") == []

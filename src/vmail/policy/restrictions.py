@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from vmail.config.expand import expand
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
@@ -266,6 +267,12 @@ class RecipientPolicy:
                     self._warn(state, "restriction %s needs a table argument", name)
                     self._config_error(state)
                 result = self._check_access(state, low, spec or "")
+            elif low in _DNS_LISTS:
+                spec = next(items, None)
+                if spec is None:
+                    self._warn(state, "restriction %s needs a domain argument", name)
+                    self._config_error(state)
+                result = self._dns_list(state, low, spec or "")
             else:
                 result = self._restriction(state, low, reply_class)
             if low != "warn_if_reject":
@@ -576,6 +583,44 @@ class RecipientPolicy:
         text = f"{CLIENT} rejected: cannot find your {what}, [{address}]"
         return self._reject(state, self.code["unknown_client_reject_code"], dsn, text)
 
+    def _dns_list(self, state: _State, restriction: str, spec: str) -> str:
+        """reject_rbl_client, permit_dnswl_client and reject_rhsbl_*: ``domain`` or
+        ``domain=127.0.0.2`` (only that answer counts; octets may be ``[2..11]`` or
+        ``[2;4]``). Listed: Postfix's default_rbl_reply (``554 5.7.1 Service unavailable;
+        Client host [ADDR] blocked using DOMAIN; TXT``), or OK for the allow list.
+        A DNS failure counts as not listed, as in Postfix."""
+        domain, _, wanted = spec.partition("=")
+        subject = _dns_list_subject(state, restriction)
+        if subject is None or self.dns is None:
+            return DUNNO
+        query_name, what, reply_class = subject
+        may_block()  # a DNS query: not on smtpd's event loop
+        answers = self.dns.lookup_a(f"{query_name}.{domain}")
+        if not answers or (wanted and not any(_rbl_match(wanted, a) for a in answers)):
+            return DUNNO
+        if restriction == "permit_dnswl_client":
+            return OK
+        reason = " ".join(self.dns.lookup_txt(f"{query_name}.{domain}"))
+        values = {
+            "rbl_code": str(self.code["maps_rbl_reject_code"]),
+            "rbl_class": reply_class,
+            "rbl_what": what,
+            "rbl_domain": domain,
+            "rbl_reason": reason,
+            "rbl_txt": reason,
+            "client_address": state.client.address,
+            "client_name": state.client.name,
+            "helo_name": state.client.helo or "",
+            "sender": state.sender or "",
+            "recipient": state.recipient or "",
+        }
+        template = self.config.get("default_rbl_reply")
+        text = expand(template, lambda name: values.get(name, ""))
+        code, _, rest = text.partition(" ")
+        if not (code.isdigit() and len(code) == 3 and code[0] in "45"):
+            code, rest = str(self.code["maps_rbl_reject_code"]), text
+        return self._reject(state, int(code), "5.7.1", rest)
+
     def _check_access(self, state: _State, restriction: str, spec: str) -> str:
         kind = restriction[len("check_") : -len("_access")]
         try:
@@ -706,6 +751,59 @@ class RecipientPolicy:
         raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
 
 
+def _dns_list_subject(state: _State, restriction: str) -> tuple[str, str, str] | None:
+    """What a DNS list is asked about: (name to prefix, what the reply names, class);
+    an address's domain is asked about, and the reply names the address (as Postfix)."""
+    client = state.client
+    if restriction in ("reject_rbl_client", "permit_dnswl_client"):
+        try:
+            pointer = ipaddress.ip_address(client.address).reverse_pointer
+        except ValueError:
+            return None
+        return (
+            pointer.rpartition(".in-addr.arpa")[0] or pointer.rpartition(".ip6.arpa")[0],
+            (client.address),
+            CLIENT,
+        )
+    if restriction == "reject_rhsbl_client":
+        name = client.name
+    elif restriction == "reject_rhsbl_reverse_client":
+        name = client.reverse_name or client.name
+    elif restriction == "reject_rhsbl_helo":
+        name = client.helo or ""
+        if name.startswith("["):
+            return None
+        return (name.rstrip("."), name, HELO) if name else None
+    else:  # sender, recipient: the address's domain
+        address = state.sender if restriction == "reject_rhsbl_sender" else state.recipient
+        domain = address.rpartition("@")[2] if address else ""
+        what = SENDER if restriction == "reject_rhsbl_sender" else RECIPIENT
+        return (domain.rstrip("."), address or "", what) if domain else None
+    if not name or name == "unknown":
+        return None
+    return name.rstrip("."), name, CLIENT
+
+
+def _rbl_match(wanted: str, answer: str) -> bool:
+    """Whether an A answer matches ``d.d.d.d`` whose octets may be ``[lo..hi]`` or
+    ``[a;b;c]`` (Postfix's reply filter for DNS lists)."""
+    octets, got = wanted.split("."), answer.split(".")
+    if len(octets) != 4 or len(got) != 4:
+        return False
+    for pattern, value in zip(octets, got, strict=True):
+        if pattern.startswith("[") and pattern.endswith("]"):
+            inner = pattern[1:-1]
+            if ".." in inner:
+                low, _, high = inner.partition("..")
+                if not (low.isdigit() and high.isdigit() and int(low) <= int(value) <= int(high)):
+                    return False
+            elif value not in inner.split(";"):
+                return False
+        elif pattern != value:
+            return False
+    return True
+
+
 def _is_ip_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
@@ -761,6 +859,7 @@ _CODES = (
     "invalid_hostname_reject_code",
     "unknown_hostname_reject_code",
     "unknown_client_reject_code",
+    "maps_rbl_reject_code",
 )
 
 _NEEDS_RECIPIENT = {
@@ -770,6 +869,16 @@ _NEEDS_RECIPIENT = {
     "reject_unlisted_recipient",
     "reject_non_fqdn_recipient",
     "reject_unknown_recipient_domain",
+}
+
+_DNS_LISTS = {
+    "reject_rbl_client",
+    "permit_dnswl_client",
+    "reject_rhsbl_client",
+    "reject_rhsbl_reverse_client",
+    "reject_rhsbl_helo",
+    "reject_rhsbl_sender",
+    "reject_rhsbl_recipient",
 }
 
 _NEEDS_TABLE = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -17,12 +18,26 @@ from vmail.tables.registry import register
 
 
 class FakeDNS:
-    """Known domains exist, ``broken.example`` fails, everything else does not exist."""
+    """Known domains exist, ``broken.example`` fails, everything else does not exist;
+    the DNS lists ``bl.test`` and ``wl.test`` list 192.0.2.7 (the outside client) and the
+    names ``spam.example``; ``down.test`` fails."""
+
+    LISTED: ClassVar[dict[str, list[str]]] = {
+        "7.2.0.192.bl.test": ["127.0.0.2"],
+        "7.2.0.192.wl.test": ["127.0.0.5"],
+        "spam.example.bl.test": ["127.0.1.2"],
+    }
 
     def domain_exists(self, domain: str) -> bool | None:
         if domain == "broken.example":
             return None
         return domain in {"exists.example"}
+
+    def lookup_a(self, name: str) -> list[str] | None:
+        return None if name.endswith(".down.test") else self.LISTED.get(name, [])
+
+    def lookup_txt(self, name: str) -> list[str]:
+        return ["see https://bl.test/q"] if name in self.LISTED else []
 
 
 def _reply(tmp_path: Path, main_cf: str, address: str, client: Client = OUTSIDE) -> str:
@@ -382,3 +397,31 @@ def test_access_actions_for_the_message_and_the_log(tmp_path: Path) -> None:
         )
     ]
     assert actions("p@example.org")[1] == [MessageAction("prepend", "", "X-Tag: one")]
+
+
+def test_dns_lists(tmp_path: Path) -> None:
+    def reply(restrictions: str, client: Client = OUTSIDE, sender: str = "s@example.org") -> str:
+        main_cf = f"smtpd_recipient_restrictions = {restrictions}, permit\n"
+        (tmp_path / "main.cf").write_text(BASE + main_cf)
+        router = Router(MainConfig.load(tmp_path), dns=FakeDNS())
+        return str(router.policy.check_recipient(client, sender, "root@mail.example.net"))
+
+    listed = "554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using bl.test;"
+    assert reply("reject_rbl_client bl.test") == listed + " see https://bl.test/q"
+    assert reply("reject_rbl_client bl.test=127.0.0.2") == listed + " see https://bl.test/q"
+    assert reply("reject_rbl_client bl.test=127.0.0.[3..9]") == "250 2.1.5 Ok"
+    assert reply("reject_rbl_client bl.test=127.0.0.[1;2]").startswith("554 ")
+    assert reply("reject_rbl_client bl.test", INSIDE) == "250 2.1.5 Ok"  # not listed
+    assert reply("reject_rbl_client down.test") == "250 2.1.5 Ok"  # DNS failed
+    assert reply("permit_dnswl_client wl.test, reject") == "250 2.1.5 Ok"
+    assert reply("reject_rhsbl_sender bl.test", sender="x@spam.example") == (
+        "554 5.7.1 Service unavailable; Sender address [x@spam.example] blocked using bl.test;"
+        " see https://bl.test/q"
+    )
+    spam_client = Client("192.0.2.9", "spam.example", "spam.example")
+    assert reply("reject_rhsbl_client bl.test", spam_client).startswith(
+        "554 5.7.1 Service unavailable; Client host [spam.example] blocked"
+    )
+    assert reply("reject_rhsbl_helo bl.test", spam_client).startswith(
+        "554 5.7.1 Service unavailable; Helo command [spam.example] blocked"
+    )
