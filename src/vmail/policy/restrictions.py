@@ -28,6 +28,7 @@ from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
 from vmail.policy.access import Action, address_keys, client_keys, domain_keys, parse_action
+from vmail.policy.delegation import query_policy
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
 from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
 from vmail.policy.senderlogin import SenderLogins
@@ -65,6 +66,7 @@ class Client:
     sasl_username: str | None = None
     improper_pipelining: bool = False  # for reject_unauth_pipelining
     reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
+    instance: str = ""  # names the transaction to policy services (Postfix's instance=)
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,12 @@ class RecipientPolicy:
                     self._warn(state, "restriction %s needs a table argument", name)
                     self._config_error(state)
                 result = self._check_access(state, low, spec or "")
+            elif low == "check_policy_service":
+                spec = next(items, None)
+                if spec is None:
+                    self._warn(state, "restriction %s needs a server argument", name)
+                    self._config_error(state)
+                result = self._policy_service(state, spec or "", reply_class)
             elif low in _DNS_LISTS:
                 spec = next(items, None)
                 if spec is None:
@@ -582,6 +590,53 @@ class RecipientPolicy:
         address = state.client.address
         text = f"{CLIENT} rejected: cannot find your {what}, [{address}]"
         return self._reject(state, self.code["unknown_client_reject_code"], dsn, text)
+
+    def _policy_service(self, state: _State, spec: str, reply_class: str) -> str:
+        """check_policy_service: ask the server (see :mod:`.delegation`) and apply its
+        action as an access table's, naming the stage's subject."""
+        endpoint, *options = spec.replace(",", " ").split()
+        overrides = {}
+        for option in options:
+            name, _, value = option.partition("=")
+            if name in ("timeout", "default_action", "try_limit", "retry_delay"):
+                overrides[f"smtpd_policy_service_{name}"] = value
+        config = self.config.with_overrides(overrides) if overrides else self.config
+        may_block()  # a network query: not on smtpd's event loop
+        client = state.client
+        stage = "RCPT" if state.at_rcpt else state.reply_name
+        attributes = {  # those Postfix 3.7 sends, in its order
+            "request": "smtpd_access_policy",
+            "protocol_state": stage,
+            "protocol_name": "ESMTP",
+            "client_address": client.address,
+            "client_name": client.name,
+            "client_port": "",
+            "reverse_client_name": client.reverse_name or client.name,
+            "server_address": "",
+            "server_port": "",
+            "helo_name": client.helo or "",
+            "sender": state.sender or "",
+            "recipient": state.recipient or "",
+            "recipient_count": str(state.recipient_count),
+            "queue_id": "",
+            "instance": client.instance,
+            "size": "0",
+            "etrn_domain": "",
+            "stress": "",
+            "sasl_method": "",
+            "sasl_username": client.sasl_username or "",
+            "sasl_sender": "",
+            "ccert_subject": "",
+            "ccert_issuer": "",
+            "ccert_fingerprint": "",
+            "ccert_pubkey_fingerprint": "",
+            "encryption_protocol": "",
+            "encryption_cipher": "",
+            "encryption_keysize": "0",
+            "policy_context": config.get("smtpd_policy_service_policy_context"),
+        }
+        action = query_policy(config, endpoint, attributes)
+        return self._apply(state, parse_action(action), state.reply_name, reply_class)
 
     def _dns_list(self, state: _State, restriction: str, spec: str) -> str:
         """reject_rbl_client, permit_dnswl_client and reject_rhsbl_*: ``domain`` or

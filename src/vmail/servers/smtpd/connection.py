@@ -149,6 +149,7 @@ class Connection:
         self.unwritten: list[bytes] = []  # content for the open queue file, not yet written
         self.unwritten_size = 0
         self.memo = LookupMemo()  # table answers of the current transaction
+        self.transactions = 0  # MAIL commands accepted (policy services' instance=)
         self.hold = False  # an access table said HOLD: the message goes to the hold queue
         self.discarding = False  # ... said DISCARD: 250, and the message is dropped
         self.actions_logged: set[str] = set()  # HOLD, DISCARD, REDIRECT: logged once
@@ -328,6 +329,7 @@ class Connection:
             self.sasl_username,
             improper_pipelining=self.session.improper_pipelining is not None,
             reverse_name=self.reverse_name,
+            instance=f"{id(self):x}.{self.transactions}",
         )
 
     def _log_improper_pipelining(self) -> None:
@@ -382,6 +384,7 @@ class Connection:
             return refused
         self.mail, self.rcpts = decision, []
         self.memo = LookupMemo()
+        self.transactions += 1
         self.hold = self.discarding = False
         self.actions_logged = set()
         self.redirect, self.bcc, self.prepend = None, [], []

@@ -1,0 +1,127 @@
+"""check_policy_service: the delegation protocol against a small policy server."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.routing_helpers import BASE, INSIDE
+from vmail.config import MainConfig
+from vmail.policy.delegation import query_policy
+from vmail.route import Router
+
+Answer = Callable[[dict[str, str]], bytes]
+
+
+class Server:
+    """A policy server on 127.0.0.1 (or a UNIX socket) answering with ``answer``."""
+
+    def __init__(self, answer: Answer, unix: Path | None = None) -> None:
+        self.requests: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                attrs: dict[str, str] = {}
+                for raw in self.rfile:
+                    line = raw.decode().rstrip("\n")
+                    if not line:
+                        break
+                    name, _, value = line.partition("=")
+                    attrs[name] = value
+                outer.requests.append(attrs)
+                self.wfile.write(answer(attrs))
+
+        if unix is None:
+            self.server: socketserver.BaseServer = socketserver.ThreadingTCPServer(
+                ("127.0.0.1", 0), Handler
+            )
+            self.endpoint = f"inet:127.0.0.1:{self.server.server_address[1]}"  # type: ignore[index]
+        else:
+            self.server = socketserver.ThreadingUnixStreamServer(str(unix), Handler)
+            self.endpoint = f"unix:{unix.name}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def policy_server() -> Iterator[Server]:
+    def answer(attrs: dict[str, str]) -> bytes:
+        rcpt = attrs.get("recipient", "")
+        if rcpt.startswith("grey@"):
+            return b"action=DEFER_IF_PERMIT Greylisted\n\n"
+        if rcpt.startswith("no@"):
+            return b"action=REJECT not here\n\n"
+        return b"action=DUNNO\n\n"
+
+    server = Server(answer)
+    yield server
+    server.close()
+
+
+def _router(tmp_path: Path, endpoint: str, extra: str = "") -> Router:
+    main_cf = f"smtpd_recipient_restrictions = check_policy_service {endpoint}, permit\n"
+    (tmp_path / "main.cf").write_text(BASE + main_cf + extra)
+    return Router(MainConfig.load(tmp_path))
+
+
+def test_actions_and_attributes(tmp_path: Path, policy_server: Server) -> None:
+    # the replies Postfix 3.7.11 gave for the same answers of a policy server
+    policy = _router(tmp_path, policy_server.endpoint).policy
+
+    def reply(rcpt: str) -> str:
+        return str(policy.check_recipient(INSIDE, "s@example.org", rcpt, accepted=2))
+
+    assert reply("root@mail.example.net") == "250 2.1.5 Ok"
+    assert reply("grey@mail.example.net") == (
+        "450 4.7.1 <grey@mail.example.net>: Recipient address rejected: Greylisted"
+    )
+    assert reply("no@mail.example.net") == (
+        "554 5.7.1 <no@mail.example.net>: Recipient address rejected: not here"
+    )
+    first = policy_server.requests[0]
+    assert first["request"] == "smtpd_access_policy"
+    assert first["protocol_state"] == "RCPT"
+    assert (first["sender"], first["recipient"]) == ("s@example.org", "root@mail.example.net")
+    assert (first["client_address"], first["client_name"]) == ("127.0.0.1", "localhost")
+    assert first["recipient_count"] == "2"
+
+
+def test_an_unreachable_service_gives_the_default_action(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    policy = _router(
+        tmp_path, f"inet:127.0.0.1:{port}", "smtpd_policy_service_try_limit = 1\n"
+    ).policy
+    assert str(policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")) == (
+        "451 4.3.5 <a@mail.example.net>: Recipient address rejected: Server configuration problem"
+    )
+
+
+def test_a_unix_socket_under_the_queue_directory(tmp_path: Path) -> None:
+    server = Server(lambda attrs: b"action=550 5.7.9 custom\n\n", tmp_path / "policy.sock")
+    try:
+        policy = _router(tmp_path, server.endpoint, f"queue_directory = {tmp_path}\n").policy
+        reply = policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")
+        assert str(reply) == "550 5.7.9 <a@mail.example.net>: Recipient address rejected: custom"
+    finally:
+        server.close()
+
+
+def test_a_broken_answer_counts_as_no_answer(tmp_path: Path) -> None:
+    config = MainConfig.from_text("smtpd_policy_service_try_limit = 1\n")
+    server = Server(lambda attrs: b"nonsense\n\n")
+    try:
+        action = query_policy(config, server.endpoint, {"request": "smtpd_access_policy"})
+    finally:
+        server.close()
+    assert action == "451 4.3.5 Server configuration problem"
