@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -269,6 +270,14 @@ class RecipientPolicy:
                     self._warn(state, "restriction %s needs a table argument", name)
                     self._config_error(state)
                 result = self._check_access(state, low, spec or "")
+            elif low == "sleep":  # Postfix's tarpit restriction: wait, then go on
+                seconds = next(items, "")
+                if not seconds.isdigit():
+                    self._warn(state, "restriction sleep needs a number of seconds")
+                    self._config_error(state)
+                may_block()
+                time.sleep(int(seconds))
+                result = DUNNO
             elif low == "check_policy_service":
                 spec = next(items, None)
                 if spec is None:
@@ -333,6 +342,10 @@ class RecipientPolicy:
             return self._reject(state, code, dsn, f"<{recipient}>: Relay access denied")
         if name == "reject_unlisted_recipient":
             self._reject_unlisted(state, recipient)
+            return DUNNO
+        if name == "reject_unlisted_sender":
+            if state.sender:
+                self._reject_unlisted(state, state.sender, SENDER)
             return DUNNO
         if name == "reject_unauth_pipelining":
             if not state.client.improper_pipelining:
@@ -430,9 +443,11 @@ class RecipientPolicy:
             return False
         return resolution.address_class.final or resolution.address_class is AddressClass.RELAY
 
-    def _reject_unlisted(self, state: _State, recipient: str) -> None:
-        """Postfix's check_rcpt_maps: unknown users in our own domains are rejected."""
-        resolution = self._resolve(state, recipient, RECIPIENT)
+    def _reject_unlisted(self, state: _State, recipient: str, reply_class: str = RECIPIENT) -> None:
+        """Postfix's check_rcpt_maps: unknown users in our own domains are rejected (the
+        sender too with reject_unlisted_sender: ``5.1.0 ... Sender address rejected``)."""
+        default_dsn = "5.1.1" if reply_class == RECIPIENT else "5.1.0"
+        resolution = self._resolve(state, recipient, reply_class)
         try:
             final = resolution.recipient
             if (
@@ -443,7 +458,7 @@ class RecipientPolicy:
                 return
             if resolution.transport in ("error", "retry"):
                 code_dsn, _, text = resolution.nexthop.partition(" ")
-                dsn = code_dsn if code_dsn[:1].isdigit() else "5.1.1"
+                dsn = code_dsn if code_dsn[:1].isdigit() else default_dsn
                 text = text if code_dsn[:1].isdigit() else resolution.nexthop
                 if resolution.transport == "retry":
                     code = 450
@@ -451,14 +466,22 @@ class RecipientPolicy:
                     code = self.code["unknown_virtual_alias_reject_code"]
                 else:
                     code = 550
-                self._reject(state, code, dsn, f"<{recipient}>: {RECIPIENT} rejected: {text}")
+                self._reject(state, code, dsn, f"<{recipient}>: {reply_class} rejected: {text}")
                 return
-            self._unlisted_in_class(state, recipient, resolution.address_class, final)
+            self._unlisted_in_class(
+                state, recipient, resolution.address_class, final, reply_class, default_dsn
+            )
         except TableError:
-            self._tempfail(state, recipient, RECIPIENT)
+            self._tempfail(state, recipient, reply_class)
 
     def _unlisted_in_class(
-        self, state: _State, recipient: str, address_class: AddressClass, final: Address
+        self,
+        state: _State,
+        recipient: str,
+        address_class: AddressClass,
+        final: Address,
+        reply_class: str,
+        dsn: str,
     ) -> None:
         if address_class is AddressClass.LOCAL:
             parameter, code_param, table = (
@@ -489,8 +512,8 @@ class RecipientPolicy:
         self._reject(
             state,
             self.code[code_param],
-            "5.1.1",
-            f"<{recipient}>: {RECIPIENT} rejected: User unknown{suffix}",
+            dsn,
+            f"<{recipient}>: {reply_class} rejected: User unknown{suffix}",
         )
 
     def _listed(self, address: Address, parameter: str, state: _State) -> bool:
@@ -683,13 +706,14 @@ class RecipientPolicy:
         except ConfigError as e:
             self._warn(state, "%s: cannot open table %s: %s", restriction, spec, e)
             self._config_error(state)
-        if kind == "client":
+        if kind in ("client", "reverse_client_hostname"):
             keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
             name, reply_class = _namaddr(state.client), CLIENT
-            if state.client.name and state.client.name != "unknown":
-                keys = [
-                    (k, True) for k in domain_keys(state.client.name, self.access_parent_style)
-                ] + keys
+            # check_reverse_client_hostname_access: the unverified reverse name instead
+            client = state.client
+            host = client.name if kind == "client" else client.reverse_name or client.name
+            if host and host != "unknown":
+                keys = [(k, True) for k in domain_keys(host, self.access_parent_style)] + keys
         elif kind in ("helo", "helo_a", "helo_mx", "helo_ns"):
             helo = state.client.helo or ""
             keys = [(k, True) for k in domain_keys(helo, self.access_parent_style)]
@@ -937,6 +961,7 @@ _DNS_LISTS = {
 }
 
 _NEEDS_TABLE = {
+    "check_reverse_client_hostname_access",
     "check_recipient_access",
     "check_sender_access",
     "check_client_access",

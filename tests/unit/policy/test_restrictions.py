@@ -425,3 +425,38 @@ def test_dns_lists(tmp_path: Path) -> None:
     assert reply("reject_rhsbl_helo bl.test", spam_client).startswith(
         "554 5.7.1 Service unavailable; Helo command [spam.example] blocked"
     )
+
+
+def test_reject_unlisted_sender(tmp_path: Path) -> None:
+    # Postfix 3.7.11: "550 5.1.0 <nobody@example.com>: Sender address rejected: User unknown
+    # in virtual mailbox table"; senders in other domains pass
+    main_cf = (
+        "virtual_mailbox_domains = example.com\n"
+        "virtual_mailbox_maps = inline:{ bob@example.com=bob/ }\n"
+        "smtpd_recipient_restrictions = reject_unlisted_sender, permit\n"
+    )
+    policy = _policy(tmp_path, main_cf).policy
+
+    def reply(sender: str) -> str:
+        return str(policy.check_recipient(INSIDE, sender, "bob@example.com"))
+
+    assert reply("nobody@example.com") == (
+        "550 5.1.0 <nobody@example.com>: Sender address rejected:"
+        " User unknown in virtual mailbox table"
+    )
+    assert reply("bob@example.com") == "250 2.1.5 Ok"
+    assert reply("x@remote.example") == "250 2.1.5 Ok"
+    assert reply("") == "250 2.1.5 Ok"
+
+
+def test_reverse_client_hostname_access_and_sleep(tmp_path: Path) -> None:
+    main_cf = (
+        "smtpd_recipient_restrictions = sleep 0,"
+        " check_reverse_client_hostname_access inline:{ {ptr.example=REJECT no ptr} }, permit\n"
+    )
+    policy = _policy(tmp_path, main_cf).policy
+    unconfirmed = Client("192.0.2.9", "unknown", "h.example", reverse_name="mx.ptr.example")
+    assert str(policy.check_recipient(unconfirmed, "s@example.org", "root@mail.example.net")) == (
+        "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: no ptr"
+    )
+    assert policy.check_recipient(INSIDE, "s@example.org", "root@mail.example.net").ok
