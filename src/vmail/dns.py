@@ -80,7 +80,13 @@ class DnsPythonMxResolver:
     def __init__(self, lifetime: float = 10.0) -> None:
         import dns.resolver
 
-        self._resolver = dns.resolver.Resolver()
+        try:
+            self._resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            # no /etc/resolv.conf (some containers): ask a local resolver, as the C
+            # library does; a lookup then fails (temporarily) instead of vmail serve
+            self._resolver = dns.resolver.Resolver(configure=False)
+            self._resolver.nameservers = ["127.0.0.1"]
         self._resolver.lifetime = lifetime
 
     def _query(self, name: str, rtype: str) -> list[str]:

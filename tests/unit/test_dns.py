@@ -152,3 +152,17 @@ def test_dns_list_lookups() -> None:
     assert r.lookup_a("down.bl.test") is None
     assert r.lookup_txt("2.0.0.127.bl.test") == ["listed here"]
     assert r.lookup_txt("9.0.0.127.bl.test") == []
+
+
+def test_no_resolver_configuration_falls_back_to_a_local_resolver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = dns.resolver.Resolver
+
+    def unconfigured(configure: bool = True) -> dns.resolver.Resolver:
+        if configure:
+            raise dns.resolver.NoResolverConfiguration("no /etc/resolv.conf")
+        return real(configure=False)
+
+    monkeypatch.setattr(dns.resolver, "Resolver", unconfigured)
+    assert DnsPythonMxResolver()._resolver.nameservers == ["127.0.0.1"]
