@@ -9,9 +9,10 @@ looks up MX records. IPv6 addresses are written ``[ipv6:2001:db8::1]`` as in Pos
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass
+
+from vmail.protocol.smtp.hostnames import is_ip_address
 
 
 class NexthopError(ValueError):
@@ -35,14 +36,6 @@ class Nexthop:
     def is_address(self) -> bool:
         """Whether ``host`` is an IP address (no lookup needed)."""
         return is_ip_address(self.host)
-
-
-def is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def parse_port(text: str, proto: str = "tcp") -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -33,7 +34,7 @@ from vmail.policy.delegation import query_policy
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
 from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
 from vmail.policy.senderlogin import SenderLogins
-from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
+from vmail.protocol.smtp.hostnames import is_ip_address, valid_address_literal, valid_hostname
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
@@ -265,13 +266,11 @@ class RecipientPolicy:
         for name in items:
             low = name.lower()
             if low in _NEEDS_TABLE:
-                spec = next(items, None)
-                if spec is None:
-                    self._warn(state, "restriction %s needs a table argument", name)
-                    self._config_error(state)
-                result = self._check_access(state, low, spec or "")
+                result = self._check_access(
+                    state, low, self._argument(state, items, name, "a table")
+                )
             elif low == "sleep":  # Postfix's tarpit restriction: wait, then go on
-                seconds = next(items, "")
+                seconds = self._argument(state, items, name, "a number of seconds")
                 if not seconds.isdigit():
                     self._warn(state, "restriction sleep needs a number of seconds")
                     self._config_error(state)
@@ -279,17 +278,10 @@ class RecipientPolicy:
                 time.sleep(int(seconds))
                 result = DUNNO
             elif low == "check_policy_service":
-                spec = next(items, None)
-                if spec is None:
-                    self._warn(state, "restriction %s needs a server argument", name)
-                    self._config_error(state)
-                result = self._policy_service(state, spec or "", reply_class)
+                spec = self._argument(state, items, name, "a server")
+                result = self._policy_service(state, spec, reply_class)
             elif low in _DNS_LISTS:
-                spec = next(items, None)
-                if spec is None:
-                    self._warn(state, "restriction %s needs a domain argument", name)
-                    self._config_error(state)
-                result = self._dns_list(state, low, spec or "")
+                result = self._dns_list(state, low, self._argument(state, items, name, "a domain"))
             else:
                 result = self._restriction(state, low, reply_class)
             if low != "warn_if_reject":
@@ -300,6 +292,15 @@ class RecipientPolicy:
             if result == OK:
                 return OK
         return DUNNO
+
+    def _argument(self, state: _State, items: Iterator[str], name: str, what: str) -> str:
+        """The list item after a restriction that takes one (a configuration error when
+        the list ends there)."""
+        argument = next(items, None)
+        if argument is None:
+            self._warn(state, "restriction %s needs %s argument", name, what)
+            self._config_error(state)
+        return argument
 
     def _restriction(self, state: _State, name: str, reply_class: str) -> str:
         recipient = state.recipient or ""
@@ -584,7 +585,7 @@ class RecipientPolicy:
                 return DUNNO
             code = self.code["non_fqdn_reject_code"]
             return self._reject(state, code, "5.5.2", f"{prefix} need fully-qualified hostname")
-        if valid_hostname(name) or _is_ip_address(name):
+        if valid_hostname(name) or is_ip_address(name):
             return DUNNO
         code = self.code["invalid_hostname_reject_code"]
         return self._reject(state, code, "5.5.2", f"{prefix} Invalid name")
@@ -839,11 +840,8 @@ def _dns_list_subject(state: _State, restriction: str) -> tuple[str, str, str] |
             pointer = ipaddress.ip_address(client.address).reverse_pointer
         except ValueError:
             return None
-        return (
-            pointer.rpartition(".in-addr.arpa")[0] or pointer.rpartition(".ip6.arpa")[0],
-            (client.address),
-            CLIENT,
-        )
+        reversed_address = pointer.removesuffix(".in-addr.arpa").removesuffix(".ip6.arpa")
+        return reversed_address, client.address, CLIENT
     if restriction == "reject_rhsbl_client":
         name = client.name
     elif restriction == "reject_rhsbl_reverse_client":
@@ -880,14 +878,6 @@ def _rbl_match(wanted: str, answer: str) -> bool:
                 return False
         elif pattern != value:
             return False
-    return True
-
-
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
     return True
 
 

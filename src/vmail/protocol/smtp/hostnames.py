@@ -39,6 +39,15 @@ def valid_mail_domain(domain: str) -> bool:
     return valid_hostname(name)
 
 
+def is_ip_address(text: str) -> bool:
+    """Whether ``text`` is a bare IPv4 or IPv6 address (no brackets)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def valid_address_literal(text: str) -> bool:
     """Whether ``text`` is ``[IPv4]`` or ``[IPv6:address]``."""
     if len(text) < 3 or text[0] != "[" or text[-1] != "]":
@@ -54,4 +63,4 @@ def valid_address_literal(text: str) -> bool:
     return True
 
 
-__all__ = ["valid_address_literal", "valid_hostname", "valid_mail_domain"]
+__all__ = ["is_ip_address", "valid_address_literal", "valid_hostname", "valid_mail_domain"]

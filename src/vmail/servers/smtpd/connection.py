@@ -33,7 +33,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ParamSpec
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from vmail.auth.sasl import Credentials, new_exchange
 from vmail.auth.service import AuthStatus
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from vmail.servers.smtpd.settings import Settings
 
 P = ParamSpec("P")
+R = TypeVar("R")
 log = logging.getLogger("vmail.smtpd")
 READ_SIZE = 1 << 16
 SPOOL_THRESHOLD = 1 << 16  # bytes of a message held in memory before the queue file opens
@@ -80,7 +81,6 @@ WRITE_BATCH = 1 << 18  # bytes gathered before a worker thread appends them to t
 MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
-ACCEPT = Reply(250, "2.0.0", "Ok")  # no restriction refused the message
 _ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
@@ -418,7 +418,7 @@ class Connection:
             self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
         return reply
 
-    async def lookup(self, decide: Callable[P, Reply], *args: P.args, **kwargs: P.kwargs) -> Reply:
+    async def lookup(self, decide: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """A table-driven decision: on the loop while it asks only local tables, else in a
         worker thread (the transaction's memo keeps what the first attempt found)."""
         memo = self.memo
@@ -427,7 +427,7 @@ class Connection:
         except WouldBlockError:
             pass
 
-        def in_thread() -> Reply:
+        def in_thread() -> R:
             return memo.run(decide, *args, **kwargs)
 
         return await asyncio.to_thread(in_thread)
@@ -440,10 +440,8 @@ class Connection:
         mail = self.mail
         sender = mail.sender.internal if mail and mail.sender else ""
         recipients = [rcpt.address for rcpt in self.rcpts]
-        reply = await self.lookup(lambda: check(self.client, sender, recipients) or ACCEPT)
-        if reply is ACCEPT:
-            return None
-        if not reply.ok:
+        reply = await self.lookup(check, self.client, sender, recipients)
+        if reply is not None and not reply.ok:
             self._log_reject(stage, reply, sender, recipients[0] if len(recipients) == 1 else None)
         return reply
 
