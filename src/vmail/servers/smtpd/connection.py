@@ -107,6 +107,38 @@ def _printable(text: str, limit: int = 100) -> str:
     return out + "..." if len(text) > limit else out
 
 
+@dataclasses.dataclass
+class MessageActions:
+    """What access tables said of the message of one transaction (Postfix's smtpd keeps
+    the same): HOLD, DISCARD and REDIRECT count once, BCC and PREPEND once per value."""
+
+    hold: bool = False  # queue it in hold
+    discard: bool = False  # answer 250 and drop it
+    redirect: str | None = None  # every recipient becomes this one
+    bcc: list[str] = dataclasses.field(default_factory=list)  # more recipients
+    prepend: list[str] = dataclasses.field(default_factory=list)  # headers above Received:
+    logged: set[str] = dataclasses.field(default_factory=set)
+
+    def take(self, action: MessageAction) -> bool:
+        """Record ``action``; whether to log it (PREPEND never, HOLD, DISCARD and
+        REDIRECT the first time)."""
+        verb = action.verb
+        if verb == "prepend":
+            if action.argument not in self.prepend:
+                self.prepend.append(action.argument)
+            return False
+        if verb in ("hold", "discard", "redirect"):
+            if verb in self.logged:
+                return False
+            self.logged.add(verb)
+            self.hold = self.hold or verb == "hold"
+            self.discard = self.discard or verb == "discard"
+            self.redirect = action.argument or self.redirect
+        elif verb == "bcc" and action.argument not in self.bcc:
+            self.bcc.append(action.argument)
+        return True
+
+
 class ClientGoneError(Exception):
     """The client stopped reading (write timeout) or the connection broke."""
 
@@ -150,12 +182,7 @@ class Connection:
         self.unwritten_size = 0
         self.memo = LookupMemo()  # table answers of the current transaction
         self.transactions = 0  # MAIL commands accepted (policy services' instance=)
-        self.hold = False  # an access table said HOLD: the message goes to the hold queue
-        self.discarding = False  # ... said DISCARD: 250, and the message is dropped
-        self.actions_logged: set[str] = set()  # HOLD, DISCARD, REDIRECT: logged once
-        self.redirect: str | None = None  # REDIRECT: every recipient becomes this one
-        self.bcc: list[str] = []  # BCC: more recipients
-        self.prepend: list[str] = []  # PREPEND: headers above Received:
+        self.actions = MessageActions()  # what access tables said of this transaction
         self.error: Reply | None = None
 
     @property
@@ -385,9 +412,7 @@ class Connection:
         self.mail, self.rcpts = decision, []
         self.memo = LookupMemo()
         self.transactions += 1
-        self.hold = self.discarding = False
-        self.actions_logged = set()
-        self.redirect, self.bcc, self.prepend = None, [], []
+        self.actions = MessageActions()
         return None
 
     async def rcpt(self, decision: RcptTo) -> Reply:
@@ -450,21 +475,8 @@ class Connection:
         DISCARD and REDIRECT mark the message (logged once per transaction), BCC adds a
         recipient, PREPEND a header, WARN and INFO are only logged."""
         for action in actions:
-            verb = action.verb
-            if verb == "prepend":
-                if action.argument not in self.prepend:
-                    self.prepend.append(action.argument)
-                continue
-            if verb in ("hold", "discard", "redirect"):
-                if verb in self.actions_logged:
-                    continue
-                self.actions_logged.add(verb)
-                self.hold = self.hold or verb == "hold"
-                self.discarding = self.discarding or verb == "discard"
-                self.redirect = action.argument or self.redirect
-            elif verb == "bcc" and action.argument not in self.bcc:
-                self.bcc.append(action.argument)
-            self._log_action(verb, "RCPT", action.text, sender, rcpt)
+            if self.actions.take(action):
+                self._log_action(action.verb, "RCPT", action.text, sender, rcpt)
 
     def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str | None) -> None:
         """``NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <...>: ...; from=<...>
@@ -608,10 +620,10 @@ class Connection:
             envid=(params.envid or "") if params else "",
             ret=(params.ret or "") if params else "",
             attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
-            hold=self.hold,
-            redirect=self.redirect,
-            bcc=tuple(self.bcc),
-            prepend=tuple(self.prepend),
+            hold=self.actions.hold,
+            redirect=self.actions.redirect,
+            bcc=tuple(self.actions.bcc),
+            prepend=tuple(self.actions.prepend),
         )
         self.pending, self.held, self.held_size = sub, [], 0
 
@@ -676,7 +688,7 @@ class Connection:
         sub, held = self.pending, self.held
         self.pending, self.held, self.held_size = None, [], 0
         try:
-            if self.discarding and (sub is not None or message is not None):
+            if self.actions.discard and (sub is not None or message is not None):
                 self.unwritten, self.unwritten_size = [], 0
                 queue_id = await asyncio.to_thread(self.memo.run, self._discarded, sub, message)
             elif sub is not None:
