@@ -18,9 +18,11 @@ from vmail.cleanup import (
     mail_date,
     received_header,
 )
-from vmail.core.errors import TemporaryError
+from vmail.core.errors import TableError, TemporaryError
 from vmail.core.reply import Reply
 from vmail.queue import Spool
+from vmail.tables import Table
+from vmail.tables.registry import register
 
 MAIN = """\
 virtual_mailbox_domains = example.com
@@ -226,3 +228,19 @@ def test_the_message_id_is_logged_as_postfix_logs_it(
         f"{ids[2]}: message-id=no-brackets@x",
         f"{ids[3]}: message-id=<>",
     ]
+
+
+def test_a_header_checks_table_that_fails_defers_and_leaves_nothing(tmp_path: Path) -> None:
+    class Down(Table):
+        def lookup(self, key: str) -> str | None:
+            raise TableError("testdown-header:x", "server down")
+
+    register("testdown-header", lambda spec, name, context: Down(spec))
+    router = make_router(tmp_path, MAIN + "header_checks = testdown-header:x\n")
+    spool = Spool(tmp_path / "q").create()
+    c = Cleanup(router.config, router, spool)
+    with pytest.raises(TemporaryError, match=r"4\.3\.0"):
+        c.store(Submission("s@example.org", [Rcpt("a@example.com")]), [b"Subject: x\r\n\r\n"])
+    assert spool.ids("incoming") == []
+    assert spool.ids("hold") == []
+    assert spool.temp_files() == []

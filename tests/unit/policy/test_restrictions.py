@@ -460,3 +460,15 @@ def test_reverse_client_hostname_access_and_sleep(tmp_path: Path) -> None:
         "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: no ptr"
     )
     assert policy.check_recipient(INSIDE, "s@example.org", "root@mail.example.net").ok
+
+
+@pytest.mark.parametrize(
+    "restriction", ["check_policy_service", "reject_rbl_client", "check_sender_access", "sleep"]
+)
+def test_a_restriction_without_its_argument_is_a_configuration_error(
+    tmp_path: Path, restriction: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    main_cf = f"smtpd_recipient_restrictions = permit_mynetworks, {restriction}\n"
+    reply = _reply(tmp_path, main_cf, "root@mail.example.net")
+    assert reply == "451 4.3.5 Server configuration error"
+    assert f"restriction {restriction} needs" in caplog.text
