@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from vmail.config.expand import expand
+from vmail.config.values import split_list
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
@@ -56,6 +57,22 @@ DATA, DATA_CLASS = "DATA", "Data command"
 END_OF_DATA, END_OF_DATA_CLASS = "END-OF-MESSAGE", "End-of-data"
 
 OK, DUNNO = "OK", "DUNNO"
+
+
+# the per-server settings of "check_policy_service { endpoint, name=value, ... }": the
+# smtpd_policy_service_* parameters without their prefix
+POLICY_SETTINGS = frozenset(
+    {
+        "default_action",
+        "max_idle",
+        "max_ttl",
+        "policy_context",
+        "request_limit",
+        "retry_delay",
+        "timeout",
+        "try_limit",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -618,12 +635,14 @@ class RecipientPolicy:
     def _policy_service(self, state: _State, spec: str, reply_class: str) -> str:
         """check_policy_service: ask the server (see :mod:`.delegation`) and apply its
         action as an access table's, naming the stage's subject."""
-        endpoint, *options = spec.replace(",", " ").split()
+        endpoint, *options = split_list(spec)  # "{ name = value }" may hold spaces
         overrides = {}
         for option in options:
-            name, _, value = option.partition("=")
-            if name in ("timeout", "default_action", "try_limit", "retry_delay"):
-                overrides[f"smtpd_policy_service_{name}"] = value
+            name, equals, value = (part.strip() for part in option.partition("="))
+            if not equals or name not in POLICY_SETTINGS:
+                self._warn(state, 'check_policy_service %s: bad setting "%s"', endpoint, option)
+                self._config_error(state)
+            overrides[f"smtpd_policy_service_{name}"] = value
         config = self.config.with_overrides(overrides) if overrides else self.config
         may_block()  # a network query: not on smtpd's event loop
         client = state.client

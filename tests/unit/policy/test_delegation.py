@@ -96,11 +96,8 @@ def test_actions_and_attributes(tmp_path: Path, policy_server: Server) -> None:
 
 
 def test_an_unreachable_service_gives_the_default_action(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there once closed
     policy = _router(
-        tmp_path, f"inet:127.0.0.1:{port}", "smtpd_policy_service_try_limit = 1\n"
+        tmp_path, f"inet:127.0.0.1:{_closed_port()}", "smtpd_policy_service_try_limit = 1\n"
     ).policy
     assert str(policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")) == (
         "451 4.3.5 <a@mail.example.net>: Recipient address rejected: Server configuration problem"
@@ -125,3 +122,36 @@ def test_a_broken_answer_counts_as_no_answer(tmp_path: Path) -> None:
     finally:
         server.close()
     assert action == "451 4.3.5 Server configuration problem"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]  # nothing listens there once closed
+    return port
+
+
+def test_per_server_settings_in_braces(tmp_path: Path) -> None:
+    # SMTPD_POLICY_README: "{ name = value }" keeps spaces and commas in a value
+    endpoint = (
+        f"{{ inet:127.0.0.1:{_closed_port()}, try_limit=1,"
+        " { default_action = 451 4.3.5 See http://www.example.com/support1 } }"
+    )
+    policy = _router(tmp_path, endpoint).policy
+    assert str(policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")) == (
+        "451 4.3.5 <a@mail.example.net>: Recipient address rejected:"
+        " See http://www.example.com/support1"
+    )
+
+
+def test_policy_context_is_sent(tmp_path: Path, policy_server: Server) -> None:
+    endpoint = f"{{ {policy_server.endpoint}, policy_context=submission }}"
+    policy = _router(tmp_path, endpoint).policy
+    policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")
+    assert policy_server.requests[0]["policy_context"] == "submission"
+
+
+def test_an_unknown_setting_is_a_configuration_error(tmp_path: Path) -> None:
+    policy = _router(tmp_path, f"{{ inet:127.0.0.1:{_closed_port()}, colour=blue }}").policy
+    reply = policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")
+    assert str(reply).startswith("451 4.3.5 ")
