@@ -188,3 +188,14 @@ def test_lmtp_listener_delivers_per_recipient(tmp_path: Path) -> None:
             assert code == 250
             assert text.startswith(b"2.0.0 Ok: queued as ")
         server.wait_for("bob@example.com")
+
+
+def test_submission_listeners_apply_their_own_restrictions(server: ServerProcess) -> None:
+    # master.cf's "-o smtpd_client_restrictions=permit_sasl_authenticated,reject" holds
+    # for that listener only, even for a client in mynetworks (as in Postfix)
+    with server.smtp("submissions") as client, pytest.raises(smtplib.SMTPRecipientsRefused) as e:
+        client.sendmail("alice@example.org", ["bob@example.com"], MESSAGE)
+    code, text = e.value.recipients["bob@example.com"]
+    assert (code, text) == (554, b"5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied")
+    with server.smtp() as client:  # the smtp listener keeps main.cf's restrictions
+        assert client.sendmail("alice@example.org", ["bob@example.com"], MESSAGE) == {}

@@ -144,8 +144,11 @@ class Settings:
         )
         self.rewrite_clients = RewriteClients(config, router.policy.mynetworks, table)
         self.policy = router.policy
-        if lmtp:
-            lmtp_config = config.with_overrides(LMTP_POLICY)
+        if lmtp or config.settings != router.config.settings:
+            # master.cf "-o smtpd_client_restrictions=..." and the like apply to this
+            # listener only (submission's permit_sasl_authenticated,reject): the policy
+            # reads its own settings, with its own table handles
+            policy_config = config.with_overrides(LMTP_POLICY) if lmtp else config
             self.policy = RecipientPolicy(
-                RoutingContext(lmtp_config), router.resolver, router.canonical
+                RoutingContext(policy_config), router.resolver, router.canonical, router.policy.dns
             )
