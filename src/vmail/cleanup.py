@@ -17,6 +17,11 @@ gets a :class:`CleanupMessage`; it streams the content into it and calls
   cleanup does. Only the header line being read is held (at most
   ``header_size_limit`` bytes); the body streams through untouched.
 
+* the message's content filter (``content_filter`` of the receiving listener, or
+  ``FILTER`` from an access table or ``header_checks``, which wins) goes into its
+  envelope for the queue manager; ``receive_override_options`` may turn off address
+  mappings (``no_address_mappings``) and ``header_checks`` (``no_header_body_checks``).
+
 An alias expansion failure (loops, limits, a failed table) raises
 :class:`~vmail.core.errors.TemporaryError` with ``451 4.6.0 Alias expansion error`` before
 anything is written. Message bodies are never buffered here (:meth:`Cleanup.store` takes a
@@ -30,7 +35,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -48,6 +53,9 @@ from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
 ALIAS_EXPANSION_ERROR = Reply(451, "4.6.0", "Alias expansion error")
+# receive_override_options that cleanup acts on (no_unknown_recipient_checks is smtpd's)
+NO_ADDRESS_MAPPINGS = "no_address_mappings"
+NO_HEADER_BODY_CHECKS = "no_header_body_checks"
 LOOKUP_ERROR = Reply(451, "4.3.0", "Temporary lookup failure")
 
 
@@ -85,6 +93,8 @@ class Submission:
     redirect: str | None = None  # ... REDIRECT: this replaces every recipient
     bcc: tuple[str, ...] = ()  # ... BCC: added recipients
     prepend: tuple[str, ...] = ()  # ... PREPEND: header lines above Received:
+    filter: str = ""  # content_filter, or an access table's FILTER: "transport:nexthop"
+    receive_options: frozenset[str] = frozenset()  # receive_override_options
 
     @property
     def protocol(self) -> str:
@@ -167,19 +177,24 @@ class Cleanup:
         self.header_checks = HeaderChecks(router.context.maps("header_checks"))
 
     def expand(
-        self, recipients: Sequence[Rcpt], redirect: str | None = None
+        self, recipients: Sequence[Rcpt], redirect: str | None = None, *, mappings: bool = True
     ) -> tuple[Recipient, ...]:
         """Canonical rewriting, virtual alias expansion and duplicate removal (blocks).
         With ``redirect`` (an access table's REDIRECT) each recipient is replaced by that
-        address and keeps its own as the original recipient, as in Postfix."""
+        address and keeps its own as the original recipient, as in Postfix. Without
+        ``mappings`` (``receive_override_options = no_address_mappings``, before a content
+        filter) recipients are kept as given, for the filter's reinjection to expand."""
         out: list[Recipient] = []
         seen: set[tuple[str, tuple[str, ...], str, str]] = set()
         with self.router.resolver.message_cache():
             for rcpt in recipients:
                 try:
                     given = Address.from_internal(redirect or rcpt.address)
-                    rewritten = self.router.canonical.rewrite(given)
-                    finals = self.router.expander.expand(rewritten).recipients
+                    if mappings:
+                        rewritten = self.router.canonical.rewrite(given)
+                        finals = self.router.expander.expand(rewritten).recipients
+                    else:
+                        finals = (given,)
                 except AliasExpansionError as e:
                     raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
                 except TableError as e:
@@ -210,13 +225,16 @@ class Cleanup:
         envelope = Envelope(
             sender=sub.sender,
             recipients=self.expand(
-                [*sub.recipients, *(Rcpt(address) for address in sub.bcc)], sub.redirect
+                [*sub.recipients, *(Rcpt(address) for address in sub.bcc)],
+                sub.redirect,
+                mappings=NO_ADDRESS_MAPPINGS not in sub.receive_options,
             ),
             arrival_time=sub.arrival_time,
             client=client,
             envid=sub.envid,
             ret=sub.ret,
             attributes=dict(sub.attributes),
+            filter=sub.filter,
         )
         writer = self.spool.writer(envelope)
         headers = None
@@ -225,7 +243,11 @@ class Cleanup:
                 sub.sender, sub.arrival_time, writer.planned_id, self.myhostname, self.header_limit
             )
         checks = None
-        if self.header_checks and sub.origin != "bounce":
+        if (
+            self.header_checks
+            and sub.origin != "bounce"
+            and NO_HEADER_BODY_CHECKS not in sub.receive_options
+        ):
             checks = HeaderFilter(
                 self.header_checks, self.header_limit, partial(_report, writer.planned_id, sub)
             )
@@ -450,6 +472,9 @@ class CleanupMessage:
                     self._peek.feed(rest)
                     self._writer.write(rest)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
+            if self._checks is not None and self._checks.filter:  # header_checks FILTER
+                envelope = self._writer.envelope
+                self._writer.envelope = replace(envelope, filter=self._checks.filter)
             self.queue_id = self._writer.commit(self._hold_dir if held else None)
         except BaseException:
             self._writer.abort()

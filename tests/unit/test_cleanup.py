@@ -244,3 +244,41 @@ def test_a_header_checks_table_that_fails_defers_and_leaves_nothing(tmp_path: Pa
     assert spool.ids("incoming") == []
     assert spool.ids("hold") == []
     assert spool.temp_files() == []
+
+
+def _checked(tmp_path: Path) -> tuple[Cleanup, Spool]:
+    checks = tmp_path / "header_checks"
+    checks.write_text("/^Subject: scan/ FILTER scan:[127.0.0.1]:10024\n/^Subject: bad/ REJECT\n")
+    router = make_router(tmp_path, MAIN + f"header_checks = regexp:{checks}\n")
+    spool = Spool(tmp_path / "q").create()
+    return Cleanup(router.config, router, spool), spool
+
+
+def test_the_filter_of_a_message_is_kept_in_its_envelope(tmp_path: Path) -> None:
+    c, spool = _checked(tmp_path)
+    given = Submission("s@example.org", [Rcpt("a@example.com")], filter="scan:")
+    qf = spool.load("incoming", c.store(given, [b"Subject: x\r\n\r\nbody\r\n"]))
+    assert qf.envelope.filter == "scan:"
+    # header_checks FILTER wins over content_filter (postconf(5))
+    qf = spool.load("incoming", c.store(given, [b"Subject: scan me\r\n\r\nbody\r\n"]))
+    assert qf.envelope.filter == "scan:[127.0.0.1]:10024"
+
+
+def test_receive_override_options_before_and_after_a_filter(tmp_path: Path) -> None:
+    c, spool = _checked(tmp_path)
+    before = Submission(
+        "s@example.org",
+        [Rcpt("all@example.com")],
+        receive_options=frozenset({"no_address_mappings"}),
+    )
+    qf = spool.load("incoming", c.store(before, [b"Subject: x\r\n\r\nbody\r\n"]))
+    assert [(r.address, r.original) for r in qf.envelope.recipients] == [
+        ("all@example.com", "all@example.com")
+    ]
+    after = Submission(
+        "s@example.org",
+        [Rcpt("all@example.com")],
+        receive_options=frozenset({"no_header_body_checks"}),
+    )
+    qf = spool.load("incoming", c.store(after, [b"Subject: bad\r\n\r\nbody\r\n"]))
+    assert [r.address for r in qf.envelope.recipients] == ["a@example.com", "b@example.com"]

@@ -293,6 +293,8 @@ def _post(
         origin="local",
         local_uid=os.getuid(),
         esmtp=False,
+        filter=config.get("content_filter"),  # as Postfix's pickup
+        receive_options=frozenset(config.get_list("receive_override_options")),
     )
     try:
         written = cleanup.open(submission)

@@ -68,6 +68,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('default_destination_concurrency_positive_feedback', I, '1', 'Default concurrency increase after a success.'),
     _p('default_destination_rate_delay', T, '0s', 'Default pause between deliveries to one destination.'),
     _p('default_destination_recipient_limit', I, '50', 'Default limit of recipients per delivery.'),
+    _p('default_filter_nexthop', S, '', 'Next hop of a content_filter or FILTER without one (empty: the recipient domain).'),
     _p('default_extra_recipient_limit', I, '1000', 'Default extra recipients in memory per transport.'),
     _p('default_minimum_delivery_slots', I, '3', 'Default scheduler minimum delivery slots.'),
     _p('default_privs', S, 'nobody', 'Account local(8) uses for commands and files of aliases.'),

@@ -8,8 +8,9 @@ section: the whole logical header (``Name: value``, continuation lines joined by
 Actions, as header_checks(5) defines them: ``REJECT [text]`` (the message is refused at
 the end of DATA), ``DISCARD``, ``HOLD``, ``IGNORE`` (the header is left out),
 ``PREPEND text`` (a header line before this one), ``REPLACE text`` (this header becomes
-``text``), ``WARN``/``INFO`` (only logged), ``DUNNO``/``OK`` (nothing). ``REDIRECT``,
-``BCC`` and ``FILTER`` are not supported here and are logged and ignored.
+``text``), ``WARN``/``INFO`` (only logged), ``FILTER transport:destination`` (the message
+goes to that content filter; the last FILTER wins), ``DUNNO``/``OK`` (nothing).
+``REDIRECT`` and ``BCC`` are not supported here and are logged and ignored.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from vmail.tables.maps import query
 
 NOTHING = frozenset({"DUNNO", "OK"})
 KNOWN = (
-    frozenset({"REJECT", "DISCARD", "HOLD", "IGNORE", "PREPEND", "REPLACE", "WARN", "INFO"})
+    frozenset(
+        {"REJECT", "DISCARD", "HOLD", "IGNORE", "PREPEND", "REPLACE", "WARN", "INFO", "FILTER"}
+    )
     | NOTHING
 )
 DEFAULT_REJECT = "message content rejected"
@@ -81,7 +84,8 @@ class HeaderFilter(HeaderSection):
     its action says. The first empty or non-header line ends the header section, as does
     a header longer than ``limit`` bytes (header_size_limit), which passes unchecked.
     REJECT, DISCARD and HOLD are kept in :attr:`outcome` for cleanup to act on at the end
-    (REJECT and DISCARD also stop further checks); every action is passed to ``report``.
+    (REJECT and DISCARD also stop further checks), the last FILTER's destination in
+    :attr:`filter`; every action is passed to ``report``.
     """
 
     def __init__(self, checks: HeaderChecks, limit: int, report: Report) -> None:
@@ -89,6 +93,7 @@ class HeaderFilter(HeaderSection):
         self.checks = checks
         self.report = report
         self.outcome: HeaderAction | None = None
+        self.filter = ""  # "transport:destination" of the last FILTER action
         self._lines: list[bytes] = []  # the logical header being read
         self._size = 0
 
@@ -143,6 +148,8 @@ class HeaderFilter(HeaderSection):
         verb = action.verb
         if verb in ("REJECT", "DISCARD") or (verb == "HOLD" and self.outcome is None):
             self.outcome = action
+        if verb == "FILTER" and ":" in action.text:
+            self.filter = action.text
         if verb == "IGNORE":
             return
         if verb == "REPLACE" and action.text:

@@ -17,22 +17,26 @@ and recipient checks see the recipient only when there is exactly one (as Postfi
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from vmail.config.expand import expand
+from vmail.config.hostinfo import interface_addresses
 from vmail.config.values import split_list
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
-from vmail.policy.access import Action, address_keys, client_keys, domain_keys, parse_action
+from vmail.policy.access import Action, address_keys, host_keys, network_keys, parse_action
 from vmail.policy.delegation import query_policy
+from vmail.policy.dnsaccess import SERVER_TYPES, ServerKeys, ip_versions
+from vmail.policy.mxbackup import MxBackup
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
+from vmail.policy.rblreply import address_macros, expand_template, request_macros, split_reply
 from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
 from vmail.policy.senderlogin import SenderLogins
 from vmail.protocol.smtp.hostnames import is_ip_address, valid_address_literal, valid_hostname
@@ -51,6 +55,8 @@ ACCEPTED = Reply(250, "2.1.5", "Ok")
 RECIPIENT = "Recipient address"
 SENDER = "Sender address"
 CLIENT = "Client host"
+REVERSE_CLIENT = "Unverified Client host"
+SASL_LOGIN = "SASL login name"
 HELO = "Helo command"
 ETRN = "Etrn command"
 DATA, DATA_CLASS = "DATA", "Data command"
@@ -86,6 +92,7 @@ class Client:
     improper_pipelining: bool = False  # for reject_unauth_pipelining
     reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
     instance: str = ""  # names the transaction to policy services (Postfix's instance=)
+    encrypted: bool = False  # the session runs over TLS (reject_plaintext_session)
 
 
 @dataclass(frozen=True)
@@ -156,12 +163,22 @@ class RecipientPolicy:
         self.access_parent_style = "smtpd_access_maps" in config.get_list(
             "parent_domain_matches_subdomains"
         )
+        self.sasl_enabled = config.get_bool("smtpd_sasl_auth_enable")
+        self.null_sender_key = config.get("smtpd_null_access_lookup_key")
+        self.inet_addresses = interface_addresses(config.get_list("inet_interfaces"))
+        versions = ip_versions(config.get_list("inet_protocols"))
+        self.server_keys = ServerKeys(dns, self.access_parent_style, versions) if dns else None
+        self.mx_backup = self._mx_backup_check(dns, resolver, versions)
         self.stages = [config.get_list(p) for p in _STAGES]
         self.data_restrictions = config.get_list("smtpd_data_restrictions")
         self.end_of_data_restrictions = config.get_list("smtpd_end_of_data_restrictions")
         self.restriction_classes = set(config.get_list("smtpd_restriction_classes"))
         self.code = {name: config.get_int(name) for name in _CODES}
         self.reject_unlisted = config.get_bool("smtpd_reject_unlisted_recipient")
+        # after a content filter: the first smtpd checked the recipients already
+        self.unlisted_checks = "no_unknown_recipient_checks" not in config.get_list(
+            "receive_override_options"
+        )
         self.soft_bounce = config.get_bool("soft_bounce")
         self.allow_untrusted_routing = config.get_bool("allow_untrusted_routing")
         self.show_table = config.get_bool("show_user_unknown_table_name")
@@ -169,6 +186,22 @@ class RecipientPolicy:
         self.tempfail_action = config.get("unknown_address_tempfail_action").lower()
         self.sender_logins = SenderLogins(
             lambda: context.maps("smtpd_sender_login_maps"), self.delimiters, resolver.is_local
+        )
+
+    def _mx_backup_check(
+        self, dns: DNSResolver | None, resolver: Resolver, versions: frozenset[int]
+    ) -> MxBackup | None:
+        """permit_mx_backup's test (None without DNS)."""
+        if dns is None:
+            return None
+        config, table = self.config, self.context.table
+        networks = config.get_list("permit_mx_backup_networks")
+        return MxBackup(
+            dns,
+            resolver.is_local,
+            self.inet_addresses | interface_addresses(config.get_list("proxy_interfaces")),
+            NetworkList("permit_mx_backup_networks", networks, table) if networks else None,
+            versions,
         )
 
     # -- public --------------------------------------------------------------------
@@ -347,10 +380,19 @@ class RecipientPolicy:
             return OK if self._in_mynetworks(state) else DUNNO
         if name == "permit_sasl_authenticated":
             return OK if state.client.sasl_username else DUNNO
+        if name == "permit_inet_interfaces":
+            return OK if self._on_inet_interfaces(state.client.address) else DUNNO
+        if name == "reject_plaintext_session":
+            if state.client.encrypted:
+                return DUNNO
+            code = self.code["plaintext_reject_code"]
+            return self._reject(state, code, "4.7.1", "Session encryption is required")
         if name in _NEEDS_RECIPIENT and not recipient:
             return DUNNO  # DATA or end of data with several recipients: nothing to check
         if name == "permit_auth_destination":
             return OK if self._auth_destination(state, recipient) else DUNNO
+        if name == "permit_mx_backup":
+            return OK if self._mx_backup(state, recipient) else DUNNO
         if name in ("reject_unauth_destination", "defer_unauth_destination"):
             if self._auth_destination(state, recipient):
                 return DUNNO
@@ -409,6 +451,13 @@ class RecipientPolicy:
 
     # -- individual checks ---------------------------------------------------------
 
+    def _on_inet_interfaces(self, address: str) -> bool:
+        """permit_inet_interfaces: the client has one of our inet_interfaces addresses."""
+        try:
+            return ipaddress.ip_address(address) in self.inet_addresses
+        except ValueError:
+            return False
+
     def _in_mynetworks(self, state: _State) -> bool:
         try:
             return self.mynetworks.match(state.client.address, state.client.name)
@@ -461,9 +510,30 @@ class RecipientPolicy:
             return False
         return resolution.address_class.final or resolution.address_class is AddressClass.RELAY
 
+    def _mx_backup(self, state: _State, recipient: str) -> bool:
+        """Postfix's permit_mx_backup: our domains and relay domains, or a domain this
+        machine is a backup MX host of (see :mod:`.mxbackup`)."""
+        resolution = self._resolve(state, recipient, RECIPIENT)
+        if resolution.routed and not self.allow_untrusted_routing:
+            return False
+        address_class = resolution.address_class
+        if address_class.final or address_class is AddressClass.RELAY:
+            return True
+        domain = resolution.recipient.domain
+        if self.mx_backup is None or not domain or domain.startswith("["):
+            return False
+        may_block()  # DNS queries: not on smtpd's event loop
+        rejected = f"<{recipient}>: {RECIPIENT} rejected:"
+        return self.mx_backup.permits(
+            domain, lambda why: self._defer_if_reject(state, f"{rejected} {why}", "4.4.4")
+        )
+
     def _reject_unlisted(self, state: _State, recipient: str, reply_class: str = RECIPIENT) -> None:
         """Postfix's check_rcpt_maps: unknown users in our own domains are rejected (the
-        sender too with reject_unlisted_sender: ``5.1.0 ... Sender address rejected``)."""
+        sender too with reject_unlisted_sender: ``5.1.0 ... Sender address rejected``).
+        ``receive_override_options = no_unknown_recipient_checks`` turns it off."""
+        if not self.unlisted_checks:
+            return
         default_dsn = "5.1.1" if reply_class == RECIPIENT else "5.1.0"
         resolution = self._resolve(state, recipient, reply_class)
         try:
@@ -682,79 +752,205 @@ class RecipientPolicy:
         return self._apply(state, parse_action(action), state.reply_name, reply_class)
 
     def _dns_list(self, state: _State, restriction: str, spec: str) -> str:
-        """reject_rbl_client, permit_dnswl_client and reject_rhsbl_*: ``domain`` or
-        ``domain=127.0.0.2`` (only that answer counts; octets may be ``[2..11]`` or
-        ``[2;4]``). Listed: Postfix's default_rbl_reply (``554 5.7.1 Service unavailable;
-        Client host [ADDR] blocked using DOMAIN; TXT``), or OK for the allow list.
-        A DNS failure counts as not listed, as in Postfix."""
+        """reject_rbl_client, permit_dnswl_client, reject_rhsbl_* and permit_rhswl_client:
+        ``domain`` or ``domain=127.0.0.2`` (only that answer counts; octets may be
+        ``[2..11]`` or ``[2;4]``). Listed: the rejection of :meth:`_rbl_reject`, or OK
+        for an allow list, which is ignored for a recipient we would not relay to. A DNS
+        failure counts as not listed; for an allow list it also turns a later
+        rejection into ``450 4.7.1 <name>: Client host rejected: Service unavailable``."""
         domain, _, wanted = spec.partition("=")
         subject = _dns_list_subject(state, restriction)
         if subject is None or self.dns is None:
             return DUNNO
         query_name, what, reply_class = subject
+        allow = restriction.startswith("permit_")
+        if allow and state.at_rcpt and state.recipient:  # no exception to relay control
+            permitted = self._auth_destination(state, state.recipient)
+            if not permitted:
+                return DUNNO
         may_block()  # a DNS query: not on smtpd's event loop
-        answers = self.dns.lookup_a(f"{query_name}.{domain}")
+        query = f"{query_name}.{domain}"
+        answers = self.dns.lookup_a(query)
+        if answers is None:
+            self._warn(state, "%s: RBL lookup error: Host not found, try again", query)
+            if allow:
+                why = f"<{what}>: {reply_class} rejected: Service unavailable"
+                self._defer_if_reject(state, why)
+            return DUNNO
         if not answers or (wanted and not any(_rbl_match(wanted, a) for a in answers)):
             return DUNNO
-        if restriction == "permit_dnswl_client":
+        if allow:
             return OK
-        reason = " ".join(self.dns.lookup_txt(f"{query_name}.{domain}"))
+        reason = " / ".join(self.dns.lookup_txt(query))[:_RBL_TXT_LIMIT]
+        return self._rbl_reject(state, spec, what, reply_class, reason)
+
+    def _rbl_reject(
+        self, state: _State, spec: str, what: str, reply_class: str, reason: str
+    ) -> str:
+        """The rejection for a listed request: ``rbl_reply_maps``'s template for the list
+        or ``default_rbl_reply`` (``554 5.7.1 Service unavailable; Client host [ADDR]
+        blocked using DOMAIN; TXT``), see :mod:`.rblreply`; a result without a 4xx or
+        5xx code is ``450 4.7.1 Service unavailable`` (with a warning), as in Postfix."""
+        client = state.client
         values = {
+            **request_macros(
+                _namaddr(client),
+                client.address,
+                client.name,
+                client.reverse_name or client.name,
+                client.helo,
+            ),
+            **address_macros("sender", state.sender),
+            **address_macros("recipient", state.recipient),
             "rbl_code": str(self.code["maps_rbl_reject_code"]),
-            "rbl_class": reply_class,
-            "rbl_what": what,
-            "rbl_domain": domain,
+            "rbl_domain": spec.partition("=")[0],
             "rbl_reason": reason,
             "rbl_txt": reason,
-            "client_address": state.client.address,
-            "client_name": state.client.name,
-            "helo_name": state.client.helo or "",
-            "sender": state.sender or "",
-            "recipient": state.recipient or "",
+            "rbl_what": what,
+            "rbl_class": reply_class,
         }
-        template = self.config.get("default_rbl_reply")
-        text = expand(template, lambda name: values.get(name, ""))
-        code, _, rest = text.partition(" ")
-        if not (code.isdigit() and len(code) == 3 and code[0] in "45"):
-            code, rest = str(self.code["maps_rbl_reject_code"]), text
-        return self._reject(state, int(code), "5.7.1", rest)
+        warn = functools.partial(self._warn, state)
+        text = None
+        template = self._rbl_template(state, spec)
+        if template is not None:
+            text = expand_template(template, values, warn)
+            if text is None:
+                warn("bad rbl reply template for domain %s: %s", spec, template)
+        if text is None:
+            text = expand_template(self.config.get("default_rbl_reply"), values, warn)
+        reply = split_reply(text or "")
+        if reply is None:
+            warn("rbl response code configuration error: %s", text)
+            return self._reject(state, 450, "4.7.1", "Service unavailable")
+        code, dsn, rest = reply
+        return self._reject(state, code, dsn or "4.7.1", rest or "Service unavailable")
+
+    def _rbl_template(self, state: _State, spec: str) -> str | None:
+        """``rbl_reply_maps``'s template for a DNS list, keyed by the argument as written."""
+        try:
+            return self.context.maps("rbl_reply_maps").find(spec, trace=state.trace)
+        except (ConfigError, TableError) as e:
+            self._warn(state, "rbl_reply_maps: %s", e)
+            self._config_error(state)
 
     def _check_access(self, state: _State, restriction: str, spec: str) -> str:
-        kind = restriction[len("check_") : -len("_access")]
+        """check_*_access: search the table for what the restriction names (see
+        :meth:`_access_subject`) and apply the entry found, as Postfix does."""
         try:
             table = self.context.table(spec)
         except ConfigError as e:
             self._warn(state, "%s: cannot open table %s: %s", restriction, spec, e)
             self._config_error(state)
-        if kind in ("client", "reverse_client_hostname"):
-            keys = [(k, i > 0) for i, k in enumerate(client_keys(state.client.address))]
-            name, reply_class = _namaddr(state.client), CLIENT
-            # check_reverse_client_hostname_access: the unverified reverse name instead
-            client = state.client
-            host = client.name if kind == "client" else client.reverse_name or client.name
-            if host and host != "unknown":
-                keys = [(k, True) for k in domain_keys(host, self.access_parent_style)] + keys
-        elif kind in ("helo", "helo_a", "helo_mx", "helo_ns"):
-            helo = state.client.helo or ""
-            keys = [(k, True) for k in domain_keys(helo, self.access_parent_style)]
-            name, reply_class = helo, HELO
-        else:
-            text = state.recipient if kind == "recipient" else state.sender
-            if not text:
-                return DUNNO
-            try:
-                address = self.canonical.rewrite(Address.parse(text))
-            except AddressError:
-                return DUNNO
-            keys = list(address_keys(address, self.delimiters, self.access_parent_style))
-            name, reply_class = text, RECIPIENT if kind == "recipient" else SENDER
-        value = self._find(state, table, keys, name, reply_class)
+        kind = restriction[len("check_") : -len("_access")]
+        if kind == "sasl":
+            return self._check_sasl(state, restriction, table)
+        subject, _, rtype = kind.rpartition("_")
+        if rtype in SERVER_TYPES:
+            return self._check_servers(state, restriction, table, subject, rtype)
+        found = self._access_subject(state, kind)
+        if found is None:
+            return DUNNO
+        text, name, reply_class = found
+        keys = self._access_keys(state, kind, text)
+        value = None if keys is None else self._find(state, table, keys, name, reply_class)
         if value is None:
             return DUNNO
-        return self._apply(state, parse_action(value), name, reply_class)
+        result = self._apply(state, parse_action(value), name, reply_class)
+        if kind == "reverse_client_hostname":
+            self._forbid_ok(state, restriction, result, text)
+        return result
+
+    def _access_subject(self, state: _State, kind: str) -> tuple[str, str, str] | None:
+        """What a check_KIND_access restriction looks up, whom its replies name, and as
+        what: the client (``name[addr]``, as ``Client host``), the unverified reverse name
+        (``Unverified Client host``), the HELO name, the sender (``""``: the null sender)
+        or the recipient; None when the request has none."""
+        client = state.client
+        if kind == "client":
+            return client.name, _namaddr(client), CLIENT
+        if kind == "reverse_client_hostname":
+            reverse = client.reverse_name or client.name
+            return reverse, reverse, REVERSE_CLIENT
+        if kind == "helo":
+            return None if client.helo is None else (client.helo, client.helo, HELO)
+        if kind == "sender":
+            return None if state.sender is None else (state.sender, state.sender, SENDER)
+        return (state.recipient, state.recipient, RECIPIENT) if state.recipient else None
+
+    def _access_keys(self, state: _State, kind: str, text: str) -> list[tuple[str, bool]] | None:
+        """The keys of check_KIND_access in Postfix's order: a client's name and parent
+        domains, then its address and networks; a HELO name and parent domains; an
+        address's keys (after canonical rewriting), the null sender as
+        ``smtpd_null_access_lookup_key``. None for an address that cannot be parsed."""
+        if kind in ("client", "reverse_client_hostname"):
+            names = host_keys(text, self.access_parent_style)
+            return [*names, *network_keys(state.client.address)]
+        if kind == "helo":
+            return list(host_keys(text, self.access_parent_style))
+        if not text:
+            return [(self.null_sender_key, False)]
+        try:
+            address = self.canonical.rewrite(Address.parse(text))
+        except AddressError:
+            return None
+        return list(address_keys(address, self.delimiters, self.access_parent_style))
+
+    def _check_sasl(self, state: _State, restriction: str, table: Table) -> str:
+        """check_sasl_access: the SASL login name is the key (no parent domains or
+        networks); nothing for a client that did not log in. Needs
+        ``smtpd_sasl_auth_enable``, else it is ignored with a warning, as in Postfix."""
+        if not self.sasl_enabled:
+            self._warn(state, "restriction `%s' ignored: no SASL support", restriction)
+            return DUNNO
+        login = state.client.sasl_username
+        if not login:
+            return DUNNO
+        name = "".join(c if c.isprintable() else "_" for c in login)
+        value = self._find(state, table, [(login, False)], name, SASL_LOGIN)
+        if value is None:
+            return DUNNO
+        return self._apply(state, parse_action(value), name, SASL_LOGIN)
+
+    def _check_servers(
+        self, state: _State, restriction: str, table: Table, kind: str, rtype: str
+    ) -> str:
+        """check_KIND_{a,mx,ns}_access: the table is searched for the servers behind the
+        name (see :mod:`.dnsaccess`); the first entry found decides. OK is refused (451
+        4.3.5, with Postfix's warnings): these tables may reject or exempt (DUNNO) a host,
+        not permit a request. A client without a name, or no sender, is not looked up."""
+        found = self._access_subject(state, kind)
+        if found is None or self.server_keys is None:
+            return DUNNO
+        text, name, reply_class = found
+        if not text or (reply_class in (CLIENT, REVERSE_CLIENT) and text == "unknown"):
+            return DUNNO
+        may_block()  # DNS queries: not on smtpd's event loop
+        warn = functools.partial(self._warn, state)
+        for keys in self.server_keys.search(text, rtype, warn, f"{reply_class} {name}"):
+            value = self._find(state, table, keys, name, reply_class)
+            if value is not None:
+                result = self._apply(state, parse_action(value), name, reply_class)
+                self._forbid_ok(state, restriction, result, text)
+                return result
+        return DUNNO
+
+    def _forbid_ok(self, state: _State, restriction: str, result: str, target: str) -> None:
+        """Postfix's forbid_allowlist: a restriction that may not permit gave OK (DISCARD,
+        which ends the evaluation too, is allowed): a configuration error."""
+        if result != OK or any(action.verb == "discard" for action in state.actions):
+            return
+        self._warn(state, "restriction %s returns OK for %s", restriction, target)
+        self._warn(state, "this is not allowed for security reasons")
+        self._warn(state, "use DUNNO instead of OK if you want to make an exception")
+        self._config_error(state)
 
     def _find(
-        self, state: _State, table: Table, keys: list[tuple[str, bool]], name: str, reply_class: str
+        self,
+        state: _State,
+        table: Table,
+        keys: Iterable[tuple[str, bool]],
+        name: str,
+        reply_class: str,
     ) -> str | None:
         for key, partial in keys:
             if partial and table.pattern:
@@ -779,6 +975,10 @@ class RecipientPolicy:
         if verb in ("WARN", "INFO"):  # only logged
             text = action.text or f"<{name}>: {reply_class} triggers {verb} action"
             state.actions.append(MessageAction(verb.lower(), text))
+            return DUNNO
+        if verb == "FILTER" and ":" in action.text:  # a content filter for the message
+            text = f"<{name}>: {reply_class} triggers FILTER {action.text}"
+            state.actions.append(MessageAction("filter", text, action.text))
             return DUNNO
         if verb in ("REDIRECT", "BCC") and action.text:  # another recipient for the message
             text = f"<{name}>: {reply_class} triggers {verb} {action.text}"
@@ -852,7 +1052,9 @@ class RecipientPolicy:
 
 def _dns_list_subject(state: _State, restriction: str) -> tuple[str, str, str] | None:
     """What a DNS list is asked about: (name to prefix, what the reply names, class);
-    an address's domain is asked about, and the reply names the address (as Postfix)."""
+    an address's domain is asked about, and the reply names the address (as Postfix).
+    None when there is nothing to ask: no such name, or (for the name lists) one that is
+    not a host name or ends in a numeric label."""
     client = state.client
     if restriction in ("reject_rbl_client", "permit_dnswl_client"):
         try:
@@ -861,23 +1063,23 @@ def _dns_list_subject(state: _State, restriction: str) -> tuple[str, str, str] |
             return None
         reversed_address = pointer.removesuffix(".in-addr.arpa").removesuffix(".ip6.arpa")
         return reversed_address, client.address, CLIENT
-    if restriction == "reject_rhsbl_client":
-        name = client.name
+    if restriction in ("reject_rhsbl_client", "permit_rhswl_client"):
+        what, domain, reply_class = client.name, client.name, CLIENT
     elif restriction == "reject_rhsbl_reverse_client":
-        name = client.reverse_name or client.name
+        reverse = client.reverse_name or client.name
+        what, domain, reply_class = reverse, reverse, REVERSE_CLIENT
     elif restriction == "reject_rhsbl_helo":
-        name = client.helo or ""
-        if name.startswith("["):
-            return None
-        return (name.rstrip("."), name, HELO) if name else None
+        what, domain, reply_class = client.helo or "", client.helo or "", HELO
     else:  # sender, recipient: the address's domain
-        address = state.sender if restriction == "reject_rhsbl_sender" else state.recipient
-        domain = address.rpartition("@")[2] if address else ""
-        what = SENDER if restriction == "reject_rhsbl_sender" else RECIPIENT
-        return (domain.rstrip("."), address or "", what) if domain else None
-    if not name or name == "unknown":
+        sender = restriction == "reject_rhsbl_sender"
+        what = (state.sender if sender else state.recipient) or ""
+        domain, reply_class = what.rpartition("@")[2], SENDER if sender else RECIPIENT
+    if reply_class in (CLIENT, REVERSE_CLIENT) and what == "unknown":
         return None
-    return name.rstrip("."), name, CLIENT
+    name = domain.rstrip(".")
+    if not valid_hostname(name) or name.rpartition(".")[2].isdigit():
+        return None
+    return name, what, reply_class
 
 
 def _rbl_match(wanted: str, answer: str) -> bool:
@@ -948,7 +1150,10 @@ _CODES = (
     "unknown_hostname_reject_code",
     "unknown_client_reject_code",
     "maps_rbl_reject_code",
+    "plaintext_reject_code",
 )
+
+_RBL_TXT_LIMIT = 500  # Postfix keeps this much of a DNS list's TXT records
 
 _NEEDS_RECIPIENT = {
     "permit_auth_destination",
@@ -957,6 +1162,7 @@ _NEEDS_RECIPIENT = {
     "reject_unlisted_recipient",
     "reject_non_fqdn_recipient",
     "reject_unknown_recipient_domain",
+    "permit_mx_backup",
 }
 
 _DNS_LISTS = {
@@ -967,15 +1173,16 @@ _DNS_LISTS = {
     "reject_rhsbl_helo",
     "reject_rhsbl_sender",
     "reject_rhsbl_recipient",
+    "permit_rhswl_client",
 }
 
+# what the check_*_access restrictions look up: check_client_access, check_client_a_access, ...
+_ACCESS_SUBJECTS = ("client", "reverse_client_hostname", "helo", "sender", "recipient")
 _NEEDS_TABLE = {
-    "check_reverse_client_hostname_access",
-    "check_recipient_access",
-    "check_sender_access",
-    "check_client_access",
-    "check_helo_access",
-}
+    f"check_{subject}{suffix}_access"
+    for subject in _ACCESS_SUBJECTS
+    for suffix in ("", *(f"_{rtype}" for rtype in SERVER_TYPES))
+} | {"check_sasl_access"}
 
 # restriction -> whether it wants a fully-qualified name (else: a valid one)
 _HELO_SYNTAX = {

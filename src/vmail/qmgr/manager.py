@@ -7,8 +7,11 @@ One pass (:meth:`QueueManager.run_once`):
    unlike a file's mtime, also see ``postqueue -f``'s ``flush``). ``hold`` is left alone.
 2. For every message in ``active``, each unfinished recipient is resolved
    (:class:`~vmail.rewrite.resolve.Resolver`) and handed to the agent registered for its
-   transport, with a fresh content stream. ``discard`` and ``error`` are built in; a
-   transport without an agent defers (``4.3.0 mail transport unavailable``).
+   transport, with a fresh content stream. A message with a content filter
+   (``content_filter`` or a FILTER action, kept in its envelope) goes to that
+   ``transport:nexthop`` for every recipient instead; the filter sends it back.
+   ``discard`` and ``error`` are built in; a transport without an agent defers
+   (``4.3.0 mail transport unavailable``).
 3. Each recipient's outcome is appended to the queue file (fsynced) right after the
    agent returns and before the next recipient, then logged in Postfix's form.
 4. When every recipient is final (delivered or bounced) the file is removed
@@ -183,6 +186,7 @@ class QueueManager:
         self.queue_run_delay = float(config.get_time("queue_run_delay"))
         self.process_limit = max(1, config.get_int("default_process_limit"))
         self.defer_transports = frozenset(config.get_list("defer_transports"))
+        self.default_filter_nexthop = config.get("default_filter_nexthop")
         self._limits: dict[str, threading.BoundedSemaphore] = {}
         self._limits_lock = threading.Lock()
         self._messages = _Slots(self.process_limit)
@@ -512,8 +516,14 @@ class QueueManager:
         at most the transport's recipient limit per batch (blocking)."""
         groups: dict[tuple[str, str], list[int]] = {}
         qf = attempt.queue_file
+        content_filter = qf.envelope.filter
         for index in qf.pending:
-            route = self._resolve(qf.envelope.recipients[index].address)
+            address = qf.envelope.recipients[index].address
+            route = (
+                self._filter_route(content_filter, address)
+                if content_filter
+                else self._resolve(address)
+            )
             if isinstance(route, Outcome):
                 self._record(attempt, [(index, route)], 0.0)
             elif route[0] in self.defer_transports and not _flushed(qf.states[index]):
@@ -535,6 +545,15 @@ class QueueManager:
             log.warning("table %s: resolve %s: %s", e.table, address, e.message)
             return deferred("4.3.0", "address resolver failure")
         return resolution.transport, resolution.nexthop
+
+    def _filter_route(self, content_filter: str, address: str) -> tuple[str, str]:
+        """Where a message for a content filter goes (``content_filter`` or FILTER):
+        its transport, and its next hop or else ``default_filter_nexthop`` or else the
+        recipient's domain (Postfix 2.7 and later)."""
+        transport, _, nexthop = content_filter.partition(":")
+        if not nexthop:
+            nexthop = self.default_filter_nexthop or address.rpartition("@")[2]
+        return transport, nexthop
 
     def _limit(self, transport: str) -> threading.BoundedSemaphore:
         """The semaphore that bounds concurrent deliveries of ``transport`` (thread-safe)."""

@@ -68,9 +68,11 @@ class Envelope:
     envid: str = ""  # DSN ENVID
     ret: str = ""  # DSN RET: "FULL", "HDRS" or "" (not given)
     attributes: dict[str, str] = field(default_factory=dict)  # e.g. smtputf8, body
+    # content_filter or a FILTER action: "transport:nexthop" every recipient goes to
+    filter: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "sender": self.sender,
             "arrival_time": self.arrival_time,
             "recipients": [r.to_json() for r in self.recipients],
@@ -79,6 +81,9 @@ class Envelope:
             "ret": self.ret,
             "attributes": dict(self.attributes),
         }
+        if self.filter:
+            data["filter"] = self.filter
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Envelope:
@@ -98,6 +103,7 @@ class Envelope:
             envid=_str(data, "envid", ""),
             ret=_str(data, "ret", ""),
             attributes=_str_dict(data, "attributes"),
+            filter=_str(data, "filter", ""),
         )
 
 

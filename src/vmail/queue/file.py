@@ -21,8 +21,9 @@ seek, and knows where every record ends without scanning for terminators.
   length and CRC are known. The content is stored exactly as received (after SMTP
   dot-unstuffing); its length is ``message_size`` in ``postqueue`` listings.
 * ``E`` is UTF-8 JSON: ``{"sender", "arrival_time", "recipients": [{"address",
-  "original", "notify", "orcpt"}], "client": {...}, "envid", "ret", "attributes"}``
-  (see :class:`vmail.queue.envelope.Envelope`). Recipients are numbered from 0 in order.
+  "original", "notify", "orcpt"}], "client": {...}, "envid", "ret", "attributes"}``, and
+  ``"filter"`` when a content filter takes the message (see
+  :class:`vmail.queue.envelope.Envelope`). Recipients are numbered from 0 in order.
 * ``S`` records are UTF-8 JSON objects with ``"t"`` (time) and ``"op"``:
   ``"status"`` (``"rcpt": [indexes], "status": pending|delivered|bounced|deferred,
   "dsn", "reason", "relay", "next"``), ``"flush"`` (every deferred recipient may be

@@ -368,7 +368,8 @@ def test_access_actions_for_the_message_and_the_log(tmp_path: Path) -> None:
         tmp_path,
         "smtpd_recipient_restrictions = check_sender_access inline:{ {h@example.org=HOLD},"
         " {d@example.org=DISCARD}, {w@example.org=WARN watch it}, {i@example.org=INFO},"
-        " {r@example.org=REDIRECT x@example.com}, {p@example.org=PREPEND X-Tag: one} },"
+        " {r@example.org=REDIRECT x@example.com}, {p@example.org=PREPEND X-Tag: one},"
+        " {f@example.org=FILTER scan:[127.0.0.1]:10024}, {n@example.org=FILTER nocolon} },"
         " reject\n",
     ).policy
 
@@ -397,6 +398,14 @@ def test_access_actions_for_the_message_and_the_log(tmp_path: Path) -> None:
         )
     ]
     assert actions("p@example.org")[1] == [MessageAction("prepend", "", "X-Tag: one")]
+    assert actions("f@example.org")[1] == [
+        MessageAction(
+            "filter",
+            "<f@example.org>: Sender address triggers FILTER scan:[127.0.0.1]:10024",
+            "scan:[127.0.0.1]:10024",
+        )
+    ]
+    assert actions("n@example.org")[1] == []  # FILTER needs transport:destination
 
 
 def test_dns_lists(tmp_path: Path) -> None:

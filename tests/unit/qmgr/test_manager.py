@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from vmail.config import MainConfig
 from vmail.core.errors import TemporaryError
-from vmail.delivery.request import PerRecipient
+from vmail.delivery.request import (
+    ContentSource,
+    DeliveryRequest,
+    DeliveryResult,
+    PerRecipient,
+    sent,
+)
 from vmail.delivery.virtual import VirtualAgent
 from vmail.qmgr import QueueManager, default_agents
 from vmail.qmgr.backoff import backoff
@@ -527,3 +534,50 @@ def test_defer_transports_hold_mail_until_a_flush(
     run(qmgr, clock.now)
     assert len(new_mail(tmp_path, "bob")) == 1  # the flushed one; new mail waits
     assert spool.ids(DEFERRED) == [later]
+
+
+class RecordingAgent:
+    """An agent that accepts everything and remembers where each recipient was sent."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, str, str]] = []
+
+    def deliver_batch(
+        self, requests: Sequence[DeliveryRequest], content: ContentSource
+    ) -> list[DeliveryResult]:
+        self.routes += [(r.transport, r.nexthop, r.recipient) for r in requests]
+        return [sent("filtered") for _ in requests]
+
+
+@pytest.mark.parametrize(
+    ("content_filter", "settings", "nexthop"),
+    [
+        ("scan:[127.0.0.1]:10024", {}, "[127.0.0.1]:10024"),
+        ("scan:", {}, "example.com"),  # Postfix 2.7+: the recipient domain
+        ("scan", {"default_filter_nexthop": "filter.test"}, "filter.test"),
+    ],
+)
+def test_a_content_filter_takes_every_recipient(
+    tmp_path: Path, content_filter: str, settings: dict[str, str], nexthop: str
+) -> None:
+    clock = FakeClock(ARRIVAL)
+    cfg = config(tmp_path, **settings)
+    spool = Spool.from_config(cfg).create()
+    scan = RecordingAgent()
+    qmgr = QueueManager(cfg, spool, {**default_agents(cfg), "scan": scan}, clock=clock)
+    env = Envelope(
+        "alice@example.org",
+        (Recipient("bob@example.com"), Recipient("x@discard.test")),
+        ARRIVAL,
+        filter=content_filter,
+    )
+    with spool.writer(env) as w:
+        w.write(CONTENT)
+        w.commit()
+    run(qmgr, clock.now)
+    hops = {
+        "bob@example.com": nexthop,
+        "x@discard.test": nexthop.replace("example.com", "discard.test"),
+    }
+    assert sorted(scan.routes) == sorted(("scan", hops[r], r) for r in hops)
+    assert new_mail(tmp_path, "bob") == []  # the filter reinjects; not delivered here

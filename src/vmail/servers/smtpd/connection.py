@@ -117,6 +117,7 @@ class MessageActions:
     redirect: str | None = None  # every recipient becomes this one
     bcc: list[str] = dataclasses.field(default_factory=list)  # more recipients
     prepend: list[str] = dataclasses.field(default_factory=list)  # headers above Received:
+    filter: str = ""  # FILTER: the content filter (the last one said wins)
     logged: set[str] = dataclasses.field(default_factory=set)
 
     def take(self, action: MessageAction) -> bool:
@@ -136,6 +137,8 @@ class MessageActions:
             self.redirect = action.argument or self.redirect
         elif verb == "bcc" and action.argument not in self.bcc:
             self.bcc.append(action.argument)
+        elif verb == "filter":
+            self.filter = action.argument
         return True
 
 
@@ -624,6 +627,8 @@ class Connection:
             redirect=self.actions.redirect,
             bcc=tuple(self.actions.bcc),
             prepend=tuple(self.actions.prepend),
+            filter=self.actions.filter or settings.content_filter,
+            receive_options=settings.receive_options,
         )
         self.pending, self.held, self.held_size = sub, [], 0
 

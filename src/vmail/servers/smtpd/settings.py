@@ -92,6 +92,11 @@ def bare_newline_mode(config: MainConfig) -> BareNewline:
     return mode
 
 
+RECEIVE_OPTIONS = frozenset(  # receive_override_options values (no_milters: no milters here)
+    {"no_unknown_recipient_checks", "no_address_mappings", "no_header_body_checks", "no_milters"}
+)
+
+
 class Settings:
     """One snapshot's decisions for one listener (see the module docstring)."""
 
@@ -116,6 +121,12 @@ class Settings:
         self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
         self.tls_received_header = config.get_bool("smtpd_tls_received_header")
         self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
+        # what this listener's mail carries into cleanup (master.cf "-o content_filter=")
+        self.content_filter = config.get("content_filter")
+        self.receive_options = frozenset(config.get_list("receive_override_options"))
+        unknown = self.receive_options - RECEIVE_OPTIONS
+        if unknown:
+            raise ConfigError(f"receive_override_options: unknown value {sorted(unknown)[0]!r}")
         base = session_config(config)
         self.session_config = dataclasses.replace(
             base,
