@@ -175,6 +175,8 @@ class Cleanup:
         )
         self.header_limit = config.get_size("header_size_limit") or 102400
         self.header_checks = HeaderChecks(router.context.maps("header_checks"))
+        self.body_checks = HeaderChecks(router.context.maps("body_checks"))
+        self.body_limit = config.get_size("body_checks_size_limit")
 
     def expand(
         self, recipients: Sequence[Rcpt], redirect: str | None = None, *, mappings: bool = True
@@ -244,12 +246,16 @@ class Cleanup:
             )
         checks = None
         if (
-            self.header_checks
+            (self.header_checks or self.body_checks)
             and sub.origin != "bounce"
             and NO_HEADER_BODY_CHECKS not in sub.receive_options
         ):
             checks = HeaderFilter(
-                self.header_checks, self.header_limit, partial(_report, writer.planned_id, sub)
+                self.header_checks,
+                self.header_limit,
+                partial(_report, writer.planned_id, sub),
+                self.body_checks,
+                self.body_limit,
             )
         message = CleanupMessage(
             writer, self.on_commit, headers, self.spool.queue_dir(HOLD), checks
@@ -314,11 +320,12 @@ class HeaderPeek:
         return _FOLD.sub(b" ", found.group(1)).strip().decode("utf-8", "replace")
 
 
-def _report(queue_id: str, sub: Submission, header: str, action: HeaderAction) -> None:
-    """Postfix's cleanup line for a header_checks action: ``ID: reject: header Subject: x
-    from NAME[ADDR]; from=<...> to=<...> proto=ESMTP helo=<...>: 5.7.1 text``."""
+def _report(queue_id: str, sub: Submission, what: str, line: str, action: HeaderAction) -> None:
+    """Postfix's cleanup line for a header_checks or body_checks action (``what``: header
+    or body): ``ID: reject: header Subject: x from NAME[ADDR]; from=<...> to=<...>
+    proto=ESMTP helo=<...>: 5.7.1 text``."""
     if action.verb not in KNOWN:
-        log.warning("%s: header_checks: unsupported action %s", queue_id, action.verb)
+        log.warning("%s: %s_checks: unsupported action %s", queue_id, what, action.verb)
         return
     if action.verb == "IGNORE":
         return  # not logged by Postfix either
@@ -327,10 +334,11 @@ def _report(queue_id: str, sub: Submission, header: str, action: HeaderAction) -
     helo = f" helo=<{sub.helo}>" if sub.helo else ""
     text = " ".join(action.reject_reply()) if action.verb == "REJECT" else action.text
     log.info(
-        "%s: %s: header %s from %s[%s]; from=<%s>%s proto=%s%s%s",
+        "%s: %s: %s %s from %s[%s]; from=<%s>%s proto=%s%s%s",
         queue_id,
         verb,
-        header.replace("\n", "?"),  # as Postfix's printable() shows the line break
+        what,
+        line.replace("\n", "?"),  # as Postfix's printable() shows the line break
         sub.client_name,
         sub.client_address,
         sub.sender,
@@ -450,7 +458,7 @@ class CleanupMessage:
 
     def commit(self) -> QueueId:
         """Make the queue file durable and return its ID (blocks); TemporaryError on
-        failure, PermanentError when header_checks said REJECT. A message header_checks
+        failure, PermanentError when header or body checks said REJECT. A message they
         DISCARDed is dropped and its ID returned as if it was queued."""
         try:
             outcome = None
@@ -459,7 +467,7 @@ class CleanupMessage:
                     self._append(self._checks.finish())
                 except TableError as e:
                     raise TemporaryError(LOOKUP_ERROR) from e
-                outcome = self._checks.outcome
+                outcome = self._checks.verdict.outcome
             if outcome is not None and outcome.verb == "REJECT":
                 dsn, text = outcome.reject_reply()
                 raise PermanentError(Reply(550, dsn, text))
@@ -472,9 +480,9 @@ class CleanupMessage:
                     self._peek.feed(rest)
                     self._writer.write(rest)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
-            if self._checks is not None and self._checks.filter:  # header_checks FILTER
+            if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
                 envelope = self._writer.envelope
-                self._writer.envelope = replace(envelope, filter=self._checks.filter)
+                self._writer.envelope = replace(envelope, filter=self._checks.verdict.filter)
             self.queue_id = self._writer.commit(self._hold_dir if held else None)
         except BaseException:
             self._writer.abort()

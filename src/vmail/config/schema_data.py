@@ -38,6 +38,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('best_mx_transport', S, '', 'Transport used when this host is the best MX for a destination.'),
     _p('biff', B, 'yes', 'Notify local users with comsat.'),
     _p('body_checks', L, '', 'Tables of patterns checked against body lines.'),
+    _p('body_checks_size_limit', Z, '51200', 'Bytes of each message body that body_checks look at.'),
     _p('bounce_notice_recipient', S, 'postmaster', 'Recipient of postmaster copies of bounces.'),
     _p('bounce_queue_lifetime', T, '5d', 'Time a bounce may stay deferred before it is dropped.', unit='d'),
     _p('bounce_size_limit', Z, '50000', 'Bytes of the original message returned in a bounce.'),

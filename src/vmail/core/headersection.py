@@ -4,7 +4,8 @@
 complete line of the header section to :meth:`HeaderSection.header_line`, keeps an
 incomplete line for the next chunk, and once the section is over (the filter said so, or
 a line grew past ``limit`` bytes, as Postfix's header_size_limit) passes the rest through
-untouched.
+untouched — through :meth:`HeaderSection.body`, which a subclass may override to look at
+the body too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class HeaderSection(ABC):
     def feed(self, chunk: bytes) -> bytes:
         """The bytes to write now for ``chunk``."""
         if not self.in_header:
-            return chunk
+            return self.body(chunk)
         data = self._partial + chunk
         out: list[bytes] = []
         start = 0
@@ -39,8 +40,13 @@ class HeaderSection(ABC):
             self._partial = rest
         else:
             self._partial = b""
-            out.append(rest)
+            out.append(self.body(rest))
         return b"".join(out)
+
+    def body(self, data: bytes) -> bytes:
+        """What to write for ``data`` after the header section (the line that ended it
+        first); as it is unless a subclass looks at the body."""
+        return data
 
     def take_partial(self) -> bytes:
         """The incomplete last line held at the end of the content (for ``finish``)."""

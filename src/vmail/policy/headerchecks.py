@@ -1,9 +1,15 @@
-"""header_checks(5): the action a table gives for one logical message header.
+"""header_checks(5) and body_checks: the action a table gives for a header or a body line.
 
-Cleanup asks :class:`HeaderChecks` once per header of the message's primary header
-section: the whole logical header (``Name: value``, continuation lines joined by their
-``\\n``, without the final line break) is the lookup key, as in Postfix, so
-``regexp:``/``pcre:`` tables see it all. The first table that answers decides.
+Cleanup asks :class:`HeaderChecks` (``header_checks``) once per header of the message's
+primary header section: the whole logical header (``Name: value``, continuation lines
+joined by their ``\\n``, without the final line break) is the lookup key, as in Postfix,
+so ``regexp:``/``pcre:`` tables see it all. The first table that answers decides. Then
+``body_checks`` sees each line of the body (without its line break) until
+``body_checks_size_limit`` bytes of body were looked at. As in Postfix, empty lines are
+not looked at, MIME boundary lines are, and the headers of MIME parts are not (Postfix gives
+them to ``mime_header_checks``, which vmail does not have). Unlike Postfix, the headers of
+an attached message (``message/rfc822``) are body lines here, and the limit counts the
+whole body, not each part.
 
 Actions, as header_checks(5) defines them: ``REJECT [text]`` (the message is refused at
 the end of DATA), ``DISCARD``, ``HOLD``, ``IGNORE`` (the header is left out),
@@ -15,6 +21,7 @@ goes to that content filter; the last FILTER wins), ``DUNNO``/``OK`` (nothing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,28 +81,70 @@ class HeaderChecks:
         return None
 
 
-Report = Callable[[str, HeaderAction], None]  # (the header, its action): log it
+Report = Callable[[str, str, HeaderAction], None]  # ("header" or "body", line, action): log it
+
+
+class Verdict:
+    """What the checks decided for the whole message: :attr:`outcome` (REJECT, DISCARD
+    or HOLD) and :attr:`filter` (the last FILTER's ``transport:destination``)."""
+
+    def __init__(self) -> None:
+        self.outcome: HeaderAction | None = None
+        self.filter = ""
+
+    @property
+    def stopped(self) -> bool:
+        """REJECT and DISCARD end the checks: nothing after them is looked at."""
+        return self.outcome is not None and self.outcome.verb in ("REJECT", "DISCARD")
+
+    def apply(self, action: HeaderAction, raw: bytes, out: list[bytes]) -> None:
+        """Write what ``action`` leaves of the line(s) ``raw``, and remember what it says
+        of the message."""
+        verb = action.verb
+        if verb in ("REJECT", "DISCARD") or (verb == "HOLD" and self.outcome is None):
+            self.outcome = action
+        if verb == "FILTER" and ":" in action.text:
+            self.filter = action.text
+        if verb == "IGNORE":
+            return
+        if verb == "REPLACE" and action.text:
+            out.append(_line_bytes(action.text))
+            return
+        if verb == "PREPEND" and action.text:
+            out.append(_line_bytes(action.text))
+        out.append(raw)
 
 
 class HeaderFilter(HeaderSection):
-    """Streams message content through :class:`HeaderChecks` (primary header only).
+    """Streams message content through ``header_checks`` (primary header) and
+    ``body_checks`` (the body's lines, the first ``body_limit`` bytes).
 
     A logical header is held until the next line shows that it ended, then written as
     its action says. The first empty or non-header line ends the header section, as does
     a header longer than ``limit`` bytes (header_size_limit), which passes unchecked.
-    REJECT, DISCARD and HOLD are kept in :attr:`outcome` for cleanup to act on at the end
-    (REJECT and DISCARD also stop further checks), the last FILTER's destination in
-    :attr:`filter`; every action is passed to ``report``.
+    What the actions say of the message is kept in :attr:`verdict` for cleanup to act on
+    at the end; every action is passed to ``report``.
     """
 
-    def __init__(self, checks: HeaderChecks, limit: int, report: Report) -> None:
+    def __init__(
+        self,
+        checks: HeaderChecks,
+        limit: int,
+        report: Report,
+        body_checks: HeaderChecks | None = None,
+        body_limit: int = 0,
+    ) -> None:
         super().__init__(limit)
         self.checks = checks
         self.report = report
-        self.outcome: HeaderAction | None = None
-        self.filter = ""  # "transport:destination" of the last FILTER action
+        self.verdict = Verdict()
         self._lines: list[bytes] = []  # the logical header being read
         self._size = 0
+        self._body_checks = body_checks if body_checks else None
+        self._body_left = body_limit  # bytes of body still to look at
+        self._body_partial = b""  # an incomplete body line
+        self._boundaries: set[bytes] = set()  # "--boundary" of the multiparts seen
+        self._in_part_header = False  # reading the header of a MIME part
 
     def finish(self) -> bytes:
         """What is held at the end of the content."""
@@ -106,6 +155,49 @@ class HeaderFilter(HeaderSection):
         if self.in_header:
             self._flush(out)  # the last header is checked too
             self.in_header = False
+        if self._body_partial:
+            out.append(self._check_body_line(self._body_partial))
+            self._body_partial = b""
+        return b"".join(out)
+
+    def body(self, data: bytes) -> bytes:
+        data, self._body_partial = self._body_partial + data, b""
+        if self._body_checks is None or self._body_left <= 0 or self.verdict.stopped:
+            return data
+        out: list[bytes] = []
+        start = 0
+        while self._body_left > 0 and not self.verdict.stopped:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            out.append(self._check_body_line(data[start : nl + 1]))
+            start = nl + 1
+        if self._body_left > 0 and not self.verdict.stopped:
+            self._body_partial = data[start:]
+        else:
+            self._body_partial = b""
+            out.append(data[start:])
+        return b"".join(out)
+
+    def _check_body_line(self, raw: bytes) -> bytes:
+        """What to write for one body line after body_checks looked at it."""
+        self._body_left -= len(raw)
+        line = raw.rstrip(b"\r\n")
+        if self._in_part_header:  # a MIME part's header: not a body line
+            self._in_part_header = bool(line)
+            self._note_boundary(line)
+            return raw
+        if not line or self._body_checks is None or self.verdict.stopped:
+            return raw
+        if line[:2] == b"--" and line.rstrip(b" \t") in self._boundaries:
+            self._in_part_header = True  # a part starts (the closing "--b--" is not in the set)
+        text = line.decode("utf-8", "surrogateescape")
+        action = self._body_checks.check(text)
+        if action is None:
+            return raw
+        self.report("body", text, action)
+        out: list[bytes] = []
+        self.verdict.apply(action, raw, out)
         return b"".join(out)
 
     def held_size(self) -> int:
@@ -136,7 +228,9 @@ class HeaderFilter(HeaderSection):
             return
         raw = b"".join(self._lines)
         self._lines, self._size = [], 0
-        if self.outcome is not None and self.outcome.verb in ("REJECT", "DISCARD"):
+        if raw[:13].lower() == b"content-type:" and self._body_checks is not None:
+            self._note_boundary(raw)
+        if self.verdict.stopped:
             out.append(raw)
             return
         text = raw.rstrip(b"\r\n").replace(b"\r\n", b"\n").decode("utf-8", "surrogateescape")
@@ -144,20 +238,17 @@ class HeaderFilter(HeaderSection):
         if action is None:
             out.append(raw)
             return
-        self.report(text, action)
-        verb = action.verb
-        if verb in ("REJECT", "DISCARD") or (verb == "HOLD" and self.outcome is None):
-            self.outcome = action
-        if verb == "FILTER" and ":" in action.text:
-            self.filter = action.text
-        if verb == "IGNORE":
-            return
-        if verb == "REPLACE" and action.text:
-            out.append(_line_bytes(action.text))
-            return
-        if verb == "PREPEND" and action.text:
-            out.append(_line_bytes(action.text))
-        out.append(raw)
+        self.report("header", text, action)
+        self.verdict.apply(action, raw, out)
+
+    def _note_boundary(self, header: bytes) -> None:
+        """Remember the boundary a multipart ``Content-Type`` names (in ``header``)."""
+        found = _BOUNDARY.search(header)
+        if found is not None:
+            self._boundaries.add(b"--" + (found.group(1) or found.group(2)))
+
+
+_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;"]+))', re.IGNORECASE)
 
 
 def _is_header_start(line: bytes) -> bool:
@@ -170,4 +261,4 @@ def _line_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape") + b"\r\n"
 
 
-__all__ = ["DEFAULT_REJECT", "KNOWN", "HeaderAction", "HeaderChecks", "HeaderFilter"]
+__all__ = ["DEFAULT_REJECT", "KNOWN", "HeaderAction", "HeaderChecks", "HeaderFilter", "Verdict"]

@@ -35,7 +35,9 @@ def run(
     checks: HeaderChecks, content: bytes, size: int = 0, limit: int = 102400
 ) -> tuple[bytes, HeaderFilter, list[tuple[str, str]]]:
     seen: list[tuple[str, str]] = []
-    filt = HeaderFilter(checks, limit, lambda header, action: seen.append((header, action.verb)))
+    filt = HeaderFilter(
+        checks, limit, lambda what, header, action: seen.append((header, action.verb))
+    )
     pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
     out = b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
     return out, filt, seen
@@ -56,7 +58,7 @@ def test_header_edits_in_any_chunking(checks: HeaderChecks, size: int) -> None:
     # the same edits Postfix 3.7.11 made for these rules (body lines are not checked)
     out, filt, seen = run(checks, MESSAGE, size)
     assert out == EDITED
-    assert filt.outcome is None
+    assert filt.verdict.outcome is None
     assert seen == [
         ("X-Drop: a", "IGNORE"),
         ("X-Warn: b", "WARN"),
@@ -67,7 +69,7 @@ def test_header_edits_in_any_chunking(checks: HeaderChecks, size: int) -> None:
 
 def test_message_outcomes(checks: HeaderChecks) -> None:
     def outcome(subject: bytes) -> HeaderAction | None:
-        return run(checks, b"Subject: " + subject + b"\r\n\r\nbody\r\n")[1].outcome
+        return run(checks, b"Subject: " + subject + b"\r\n\r\nbody\r\n")[1].verdict.outcome
 
     assert outcome(b"rejectme") == HeaderAction("REJECT", "")
     assert outcome(b"rejectme").reject_reply() == ("5.7.1", "message content rejected")  # type: ignore[union-attr]
@@ -81,7 +83,7 @@ def test_a_reject_ends_the_checks_and_hold_does_not(checks: HeaderChecks) -> Non
     _, filt, seen = run(checks, b"Subject: rejectme\r\nX-Drop: x\r\n\r\n")
     assert [verb for _, verb in seen] == ["REJECT"]
     _, filt, seen = run(checks, b"Subject: holdme\r\nSubject: discardme\r\n\r\n")
-    assert filt.outcome == HeaderAction("DISCARD", "")
+    assert filt.verdict.outcome == HeaderAction("DISCARD", "")
 
 
 def test_header_section_ends_and_limits(checks: HeaderChecks) -> None:
@@ -96,3 +98,82 @@ def test_header_section_ends_and_limits(checks: HeaderChecks) -> None:
     assert seen == []
     # content without a line end at all
     assert run(checks, b"X-Drop: a")[0] == b""
+
+
+BODY_RULES = """\
+/^X-Drop:/ IGNORE
+/viagra/ REJECT 5.7.1 no spam
+/^swap me$/ REPLACE swapped
+/^before me/ PREPEND inserted
+/^scan me/ FILTER scan:[127.0.0.1]:10024
+/^Subject:/ WARN a header is not a body line
+"""
+
+
+@pytest.fixture
+def body_checks(tmp_path: Path) -> HeaderChecks:
+    (tmp_path / "body_checks").write_text(BODY_RULES)
+    config = MainConfig.from_text(f"body_checks = regexp:{tmp_path}/body_checks\n")
+    return HeaderChecks(RoutingContext(config).maps("body_checks"))
+
+
+def run_body(
+    body_checks: HeaderChecks, content: bytes, size: int = 0, body_limit: int = 51200
+) -> tuple[bytes, HeaderFilter, list[tuple[str, str, str]]]:
+    seen: list[tuple[str, str, str]] = []
+    no_header_checks = HeaderChecks(RoutingContext(MainConfig.from_text("")).maps("header_checks"))
+    filt = HeaderFilter(
+        no_header_checks,
+        102400,
+        lambda what, line, action: seen.append((what, line, action.verb)),
+        body_checks,
+        body_limit,
+    )
+    pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
+    out = b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
+    return out, filt, seen
+
+
+@pytest.mark.parametrize("size", [0, 1, 5])
+def test_body_checks_edit_body_lines_in_any_chunking(body_checks: HeaderChecks, size: int) -> None:
+    content = (
+        b"Subject: x\r\nX-Drop: kept in the header\r\n\r\n"
+        b"X-Drop: dropped\r\nswap me\r\nbefore me\r\nscan me\r\nlast line without end"
+    )
+    out, filt, seen = run_body(body_checks, content, size)
+    assert out == (
+        b"Subject: x\r\nX-Drop: kept in the header\r\n\r\n"
+        b"swapped\r\ninserted\r\nbefore me\r\nscan me\r\nlast line without end"
+    )
+    assert [(what, verb) for what, _line, verb in seen] == [
+        ("body", "IGNORE"),
+        ("body", "REPLACE"),
+        ("body", "PREPEND"),
+        ("body", "FILTER"),
+    ]
+    assert filt.verdict.filter == "scan:[127.0.0.1]:10024"
+    assert filt.verdict.outcome is None
+
+
+def test_body_checks_reject_and_the_size_limit(body_checks: HeaderChecks) -> None:
+    spam = b"Subject: x\r\n\r\nhello\r\nbuy viagra\r\n"
+    _out, filt, seen = run_body(body_checks, spam)
+    assert filt.verdict.outcome == HeaderAction("REJECT", "5.7.1 no spam")
+    assert seen == [("body", "buy viagra", "REJECT")]
+    # past body_checks_size_limit bytes of body, lines are not looked at
+    late = b"Subject: x\r\n\r\n" + b"x" * 98 + b"\r\n" + b"buy viagra\r\n"
+    assert run_body(body_checks, late, body_limit=102)[1].verdict.outcome is None
+    assert run_body(body_checks, late, body_limit=103)[1].verdict.outcome is not None
+
+
+def test_body_checks_skip_empty_lines_and_mime_part_headers(tmp_path: Path) -> None:
+    # what Postfix 3.7.11 gave body_checks for the same message: boundaries, not part headers
+    (tmp_path / "body_checks").write_text("/^/ WARN seen\n")
+    config = MainConfig.from_text(f"body_checks = regexp:{tmp_path}/body_checks\n")
+    checks = HeaderChecks(RoutingContext(config).maps("body_checks"))
+    content = (
+        b'Subject: y\r\nContent-Type: multipart/mixed;\r\n boundary="b1"\r\n\r\npre\r\n'
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nswap me\r\n\r\n--b1--\r\nepilogue\r\n"
+    )
+    _out, _filt, seen = run_body(checks, content)
+    assert [line for _what, line, _verb in seen] == ["pre", "--b1", "swap me", "--b1--", "epilogue"]
