@@ -1,15 +1,16 @@
 """DNS lookups behind a small interface, so tests can inject a fake resolver.
 
-:class:`Resolver` answers "does this domain exist" for policy checks. :class:`MxResolver`
-is what the SMTP client needs: MX records and host addresses, with failures raised as
-:class:`DnsLookupError` carrying Postfix's words (``Name service error for
-name=example.invalid type=MX: Host not found``). :class:`DnsPythonMxResolver` is the
-real one (dnspython); :func:`native_addresses` asks the system resolver instead
-(``smtp_host_lookup = native``).
+:class:`Resolver` is what smtpd's restrictions ask: does a domain exist, DNS lists, the
+MX and NS hosts of a name and their addresses. :class:`MxResolver` is what the SMTP client
+needs: MX records and host addresses. Failures are raised as :class:`DnsLookupError`
+carrying Postfix's words (``Name service error for name=example.invalid type=MX: Host not
+found``). :class:`DnsPythonMxResolver` is the real one (dnspython); :func:`native_addresses`
+asks the system resolver instead (``smtp_host_lookup = native``).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,7 +18,7 @@ from typing import Protocol
 
 
 class Resolver(Protocol):
-    """What policy and delivery code needs from DNS."""
+    """What smtpd's restrictions need from DNS."""
 
     def domain_exists(self, domain: str) -> bool | None:
         """True if the domain has MX, A or AAAA records; False if not; None if DNS failed."""
@@ -27,7 +28,28 @@ class Resolver(Protocol):
         when DNS failed."""
 
     def lookup_txt(self, name: str) -> list[str]:
-        """The TXT strings of ``name`` (a blocklist's reason); ``[]`` on any failure."""
+        """The TXT records of ``name`` (a blocklist's reason), each record's strings
+        joined; ``[]`` on any failure."""
+
+    def lookup_mx(self, domain: str) -> list[MxRecord]:
+        """The domain's MX records in DNS order; ``[]`` when it has none.
+
+        Raises :class:`DnsLookupError` when the domain does not exist or DNS fails.
+        """
+
+    def lookup_ns(self, domain: str) -> list[str]:
+        """The domain's name servers (without the trailing dot); ``[]`` when it has none.
+
+        Raises :class:`DnsLookupError` when the domain does not exist or DNS fails.
+        """
+
+    def lookup_addresses(self, host: str) -> list[str]:
+        """The host's A and AAAA records from DNS (never empty); raises DnsLookupError."""
+
+    def lookup_host(self, host: str) -> list[str]:
+        """The host's addresses as the system resolver gives them (``/etc/hosts``, then
+        DNS), as Postfix's smtpd looks up MX and NS hosts (never empty); raises
+        DnsLookupError."""
 
 
 class LookupStatus(StrEnum):
@@ -50,6 +72,19 @@ class DnsLookupError(Exception):
     @property
     def temporary(self) -> bool:
         return self.status is LookupStatus.TRY_AGAIN
+
+    @property
+    def resolver_text(self) -> str:
+        """The failure in the system resolver's words (gai_strerror), as Postfix reports
+        a host it looked up with getaddrinfo: ``Name or service not known``."""
+        return _RESOLVER_TEXT[self.status]
+
+
+_RESOLVER_TEXT = {
+    LookupStatus.NOT_FOUND: "Name or service not known",
+    LookupStatus.TRY_AGAIN: "Temporary failure in name resolution",
+    LookupStatus.NO_DATA: "No address associated with hostname",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -110,6 +145,12 @@ class DnsPythonMxResolver:
             records.append(MxRecord(int(preference), exchange.rstrip(".")))
         return records
 
+    def lookup_ns(self, domain: str) -> list[str]:
+        return [text.rstrip(".") for text in self._query(domain, "NS")]
+
+    def lookup_host(self, host: str) -> list[str]:
+        return native_addresses(host)
+
     def domain_exists(self, domain: str) -> bool | None:
         """Whether ``domain`` has an MX, A or AAAA record, as Postfix's
         reject_unknown_*_domain and reject_unknown_helo_hostname ask: False when it
@@ -136,7 +177,7 @@ class DnsPythonMxResolver:
             texts = self._query(name, "TXT")
         except DnsLookupError:
             return []
-        return [text.strip('"').replace('" "', "") for text in texts]
+        return ["".join(_unquote(s) for s in _TXT_STRING.findall(text)) for text in texts]
 
     def lookup_addresses(self, host: str) -> list[str]:
         found: list[str] = []
@@ -156,12 +197,28 @@ class DnsPythonMxResolver:
         raise DnsLookupError(host, "AAAA", LookupStatus.NO_DATA)
 
 
+_TXT_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(\d{3}|.)")
+
+
+def _unquote(text: str) -> str:
+    """One character string of a TXT record in zone file form, its escapes undone."""
+    return _ESCAPE.sub(lambda m: chr(int(m[1])) if m[1].isdigit() else m[1], text)
+
+
+_GAI_STATUS = {
+    socket.EAI_AGAIN: LookupStatus.TRY_AGAIN,
+    getattr(socket, "EAI_NODATA", socket.EAI_NONAME): LookupStatus.NO_DATA,
+    socket.EAI_NONAME: LookupStatus.NOT_FOUND,
+}
+
+
 def native_addresses(host: str, port: int = 0) -> list[str]:
     """Addresses from the system resolver (``/etc/hosts``, NSS); raises DnsLookupError."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        status = LookupStatus.TRY_AGAIN if e.errno == socket.EAI_AGAIN else LookupStatus.NOT_FOUND
+        status = _GAI_STATUS.get(e.errno, LookupStatus.NOT_FOUND)
         raise DnsLookupError(host, "A", status) from None
     addresses: list[str] = []
     for info in infos:

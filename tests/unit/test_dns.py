@@ -141,7 +141,7 @@ def test_dns_list_lookups() -> None:
     r = resolver(
         {
             ("2.0.0.127.bl.test", "A"): ["127.0.0.2"],
-            ("2.0.0.127.bl.test", "TXT"): ['"listed" " here"'],
+            ("2.0.0.127.bl.test", "TXT"): ['"listed" " here"', '"say \\"hi\\" \\0651"'],
             ("down.bl.test", "A"): dns.exception.Timeout,
             ("empty.bl.test", "A"): dns.resolver.NoAnswer,
         }
@@ -150,7 +150,7 @@ def test_dns_list_lookups() -> None:
     assert r.lookup_a("9.0.0.127.bl.test") == []  # NXDOMAIN: not listed
     assert r.lookup_a("empty.bl.test") == []
     assert r.lookup_a("down.bl.test") is None
-    assert r.lookup_txt("2.0.0.127.bl.test") == ["listed here"]
+    assert r.lookup_txt("2.0.0.127.bl.test") == ["listed here", 'say "hi" A1']
     assert r.lookup_txt("9.0.0.127.bl.test") == []
 
 
@@ -166,3 +166,13 @@ def test_no_resolver_configuration_falls_back_to_a_local_resolver(
 
     monkeypatch.setattr(dns.resolver, "Resolver", unconfigured)
     assert DnsPythonMxResolver()._resolver.nameservers == ["127.0.0.1"]
+
+
+def test_name_servers() -> None:
+    r = resolver({("zone.test", "NS"): ["ns1.zone.test.", "ns2.zone.test."]})
+    assert r.lookup_ns("zone.test") == ["ns1.zone.test", "ns2.zone.test"]
+    with pytest.raises(DnsLookupError) as info:
+        r.lookup_ns("nx.test")
+    assert info.value.status is LookupStatus.NOT_FOUND
+    # how Postfix words a host it looked up with getaddrinfo
+    assert info.value.resolver_text == "Name or service not known"

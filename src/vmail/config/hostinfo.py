@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from functools import cache
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+LOOPBACK_ADDRESSES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 _SIOCGIFADDR = 0x8915
 _SIOCGIFNETMASK = 0x891B
@@ -82,6 +84,25 @@ def local_interfaces() -> tuple[Interface, ...]:
     v6 = _ipv6_interfaces()
     v4.sort(key=lambda i: not i.ip.is_loopback)
     return (*v4, *v6)
+
+
+def interface_addresses(items: Iterable[str]) -> frozenset[IPAddress]:
+    """The addresses an ``inet_interfaces``-style list stands for: ``all`` (every address
+    of every interface), ``loopback-only`` (127.0.0.1 and ::1) and addresses (``[::1]``
+    too); host names are not resolved."""
+    addresses: set[IPAddress] = set()
+    for item in items:
+        low = item.lower()
+        if low == "all":
+            addresses.update(interface.ip for interface in local_interfaces())
+        elif low == "loopback-only":
+            addresses.update(LOOPBACK_ADDRESSES)
+        else:
+            try:
+                addresses.add(ipaddress.ip_address(item.strip("[]")))
+            except ValueError:
+                continue
+    return frozenset(addresses)
 
 
 def _format(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:

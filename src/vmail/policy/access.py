@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vmail.core.address import Address, parent_domains, quote_local, split_extension
+from vmail.protocol.smtp.hostnames import is_ip_address
 
 _CODE = re.compile(r"([45]\d\d)(?:\s+|\Z)(.*)\Z", re.S)
 _DSN = re.compile(r"([245]\.\d{1,3}\.\d{1,3})(?:\s+|\Z)(.*)\Z", re.S)
@@ -39,6 +40,24 @@ def domain_keys(domain: str, parent_style: bool) -> Iterator[str]:
     if name:
         yield name
         yield from parent_domains(name, dotted=not parent_style)
+
+
+def host_keys(name: str, parent_style: bool) -> Iterator[tuple[str, bool]]:
+    """``(key, partial)`` for a host name, as Postfix's check_domain_access: the name
+    (asked of every table), then its parent domains (fixed-string tables only); a name
+    that is an IP address has no parents."""
+    if is_ip_address(name):
+        yield name, False
+        return
+    for i, key in enumerate(domain_keys(name, parent_style)):
+        yield key, i > 0
+
+
+def network_keys(ip: str) -> Iterator[tuple[str, bool]]:
+    """``(key, partial)`` for an IP address, as Postfix's check_addr_access: the address
+    (asked of every table), then its networks (fixed-string tables only)."""
+    for i, key in enumerate(client_keys(ip)):
+        yield key, i > 0
 
 
 def client_keys(ip: str) -> Iterator[str]:
@@ -86,6 +105,20 @@ _SIMPLE_VERBS = {
 }
 
 
+def split_dsn(text: str) -> tuple[str, str]:
+    """``("5.7.1", "text")`` for ``"5.7.1 text"``; ``("", text)`` without an enhanced code.
+
+    The code is taken even when its class disagrees with the reply code: Postfix answers
+    ``450 5.2.2 text`` with 450 4.2.2 and the text without the code (the reply path makes
+    the class agree).
+    """
+    text = text.strip()
+    m = _DSN.match(text)
+    if m is None:
+        return "", text
+    return m.group(1), m.group(2).strip()
+
+
 def parse_action(value: str) -> Action:
     """Turn ``REJECT text`` / ``550 5.7.1 text`` / ``permit_mynetworks, reject`` into an Action."""
     value = value.strip()
@@ -93,23 +126,10 @@ def parse_action(value: str) -> Action:
         return Action("OK")  # a numerical value other than 4xx/5xx means OK (access(5))
     m = _CODE.match(value)
     if m:
-        code, rest = int(m.group(1)), m.group(2).strip()
-        dsn_match = _DSN.match(rest)
-        dsn = ""
-        if dsn_match:
-            # Taken even when its class disagrees with the code: Postfix answers
-            # "450 5.2.2 text" with 450 4.2.2 and the text without the DSN (the reply
-            # path makes the class agree).
-            dsn, rest = dsn_match.group(1), dsn_match.group(2).strip()
-        return Action("CODE", code, dsn, rest)
+        return Action("CODE", int(m.group(1)), *split_dsn(m.group(2)))
     word, _, rest = value.partition(" ")
     upper = word.upper()
     if upper in _SIMPLE_VERBS:
-        rest = rest.strip()
-        dsn_match = _DSN.match(rest)
-        dsn = ""
-        if dsn_match:
-            dsn, rest = dsn_match.group(1), dsn_match.group(2).strip()
-        return Action(upper, 0, dsn, rest)
+        return Action(upper, 0, *split_dsn(rest))
     items = tuple(x for x in re.split(r"[\s,]+", value) if x)
     return Action("RESTRICTIONS", restrictions=items)

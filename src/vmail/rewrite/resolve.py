@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
-from vmail.config.hostinfo import local_interfaces
+from vmail.config.hostinfo import interface_addresses
 from vmail.core.address import Address
 from vmail.core.ttlcache import TtlCache
 from vmail.rewrite.context import RoutingContext
@@ -87,7 +87,9 @@ class Resolver:
         self.swap_bangpath = config.get_bool("swap_bangpath")
         self.resolve_null_domain = config.get_bool("resolve_null_domain")
         self.show_table = config.get_bool("show_user_unknown_table_name")
-        self._own_addresses = self._interface_addresses()
+        self._own_addresses = interface_addresses(
+            config.get_list("inet_interfaces") + config.get_list("proxy_interfaces")
+        )
         # one cache per thread: cleanup routes messages from several threads at once
         self._local = threading.local()
         self._resolved: TtlCache[str, Resolution] = TtlCache(RESOLVE_TTL, RESOLVE_CACHE_SIZE)
@@ -104,24 +106,6 @@ class Resolver:
             yield
         finally:
             self._local.cache = None
-
-    def _interface_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-        addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
-        for parameter in ("inet_interfaces", "proxy_interfaces"):
-            for item in self.config.get_list(parameter):
-                if item == "all":  # every address of every interface
-                    addresses.update(interface.ip for interface in local_interfaces())
-                    continue
-                if item == "loopback-only":
-                    addresses.update(
-                        {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
-                    )
-                    continue
-                try:
-                    addresses.add(ipaddress.ip_address(item.strip("[]")))
-                except ValueError:
-                    continue  # host names are not resolved here
-        return addresses
 
     def is_local(self, domain: str, trace: Trace | None = None) -> bool:
         """Postfix's resolve_local: ``mydestination`` or one of our IP literals."""

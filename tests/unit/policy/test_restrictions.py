@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from tests.routing_helpers import BASE, INSIDE, OUTSIDE
+from tests.unit.policy.fake_dns import FakeDNS
 from vmail.config import MainConfig
 from vmail.core.errors import TableError
 from vmail.policy.restrictions import Client, MessageAction
@@ -15,29 +15,6 @@ from vmail.route import Router
 from vmail.tables import Table
 from vmail.tables.memo import LookupMemo, WouldBlockError
 from vmail.tables.registry import register
-
-
-class FakeDNS:
-    """Known domains exist, ``broken.example`` fails, everything else does not exist;
-    the DNS lists ``bl.test`` and ``wl.test`` list 192.0.2.7 (the outside client) and the
-    names ``spam.example``; ``down.test`` fails."""
-
-    LISTED: ClassVar[dict[str, list[str]]] = {
-        "7.2.0.192.bl.test": ["127.0.0.2"],
-        "7.2.0.192.wl.test": ["127.0.0.5"],
-        "spam.example.bl.test": ["127.0.1.2"],
-    }
-
-    def domain_exists(self, domain: str) -> bool | None:
-        if domain == "broken.example":
-            return None
-        return domain in {"exists.example"}
-
-    def lookup_a(self, name: str) -> list[str] | None:
-        return None if name.endswith(".down.test") else self.LISTED.get(name, [])
-
-    def lookup_txt(self, name: str) -> list[str]:
-        return ["see https://bl.test/q"] if name in self.LISTED else []
 
 
 def _reply(tmp_path: Path, main_cf: str, address: str, client: Client = OUTSIDE) -> str:
@@ -465,8 +442,9 @@ def test_reverse_client_hostname_access_and_sleep(tmp_path: Path) -> None:
     )
     policy = _policy(tmp_path, main_cf).policy
     unconfirmed = Client("192.0.2.9", "unknown", "h.example", reverse_name="mx.ptr.example")
+    # Postfix 3.7.11 names the reverse name, as "Unverified Client host"
     assert str(policy.check_recipient(unconfirmed, "s@example.org", "root@mail.example.net")) == (
-        "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: no ptr"
+        "554 5.7.1 <mx.ptr.example>: Unverified Client host rejected: no ptr"
     )
     assert policy.check_recipient(INSIDE, "s@example.org", "root@mail.example.net").ok
 
@@ -481,3 +459,114 @@ def test_a_restriction_without_its_argument_is_a_configuration_error(
     reply = _reply(tmp_path, main_cf, "root@mail.example.net")
     assert reply == "451 4.3.5 Server configuration error"
     assert f"restriction {restriction} needs" in caplog.text
+
+
+def test_pattern_tables_see_helo_and_client_names(tmp_path: Path) -> None:
+    # Postfix 3.7.11 asks a regexp table for the HELO name and the client name (not for
+    # their parent domains); vmail used to skip pattern tables for both
+    (tmp_path / "names.re").write_text("/^bad\\./ REJECT by pattern\n")
+    main_cf = (
+        f"smtpd_helo_restrictions = check_helo_access regexp:{tmp_path}/names.re\n"
+        f"smtpd_client_restrictions = check_client_access regexp:{tmp_path}/names.re\n"
+    )
+    policy = _policy(tmp_path, main_cf).policy
+
+    def reply(client: Client) -> str:
+        return str(policy.check_recipient(client, "s@example.org", "root@mail.example.net"))
+
+    assert reply(Client("192.0.2.1", "unknown", "bad.example")) == (
+        "554 5.7.1 <bad.example>: Helo command rejected: by pattern"
+    )
+    assert reply(Client("192.0.2.1", "bad.example", "x.example")) == (
+        "554 5.7.1 <bad.example[192.0.2.1]>: Client host rejected: by pattern"
+    )
+    assert reply(Client("192.0.2.1", "unknown", "x.bad.example")) == "250 2.1.5 Ok"
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "client", "sender", "reply"),
+    [  # as Postfix 3.7.11 answered
+        (  # a client without a name is looked up as "unknown"
+            "check_client_access inline:{ {unknown=REJECT no name} }",
+            OUTSIDE,
+            "s@example.org",
+            "554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: no name",
+        ),
+        (  # the null sender is smtpd_null_access_lookup_key
+            "check_sender_access inline:{ {<>=REJECT null sender} }",
+            OUTSIDE,
+            "",
+            "554 5.7.1 <>: Sender address rejected: null sender",
+        ),
+        (  # the reverse name may not be permitted
+            "check_reverse_client_hostname_access inline:{ {host.test=OK} }",
+            Client("192.0.2.7", "unknown", reverse_name="host.test"),
+            "s@example.org",
+            "451 4.3.5 Server configuration error",
+        ),
+    ],
+)
+def test_access_subjects(
+    tmp_path: Path, restrictions: str, client: Client, sender: str, reply: str
+) -> None:
+    main_cf = f"smtpd_recipient_restrictions = {restrictions}, permit\n"
+    policy = _policy(tmp_path, main_cf).policy
+    assert str(policy.check_recipient(client, sender, "root@mail.example.net")) == reply
+
+
+def test_check_sasl_access(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    table = "inline:{ {joe=REJECT}, {Joe2=550 5.7.0 who}, {ok@x=OK} }"
+    main_cf = (
+        "smtpd_sasl_auth_enable = yes\n"
+        f"smtpd_recipient_restrictions = check_sasl_access {table}, reject\n"
+    )
+    policy = _policy(tmp_path, main_cf).policy
+
+    def reply(login: str | None) -> str:
+        client = Client("127.0.0.1", "unknown", "client.example", login)
+        return str(policy.check_recipient(client, "s@example.org", "root@mail.example.net"))
+
+    # as Postfix 3.7.11 answered (the login name is the whole key)
+    assert reply("joe") == "554 5.7.1 <joe>: SASL login name rejected: Access denied"
+    assert reply("Joe2") == "550 5.7.0 <Joe2>: SASL login name rejected: who"
+    assert reply("ok@x") == "250 2.1.5 Ok"
+    assert (
+        reply("ok")
+        == reply(None)
+        == ("554 5.7.1 <root@mail.example.net>: Recipient address rejected: Access denied")
+    )
+    # without AUTH the restriction is ignored, with Postfix's warning
+    policy = _policy(tmp_path, main_cf.replace("= yes", "= no")).policy
+    assert reply("joe").startswith("554 5.7.1 <root@mail.example.net>")
+    assert "restriction `check_sasl_access' ignored: no SASL support" in caplog.text
+
+
+def test_reject_plaintext_session(tmp_path: Path) -> None:
+    main_cf = "smtpd_recipient_restrictions = reject_plaintext_session, permit\n"
+    policy = _policy(tmp_path, main_cf).policy
+    plain = Client("192.0.2.7", "unknown", "client.example")
+    assert str(policy.check_recipient(plain, "s@example.org", "root@mail.example.net")) == (
+        "450 4.7.1 Session encryption is required"
+    )
+    tls = Client("192.0.2.7", "unknown", "client.example", encrypted=True)
+    assert policy.check_recipient(tls, "s@example.org", "root@mail.example.net").ok
+    policy = _policy(tmp_path, "plaintext_reject_code = 554\n" + main_cf).policy
+    assert str(policy.check_recipient(plain, "s@example.org", "root@mail.example.net")) == (
+        "554 5.7.1 Session encryption is required"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "permitted"),
+    [("127.0.0.1", True), ("192.0.2.10", True), ("192.0.2.201", False), ("127.0.0.2", False)],
+)
+def test_permit_inet_interfaces(tmp_path: Path, address: str, permitted: bool) -> None:
+    # Postfix 3.7.11: the client's own address must be one of inet_interfaces (a
+    # proxy_interfaces address is not)
+    main_cf = (
+        "inet_interfaces = 127.0.0.1, 192.0.2.10\nproxy_interfaces = 192.0.2.201\n"
+        "smtpd_relay_restrictions =\n"
+        "smtpd_recipient_restrictions = permit_inet_interfaces, reject\n"
+    )
+    reply = _reply(tmp_path, main_cf, "a@x.example", Client(address))
+    assert (reply == "250 2.1.5 Ok") is permitted

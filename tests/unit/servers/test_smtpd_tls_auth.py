@@ -285,3 +285,24 @@ def test_mail_from_auth_parameter_is_accepted(tmp_path: Path, cert_dir: Path) ->
         (250, b"2.1.0 Ok"),
         (250, b"2.1.0 Ok"),
     ]
+
+
+def test_reject_plaintext_session_until_starttls(tmp_path: Path, cert_dir: Path) -> None:
+    extra = "smtpd_recipient_restrictions = reject_plaintext_session, permit\n"
+    router, spool = setup(tmp_path, submission(tmp_path, cert_dir, extra))
+
+    def client(port: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.ehlo("client.example")
+            s.mail("a@example.com")
+            plain = s.rcpt("bob@example.com")
+            s.rset()
+            s.starttls(context=client_context())
+            s.ehlo("client.example")
+            s.mail("a@example.com")
+            return plain, s.rcpt("bob@example.com")
+
+    plain, encrypted = serve(router, spool, client)
+    # Postfix 3.7.11's reply (plaintext_reject_code = 450)
+    assert plain == (450, b"4.7.1 Session encryption is required")
+    assert encrypted == (250, b"2.1.5 Ok")

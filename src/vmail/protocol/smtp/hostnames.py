@@ -50,17 +50,29 @@ def is_ip_address(text: str) -> bool:
 
 def valid_address_literal(text: str) -> bool:
     """Whether ``text`` is ``[IPv4]`` or ``[IPv6:address]``."""
+    return literal_address(text) is not None
+
+
+def literal_address(text: str) -> str | None:
+    """The address in an address literal (``[192.0.2.1]``, ``[IPv6:2001:db8::1]``), or
+    None when ``text`` is not a valid one."""
     if len(text) < 3 or text[0] != "[" or text[-1] != "]":
-        return False
+        return None
     inner = text[1:-1]
     try:
         if inner[:5].upper() == "IPV6:":
             ipaddress.IPv6Address(inner[5:])
-        else:
-            ipaddress.IPv4Address(inner)
+            return inner[5:]
+        ipaddress.IPv4Address(inner)
     except ValueError:
-        return False
-    return True
+        return None
+    return inner
 
 
-__all__ = ["is_ip_address", "valid_address_literal", "valid_hostname", "valid_mail_domain"]
+__all__ = [
+    "is_ip_address",
+    "literal_address",
+    "valid_address_literal",
+    "valid_hostname",
+    "valid_mail_domain",
+]

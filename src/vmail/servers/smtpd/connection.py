@@ -360,6 +360,7 @@ class Connection:
             improper_pipelining=self.session.improper_pipelining is not None,
             reverse_name=self.reverse_name,
             instance=f"{id(self):x}.{self.transactions}",
+            encrypted=self.tls_info != "",  # after STARTTLS, or SMTPS from the start
         )
 
     def _log_improper_pipelining(self) -> None:
