@@ -46,7 +46,7 @@ def ascii_domain(domain: str) -> str:
     if domain.isascii():
         return domain
     try:
-        return str(idna.encode(domain, uts46=True).decode("ascii"))
+        return idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
         return domain
 

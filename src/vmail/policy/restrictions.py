@@ -764,15 +764,19 @@ class RecipientPolicy:
             return DUNNO
         query_name, what, reply_class = subject
         allow = restriction.startswith("permit_")
-        if allow and state.at_rcpt and state.recipient:  # no exception to relay control
-            permitted = self._auth_destination(state, state.recipient)
-            if not permitted:
-                return DUNNO
+        if allow and not self._may_allow(state):
+            return DUNNO
         may_block()  # a DNS query: not on smtpd's event loop
         query = f"{query_name}.{domain}"
         answers = self.dns.lookup_a(query)
         if answers is None:
-            self._warn(state, "%s: RBL lookup error: Host not found, try again", query)
+            self._warn(
+                state,
+                "%s: RBL lookup error: Host or domain name not found. Name service error"
+                " for name=%s type=A: Host not found, try again",
+                query,
+                query,
+            )
             if allow:
                 why = f"<{what}>: {reply_class} rejected: Service unavailable"
                 self._defer_if_reject(state, why)
@@ -783,6 +787,12 @@ class RecipientPolicy:
             return OK
         reason = " / ".join(self.dns.lookup_txt(query))[:_RBL_TXT_LIMIT]
         return self._rbl_reject(state, spec, what, reply_class, reason)
+
+    def _may_allow(self, state: _State) -> bool:
+        """Whether an allow list (permit_dnswl_client, permit_rhswl_client) may permit:
+        never for a recipient we would not relay to, as Postfix's safety."""
+        recipient = state.recipient
+        return not (state.at_rcpt and recipient) or self._auth_destination(state, recipient)
 
     def _rbl_reject(
         self, state: _State, spec: str, what: str, reply_class: str, reason: str

@@ -263,6 +263,13 @@ def test_server_access_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture
         "Unable to look up MX host nowhere.test for Recipient address a@brokenmx.test:"
         " Name or service not known" in caplog.text
     )
+    # no name servers up to the top-level domain
+    ns_cf = main_cf.replace("check_recipient_mx_access", "check_sender_ns_access")
+    assert _check(tmp_path, ns_cf, "a@mx.test", sender="a@nx.test") == "250 2.1.5 Ok"
+    assert (
+        "Unable to look up NS host for a@nx.test: Host found but no data record of"
+        " requested type" in caplog.text
+    )
 
 
 def test_server_access_hold_goes_on(tmp_path: Path) -> None:
