@@ -24,11 +24,22 @@ RULES = """\
 """
 
 
+def _table(tmp_path: Path, parameter: str, rules: str) -> HeaderChecks:
+    """``parameter = regexp:FILE`` with ``rules`` in FILE."""
+    (tmp_path / parameter).write_text(rules)
+    config = MainConfig.from_text(f"{parameter} = regexp:{tmp_path}/{parameter}\n")
+    return HeaderChecks(RoutingContext(config).maps(parameter))
+
+
+def _feed(filt: HeaderFilter, content: bytes, size: int) -> bytes:
+    """What ``filt`` writes for ``content`` given in pieces of ``size`` bytes (0: one)."""
+    pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
+    return b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
+
+
 @pytest.fixture
 def checks(tmp_path: Path) -> HeaderChecks:
-    (tmp_path / "header_checks").write_text(RULES)
-    config = MainConfig.from_text(f"header_checks = regexp:{tmp_path}/header_checks\n")
-    return HeaderChecks(RoutingContext(config).maps("header_checks"))
+    return _table(tmp_path, "header_checks", RULES)
 
 
 def run(
@@ -38,8 +49,7 @@ def run(
     filt = HeaderFilter(
         checks, limit, lambda what, header, action: seen.append((header, action.verb))
     )
-    pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
-    out = b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
+    out = _feed(filt, content, size)
     return out, filt, seen
 
 
@@ -112,9 +122,7 @@ BODY_RULES = """\
 
 @pytest.fixture
 def body_checks(tmp_path: Path) -> HeaderChecks:
-    (tmp_path / "body_checks").write_text(BODY_RULES)
-    config = MainConfig.from_text(f"body_checks = regexp:{tmp_path}/body_checks\n")
-    return HeaderChecks(RoutingContext(config).maps("body_checks"))
+    return _table(tmp_path, "body_checks", BODY_RULES)
 
 
 def run_body(
@@ -129,8 +137,7 @@ def run_body(
         body_checks,
         body_limit,
     )
-    pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
-    out = b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
+    out = _feed(filt, content, size)
     return out, filt, seen
 
 
@@ -168,9 +175,7 @@ def test_body_checks_reject_and_the_size_limit(body_checks: HeaderChecks) -> Non
 
 def test_body_checks_skip_empty_lines_and_mime_part_headers(tmp_path: Path) -> None:
     # what Postfix 3.7.11 gave body_checks for the same message: boundaries, not part headers
-    (tmp_path / "body_checks").write_text("/^/ WARN seen\n")
-    config = MainConfig.from_text(f"body_checks = regexp:{tmp_path}/body_checks\n")
-    checks = HeaderChecks(RoutingContext(config).maps("body_checks"))
+    checks = _table(tmp_path, "body_checks", "/^/ WARN seen\n")
     content = (
         b'Subject: y\r\nContent-Type: multipart/mixed;\r\n boundary="b1"\r\n\r\npre\r\n'
         b"--b1\r\nContent-Type: text/plain\r\n\r\nswap me\r\n\r\n--b1--\r\nepilogue\r\n"
