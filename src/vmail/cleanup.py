@@ -45,7 +45,8 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import PermanentError, TableError, TemporaryError
 from vmail.core.headersection import HeaderSection
 from vmail.core.reply import Reply
-from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks, HeaderFilter
+from vmail.policy.contentchecks import ContentFilter, ContentTables
+from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
@@ -174,9 +175,15 @@ class Cleanup:
             "always_add_missing_headers"
         )
         self.header_limit = config.get_size("header_size_limit") or 102400
-        self.header_checks = HeaderChecks(router.context.maps("header_checks"))
-        self.body_checks = HeaderChecks(router.context.maps("body_checks"))
-        self.body_limit = config.get_size("body_checks_size_limit")
+        maps = router.context.maps
+        self.content_checks = ContentTables(
+            HeaderChecks(maps("header_checks")),
+            HeaderChecks(maps("mime_header_checks")),
+            HeaderChecks(maps("nested_header_checks")),
+            HeaderChecks(maps("body_checks")),
+            config.get_size("body_checks_size_limit"),
+            not config.get_bool("disable_mime_input_processing"),
+        )
 
     def expand(
         self, recipients: Sequence[Rcpt], redirect: str | None = None, *, mappings: bool = True
@@ -246,16 +253,12 @@ class Cleanup:
             )
         checks = None
         if (
-            (self.header_checks or self.body_checks)
+            self.content_checks
             and sub.origin != "bounce"
             and NO_HEADER_BODY_CHECKS not in sub.receive_options
         ):
-            checks = HeaderFilter(
-                self.header_checks,
-                self.header_limit,
-                partial(_report, writer.planned_id, sub),
-                self.body_checks,
-                self.body_limit,
+            checks = ContentFilter(
+                self.content_checks, self.header_limit, partial(_report, writer.planned_id, sub)
             )
         message = CleanupMessage(
             writer, self.on_commit, headers, self.spool.queue_dir(HOLD), checks
@@ -264,7 +267,9 @@ class Cleanup:
             message.hold()
         try:
             header = received_header(sub, self.myhostname, self.mail_name, writer.planned_id)
-            writer.write("".join(f"{line}\r\n" for line in sub.prepend).encode() + header)
+            # through the checks, as Postfix's smtpd hands its Received: to cleanup (a
+            # submission service may IGNORE it to hide the client's address)
+            message.write("".join(f"{line}\r\n" for line in sub.prepend).encode() + header)
         except BaseException:
             writer.abort()
             raise
@@ -291,6 +296,7 @@ log = logging.getLogger("vmail.cleanup")
 HEADER_PEEK_LIMIT = 65536  # bytes of header kept for the message-id log line
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:[^\r\n]|\r?\n[ \t])*)", re.I | re.M)
 _FOLD = re.compile(rb"\r?\n[ \t]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class HeaderPeek:
@@ -321,9 +327,9 @@ class HeaderPeek:
 
 
 def _report(queue_id: str, sub: Submission, what: str, line: str, action: HeaderAction) -> None:
-    """Postfix's cleanup line for a header_checks or body_checks action (``what``: header
-    or body): ``ID: reject: header Subject: x from NAME[ADDR]; from=<...> to=<...>
-    proto=ESMTP helo=<...>: 5.7.1 text``."""
+    """Postfix's cleanup line for an action of header, MIME header, nested header or
+    body checks (``what``: header or body): ``ID: reject: header Subject: x from
+    NAME[ADDR]; from=<...> to=<...> proto=ESMTP helo=<...>: 5.7.1 text``."""
     if action.verb not in KNOWN:
         log.warning("%s: %s_checks: unsupported action %s", queue_id, what, action.verb)
         return
@@ -338,7 +344,7 @@ def _report(queue_id: str, sub: Submission, what: str, line: str, action: Header
         queue_id,
         verb,
         what,
-        line.replace("\n", "?"),  # as Postfix's printable() shows the line break
+        _CONTROL.sub("?", line),  # as Postfix's printable() shows line breaks and tabs
         sub.client_name,
         sub.client_address,
         sub.sender,
@@ -425,7 +431,7 @@ class CleanupMessage:
         on_commit: Callable[[QueueId], None] | None = None,
         headers: MissingHeaders | None = None,
         hold_dir: Path | None = None,
-        checks: HeaderFilter | None = None,
+        checks: ContentFilter | None = None,
     ) -> None:
         self._writer = writer
         self._on_commit = on_commit

@@ -88,6 +88,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('deliver_lock_delay', T, '1s', 'Wait between mailbox lock attempts.', unit='s'),
     _p('destination_concurrency_feedback_debug', B, 'no', 'Log concurrency feedback decisions.'),
     _p('disable_dns_lookups', B, 'no', 'Obsolete: do not use DNS.'),
+    _p('disable_mime_input_processing', B, 'no', 'Treat everything after the primary header as body (no MIME header checks).'),
     _p('disable_vrfy_command', B, 'yes', 'Disable the VRFY command (vmail: yes; Postfix: no, which lets clients probe for addresses).'),
     _p('dns_ncache_ttl_fix_enable', B, 'no', 'Use the TTL of negative DNS answers correctly.'),
     _p('double_bounce_sender', S, 'double-bounce', 'Sender address of postmaster notices.'),

@@ -1,13 +1,16 @@
-"""header_checks: the action per logical header, and the streaming filter cleanup uses."""
+"""Content inspection: the action per logical header or body line, and the streaming
+filter cleanup uses (header, MIME header, nested header and body checks)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from vmail.config import MainConfig
-from vmail.policy.headerchecks import HeaderAction, HeaderChecks, HeaderFilter
+from vmail.policy.contentchecks import ContentFilter, ContentTables
+from vmail.policy.headerchecks import HeaderAction, HeaderChecks
 from vmail.rewrite.context import RoutingContext
 
 RULES = """\
@@ -31,7 +34,19 @@ def _table(tmp_path: Path, parameter: str, rules: str) -> HeaderChecks:
     return HeaderChecks(RoutingContext(config).maps(parameter))
 
 
-def _feed(filt: HeaderFilter, content: bytes, size: int) -> bytes:
+NONE = HeaderChecks(RoutingContext(MainConfig.from_text("")).maps("body_checks"))
+
+
+def _filter(
+    tables: ContentTables, seen: list[tuple[str, str, str]], limit: int = 102400
+) -> ContentFilter:
+    """A filter that records (header or body, line, verb) of each action in ``seen``."""
+    return ContentFilter(
+        tables, limit, lambda what, line, action: seen.append((what, line, action.verb))
+    )
+
+
+def _feed(filt: ContentFilter, content: bytes, size: int) -> bytes:
     """What ``filt`` writes for ``content`` given in pieces of ``size`` bytes (0: one)."""
     pieces = [content[i : i + size] for i in range(0, len(content), size)] if size else [content]
     return b"".join(filt.feed(piece) for piece in pieces) + filt.finish()
@@ -44,13 +59,12 @@ def checks(tmp_path: Path) -> HeaderChecks:
 
 def run(
     checks: HeaderChecks, content: bytes, size: int = 0, limit: int = 102400
-) -> tuple[bytes, HeaderFilter, list[tuple[str, str]]]:
-    seen: list[tuple[str, str]] = []
-    filt = HeaderFilter(
-        checks, limit, lambda what, header, action: seen.append((header, action.verb))
-    )
+) -> tuple[bytes, ContentFilter, list[tuple[str, str]]]:
+    """header_checks alone (MIME and nested header checks default to it)."""
+    seen: list[tuple[str, str, str]] = []
+    filt = _filter(ContentTables(checks, checks, checks, NONE), seen, limit)
     out = _feed(filt, content, size)
-    return out, filt, seen
+    return out, filt, [(line, verb) for _what, line, verb in seen]
 
 
 MESSAGE = (
@@ -127,16 +141,10 @@ def body_checks(tmp_path: Path) -> HeaderChecks:
 
 def run_body(
     body_checks: HeaderChecks, content: bytes, size: int = 0, body_limit: int = 51200
-) -> tuple[bytes, HeaderFilter, list[tuple[str, str, str]]]:
+) -> tuple[bytes, ContentFilter, list[tuple[str, str, str]]]:
+    """body_checks alone."""
     seen: list[tuple[str, str, str]] = []
-    no_header_checks = HeaderChecks(RoutingContext(MainConfig.from_text("")).maps("header_checks"))
-    filt = HeaderFilter(
-        no_header_checks,
-        102400,
-        lambda what, line, action: seen.append((what, line, action.verb)),
-        body_checks,
-        body_limit,
-    )
+    filt = _filter(ContentTables(NONE, NONE, NONE, body_checks, body_limit), seen)
     out = _feed(filt, content, size)
     return out, filt, seen
 
@@ -169,8 +177,8 @@ def test_body_checks_reject_and_the_size_limit(body_checks: HeaderChecks) -> Non
     assert seen == [("body", "buy viagra", "REJECT")]
     # past body_checks_size_limit bytes of body, lines are not looked at
     late = b"Subject: x\r\n\r\n" + b"x" * 98 + b"\r\n" + b"buy viagra\r\n"
-    assert run_body(body_checks, late, body_limit=102)[1].verdict.outcome is None
-    assert run_body(body_checks, late, body_limit=103)[1].verdict.outcome is not None
+    assert run_body(body_checks, late, body_limit=100)[1].verdict.outcome is None
+    assert run_body(body_checks, late, body_limit=101)[1].verdict.outcome is not None
 
 
 def test_body_checks_skip_empty_lines_and_mime_part_headers(tmp_path: Path) -> None:
@@ -182,3 +190,89 @@ def test_body_checks_skip_empty_lines_and_mime_part_headers(tmp_path: Path) -> N
     )
     _out, _filt, seen = run_body(checks, content)
     assert [line for _what, line, _verb in seen] == ["pre", "--b1", "swap me", "--b1--", "epilogue"]
+
+
+MIME_MESSAGE = (
+    b'Subject: one\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary="b1"\r\n'
+    b"X-Other: o\r\n\r\npreamble\r\n"
+    b"--b1\r\nContent-Type: text/plain\r\nX-Part: p\r\n\r\ntext body\r\n\r\n"
+    b"--b1\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n"
+    b"Subject: inner\r\nFrom: x@y\r\nContent-Type: text/plain\r\n\r\ninner body\r\n"
+    b"--b1\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"
+    b"--b2\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n--b2--\r\n"
+    b"--b1--\r\nepilogue\r\n"
+)
+# which table Postfix 3.7.11 asked about each line of MIME_MESSAGE (H: header_checks,
+# M: mime_header_checks, N: nested_header_checks, B: body_checks)
+POSTFIX_CLASSES = [
+    ("H", "Subject: one"),
+    ("M", "MIME-Version: 1.0"),
+    ("M", 'Content-Type: multipart/mixed;\n boundary="b1"'),
+    ("H", "X-Other: o"),
+    ("B", "preamble"),
+    ("B", "--b1"),
+    ("M", "Content-Type: text/plain"),
+    ("M", "X-Part: p"),
+    ("B", "text body"),
+    ("B", "--b1"),
+    ("M", "Content-Type: message/rfc822"),
+    ("M", "Content-Disposition: attachment"),
+    ("N", "Subject: inner"),
+    ("N", "From: x@y"),
+    ("M", "Content-Type: text/plain"),
+    ("B", "inner body"),
+    ("B", "--b1"),
+    ("M", "Content-Type: multipart/alternative; boundary=b2"),
+    ("B", "--b2"),
+    ("M", "Content-Type: text/html"),
+    ("B", "<p>hi</p>"),
+    ("B", "--b2--"),
+    ("B", "--b1--"),
+    ("B", "epilogue"),
+]
+
+
+@pytest.mark.parametrize("size", [0, 1, 9])
+def test_each_line_goes_to_its_class_of_checks(tmp_path: Path, size: int) -> None:
+    tables = ContentTables(
+        *(
+            _table(tmp_path, name, f"/^/ WARN {letter}\n")
+            for name, letter in (
+                ("header_checks", "H"),
+                ("mime_header_checks", "M"),
+                ("nested_header_checks", "N"),
+                ("body_checks", "B"),
+            )
+        )
+    )
+    found: list[tuple[str, str]] = []
+    filt = ContentFilter(
+        tables, 102400, lambda _what, line, action: found.append((action.text, line))
+    )
+    assert _feed(filt, MIME_MESSAGE, size) == MIME_MESSAGE
+    assert found == POSTFIX_CLASSES
+    # disable_mime_input_processing = yes: every line after the primary header is body
+    found.clear()
+    plain = ContentFilter(
+        dataclasses.replace(tables, mime_parsing=False),
+        102400,
+        lambda _what, line, action: found.append((action.text, line)),
+    )
+    _feed(plain, MIME_MESSAGE, size)
+    assert {letter for letter, _line in found[4:]} == {"B"}
+    assert ("H", "MIME-Version: 1.0") in found
+
+
+def test_an_attachment_name_rule_in_header_checks_reaches_the_part_headers(
+    tmp_path: Path,
+) -> None:
+    # the classic: header_checks (hence mime_header_checks) against executable attachments
+    rule = "/^Content-(Type|Disposition):.*name=.*\\.exe/ REJECT executables not accepted\n"
+    checks = _table(tmp_path, "header_checks", rule)
+    message = (
+        b"Subject: x\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+        b'Content-Disposition: attachment; filename="a.exe"\r\n\r\nMZ\r\n--zz--\r\n'
+    )
+    _out, filt, seen = run(checks, message)
+    assert filt.verdict.outcome == HeaderAction("REJECT", "executables not accepted")
+    assert seen == [('Content-Disposition: attachment; filename="a.exe"', "REJECT")]
