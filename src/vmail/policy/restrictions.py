@@ -1,6 +1,8 @@
 """smtpd restriction lists evaluated for RCPT TO, DATA and end of data, with Postfix's replies.
 
-At RCPT time vmail evaluates, like Postfix with ``smtpd_delay_reject = yes``:
+With ``smtpd_delay_reject = no`` the client, HELO and sender lists run at connect, HELO
+and MAIL instead (:meth:`RecipientPolicy.check_early`). Otherwise, at RCPT time vmail
+evaluates, like Postfix with ``smtpd_delay_reject = yes``:
 ``smtpd_client_restrictions``, ``smtpd_helo_restrictions``,
 ``smtpd_sender_restrictions``, then ``smtpd_relay_restrictions`` and
 ``smtpd_recipient_restrictions``; a ``defer_if_permit`` left pending turns acceptance into
@@ -132,6 +134,7 @@ class _State:
     reply_name: str = ""  # whom the current stage's generic restrictions name
     recipient_count: int = 0  # recipients accepted so far (reject_multi_recipient_bounce)
     at_rcpt: bool = True  # RCPT stage, not DATA or end of data
+    command: str = ""  # the SMTP command of an early stage (policy services' protocol_state)
     defer_if_permit: Reply | None = None
     defer_if_reject: Reply | None = None
     warn_if_reject: bool = False
@@ -170,6 +173,9 @@ class RecipientPolicy:
         self.server_keys = ServerKeys(dns, self.access_parent_style, versions) if dns else None
         self.mx_backup = self._mx_backup_check(dns, resolver, versions)
         self.stages = [config.get_list(p) for p in _STAGES]
+        # smtpd_delay_reject = no: client, HELO and sender restrictions run at connect,
+        # HELO/EHLO and MAIL (check_early), and RCPT runs only relay and recipient ones
+        self.delay_reject = config.get_bool("smtpd_delay_reject")
         self.data_restrictions = config.get_list("smtpd_data_restrictions")
         self.end_of_data_restrictions = config.get_list("smtpd_end_of_data_restrictions")
         self.restriction_classes = set(config.get_list("smtpd_restriction_classes"))
@@ -230,6 +236,22 @@ class RecipientPolicy:
         # lookup would wait (WouldBlockError), run it again in a thread
         _log_warnings(state)
         return reply
+
+    def check_early(
+        self, parameter: str, command: str, client: Client, sender: str | None = None
+    ) -> Reply | None:
+        """With ``smtpd_delay_reject = no``: one of the stages before RCPT
+        (``smtpd_client_restrictions`` at ``CONNECT``, ``smtpd_helo_restrictions`` at
+        ``HELO``/``EHLO`` with ``client.helo`` the name given, ``smtpd_sender_restrictions``
+        at ``MAIL``): the refusal, or None. Access table actions for the message are not
+        taken there."""
+        state = _State(client, sender, None, None, at_rcpt=False, command=command)
+        subject = _subject(state, parameter)
+        restrictions = self.stages[_STAGES.index(parameter)]
+        if subject is None or not restrictions:
+            return None
+        state.reply_name, reply_class = subject
+        return self._refusal(state, restrictions, reply_class)
 
     def check_etrn(self, client: Client, site: str) -> Reply | None:
         """``smtpd_etrn_restrictions`` for ``ETRN site``: the reply refusing it, or None.
@@ -294,7 +316,8 @@ class RecipientPolicy:
 
     def _evaluate(self, state: _State, recipient: str) -> Reply:
         try:
-            for parameter, restrictions in zip(_STAGES, self.stages, strict=True):
+            stages = zip(_STAGES, self.stages, strict=True)
+            for parameter, restrictions in stages if self.delay_reject else list(stages)[3:]:
                 subject = _subject(state, parameter)
                 if subject is not None:  # (the HELO stage, without a HELO, as Postfix)
                     state.reply_name, reply_class = subject
@@ -716,7 +739,7 @@ class RecipientPolicy:
         config = self.config.with_overrides(overrides) if overrides else self.config
         may_block()  # a network query: not on smtpd's event loop
         client = state.client
-        stage = "RCPT" if state.at_rcpt else state.reply_name
+        stage = state.command or ("RCPT" if state.at_rcpt else state.reply_name)
         attributes = {  # those Postfix 3.7 sends, in its order
             "request": "smtpd_access_policy",
             "protocol_state": stage,

@@ -530,3 +530,69 @@ def test_header_checks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None
         "discard: header Subject: dropme from unknown[127.0.0.1]; from=<s@b.example>"
         " to=<alice@example.com> proto=ESMTP helo=<a>",
     ]
+
+
+def _dialogue(port: int, commands: list[bytes]) -> list[str]:
+    """The greeting and the reply to each command, one line each (multi-line joined)."""
+    with socket.create_connection(("127.0.0.1", port)) as s, s.makefile("rb") as f:
+
+        def reply() -> str:
+            lines = []
+            while True:
+                line = f.readline().decode().rstrip("\r\n")
+                lines.append(line)
+                if line[3:4] != "-":
+                    return " | ".join(lines)
+
+        replies = [reply()]
+        for command in commands:
+            s.sendall(command + b"\r\n")
+            replies.append(reply())
+        return replies
+
+
+def test_no_delay_reject_refuses_at_connect_helo_and_mail(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # smtpd_delay_reject = no: the dialogues and log lines of a private Postfix 3.7.11
+    router, spool = logged_setup(
+        tmp_path,
+        caplog,
+        "smtpd_delay_reject = no\n"
+        "smtpd_helo_restrictions = check_helo_access inline:{ {bad.example=REJECT no helo} }\n"
+        "smtpd_sender_restrictions = check_sender_access inline:{ {bad@b.example=REJECT no} }\n",
+    )
+    commands = [b"EHLO bad.example", b"HELO good.example", b"MAIL FROM:<bad@b.example>"]
+    commands += [b"MAIL FROM:<ok@b.example>", b"RCPT TO:<alice@example.com>", b"QUIT"]
+    assert serve(router, spool, lambda port: _dialogue(port, commands)) == [
+        "220 mail.example.net ESMTP vmail",
+        "554 5.7.1 <bad.example>: Helo command rejected: no helo",
+        "250 mail.example.net",
+        "554 5.7.1 <bad@b.example>: Sender address rejected: no",
+        "250 2.1.0 Ok",
+        "250 2.1.5 Ok",
+        "221 2.0.0 Bye",
+    ]
+    assert [m for m in caplog.messages if "reject: " in m] == [
+        "NOQUEUE: reject: EHLO from unknown[127.0.0.1]: 554 5.7.1 <bad.example>: Helo command"
+        " rejected: no helo; proto=SMTP helo=<bad.example>",
+        "NOQUEUE: reject: MAIL from unknown[127.0.0.1]: 554 5.7.1 <bad@b.example>: Sender"
+        " address rejected: no; from=<bad@b.example> proto=SMTP helo=<good.example>",
+    ]
+    caplog.clear()
+    (tmp_path / "client").mkdir()
+    router, spool = setup(
+        tmp_path / "client", "smtpd_delay_reject = no\nsmtpd_client_restrictions = reject\n"
+    )
+    commands = [b"EHLO a", b"NOOP", b"FOO", b"QUIT"]
+    assert serve(router, spool, lambda port: _dialogue(port, commands)) == [
+        "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied",
+        "503 5.7.0 Error: access denied for unknown[127.0.0.1]",
+        "503 5.7.0 Error: access denied for unknown[127.0.0.1]",
+        "503 5.7.0 Error: access denied for unknown[127.0.0.1]",  # before "not recognized"
+        "221 2.0.0 Bye",
+    ]
+    assert (
+        "NOQUEUE: reject: CONNECT from unknown[127.0.0.1]: 554 5.7.1 <unknown[127.0.0.1]>:"
+        " Client host rejected: Access denied; proto=SMTP" in caplog.messages
+    )

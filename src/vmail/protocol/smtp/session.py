@@ -112,6 +112,7 @@ class ServerSession:
         # (reject_unauth_pipelining; smtpd logs it)
         self.improper_pipelining: tuple[str, bytes] | None = None
         self.tls_active = self.config.tls_active
+        self.access_denied: Reply | None = None  # the reply to every command but QUIT
         self.helo: str | None = None
         self.esmtp = False
         self.authenticated = False
@@ -121,9 +122,15 @@ class ServerSession:
 
     # -- public API -----------------------------------------------------------------
 
-    def start(self) -> list[Event]:
-        """The greeting."""
-        self._send(Reply(220, "", self.config.banner))
+    def start(self, refusal: Reply | None = None, client: str = "") -> list[Event]:
+        """The greeting; or, when the client was refused at connect (``smtpd_delay_reject =
+        no``), that refusal, and then every command but QUIT gets ``503 5.7.0 Error:
+        access denied for`` ``client`` (``name[address]``), as Postfix answers."""
+        if refusal is None:
+            self._send(Reply(220, "", self.config.banner))
+        else:
+            self._send(refusal)
+            self.access_denied = Reply(503, "5.7.0", f"Error: access denied for {client}")
         return self._flush()
 
     def receive(self, data: bytes) -> list[Event]:
@@ -324,6 +331,9 @@ class ServerSession:
         self.stats.attempt(name)
         self._answering = name
         self.last_command = verb if handler is not None else "UNKNOWN"
+        if self.access_denied is not None and verb != "QUIT":  # before "not recognized"
+            self._send(self.access_denied)
+            return
         if handler is None:
             self._send(rp.NOT_RECOGNIZED)
             return

@@ -219,7 +219,10 @@ class Connection:
             return
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
         try:
-            await self.act(self.session.start())
+            refusal = None
+            if not settings.policy.delay_reject:
+                refusal = await self.check_early("smtpd_client_restrictions", "CONNECT")
+            await self.act(self.session.start(refusal, self.namaddr))
             while not self.closed:
                 try:
                     async with asyncio.timeout(settings.timeout):
@@ -380,9 +383,17 @@ class Connection:
     async def decide(self, decision: Decision) -> Reply | list[Reply] | None:
         self._log_improper_pipelining()
         if isinstance(decision, Helo):
-            return None
+            if self.settings.policy.delay_reject:
+                return None
+            return await self.check_early(
+                "smtpd_helo_restrictions", decision.verb, helo=decision.name
+            )
         if isinstance(decision, MailFrom):
-            return self.mail_from(decision)
+            refused = self.mail_from(decision)
+            if refused is None and not self.settings.policy.delay_reject:
+                sender = decision.sender.internal if decision.sender else ""
+                refused = await self.check_early("smtpd_sender_restrictions", "MAIL", sender=sender)
+            return refused
         if isinstance(decision, RcptTo):
             return await self.rcpt(decision)
         if isinstance(decision, DataCommand):
@@ -447,6 +458,18 @@ class Connection:
             self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
         return reply
 
+    async def check_early(
+        self, parameter: str, command: str, *, helo: str | None = None, sender: str | None = None
+    ) -> Reply | None:
+        """``smtpd_delay_reject = no``: the client, HELO or sender restrictions at
+        ``command`` (CONNECT, HELO/EHLO, MAIL); a refusal is logged as Postfix logs it."""
+        client = self.client if helo is None else dataclasses.replace(self.client, helo=helo)
+        policy = self.settings.policy
+        reply = await self.lookup(policy.check_early, parameter, command, client, sender)
+        if reply is not None:
+            self._log_reject(command, reply, sender, None, helo)
+        return reply
+
     async def lookup(self, decide: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """A table-driven decision: on the loop while it asks only local tables, else in a
         worker thread (the transaction's memo keeps what the first attempt found)."""
@@ -482,31 +505,47 @@ class Connection:
             if self.actions.take(action):
                 self._log_action(action.verb, "RCPT", action.text, sender, rcpt)
 
-    def _log_reject(self, stage: str, reply: Reply, sender: str, rcpt: str | None) -> None:
+    def _log_reject(
+        self,
+        stage: str,
+        reply: Reply,
+        sender: str | None,
+        rcpt: str | None,
+        helo: str | None = None,
+    ) -> None:
         """``NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <...>: ...; from=<...>
         to=<...> proto=ESMTP helo=<...>``, as Postfix's smtpd logs it (and fail2ban reads
         it); ``to=`` only with one recipient."""
         status = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
-        self._log_action("reject", stage, status + reply.text.replace("\n", " "), sender, rcpt)
+        text = status + reply.text.replace("\n", " ")
+        self._log_action("reject", stage, text, sender, rcpt, helo)
 
-    def _log_action(self, verb: str, stage: str, text: str, sender: str, rcpt: str | None) -> None:
+    def _log_action(
+        self,
+        verb: str,
+        stage: str,
+        text: str,
+        sender: str | None,
+        rcpt: str | None,
+        helo: str | None = None,
+    ) -> None:
         """``NOQUEUE: VERB: STAGE from NAME[ADDR]: TEXT; from=<...> to=<...> proto=...
-        helo=<...>``. The queue file does not exist before DATA here, hence always
-        NOQUEUE (Postfix names the queue file it opened at the first recipient)."""
+        helo=<...>``: no ``from=`` before MAIL, ``helo=`` the name being checked at HELO.
+        The queue file does not exist before DATA here, hence always NOQUEUE (Postfix
+        names the queue file it opened at the first recipient)."""
         session = self.session
         proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
-        helo = f" helo=<{session.helo}>" if session.helo else ""
-        to = f" to=<{rcpt}>" if rcpt is not None else ""
+        helo = helo or session.helo
         log.info(
-            "NOQUEUE: %s: %s from %s: %s; from=<%s>%s proto=%s%s",
+            "NOQUEUE: %s: %s from %s: %s;%s%s proto=%s%s",
             verb,
             stage,
             self.namaddr,
             text,
-            sender,
-            to,
+            f" from=<{sender}>" if sender is not None else "",
+            f" to=<{rcpt}>" if rcpt is not None else "",
             proto,
-            helo,
+            f" helo=<{helo}>" if helo else "",
         )
 
     def lmtp_local(self, rcpt: str) -> Reply:
