@@ -50,6 +50,7 @@ from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
+from vmail.rewrite.bcc import BccMaps
 from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
@@ -57,6 +58,7 @@ ALIAS_EXPANSION_ERROR = Reply(451, "4.6.0", "Alias expansion error")
 # receive_override_options that cleanup acts on (no_unknown_recipient_checks is smtpd's)
 NO_ADDRESS_MAPPINGS = "no_address_mappings"
 NO_HEADER_BODY_CHECKS = "no_header_body_checks"
+BCC_NOTIFY = ("NEVER",)  # automatic BCC recipients: no bounces, no notices
 LOOKUP_ERROR = Reply(451, "4.3.0", "Temporary lookup failure")
 
 
@@ -83,6 +85,7 @@ class Submission:
     tls: bool = False
     tls_info: str = ""  # "(using TLSv1.3 with cipher ... (256/256 bits))", for Received:
     sasl_username: str | None = None
+    auth_header: bool = False  # smtpd_sasl_authenticated_header: name the login in Received:
     local_rewrite: bool = False  # the client matches local_header_rewrite_clients
     envid: str = ""
     ret: str = ""
@@ -145,6 +148,8 @@ def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: 
     ]
     if sub.tls_info:
         lines += [f"\t{sub.tls_info}", "\t(No client certificate requested)"]
+    if sub.auth_header and sub.sasl_username:
+        lines.append(f"\t(Authenticated sender: {_CONTROL.sub('?', sub.sasl_username)})")
     by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
     if len(sub.recipients) == 1:
         rcpt = Address.from_internal(sub.recipients[0].address).external
@@ -184,39 +189,79 @@ class Cleanup:
             config.get_size("body_checks_size_limit"),
             not config.get_bool("disable_mime_input_processing"),
         )
+        self.bcc = BccMaps(router.context, router.resolver.is_local)
 
     def expand(
-        self, recipients: Sequence[Rcpt], redirect: str | None = None, *, mappings: bool = True
+        self,
+        recipients: Sequence[Rcpt],
+        redirect: str | None = None,
+        *,
+        mappings: bool = True,
+        sender: str | None = None,
     ) -> tuple[Recipient, ...]:
         """Canonical rewriting, virtual alias expansion and duplicate removal (blocks).
         With ``redirect`` (an access table's REDIRECT) each recipient is replaced by that
         address and keeps its own as the original recipient, as in Postfix. Without
         ``mappings`` (``receive_override_options = no_address_mappings``, before a content
-        filter) recipients are kept as given, for the filter's reinjection to expand."""
+        filter) recipients are kept as given, for the filter's reinjection to expand.
+        With ``sender`` (mail from outside), the automatic BCC recipients are added
+        (:mod:`vmail.rewrite.bcc`)."""
         out: list[Recipient] = []
         seen: set[tuple[str, tuple[str, ...], str, str]] = set()
+        bcc = self.bcc if mappings and sender is not None else None
         with self.router.resolver.message_cache():
-            for rcpt in recipients:
-                try:
+            try:
+                if bcc and sender:
+                    self._add_bcc(bcc.for_sender(self._rewrite(sender)), out, seen)
+                for rcpt in recipients:
                     given = Address.from_internal(redirect or rcpt.address)
-                    if mappings:
-                        rewritten = self.router.canonical.rewrite(given)
-                        finals = self.router.expander.expand(rewritten).recipients
-                    else:
-                        finals = (given,)
-                except AliasExpansionError as e:
-                    raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
-                except TableError as e:
-                    raise TemporaryError(LOOKUP_ERROR) from e
-                except AddressError as e:
-                    raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
-                for final in finals:
-                    key = (rcpt.orcpt, rcpt.notify, given.internal.lower(), final.internal.lower())
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    out.append(Recipient(final.internal, rcpt.address, rcpt.notify, rcpt.orcpt))
+                    rewritten = self._rewrite(given.internal) if mappings else given
+                    self._add(rcpt, given, rewritten, mappings, out, seen)
+                    if bcc:
+                        self._add_bcc(bcc.for_recipient(rewritten), out, seen)
+                if bcc:
+                    self._add_bcc(bcc.always or None, out, seen)
+            except AliasExpansionError as e:
+                raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
+            except TableError as e:
+                raise TemporaryError(LOOKUP_ERROR) from e
+            except AddressError as e:
+                raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
         return tuple(out)
+
+    def _rewrite(self, address: str) -> Address:
+        return self.router.canonical.rewrite(Address.from_internal(address))
+
+    def _add(
+        self,
+        rcpt: Rcpt,
+        given: Address,
+        rewritten: Address,
+        mappings: bool,
+        out: list[Recipient],
+        seen: set[tuple[str, tuple[str, ...], str, str]],
+    ) -> None:
+        """Append the final recipients of one given recipient that are not there yet."""
+        finals = self.router.expander.expand(rewritten).recipients if mappings else (given,)
+        for final in finals:
+            key = (rcpt.orcpt, rcpt.notify, given.internal.lower(), final.internal.lower())
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Recipient(final.internal, rcpt.address, rcpt.notify, rcpt.orcpt))
+
+    def _add_bcc(
+        self,
+        address: str | None,
+        out: list[Recipient],
+        seen: set[tuple[str, tuple[str, ...], str, str]],
+    ) -> None:
+        """A BCC recipient (NOTIFY=NEVER), expanded like the others."""
+        if address is None:
+            return
+        given = Address.from_internal(address)
+        rcpt = Rcpt(given.internal, BCC_NOTIFY)
+        self._add(rcpt, given, self.router.canonical.rewrite(given), True, out, seen)
 
     def open(self, sub: Submission) -> CleanupMessage:
         """Expand the recipients, start the queue file and write ``Received:`` (blocks).
@@ -237,6 +282,7 @@ class Cleanup:
                 [*sub.recipients, *(Rcpt(address) for address in sub.bcc)],
                 sub.redirect,
                 mappings=NO_ADDRESS_MAPPINGS not in sub.receive_options,
+                sender=None if sub.origin == "bounce" else sub.sender,
             ),
             arrival_time=sub.arrival_time,
             client=client,

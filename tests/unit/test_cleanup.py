@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -282,3 +283,46 @@ def test_receive_override_options_before_and_after_a_filter(tmp_path: Path) -> N
     )
     qf = spool.load("incoming", c.store(after, [b"Subject: bad\r\n\r\nbody\r\n"]))
     assert [r.address for r in qf.envelope.recipients] == ["a@example.com", "b@example.com"]
+
+
+BCC = (
+    "sender_bcc_maps = inline:{ s@example.org=archive@example.com }\n"
+    "recipient_bcc_maps = inline:{ @example.com=all@example.com }\n"
+    "always_bcc = b@example.com\n"
+)
+
+
+def test_automatic_bcc_recipients(tmp_path: Path) -> None:
+    router = make_router(tmp_path, MAIN + BCC)
+    spool = Spool(tmp_path / "q").create()
+    c = Cleanup(router.config, router, spool)
+    sub = Submission("s@example.org", [Rcpt("a@example.com", ("SUCCESS",))])
+    qf = spool.load("incoming", c.store(sub, [b"Subject: x\r\n\r\nbody\r\n"]))
+    # sender's first, then each recipient's (aliases expanded), always_bcc last; NOTIFY=NEVER
+    assert [(r.address, r.original, r.notify) for r in qf.envelope.recipients] == [
+        ("archive@example.com", "archive@example.com", ("NEVER",)),
+        ("a@example.com", "a@example.com", ("SUCCESS",)),
+        ("a@example.com", "all@example.com", ("NEVER",)),
+        ("b@example.com", "all@example.com", ("NEVER",)),
+        ("b@example.com", "b@example.com", ("NEVER",)),
+    ]
+    # none for mail the system makes itself, nor before a content filter
+    for quiet in (
+        Submission("s@example.org", [Rcpt("a@example.com")], origin="bounce"),
+        Submission(
+            "s@example.org",
+            [Rcpt("a@example.com")],
+            receive_options=frozenset({"no_address_mappings"}),
+        ),
+    ):
+        qf = spool.load("incoming", c.store(quiet, [b"Subject: x\r\n\r\nbody\r\n"]))
+        assert [r.address for r in qf.envelope.recipients] == ["a@example.com"]
+
+
+def test_received_names_the_login_with_smtpd_sasl_authenticated_header() -> None:
+    sub = Submission(
+        "s@example.org", [Rcpt("a@example.com")], helo="h", sasl_username="s@example.org"
+    )
+    assert b"(Authenticated sender" not in received_header(sub, "mx.test", "vmail", "ID")
+    header = received_header(dataclasses.replace(sub, auth_header=True), "mx.test", "vmail", "ID")
+    assert header.split(b"\r\n")[1] == b"\t(Authenticated sender: s@example.org)"

@@ -659,6 +659,7 @@ class Connection:
             tls=self.session.tls_active,
             tls_info=self.tls_info if settings.tls_received_header else "",
             sasl_username=self.sasl_username,
+            auth_header=settings.sasl_auth_header,
             local_rewrite=local,
             envid=(params.envid or "") if params else "",
             ret=(params.ret or "") if params else "",
