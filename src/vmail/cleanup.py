@@ -51,6 +51,7 @@ from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
 from vmail.rewrite.bcc import BccMaps
+from vmail.rewrite.headeraddrs import HeaderAddressRewriter
 from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
@@ -190,6 +191,7 @@ class Cleanup:
             not config.get_bool("disable_mime_input_processing"),
         )
         self.bcc = BccMaps(router.context, router.resolver.is_local)
+        self.remote_header_domain = config.get("remote_header_rewrite_domain")
 
     def expand(
         self,
@@ -230,7 +232,51 @@ class Cleanup:
         return tuple(out)
 
     def _rewrite(self, address: str) -> Address:
-        return self.router.canonical.rewrite(Address.from_internal(address))
+        """Canonical form, then the canonical maps for envelope recipients."""
+        canonical = self.router.canonical.rewrite(Address.from_internal(address))
+        return self.router.canonical_maps.map(canonical, "envelope_recipient")
+
+    def _sender(self, sender: str) -> str:
+        """The envelope sender after ``sender_canonical_maps``/``canonical_maps``."""
+        maps = self.router.canonical_maps
+        if not sender or not maps.applies("envelope_sender"):
+            return sender
+        try:
+            address = self.router.canonical.rewrite(Address.from_internal(sender))
+            return maps.map(address, "envelope_sender").internal
+        except TableError as e:
+            raise TemporaryError(LOOKUP_ERROR) from e
+
+    def _header_addresses(self, sub: Submission, mappings: bool) -> HeaderSection | None:
+        """The rewriting of header addresses (:mod:`vmail.rewrite.headeraddrs`) this
+        message gets, if any: made complete for local clients (or with
+        ``remote_header_rewrite_domain``), and canonical mapping unless ``mappings`` is
+        off."""
+        if sub.origin == "bounce":
+            return None
+        local = sub.local_rewrite or sub.origin == "local"
+        remote_domain = self.remote_header_domain
+        maps = self.router.canonical_maps if mappings else None
+        mapped = maps is not None and (
+            maps.applies("header_sender") or maps.applies("header_recipient")
+        )
+        if not (local or remote_domain or mapped):
+            return None
+        canonical = self.router.canonical
+
+        def rewriter(kind: str) -> Callable[[Address], Address]:
+            def rewrite(address: Address) -> Address:
+                if local:
+                    address = canonical.rewrite(address)
+                elif remote_domain and not address.has_at:
+                    address = Address(address.local, remote_domain)
+                return maps.map(address, kind) if maps is not None else address
+
+            return rewrite
+
+        return HeaderAddressRewriter(
+            self.header_limit, rewriter("header_sender"), rewriter("header_recipient")
+        )
 
     def _add(
         self,
@@ -276,13 +322,15 @@ class Cleanup:
         client["protocol"] = sub.protocol
         if sub.sasl_username:
             client["sasl_username"] = sub.sasl_username
+        mappings = NO_ADDRESS_MAPPINGS not in sub.receive_options
+        sender = self._sender(sub.sender) if mappings else sub.sender
         envelope = Envelope(
-            sender=sub.sender,
+            sender=sender,
             recipients=self.expand(
                 [*sub.recipients, *(Rcpt(address) for address in sub.bcc)],
                 sub.redirect,
-                mappings=NO_ADDRESS_MAPPINGS not in sub.receive_options,
-                sender=None if sub.origin == "bounce" else sub.sender,
+                mappings=mappings,
+                sender=None if sub.origin == "bounce" else sender,
             ),
             arrival_time=sub.arrival_time,
             client=client,
@@ -292,10 +340,19 @@ class Cleanup:
             filter=sub.filter,
         )
         writer = self.spool.writer(envelope)
-        headers = None
+        stages: list[HeaderSection] = []
+        addresses = self._header_addresses(sub, mappings)
+        if addresses is not None:
+            stages.append(addresses)
         if self.always_add or sub.local_rewrite or sub.origin == "local":
-            headers = MissingHeaders(
-                sub.sender, sub.arrival_time, writer.planned_id, self.myhostname, self.header_limit
+            stages.append(
+                MissingHeaders(
+                    envelope.sender,
+                    sub.arrival_time,
+                    writer.planned_id,
+                    self.myhostname,
+                    self.header_limit,
+                )
             )
         checks = None
         if (
@@ -306,9 +363,7 @@ class Cleanup:
             checks = ContentFilter(
                 self.content_checks, self.header_limit, partial(_report, writer.planned_id, sub)
             )
-        message = CleanupMessage(
-            writer, self.on_commit, headers, self.spool.queue_dir(HOLD), checks
-        )
+        message = CleanupMessage(writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks)
         if sub.hold:
             message.hold()
         try:
@@ -475,7 +530,7 @@ class CleanupMessage:
         self,
         writer: QueueWriter,
         on_commit: Callable[[QueueId], None] | None = None,
-        headers: MissingHeaders | None = None,
+        stages: Sequence[HeaderSection] = (),
         hold_dir: Path | None = None,
         checks: ContentFilter | None = None,
     ) -> None:
@@ -483,7 +538,7 @@ class CleanupMessage:
         self._on_commit = on_commit
         self._hold_dir = hold_dir  # the hold queue: HOLD said by an access table or header
         self._hold = False  # an access table said HOLD (header_checks may say so later)
-        self._headers = headers
+        self._stages = stages  # after the checks: header address rewriting, missing headers
         self._checks = checks
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
@@ -501,9 +556,13 @@ class CleanupMessage:
                 raise TemporaryError(LOOKUP_ERROR) from e
         self._append(chunk)
 
-    def _append(self, chunk: bytes) -> None:
-        if self._headers is not None:
-            chunk = self._headers.feed(chunk)
+    def _append(self, chunk: bytes, *, last: bool = False) -> None:
+        """Through the stages to the queue file; ``last``: the stages give what they hold."""
+        try:
+            for stage in self._stages:
+                chunk = stage.feed(chunk) + stage.finish() if last else stage.feed(chunk)
+        except TableError as e:  # a canonical map in the header rewriting
+            raise TemporaryError(LOOKUP_ERROR) from e
         if chunk:
             self._peek.feed(chunk)
             self._writer.write(chunk)
@@ -514,9 +573,10 @@ class CleanupMessage:
         DISCARDed is dropped and its ID returned as if it was queued."""
         try:
             outcome = None
+            rest = b""
             if self._checks is not None:
                 try:
-                    self._append(self._checks.finish())
+                    rest = self._checks.finish()
                 except TableError as e:
                     raise TemporaryError(LOOKUP_ERROR) from e
                 outcome = self._checks.verdict.outcome
@@ -526,11 +586,7 @@ class CleanupMessage:
             if outcome is not None and outcome.verb == "DISCARD":
                 self._writer.abort()
                 return self.queue_id
-            if self._headers is not None:
-                rest = self._headers.finish()
-                if rest:
-                    self._peek.feed(rest)
-                    self._writer.write(rest)
+            self._append(rest, last=True)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
             if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
                 envelope = self._writer.envelope

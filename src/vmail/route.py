@@ -19,6 +19,7 @@ from vmail.dns import Resolver as DNSResolver
 from vmail.policy.restrictions import Client, RecipientPolicy
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
+from vmail.rewrite.canonicalmaps import CanonicalMaps
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.local_aliases import LocalAliasExpander, LocalTarget
 from vmail.rewrite.resolve import Resolution, Resolver
@@ -68,6 +69,7 @@ class Router:
         self.context = RoutingContext(config)
         self.canonical = Canonicalizer(config)
         self.resolver = Resolver(self.context)
+        self.canonical_maps = CanonicalMaps(self.context, self.canonical, self.resolver.is_local)
         self.policy = RecipientPolicy(self.context, self.resolver, self.canonical, dns)
         self.expander = VirtualAliasExpander(self.context, self.canonical, self.resolver.is_local)
         self.virtual_transport = config.get("virtual_transport").partition(":")[0]
@@ -118,6 +120,12 @@ class Router:
             recipient = self.canonical.rewrite(given)
         except AddressError as e:
             report.rcpt = Reply(501, "5.1.3", "Bad recipient address syntax")
+            report.notes.append(str(e))
+            return
+        try:
+            recipient = self.canonical_maps.map(recipient, "envelope_recipient", trace)
+        except TableError as e:
+            report.deferred = Reply(451, "4.3.0", "Temporary lookup failure")
             report.notes.append(str(e))
             return
         original = text

@@ -34,8 +34,8 @@ y@example.com=x@example.com }
 """
 
 
-def cleanup(tmp_path: Path) -> tuple[Cleanup, Spool]:
-    router = make_router(tmp_path, MAIN)
+def cleanup(tmp_path: Path, extra: str = "") -> tuple[Cleanup, Spool]:
+    router = make_router(tmp_path, MAIN + extra)
     spool = Spool(tmp_path / "q").create()
     return Cleanup(router.config, router, spool), spool
 
@@ -250,9 +250,7 @@ def test_a_header_checks_table_that_fails_defers_and_leaves_nothing(tmp_path: Pa
 def _checked(tmp_path: Path) -> tuple[Cleanup, Spool]:
     checks = tmp_path / "header_checks"
     checks.write_text("/^Subject: scan/ FILTER scan:[127.0.0.1]:10024\n/^Subject: bad/ REJECT\n")
-    router = make_router(tmp_path, MAIN + f"header_checks = regexp:{checks}\n")
-    spool = Spool(tmp_path / "q").create()
-    return Cleanup(router.config, router, spool), spool
+    return cleanup(tmp_path, f"header_checks = regexp:{checks}\n")
 
 
 def test_the_filter_of_a_message_is_kept_in_its_envelope(tmp_path: Path) -> None:
@@ -293,9 +291,7 @@ BCC = (
 
 
 def test_automatic_bcc_recipients(tmp_path: Path) -> None:
-    router = make_router(tmp_path, MAIN + BCC)
-    spool = Spool(tmp_path / "q").create()
-    c = Cleanup(router.config, router, spool)
+    c, spool = cleanup(tmp_path, BCC)
     sub = Submission("s@example.org", [Rcpt("a@example.com", ("SUCCESS",))])
     qf = spool.load("incoming", c.store(sub, [b"Subject: x\r\n\r\nbody\r\n"]))
     # sender's first, then each recipient's (aliases expanded), always_bcc last; NOTIFY=NEVER
@@ -326,3 +322,52 @@ def test_received_names_the_login_with_smtpd_sasl_authenticated_header() -> None
     assert b"(Authenticated sender" not in received_header(sub, "mx.test", "vmail", "ID")
     header = received_header(dataclasses.replace(sub, auth_header=True), "mx.test", "vmail", "ID")
     assert header.split(b"\r\n")[1] == b"\t(Authenticated sender: s@example.org)"
+
+
+CANONICAL = (
+    "sender_canonical_maps = inline:{ s@sender.test=renamed@sender.test }\n"
+    "recipient_canonical_maps = inline:{ old@example.com=a@example.com }\n"
+    "canonical_maps = inline:{ @legacy.test=@example.com }\n"
+    "myorigin = origin.test\n"
+)
+
+
+def test_canonical_maps_rewrite_the_envelope_and_the_headers(tmp_path: Path) -> None:
+    # what a private Postfix 3.7.11 made of the same message from a local client (it
+    # writes the untouched group "undisclosed:;" as "undisclosed: ;")
+    c, spool = cleanup(tmp_path, CANONICAL)
+    sub = Submission(
+        "s@sender.test",
+        [Rcpt("old@example.com"), Rcpt("b@legacy.test")],
+        local_rewrite=True,
+    )
+    content = (
+        b'From: Sender <s@sender.test>\r\nTo: old@example.com, "Legacy" <b@legacy.test>\r\n'
+        b"Cc: alice, undisclosed:;\r\nReply-To: s@sender.test (comment)\r\nSender: s\r\n"
+        b"Subject: canon\r\n\r\nbody\r\n"
+    )
+    qf = spool.load("incoming", c.store(sub, [content]))
+    assert qf.envelope.sender == "renamed@sender.test"
+    assert [(r.address, r.original) for r in qf.envelope.recipients] == [
+        ("a@example.com", "old@example.com"),
+        ("b@example.com", "b@legacy.test"),
+    ]
+    assert _addressed(qf.read_content()) == [
+        b"From: Sender <renamed@sender.test>",
+        b'To: a@example.com, "Legacy" <b@example.com>',
+        b"Cc: alice@origin.test, undisclosed:;",
+        b"Reply-To: renamed@sender.test (comment)",
+        b"Sender: s@origin.test",
+    ]
+    # a remote client's header addresses are mapped but not completed
+    qf = spool.load("incoming", c.store(dataclasses.replace(sub, local_rewrite=False), [content]))
+    header = _addressed(qf.read_content())
+    assert header[2] == b"Cc: alice, undisclosed:;"
+    assert header[0] == b"From: Sender <renamed@sender.test>"
+
+
+def _addressed(content: bytes) -> list[bytes]:
+    """The header lines with addresses that the test message has."""
+    lines = content.split(b"\r\n\r\n")[0].split(b"\r\n")
+    names = (b"From", b"To", b"Cc", b"Reply-To", b"Sender")
+    return [line for line in lines if line.split(b":")[0] in names]

@@ -63,5 +63,9 @@ class HeaderSection(ABC):
         the header section ended before it (the line is then written as it is)."""
 
     @abstractmethod
+    def finish(self) -> bytes:
+        """What is held at the end of the content."""
+
+    @abstractmethod
     def end(self, out: list[bytes]) -> None:
         """The header section is over: write what is held and set :attr:`in_header`."""

@@ -163,3 +163,16 @@ def test_sample_configuration_as_installed_command() -> None:
         ("sales@example.com", "virtual"),
         ('"sales@example.com"@autoreply.example.net', "autoreply"),
     ]
+
+
+def test_recipients_go_through_the_canonical_maps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(
+        tmp_path, SIMPLE + "recipient_canonical_maps = inline:{ @legacy.example=@example.com }\n"
+    )
+    assert main(["-c", str(config), "route", "--json", "info@legacy.example"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)["recipients"]
+    (delivery,) = report["deliveries"]
+    assert delivery["recipient"] == "info@example.com"
+    assert any(event["table"].startswith("inline:") for event in report["lookups"])
