@@ -9,8 +9,9 @@ says (``user+ext@domain``, ``user@domain``, ``user+ext`` and ``user`` when the d
 is local, ``@domain``); a result ``@otherdomain`` keeps the user, an unmatched extension
 is kept when ``propagate_unmatched_extensions`` names ``canonical``, and the result is
 made canonical (``@$myorigin``, ``.$mydomain``). A result is looked up again, at most
-ten times, until nothing matches or the address maps to itself. A table that cannot be
-searched raises :class:`~vmail.core.errors.TableError`.
+ten times, until nothing matches or the address maps to itself. Then, as in Postfix,
+``masquerade_domains`` strips subdomains (:mod:`vmail.rewrite.masquerade`). A table that
+cannot be searched raises :class:`~vmail.core.errors.TableError`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vmail.core.address import Address
 from vmail.rewrite.addrfind import find_address, map_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.masquerade import Masquerade
 from vmail.tables import Maps
 from vmail.tables.base import Trace
 
@@ -45,6 +47,7 @@ class CanonicalMaps:
         sender = self._classes(context, "sender_canonical")
         recipient = self._classes(context, "recipient_canonical")
         common = self._classes(context, "canonical")
+        self.masquerade = Masquerade(context)
         self._lists: dict[str, list[Maps]] = {}
         for kind in KINDS:
             specific = sender if kind.endswith("sender") else recipient
@@ -56,17 +59,17 @@ class CanonicalMaps:
         return context.maps(f"{prefix}_maps"), classes
 
     def __bool__(self) -> bool:
-        return any(self._lists.values())
+        return any(self.applies(kind) for kind in KINDS)
 
     def applies(self, kind: str) -> bool:
-        """Whether any table list maps addresses of ``kind``."""
-        return bool(self._lists[kind])
+        """Whether any table list or masquerading maps addresses of ``kind``."""
+        return bool(self._lists[kind]) or self.masquerade.applies(kind)
 
     def map(self, address: Address, kind: str, trace: Trace | None = None) -> Address:
         """``address`` (canonical form) after the mappings for ``kind``."""
         for maps in self._lists[kind]:
             address = self._map11(maps, address, trace)
-        return address
+        return self.masquerade.strip(address, kind)
 
     def _map11(self, maps: Maps, address: Address, trace: Trace | None) -> Address:
         for _ in range(MAX_RECURSION):
