@@ -14,7 +14,8 @@ default        anything else                                 ``$default_transpor
 
 ``transport_maps`` then overrides transport and next hop for every class but virtual
 alias. ``relayhost`` is the next hop of relay and default mail unless a transport names
-one.
+one. An address in ``relocated_maps`` goes to ``error`` with ``5.1.6 User has moved to
+NEW``, whatever its class (so smtpd refuses it at RCPT and queued mail bounces).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from enum import Enum
 from vmail.config.hostinfo import interface_addresses
 from vmail.core.address import Address
 from vmail.core.ttlcache import TtlCache
+from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.transport import Route, find_transport
 from vmail.tables.base import Trace
@@ -176,6 +178,13 @@ class Resolver:
                 )
                 if found is not None:
                     route = found
+        relocated = self.context.maps("relocated_maps")
+        if relocated:  # after transport_maps, for every class, as trivial-rewrite does
+            moved = find_address(
+                relocated, address, delimiters=self.delimiters, is_local=self.is_local, trace=trace
+            )
+            if moved is not None:
+                route = Route("error", f"5.1.6 User has moved to {moved.value.strip()}")
         # Routed means the address leaves this machine with a routing operator still in
         # its local part (user%host@relaydomain), so the next hop would route it further.
         # Operators in front of one of our own domains are resolved here and do not

@@ -581,3 +581,20 @@ def test_a_content_filter_takes_every_recipient(
     }
     assert sorted(scan.routes) == sorted(("scan", hops[r], r) for r in hops)
     assert new_mail(tmp_path, "bob") == []  # the filter reinjects; not delivered here
+
+
+def test_relocated_recipients_bounce_with_the_new_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(ARRIVAL)
+    qmgr, spool = manager(
+        tmp_path, clock, relocated_maps="inline:{ bob@example.com=bob@new.example }"
+    )
+    queue(spool, "bob@example.com")
+    run(qmgr, clock.now)
+    assert new_mail(tmp_path, "bob") == []
+    assert any(
+        "to=<bob@example.com>" in line
+        and "dsn=5.1.6, status=bounced (User has moved to bob@new.example)" in line
+        for line in lines(caplog)
+    ), lines(caplog)

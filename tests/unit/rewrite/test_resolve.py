@@ -45,3 +45,23 @@ def test_a_resolution_is_reused_for_a_second_but_never_when_tracing(
     clock.now += RESOLVE_TTL
     assert resolver.resolve(bob) == first
     assert len(asked) == 4  # expired: asked again
+
+
+def test_relocated_users_go_to_the_error_transport_in_every_class(tmp_path: Path) -> None:
+    # the replies a private Postfix 3.7.11 gave at RCPT for the same table
+    resolver = make_router(
+        tmp_path,
+        "virtual_mailbox_domains = example.com\nmydestination = localhost\n"
+        "transport_maps = inline:{ example.com=lmtp:inet:127.0.0.1:24 }\n"
+        "relocated_maps = inline:{ bob@example.com=bob@new.example,"
+        " @gone.example=someone@else.example, x@localhost=y@z }\n",
+    ).resolver
+
+    def route(address: str) -> tuple[str, str]:
+        resolution = resolver.resolve(Address.from_internal(address))
+        return resolution.route.transport, resolution.route.nexthop
+
+    assert route("bob@example.com") == ("error", "5.1.6 User has moved to bob@new.example")
+    assert route("any@gone.example") == ("error", "5.1.6 User has moved to someone@else.example")
+    assert route("x@localhost") == ("error", "5.1.6 User has moved to y@z")
+    assert route("carol@example.com") == ("lmtp", "inet:127.0.0.1:24")
