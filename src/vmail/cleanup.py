@@ -43,7 +43,7 @@ from pathlib import Path
 from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import PermanentError, TableError, TemporaryError
-from vmail.core.headersection import HeaderSection
+from vmail.core.headersection import HeaderSection, header_name
 from vmail.core.reply import Reply
 from vmail.policy.contentchecks import ContentFilter, ContentTables
 from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks
@@ -500,9 +500,8 @@ class MissingHeaders(HeaderSection):
         """Record a header line's name; False for the empty or non-header line ending them."""
         if line[:1] in (b" ", b"\t"):
             return self._any_header
-        colon = line.find(b":")
-        name = line[:colon].rstrip(b" \t") if colon > 0 else b""
-        if not name or any(b <= 32 or b >= 127 for b in name):
+        name = header_name(line)
+        if name is None:
             return False
         self.seen.add(name.decode("ascii").lower())
         self._any_header = True

@@ -10,7 +10,16 @@ the body too.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+
+_FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")  # printable ASCII but ":", then ":"
+
+
+def header_name(line: bytes) -> bytes | None:
+    """The field name of a line that starts a header (``Name:``, as written), else None."""
+    found = _FIELD_NAME.match(line)
+    return found.group(1) if found is not None else None
 
 
 class HeaderSection(ABC):

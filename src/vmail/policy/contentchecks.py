@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vmail.core.headersection import HeaderSection
+from vmail.core.headersection import HeaderSection, header_name
 from vmail.policy.headerchecks import HeaderChecks, Report, Verdict
 
 # header_opts.c's HDR_OPT_MIME headers: for mime_header_checks wherever they are
@@ -182,7 +182,7 @@ class ContentFilter(HeaderSection):
                 self.end(out)  # too long: written unchecked, and the section is over
             return True
         self._flush(out)
-        if not _is_header_start(line):
+        if header_name(line) is None:
             return False
         self._lines, self._size = [line], len(line)
         return True
@@ -228,12 +228,6 @@ class ContentFilter(HeaderSection):
             return
         self.report(what, text, action)
         self.verdict.apply(action, raw, out)
-
-
-def _is_header_start(line: bytes) -> bool:
-    colon = line.find(b":")
-    name = line[:colon].rstrip(b" \t") if colon > 0 else b""
-    return bool(name) and all(32 < b < 127 for b in name)
 
 
 __all__ = ["MIME_HEADERS", "ContentFilter", "ContentTables"]

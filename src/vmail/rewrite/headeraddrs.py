@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vmail.core.address import Address, AddressError
-from vmail.core.headersection import HeaderSection
+from vmail.core.headersection import HeaderSection, header_name
 
 SENDER_HEADERS = frozenset(
     {
@@ -46,6 +46,7 @@ RECIPIENT_HEADERS = frozenset(
     }
 )
 Rewrite = Callable[[Address], Address]
+_ADDRESS_HEADERS = SENDER_HEADERS | RECIPIENT_HEADERS
 
 
 def address_spans(value: str) -> list[tuple[int, int]]:
@@ -139,16 +140,22 @@ class HeaderAddressRewriter(HeaderSection):
         return self._size
 
     def header_line(self, line: bytes, out: list[bytes]) -> bool:
-        if line[:1] in (b" ", b"\t") and self._lines:
-            self._lines.append(line)
-            self._size += len(line)
+        if line[:1] in (b" ", b"\t"):  # a continuation: held only for address headers
+            if self._lines:
+                self._lines.append(line)
+                self._size += len(line)
+            else:
+                out.append(line)
             return True
         self._flush(out)
-        colon = line.find(b":")
-        if colon <= 0 or not all(32 < b < 127 for b in line[:colon].rstrip(b" \t")):
+        name = header_name(line)
+        if name is None:
             self.in_header = False
             return False
-        self._lines, self._size = [line], len(line)
+        if name.lower() in _ADDRESS_HEADERS:
+            self._lines, self._size = [line], len(line)
+        else:
+            out.append(line)  # not an address header: it passes at once
         return True
 
     def end(self, out: list[bytes]) -> None:
