@@ -522,7 +522,7 @@ class QueueManager:
             route = (
                 self._filter_route(content_filter, address)
                 if content_filter
-                else self._resolve(address)
+                else self._resolve(address, qf.envelope.sender)
             )
             if isinstance(route, Outcome):
                 self._record(attempt, [(index, route)], 0.0)
@@ -537,10 +537,10 @@ class QueueManager:
                 batches.append(_Batch(transport, nexthop, tuple(indexes[start : start + limit])))
         return batches
 
-    def _resolve(self, address: str) -> tuple[str, str] | Outcome:
+    def _resolve(self, address: str, sender: str) -> tuple[str, str] | Outcome:
         try:
             with self._resolver_lock:
-                resolution = self.resolver.resolve(Address.from_internal(address))
+                resolution = self.resolver.resolve(Address.from_internal(address), sender=sender)
         except TableError as e:
             log.warning("table %s: resolve %s: %s", e.table, address, e.message)
             return deferred("4.3.0", "address resolver failure")

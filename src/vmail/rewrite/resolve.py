@@ -14,7 +14,9 @@ default        anything else                                 ``$default_transpor
 
 ``transport_maps`` then overrides transport and next hop for every class but virtual
 alias. ``relayhost`` is the next hop of relay and default mail unless a transport names
-one. An address in ``relocated_maps`` goes to ``error`` with ``5.1.6 User has moved to
+one, or ``sender_dependent_relayhost_maps`` for the message's sender
+(:mod:`vmail.rewrite.senderroute`, when the caller names the sender). An address in
+``relocated_maps`` goes to ``error`` with ``5.1.6 User has moved to
 NEW``, whatever its class (so smtpd refuses it at RCPT and queued mail bounces).
 """
 
@@ -32,6 +34,7 @@ from vmail.core.address import Address
 from vmail.core.ttlcache import TtlCache
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.senderroute import SenderRoutes
 from vmail.rewrite.transport import Route, find_transport
 from vmail.tables.base import Trace
 
@@ -83,6 +86,7 @@ class Resolver:
         self.context = context
         config = context.config
         self.config = config
+        self.sender_routes = SenderRoutes(context)
         self.myhostname = config.get("myhostname")
         self.delimiters = config.get("recipient_delimiter")
         self.percent_hack = config.get_bool("allow_percent_hack")
@@ -124,7 +128,9 @@ class Resolver:
                 return False
         return False
 
-    def resolve(self, recipient: Address, trace: Trace | None = None) -> Resolution:
+    def resolve(
+        self, recipient: Address, trace: Trace | None = None, sender: str | None = None
+    ) -> Resolution:
         """Class, transport and next hop for ``recipient``; TableError if a lookup fails.
 
         An answer is reused for :data:`RESOLVE_TTL` seconds (not when tracing): smtpd at
@@ -133,16 +139,18 @@ class Resolver:
         its resolutions (100 of them) for the life of the process; here a table change
         shows within the second.
         """
+        if not self.sender_routes:
+            sender = None  # the answer does not depend on it
         if trace is not None:
-            return self._resolve(recipient, trace)
-        key = recipient.internal
+            return self._resolve(recipient, trace, sender)
+        key = recipient.internal if sender is None else f"{recipient.internal}\0{sender}"
         resolution = self._resolved.get(key, None)
         if resolution is None:
-            resolution = self._resolve(recipient, None)
+            resolution = self._resolve(recipient, None, sender)
             self._resolved.put(key, resolution)
         return resolution
 
-    def _resolve(self, recipient: Address, trace: Trace | None) -> Resolution:
+    def _resolve(self, recipient: Address, trace: Trace | None, sender: str | None) -> Resolution:
         address = recipient
         while address.has_at and address.domain and self.is_local(address.domain, trace):
             inner = self._strip_local_route(address)
@@ -162,6 +170,9 @@ class Resolver:
             domain = self.myhostname
             address = address.with_domain(domain)
         address_class, route = self._classify(domain, trace)
+        if sender is not None and address_class in (AddressClass.RELAY, AddressClass.DEFAULT):
+            default_class = address_class is AddressClass.DEFAULT
+            route = self.sender_routes.route(sender, default_class, domain, trace)
         if address_class is not AddressClass.VIRTUAL_ALIAS:
             transport_maps = self.context.maps("transport_maps")
             if transport_maps:

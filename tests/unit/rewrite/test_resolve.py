@@ -29,9 +29,9 @@ def test_a_resolution_is_reused_for_a_second_but_never_when_tracing(
     asked: list[str] = []
     real = resolver._resolve
 
-    def counting(recipient: Address, trace: Trace | None) -> Resolution:
+    def counting(recipient: Address, trace: Trace | None, sender: str | None) -> Resolution:
         asked.append(recipient.internal)
-        return real(recipient, trace)
+        return real(recipient, trace, sender)
 
     monkeypatch.setattr(resolver, "_resolve", counting)
     bob = Address.from_internal("bob@example.com")
