@@ -306,3 +306,22 @@ def test_reject_plaintext_session_until_starttls(tmp_path: Path, cert_dir: Path)
     # Postfix 3.7.11's reply (plaintext_reject_code = 450)
     assert plain == (450, b"4.7.1 Session encryption is required")
     assert encrypted == (250, b"2.1.5 Ok")
+
+
+def test_no_auth_advertised_to_sasl_exception_networks(tmp_path: Path, cert_dir: Path) -> None:
+    # smtpd_sasl_exceptions_networks: EHLO leaves AUTH out; the command itself still works
+    main_cf = submission(
+        tmp_path,
+        cert_dir,
+        "smtpd_tls_wrappermode = yes\nsmtpd_sasl_exceptions_networks = 127.0.0.0/8\n",
+    )
+    router, spool = setup(tmp_path, main_cf)
+
+    def client(port: int) -> tuple[bool, int]:
+        with smtplib.SMTP_SSL("127.0.0.1", port, context=client_context()) as s:
+            s.ehlo("c")
+            auth = b"\0alice@example.com\0" + PASSWORD.encode()
+            code, _ = s.docmd("AUTH PLAIN " + base64.b64encode(auth).decode())
+            return s.has_extn("auth"), code
+
+    assert serve(router, spool, client, authenticator=authenticator()) == (False, 235)

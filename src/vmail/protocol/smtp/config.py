@@ -37,6 +37,7 @@ class SessionConfig:
     tls_active: bool = False  # implicit TLS (port 465) or after STARTTLS
     smtpd_sasl_auth_enable: bool = False
     smtpd_tls_auth_only: bool = False
+    sasl_exception: bool = False  # smtpd_sasl_exceptions_networks: EHLO does not show AUTH
     sasl_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")
     smtputf8_enable: bool = True
     dsn_enable: bool = True

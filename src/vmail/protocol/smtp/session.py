@@ -392,7 +392,7 @@ class ServerSession:
             words.append("ETRN")
         if c.tls_available and not self.tls_active:
             words.append("STARTTLS")
-        if self._auth_offered():
+        if self._auth_offered() and not c.sasl_exception:
             words.append("AUTH " + " ".join(c.sasl_mechanisms))
         if c.xclient_allowed:
             words.append("XCLIENT " + XCLIENT_ATTRS)

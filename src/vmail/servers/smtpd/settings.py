@@ -149,6 +149,11 @@ class Settings:
             config.get_list("smtpd_forbid_bare_newline_exclusions"),
             table,
         )
+        self.sasl_exceptions = NetworkList(
+            "smtpd_sasl_exceptions_networks",
+            config.get_list("smtpd_sasl_exceptions_networks"),
+            table,
+        )
         self.xforward_hosts = NetworkList(
             "smtpd_authorized_xforward_hosts",
             config.get_list("smtpd_authorized_xforward_hosts"),
