@@ -9,6 +9,7 @@ resolution (transport and next hop), and what the delivery agent would do (for
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field, replace
 
 from vmail.config import MainConfig
@@ -31,6 +32,10 @@ DELIVERABLE = "deliverable"
 UNDELIVERABLE = "undeliverable"
 DEFERRED = "deferred"
 DISCARDED = "discarded"
+
+
+# the envelope sender of the route() call in progress (None: not given)
+_sender: contextvars.ContextVar[str | None] = contextvars.ContextVar("route_sender", default=None)
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,12 @@ class Router:
         """Route several recipients of one message (duplicates are removed across them)."""
         client = client or Client()
         seen: set[tuple[str, str]] = set()
-        with self.resolver.message_cache():
-            return [self._route_one(text, client, sender, seen) for text in addresses]
+        token = _sender.set(sender)  # for sender-dependent relayhosts, deep in _deliver
+        try:
+            with self.resolver.message_cache():
+                return [self._route_one(text, client, sender, seen) for text in addresses]
+        finally:
+            _sender.reset(token)
 
     def _route_one(
         self, text: str, client: Client, sender: str | None, seen: set[tuple[str, str]]
@@ -143,7 +152,7 @@ class Router:
 
     def _deliver(self, final: Address, original: str, trace: Trace) -> list[Delivery]:
         try:
-            resolution = self.resolver.resolve(final, trace)
+            resolution = self.resolver.resolve(final, trace, _sender.get())
         except TableError as e:
             return [
                 Delivery(

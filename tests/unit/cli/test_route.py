@@ -176,3 +176,17 @@ def test_recipients_go_through_the_canonical_maps(
     (delivery,) = report["deliveries"]
     assert delivery["recipient"] == "info@example.com"
     assert any(event["table"].startswith("inline:") for event in report["lookups"])
+
+
+def test_the_sender_picks_the_relayhost(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(
+        tmp_path,
+        SIMPLE
+        + "relayhost = [main.relay]\n"
+        + "sender_dependent_relayhost_maps = inline:{ @a.example=[a.relay]:587 }\n",
+    )
+    for sender, nexthop in (("", "[main.relay]"), ("s@a.example", "[a.relay]:587")):
+        args = ["-c", str(config), "route", "--json", "--sender", sender, "x@else.example"]
+        assert main(args) == 0
+        (report,) = json.loads(capsys.readouterr().out)["recipients"]
+        assert report["deliveries"][0]["nexthop"] == nexthop
