@@ -51,7 +51,7 @@ from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
 from vmail.rewrite.bcc import BccMaps
-from vmail.rewrite.headeraddrs import HeaderAddressRewriter
+from vmail.rewrite.headeraddrs import HeaderRewriter
 from vmail.rewrite.virtual import AliasExpansionError
 from vmail.route import Router
 
@@ -61,6 +61,7 @@ NO_ADDRESS_MAPPINGS = "no_address_mappings"
 NO_HEADER_BODY_CHECKS = "no_header_body_checks"
 BCC_NOTIFY = ("NEVER",)  # automatic BCC recipients: no bounces, no notices
 LOOKUP_ERROR = Reply(451, "4.3.0", "Temporary lookup failure")
+TOO_MANY_HOPS = Reply(554, "5.4.0", "Error: too many hops")
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Cleanup:
             "always_add_missing_headers"
         )
         self.header_limit = config.get_size("header_size_limit") or 102400
+        self.hop_limit = config.get_int("hopcount_limit")
         maps = router.context.maps
         self.content_checks = ContentTables(
             HeaderChecks(maps("header_checks")),
@@ -192,6 +194,9 @@ class Cleanup:
         )
         self.bcc = BccMaps(router.context, router.resolver.is_local)
         self.remote_header_domain = config.get("remote_header_rewrite_domain")
+        self.drop_headers = frozenset(
+            name.lower().encode() for name in config.get_list("message_drop_headers")
+        )
 
     def expand(
         self,
@@ -247,11 +252,10 @@ class Cleanup:
         except TableError as e:
             raise TemporaryError(LOOKUP_ERROR) from e
 
-    def _header_addresses(self, sub: Submission, mappings: bool) -> HeaderSection | None:
-        """The rewriting of header addresses (:mod:`vmail.rewrite.headeraddrs`) this
-        message gets, if any: made complete for local clients (or with
-        ``remote_header_rewrite_domain``), and canonical mapping unless ``mappings`` is
-        off."""
+    def _header_rewriter(self, sub: Submission, mappings: bool) -> HeaderSection | None:
+        """The header rewriting (:mod:`vmail.rewrite.headeraddrs`) this message gets, if
+        any: ``message_drop_headers`` left out; addresses made complete for local clients
+        (or with ``remote_header_rewrite_domain``), and mapped unless ``mappings`` is off."""
         if sub.origin == "bounce":
             return None
         local = sub.local_rewrite or sub.origin == "local"
@@ -261,7 +265,9 @@ class Cleanup:
             maps.applies("header_sender") or maps.applies("header_recipient")
         )
         if not (local or remote_domain or mapped):
-            return None
+            if not self.drop_headers:
+                return None
+            return HeaderRewriter(self.header_limit, None, self.drop_headers)
         canonical = self.router.canonical
 
         def rewriter(kind: str) -> Callable[[Address], Address]:
@@ -274,9 +280,8 @@ class Cleanup:
 
             return rewrite
 
-        return HeaderAddressRewriter(
-            self.header_limit, rewriter("header_sender"), rewriter("header_recipient")
-        )
+        rewrites = (rewriter("header_sender"), rewriter("header_recipient"))
+        return HeaderRewriter(self.header_limit, rewrites, self.drop_headers)
 
     def _add(
         self,
@@ -341,10 +346,8 @@ class Cleanup:
         )
         writer = self.spool.writer(envelope)
         stages: list[HeaderSection] = []
-        addresses = self._header_addresses(sub, mappings)
-        if addresses is not None:
-            stages.append(addresses)
         if self.always_add or sub.local_rewrite or sub.origin == "local":
+            # first: a dropped Resent-Bcc: still makes the added headers Resent- ones
             stages.append(
                 MissingHeaders(
                     envelope.sender,
@@ -354,6 +357,9 @@ class Cleanup:
                     self.header_limit,
                 )
             )
+        rewriter = self._header_rewriter(sub, mappings)
+        if rewriter is not None:
+            stages.append(rewriter)
         checks = None
         if (
             self.content_checks
@@ -363,7 +369,10 @@ class Cleanup:
             checks = ContentFilter(
                 self.content_checks, self.header_limit, partial(_report, writer.planned_id, sub)
             )
-        message = CleanupMessage(writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks)
+        hops = self.hop_limit if sub.origin != "bounce" else 0
+        message = CleanupMessage(
+            writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks, hops
+        )
         if sub.hold:
             message.hold()
         try:
@@ -397,6 +406,7 @@ log = logging.getLogger("vmail.cleanup")
 HEADER_PEEK_LIMIT = 65536  # bytes of header kept for the message-id log line
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:[^\r\n]|\r?\n[ \t])*)", re.I | re.M)
 _FOLD = re.compile(rb"\r?\n[ \t]+")
+_RECEIVED = re.compile(rb"^received[ \t]*:", re.I | re.M)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -415,16 +425,23 @@ class HeaderPeek:
             if self._head.find(b"\r\n\r\n", start) >= 0 or len(self._head) >= HEADER_PEEK_LIMIT:
                 self._open = False
 
-    def message_id(self) -> str:
-        """The first Message-ID header's value, unfolded; empty if there is none."""
+    def _section(self) -> bytes:
         head = bytes(self._head)
         if head.startswith(b"\r\n"):
-            return ""  # no header section at all
+            return b""  # no header section at all
         end = head.find(b"\r\n\r\n")
-        found = _MESSAGE_ID.search(head[: end + 2] if end >= 0 else head)
+        return head[: end + 2] if end >= 0 else head
+
+    def message_id(self) -> str:
+        """The first Message-ID header's value, unfolded; empty if there is none."""
+        found = _MESSAGE_ID.search(self._section())
         if found is None:
             return ""
         return _FOLD.sub(b" ", found.group(1)).strip().decode("utf-8", "replace")
+
+    def hops(self) -> int:
+        """How many ``Received:`` headers the header section has (cleanup's hop count)."""
+        return len(_RECEIVED.findall(self._section()))
 
 
 def _report(queue_id: str, sub: Submission, what: str, line: str, action: HeaderAction) -> None:
@@ -532,6 +549,7 @@ class CleanupMessage:
         stages: Sequence[HeaderSection] = (),
         hold_dir: Path | None = None,
         checks: ContentFilter | None = None,
+        hop_limit: int = 0,
     ) -> None:
         self._writer = writer
         self._on_commit = on_commit
@@ -539,6 +557,7 @@ class CleanupMessage:
         self._hold = False  # an access table said HOLD (header_checks may say so later)
         self._stages = stages  # after the checks: header address rewriting, missing headers
         self._checks = checks
+        self._hop_limit = hop_limit  # hopcount_limit: Received: headers (ours too); 0: none
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
 
@@ -586,6 +605,9 @@ class CleanupMessage:
                 self._writer.abort()
                 return self.queue_id
             self._append(rest, last=True)
+            if self._hop_limit and self._peek.hops() >= self._hop_limit:  # a mail loop
+                log.warning("%s: message rejected: hopcount exceeded", self.queue_id)
+                raise PermanentError(TOO_MANY_HOPS)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
             if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
                 envelope = self._writer.envelope

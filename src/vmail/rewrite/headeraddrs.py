@@ -7,9 +7,11 @@ and rewrites each address: made complete in the ``local`` context (``@$myorigin`
 ``.$mydomain``) or with ``remote_header_rewrite_domain``, then mapped with the
 canonical tables for ``header_sender`` or ``header_recipient``. :func:`address_spans`
 finds the ``addr-spec`` of each mailbox in an RFC 5322 address list (display names,
-comments, quoted strings and groups are skipped); :class:`HeaderAddressRewriter` streams
-the content and replaces only the addresses that change, leaving the rest of each header
-as it was.
+comments, quoted strings and groups are skipped); :class:`HeaderRewriter` streams the
+content and replaces only the addresses that change, leaving the rest of each header as it
+was. It also leaves out the headers named in ``message_drop_headers`` (``Bcc:``,
+``Resent-Bcc:``, ``Content-Length:``, ``Return-Path:`` by default), as Postfix's cleanup
+does with the primary header section.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ RECIPIENT_HEADERS = frozenset(
 )
 Rewrite = Callable[[Address], Address]
 _ADDRESS_HEADERS = SENDER_HEADERS | RECIPIENT_HEADERS
+_KINDS = (SENDER_HEADERS, RECIPIENT_HEADERS)
 
 
 def address_spans(value: str) -> list[tuple[int, int]]:
@@ -126,15 +129,21 @@ def rewrite_addresses(value: str, rewrite: Rewrite) -> str | None:
     return "".join(out)
 
 
-class HeaderAddressRewriter(HeaderSection):
+class HeaderRewriter(HeaderSection):
     """Streams the content, rewriting the addresses of the primary header section's
-    sender and recipient headers (a header longer than ``limit`` passes as it is)."""
+    sender and recipient headers (``rewrite``: a function for each, or None) and leaving
+    out the headers named in ``drop`` (lower case). A header longer than ``limit`` passes
+    as it is."""
 
-    def __init__(self, limit: int, sender: Rewrite, recipient: Rewrite) -> None:
+    def __init__(
+        self, limit: int, rewrite: tuple[Rewrite, Rewrite] | None, drop: frozenset[bytes]
+    ) -> None:
         super().__init__(limit)
-        self.rewrites = {SENDER_HEADERS: sender, RECIPIENT_HEADERS: recipient}
+        self.rewrites = {} if rewrite is None else dict(zip(_KINDS, rewrite, strict=True))
+        self.drop = drop
         self._lines: list[bytes] = []
         self._size = 0
+        self._dropping = False  # in a header that is left out
 
     def held_size(self) -> int:
         return self._size
@@ -144,7 +153,7 @@ class HeaderAddressRewriter(HeaderSection):
             if self._lines:
                 self._lines.append(line)
                 self._size += len(line)
-            else:
+            elif not self._dropping:
                 out.append(line)
             return True
         self._flush(out)
@@ -152,10 +161,14 @@ class HeaderAddressRewriter(HeaderSection):
         if name is None:
             self.in_header = False
             return False
-        if name.lower() in _ADDRESS_HEADERS:
+        lower = name.lower()
+        self._dropping = lower in self.drop
+        if self._dropping:
+            return True
+        if self.rewrites and lower in _ADDRESS_HEADERS:
             self._lines, self._size = [line], len(line)
         else:
-            out.append(line)  # not an address header: it passes at once
+            out.append(line)  # nothing to do with it: it passes at once
         return True
 
     def end(self, out: list[bytes]) -> None:
@@ -179,7 +192,7 @@ class HeaderAddressRewriter(HeaderSection):
         self._lines, self._size = [], 0
         colon = raw.find(b":")
         name = raw[:colon].rstrip(b" \t").lower()
-        for names, rewrite in self.rewrites.items():
+        for names, rewrite in self.rewrites.items():  # (sender headers, recipient headers)
             if name in names:
                 body = raw[colon + 1 :]
                 ending = body[len(body.rstrip(b"\r\n")) :]
@@ -223,7 +236,7 @@ def _skip_quoted(value: str, i: int) -> int:
 __all__ = [
     "RECIPIENT_HEADERS",
     "SENDER_HEADERS",
-    "HeaderAddressRewriter",
+    "HeaderRewriter",
     "address_spans",
     "rewrite_addresses",
 ]
