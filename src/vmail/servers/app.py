@@ -89,6 +89,7 @@ from vmail.bounce import BounceService
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
+from vmail.config.unimplemented import unimplemented_settings
 from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
 from vmail.dns import DnsPythonMxResolver
@@ -175,6 +176,8 @@ class MailSystem:
         """
         config = MainConfig.load(self.config_dir).validate()
         master = MasterConfig.load(self.config_dir).validate()
+        for warning in unimplemented_settings(config, master):
+            log.warning("%s", warning)
         router = Router(config, dns=DnsPythonMxResolver())  # reject_unknown_* restrictions
         spool = Spool.from_config(config)
         spool.create()

@@ -1,0 +1,66 @@
+"""Postfix features vmail knows by name but does not have, and the warning for setting one.
+
+These parameters are part of the schema (``vmail postconf`` lists them, with Postfix's
+defaults), so setting one is no "unused parameter". But Postfix would act on them and
+vmail does not: a milter that is not called, a TLS policy that is not enforced. ``vmail
+serve`` logs a warning for each one set in ``main.cf`` or in a ``master.cf -o`` override,
+so that an administrator moving a Postfix configuration over is told instead of finding
+out from the mail.
+"""
+
+from __future__ import annotations
+
+from vmail.config.main import MainConfig
+from vmail.config.master import MasterConfig
+
+NOT_IMPLEMENTED = frozenset(
+    {
+        "smtpd_milters",
+        "non_smtpd_milters",
+        "milter_header_checks",
+        "smtpd_proxy_filter",
+        "smtpd_upstream_proxy_protocol",
+        "smtpd_reject_footer",
+        "smtpd_reject_footer_maps",
+        "smtpd_command_filter",
+        "smtpd_client_auth_rate_limit",
+        "smtpd_discard_ehlo_keyword_address_maps",
+        "smtpd_tls_ask_ccert",
+        "smtpd_tls_req_ccert",
+        "smtp_generic_maps",
+        "lmtp_generic_maps",
+        "smtp_header_checks",
+        "smtp_mime_header_checks",
+        "smtp_nested_header_checks",
+        "smtp_body_checks",
+        "lmtp_header_checks",
+        "lmtp_mime_header_checks",
+        "lmtp_nested_header_checks",
+        "lmtp_body_checks",
+        "smtp_tls_policy_maps",
+        "lmtp_tls_policy_maps",
+        "smtp_bind_address",
+        "smtp_bind_address6",
+    }
+)
+
+
+def unimplemented_settings(config: MainConfig, master: MasterConfig) -> list[str]:
+    """A warning for each setting, with a value, of a parameter in :data:`NOT_IMPLEMENTED`."""
+    warnings = []
+    for name in sorted(NOT_IMPLEMENTED & set(config.settings)):
+        if config.settings[name].strip():
+            location = config.locations.get(name)
+            where = f"{location.filename}: " if location else ""
+            warnings.append(f"{where}{name} is not implemented by vmail: the setting has no effect")
+    for service in master:
+        for name in sorted(NOT_IMPLEMENTED & set(service.overrides)):
+            if service.overrides[name].strip():
+                warnings.append(
+                    f"{master.path}: service {service.name}: -o {name} is not implemented by"
+                    " vmail: the setting has no effect"
+                )
+    return warnings
+
+
+__all__ = ["NOT_IMPLEMENTED", "unimplemented_settings"]
