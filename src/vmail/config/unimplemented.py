@@ -20,7 +20,6 @@ NOT_IMPLEMENTED = frozenset(
         "milter_header_checks",
         "smtpd_proxy_filter",
         "smtpd_upstream_proxy_protocol",
-        "smtpd_reject_footer",
         "smtpd_reject_footer_maps",
         "smtpd_command_filter",
         "smtpd_client_auth_rate_limit",

@@ -4,6 +4,7 @@ source, and ``serve()`` that runs an SmtpServer on 127.0.0.1:0 for a client thre
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,22 @@ def serve(router: Router, spool: Spool, client: Callable[[int], T], **kwargs: An
 
 def queued(spool: Spool) -> list[QueueFile]:
     return [spool.load("incoming", qid) for qid in spool.ids("incoming")]
+
+
+def dialogue(port: int, commands: list[bytes]) -> list[str]:
+    """The greeting and the reply to each command, one line each (multi-line joined)."""
+    with socket.create_connection(("127.0.0.1", port)) as s, s.makefile("rb") as f:
+
+        def reply() -> str:
+            lines = []
+            while True:
+                line = f.readline().decode().rstrip("\r\n")
+                lines.append(line)
+                if line[3:4] != "-":
+                    return " | ".join(lines)
+
+        replies = [reply()]
+        for command in commands:
+            s.sendall(command + b"\r\n")
+            replies.append(reply())
+        return replies

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.servers.helpers import MESSAGE, queued, serve, setup
+from tests.unit.servers.helpers import MESSAGE, dialogue, queued, serve, setup
 from vmail.cleanup import Cleanup
 from vmail.queue import Spool
 from vmail.route import Router
@@ -532,25 +532,6 @@ def test_header_checks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None
     ]
 
 
-def _dialogue(port: int, commands: list[bytes]) -> list[str]:
-    """The greeting and the reply to each command, one line each (multi-line joined)."""
-    with socket.create_connection(("127.0.0.1", port)) as s, s.makefile("rb") as f:
-
-        def reply() -> str:
-            lines = []
-            while True:
-                line = f.readline().decode().rstrip("\r\n")
-                lines.append(line)
-                if line[3:4] != "-":
-                    return " | ".join(lines)
-
-        replies = [reply()]
-        for command in commands:
-            s.sendall(command + b"\r\n")
-            replies.append(reply())
-        return replies
-
-
 def test_no_delay_reject_refuses_at_connect_helo_and_mail(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -564,7 +545,7 @@ def test_no_delay_reject_refuses_at_connect_helo_and_mail(
     )
     commands = [b"EHLO bad.example", b"HELO good.example", b"MAIL FROM:<bad@b.example>"]
     commands += [b"MAIL FROM:<ok@b.example>", b"RCPT TO:<alice@example.com>", b"QUIT"]
-    assert serve(router, spool, lambda port: _dialogue(port, commands)) == [
+    assert serve(router, spool, lambda port: dialogue(port, commands)) == [
         "220 mail.example.net ESMTP vmail",
         "554 5.7.1 <bad.example>: Helo command rejected: no helo",
         "250 mail.example.net",
@@ -585,7 +566,7 @@ def test_no_delay_reject_refuses_at_connect_helo_and_mail(
         tmp_path / "client", "smtpd_delay_reject = no\nsmtpd_client_restrictions = reject\n"
     )
     commands = [b"EHLO a", b"NOOP", b"FOO", b"QUIT"]
-    assert serve(router, spool, lambda port: _dialogue(port, commands)) == [
+    assert serve(router, spool, lambda port: dialogue(port, commands)) == [
         "554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied",
         "503 5.7.0 Error: access denied for unknown[127.0.0.1]",
         "503 5.7.0 Error: access denied for unknown[127.0.0.1]",

@@ -113,6 +113,7 @@ class ServerSession:
         self.improper_pipelining: tuple[str, bytes] | None = None
         self.tls_active = self.config.tls_active
         self.access_denied: Reply | None = None  # the reply to every command but QUIT
+        self.footer: Callable[[Reply], Reply] | None = None  # smtpd_reject_footer, 4xx/5xx
         self.helo: str | None = None
         self.esmtp = False
         self.authenticated = False
@@ -201,6 +202,8 @@ class ServerSession:
             self._answering = None
             if reply.code < 400:
                 self.stats.succeeded(answering)
+        if reply.code >= 400 and self.footer is not None:
+            reply = self.footer(reply)
         if delay > 0:
             self._emit(Send(rp.format_reply(reply), delay))
         else:

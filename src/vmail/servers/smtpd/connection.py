@@ -65,6 +65,7 @@ from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.queue.tools import flush_site
 from vmail.servers.smtpd import xclient
+from vmail.servers.smtpd.footer import with_footer
 from vmail.servers.smtpd.tls import received_details
 from vmail.tables.memo import LookupMemo, WouldBlockError
 
@@ -218,6 +219,8 @@ class Connection:
         if settings.wrappermode and not await self.handshake():
             return
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
+        if settings.reject_footer:
+            self.session.footer = self._footer
         try:
             refusal = None
             if not settings.policy.delay_reject:
@@ -241,6 +244,20 @@ class Connection:
                 await self.act(self.session.receive(data))
         except ClientGoneError:
             self._lost()
+
+    def _footer(self, reply: Reply) -> Reply:
+        """``smtpd_reject_footer`` after a 4xx/5xx reply, expanded for this client."""
+        macros = {
+            "client_address": self.address,
+            "client_name": self.name,
+            "client_port": self.port,
+            "reverse_client_name": self.reverse_name,
+            "helo_name": self.session.helo or "",
+            "server_name": self.session.config.myhostname,
+            "sasl_method": self.sasl_method,
+            "sasl_username": self.sasl_username or "",
+        }
+        return with_footer(reply, self.settings.reject_footer, macros)
 
     def _lost(self) -> None:
         """Postfix's line for a client that went away without QUIT."""

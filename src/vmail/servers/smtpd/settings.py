@@ -121,6 +121,7 @@ class Settings:
         self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
         self.tls_received_header = config.get_bool("smtpd_tls_received_header")
         self.sasl_auth_header = config.get_bool("smtpd_sasl_authenticated_header")
+        self.reject_footer = config.get("smtpd_reject_footer")  # raw: expanded per reply
         self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
         # what this listener's mail carries into cleanup (master.cf "-o content_filter=")
         self.content_filter = config.get("content_filter")
