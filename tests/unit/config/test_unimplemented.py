@@ -14,11 +14,11 @@ def test_set_features_vmail_lacks_are_named(tmp_path: Path) -> None:
         "smtpd_milters = inet:127.0.0.1:8891\nnon_smtpd_milters =\nrelayhost = [relay]\n"
     )
     (tmp_path / "master.cf").write_text(
-        "smtp inet n - n - - smtpd\n  -o smtpd_reject_footer=call us\n"
+        "smtp inet n - n - - smtpd\n  -o smtpd_command_filter=pcre:/x\n"
     )
     warnings = unimplemented_settings(MainConfig.load(tmp_path), MasterConfig.load(tmp_path))
     assert len(warnings) == 2  # an empty setting is no feature
     assert warnings[0].endswith(
         "main.cf: smtpd_milters is not implemented by vmail: the setting has no effect"
     )
-    assert "service smtp: -o smtpd_reject_footer is not implemented" in warnings[1]
+    assert "service smtp: -o smtpd_command_filter is not implemented" in warnings[1]
