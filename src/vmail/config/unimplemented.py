@@ -38,8 +38,6 @@ NOT_IMPLEMENTED = frozenset(
         "lmtp_body_checks",
         "smtp_tls_policy_maps",
         "lmtp_tls_policy_maps",
-        "smtp_bind_address",
-        "smtp_bind_address6",
     }
 )
 

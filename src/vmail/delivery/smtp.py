@@ -102,6 +102,8 @@ class SmtpAgent:
             always_send_ehlo=self._bool("always_send_ehlo", True),
             never_send_ehlo=self._bool("never_send_ehlo", False),
             line_limit=self._int("line_length_limit", 998),
+            bind_address=self._get("bind_address", ""),
+            bind_address6=self._get("bind_address6", ""),
         )
         self.default_port = self._int("tcp_port", 24) if lmtp else 25
         self.address_limit = self._int("mx_address_limit", 5)

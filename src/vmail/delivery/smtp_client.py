@@ -172,12 +172,17 @@ class ClientConnection:
         self.tls = False
 
     @classmethod
-    def open_tcp(cls, address: str, port: int, timeout: float | None) -> ClientConnection:
-        """Connect to ``address``:``port``; raises OSError (``TimeoutError`` on timeout)."""
+    def open_tcp(
+        cls, address: str, port: int, timeout: float | None, source: str = ""
+    ) -> ClientConnection:
+        """Connect to ``address``:``port``, from the local address ``source`` when given
+        (``smtp_bind_address``); raises OSError (``TimeoutError`` on timeout)."""
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout)
+            if source:
+                sock.bind((source, 0))
             sock.connect((address, port))
         except BaseException:
             sock.close()

@@ -87,6 +87,8 @@ class SessionSettings:
     always_send_ehlo: bool = True
     never_send_ehlo: bool = False
     line_limit: int = 998
+    bind_address: str = ""  # smtp_bind_address: the local IPv4 address to connect from
+    bind_address6: str = ""  # smtp_bind_address6: ... IPv6
 
 
 class SiteFailure(Exception):  # noqa: N818 - Postfix's name for it (smtp_site_fail)
@@ -128,7 +130,10 @@ def connect(target: Target, settings: SessionSettings) -> ClientConnection:
     try:
         if target.unix_path:
             return ClientConnection.open_unix(target.unix_path, settings.timeouts.connect)
-        return ClientConnection.open_tcp(target.address, target.port, settings.timeouts.connect)
+        source = settings.bind_address6 if ":" in target.address else settings.bind_address
+        return ClientConnection.open_tcp(
+            target.address, target.port, settings.timeouts.connect, source
+        )
     except OSError as e:
         reason = os.strerror(e.errno) if e.errno else "Connection timed out"
         where = target.label if target.unix_path else f"{target.label}:{target.port}"

@@ -31,6 +31,7 @@ class Session:
     messages: list[bytes] = field(default_factory=list)
     raw_messages: list[bytes] = field(default_factory=list)
     tls: bool = False
+    peer: str = ""  # the client's address
 
 
 @dataclass
@@ -101,11 +102,12 @@ class SmtpSink:
     def _serve(self) -> None:
         while not self._stopping:
             try:
-                conn, _ = self._listener.accept()
+                conn, peer = self._listener.accept()
             except OSError:
                 return
             self._conns.append(conn)
-            thread = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            address = peer[0] if isinstance(peer, tuple) else ""
+            thread = threading.Thread(target=self._session, args=(conn, address), daemon=True)
             self._threads.append(thread)
             thread.start()
 
@@ -113,8 +115,8 @@ class SmtpSink:
         rule = self.replies.get(verb, default)
         return rule(argument) if callable(rule) else rule
 
-    def _session(self, conn: socket.socket) -> None:
-        session = Session()
+    def _session(self, conn: socket.socket, peer: str = "") -> None:
+        session = Session(peer=peer)
         self.sessions.append(session)
         try:
             self._converse(conn, session)

@@ -511,3 +511,17 @@ def test_fallback_relay_when_destination_unreachable(sink: SmtpSink) -> None:
     assert temp.status == Status.SENT
     [gone] = deliver(agent, requests("example.invalid", "a@example.invalid"))
     assert gone.status == Status.BOUNCED  # a domain that does not exist is not relayed
+
+
+def test_smtp_bind_address_is_the_source_of_the_connection(sink: SmtpSink) -> None:
+    [result] = deliver(
+        make_agent(smtp_bind_address="127.0.0.2"), requests(hop(sink), "bob@remote.test")
+    )
+    assert result.status is Status.SENT
+    assert [s.peer for s in sink.sessions] == ["127.0.0.2"]
+    # an address this host does not have: the attempt fails and the mail waits
+    [result] = deliver(
+        make_agent(smtp_bind_address="192.0.2.1"), requests(hop(sink), "bob@remote.test")
+    )
+    assert (result.status, result.dsn) == (Status.DEFERRED, "4.4.1")
+    assert "Cannot assign requested address" in result.text
