@@ -219,10 +219,10 @@ class Cleanup:
         with self.router.resolver.message_cache():
             try:
                 if bcc and sender:
-                    self._add_bcc(bcc.for_sender(self._rewrite(sender)), out, seen)
+                    self._add_bcc(bcc.for_sender(self._canonical(sender)), out, seen)
                 for rcpt in recipients:
                     given = Address.from_internal(redirect or rcpt.address)
-                    rewritten = self._rewrite(given.internal) if mappings else given
+                    rewritten = self._rewrite(given) if mappings else given
                     self._add(rcpt, given, rewritten, mappings, out, seen)
                     if bcc:
                         self._add_bcc(bcc.for_recipient(rewritten), out, seen)
@@ -236,9 +236,12 @@ class Cleanup:
                 raise TemporaryError(ALIAS_EXPANSION_ERROR) from e
         return tuple(out)
 
-    def _rewrite(self, address: str) -> Address:
+    def _canonical(self, address: str) -> Address:
+        return self.router.canonical.rewrite(Address.from_internal(address))
+
+    def _rewrite(self, recipient: Address) -> Address:
         """Canonical form, then the canonical maps for envelope recipients."""
-        canonical = self.router.canonical.rewrite(Address.from_internal(address))
+        canonical = self.router.canonical.rewrite(recipient)
         return self.router.canonical_maps.map(canonical, "envelope_recipient")
 
     def _sender(self, sender: str) -> str:
@@ -247,8 +250,7 @@ class Cleanup:
         if not sender or not maps.applies("envelope_sender"):
             return sender
         try:
-            address = self.router.canonical.rewrite(Address.from_internal(sender))
-            return maps.map(address, "envelope_sender").internal
+            return maps.map(self._canonical(sender), "envelope_sender").internal
         except TableError as e:
             raise TemporaryError(LOOKUP_ERROR) from e
 

@@ -392,3 +392,15 @@ def test_too_many_hops_is_refused_as_postfix_refuses_it(
     assert str(refused.value.reply) == "554 5.4.0 Error: too many hops"
     assert any(m.endswith(": message rejected: hopcount exceeded") for m in caplog.messages)
     assert len(spool.ids("incoming")) == 1
+
+
+def test_the_sender_bcc_lookup_sees_the_sender_not_the_recipient_maps(tmp_path: Path) -> None:
+    # recipient_canonical_maps are for recipients: the sender's BCC key is the sender
+    c, spool = cleanup(
+        tmp_path,
+        "sender_bcc_maps = inline:{ s@example.org=archive@example.com }\n"
+        "recipient_canonical_maps = inline:{ s@example.org=other@example.org }\n",
+    )
+    sub = Submission("s@example.org", [Rcpt("a@example.com")])
+    qf = spool.load("incoming", c.store(sub, [b"Subject: x\r\n\r\nbody\r\n"]))
+    assert [r.address for r in qf.envelope.recipients] == ["archive@example.com", "a@example.com"]
