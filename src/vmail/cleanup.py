@@ -347,7 +347,16 @@ class Cleanup:
             filter=sub.filter,
         )
         writer = self.spool.writer(envelope)
-        stages: list[HeaderSection] = []
+        checks = None
+        if (
+            self.content_checks
+            and sub.origin != "bounce"
+            and NO_HEADER_BODY_CHECKS not in sub.receive_options
+        ):
+            checks = ContentFilter(
+                self.content_checks, self.header_limit, partial(_report, writer.planned_id, sub)
+            )
+        stages: list[HeaderSection] = [] if checks is None else [checks]
         if self.always_add or sub.local_rewrite or sub.origin == "local":
             # first: a dropped Resent-Bcc: still makes the added headers Resent- ones
             stages.append(
@@ -362,15 +371,6 @@ class Cleanup:
         rewriter = self._header_rewriter(sub, mappings)
         if rewriter is not None:
             stages.append(rewriter)
-        checks = None
-        if (
-            self.content_checks
-            and sub.origin != "bounce"
-            and NO_HEADER_BODY_CHECKS not in sub.receive_options
-        ):
-            checks = ContentFilter(
-                self.content_checks, self.header_limit, partial(_report, writer.planned_id, sub)
-            )
         hops = self.hop_limit if sub.origin != "bounce" else 0
         message = CleanupMessage(
             writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks, hops
@@ -557,8 +557,8 @@ class CleanupMessage:
         self._on_commit = on_commit
         self._hold_dir = hold_dir  # the hold queue: HOLD said by an access table or header
         self._hold = False  # an access table said HOLD (header_checks may say so later)
-        self._stages = stages  # after the checks: header address rewriting, missing headers
-        self._checks = checks
+        self._stages = stages  # content checks, missing headers, header rewriting, in order
+        self._checks = checks  # the first stage, if any: what it decided for the message
         self._hop_limit = hop_limit  # hopcount_limit: Received: headers (ours too); 0: none
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
@@ -569,11 +569,6 @@ class CleanupMessage:
 
     def write(self, chunk: bytes) -> None:
         """Append content (CRLF line ends, dot-unstuffed) (blocks)."""
-        if self._checks is not None:
-            try:
-                chunk = self._checks.feed(chunk)
-            except TableError as e:
-                raise TemporaryError(LOOKUP_ERROR) from e
         self._append(chunk)
 
     def _append(self, chunk: bytes, *, last: bool = False) -> None:
@@ -581,7 +576,7 @@ class CleanupMessage:
         try:
             for stage in self._stages:
                 chunk = stage.feed(chunk) + stage.finish() if last else stage.feed(chunk)
-        except TableError as e:  # a canonical map in the header rewriting
+        except TableError as e:  # a check table, or a canonical map in header rewriting
             raise TemporaryError(LOOKUP_ERROR) from e
         if chunk:
             self._peek.feed(chunk)
@@ -592,21 +587,14 @@ class CleanupMessage:
         failure, PermanentError when header or body checks said REJECT. A message they
         DISCARDed is dropped and its ID returned as if it was queued."""
         try:
-            outcome = None
-            rest = b""
-            if self._checks is not None:
-                try:
-                    rest = self._checks.finish()
-                except TableError as e:
-                    raise TemporaryError(LOOKUP_ERROR) from e
-                outcome = self._checks.verdict.outcome
+            self._append(b"", last=True)
+            outcome = self._checks.verdict.outcome if self._checks is not None else None
             if outcome is not None and outcome.verb == "REJECT":
                 dsn, text = outcome.reject_reply()
                 raise PermanentError(Reply(550, dsn, text))
             if outcome is not None and outcome.verb == "DISCARD":
                 self._writer.abort()
                 return self.queue_id
-            self._append(rest, last=True)
             if self._hop_limit and self._peek.hops() >= self._hop_limit:  # a mail loop
                 log.warning("%s: message rejected: hopcount exceeded", self.queue_id)
                 raise PermanentError(TOO_MANY_HOPS)

@@ -65,9 +65,6 @@ class NetworkList:
             else:
                 self._items.append((negate, bare.lower()))  # a host name pattern
 
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
     def match(self, ip: str, hostname: str = "unknown") -> bool:
         """True if the client (address, and name if known) is on the list."""
         address = _client_address(ip)

@@ -276,8 +276,7 @@ class Connection:
             tls_active=self.tls_info != "" or settings.wrappermode,
             xclient_allowed=settings.xclient_hosts.match(self.address, self.name),
             xforward_allowed=settings.xforward_hosts.match(self.address, self.name),
-            sasl_exception=bool(settings.sasl_exceptions)
-            and settings.sasl_exceptions.match(self.address, self.name),
+            sasl_exception=settings.sasl_exceptions.match(self.address, self.name),
         )
 
     def sasl_factory(self) -> SaslFactory | None:
