@@ -231,17 +231,27 @@ def test_the_message_id_is_logged_as_postfix_logs_it(
     ]
 
 
-def test_a_header_checks_table_that_fails_defers_and_leaves_nothing(tmp_path: Path) -> None:
-    class Down(Table):
-        def lookup(self, key: str) -> str | None:
-            raise TableError("testdown-header:x", "server down")
+class Down(Table):
+    def lookup(self, key: str) -> str | None:
+        raise TableError(self.spec, "server down")
 
-    register("testdown-header", lambda spec, name, context: Down(spec))
-    router = make_router(tmp_path, MAIN + "header_checks = testdown-header:x\n")
-    spool = Spool(tmp_path / "q").create()
-    c = Cleanup(router.config, router, spool)
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "header_checks = testdown:x",  # a check table
+        "canonical_maps = testdown:x",  # a map for the envelope and the headers
+        "sender_canonical_maps = testdown:x\nsender_canonical_classes = header_sender",
+    ],
+)
+def test_a_table_that_fails_defers_and_leaves_nothing(tmp_path: Path, setting: str) -> None:
+    register("testdown", lambda spec, name, context: Down(spec))
+    c, spool = cleanup(tmp_path, setting + "\n")
     with pytest.raises(TemporaryError, match=r"4\.3\.0"):
-        c.store(Submission("s@example.org", [Rcpt("a@example.com")]), [b"Subject: x\r\n\r\n"])
+        c.store(
+            Submission("s@example.org", [Rcpt("a@example.com")]),
+            [b"From: s@example.org\r\nSubject: x\r\n\r\n"],
+        )
     assert spool.ids("incoming") == []
     assert spool.ids("hold") == []
     assert spool.temp_files() == []
