@@ -216,8 +216,8 @@ class Connection:
         if refused is not None:
             await self.send(f"{refused}\r\n".encode())
             return
-        if settings.wrappermode and not await self.handshake():
-            return
+        if settings.wrappermode:  # the listener's transport did the handshake
+            self._tls_established()
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
         if settings.reject_footer:
             self.session.footer = self._footer
@@ -347,7 +347,8 @@ class Connection:
             todo.extend(self.session.reply(answer))
 
     async def handshake(self) -> bool:
-        """The TLS handshake (STARTTLS or SMTPS); False (connection over) if it failed."""
+        """The STARTTLS handshake; False (connection over) if it failed. (SMTPS listeners
+        hand over connections whose handshake their transport did.)"""
         context = self.settings.tls_context
         assert context is not None
         await self.flush()
@@ -363,13 +364,17 @@ class Connection:
             self.closed = True
             self.writer.transport.abort()
             return False
+        self._tls_established()
+        return True
+
+    def _tls_established(self) -> None:
+        """After a handshake: the TLS details for Received:, a fresh SASL state, the log."""
         ssl_object = self.writer.get_extra_info("ssl_object")
         self.tls_info = received_details(ssl_object) or "(using TLS)"
         self.sasl_username = None
         self.sasl_method = ""
         self.xforward = {}
         log.info("Anonymous TLS connection established from %s: %s", self.namaddr, self.tls_info)
-        return True
 
     @property
     def client(self) -> Client:

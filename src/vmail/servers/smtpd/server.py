@@ -56,11 +56,15 @@ class SmtpServer(StreamListener):
         lmtp: bool = False,
         service_name: str = "smtp",
     ) -> None:
-        super().__init__(host=host, port=port)
+        settings = Settings(config, router, cleanup, authenticator=authenticator, lmtp=lmtp)
+        # SMTPS: the transport does the handshake at accept, so no byte of the client's
+        # hello can be read (and lost) as plaintext while the connection starts
+        wrap = settings.tls_context if settings.wrappermode else None
+        super().__init__(host=host, port=port, ssl_context=wrap)
         self.peername_lookup = peername_lookup
         self.lmtp = lmtp
         self.service_name = service_name
-        self.settings = Settings(config, router, cleanup, authenticator=authenticator, lmtp=lmtp)
+        self.settings = settings
         self.limits = ClientLimits(config, router.context.table, service_name)
         self.connections: set[Connection] = set()
 
