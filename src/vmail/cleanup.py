@@ -45,6 +45,9 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import PermanentError, TableError, TemporaryError
 from vmail.core.headersection import HeaderSection, header_name
 from vmail.core.reply import Reply
+from vmail.milter.chain import MilterChain, to_reply
+from vmail.milter.edits import EnvelopeEdits, MessageEdits
+from vmail.milter.spec import milter_specs
 from vmail.policy.contentchecks import ContentFilter, ContentTables
 from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
@@ -101,6 +104,8 @@ class Submission:
     prepend: tuple[str, ...] = ()  # ... PREPEND: header lines above Received:
     filter: str = ""  # content_filter, or an access table's FILTER: "transport:nexthop"
     receive_options: frozenset[str] = frozenset()  # receive_override_options
+    milters: MilterChain | None = None  # smtpd's milters: they see the message at its end
+    milter_macros: Callable[[str], str | None] | None = None  # their macros (smtpd's values)
 
     @property
     def protocol(self) -> str:
@@ -197,6 +202,17 @@ class Cleanup:
         self.drop_headers = frozenset(
             name.lower().encode() for name in config.get_list("message_drop_headers")
         )
+        self.local_milters = milter_specs(config, "non_smtpd_milters")
+        self.milter_macro_values = {  # the macros of local submissions (no SMTP session)
+            "{j}": self.myhostname,
+            "{daemon_name}": config.get("milter_macro_daemon_name"),
+            "{v}": config.get("milter_macro_v"),
+            "{_}": "localhost [127.0.0.1]",
+            "{client_addr}": "127.0.0.1",
+            "{client_name}": "localhost",
+            "{client_port}": "0",
+            "{client_ptr}": "localhost",
+        }
 
     def expand(
         self,
@@ -316,6 +332,43 @@ class Cleanup:
         rcpt = Rcpt(given.internal, BCC_NOTIFY)
         self._add(rcpt, given, self.router.canonical.rewrite(given), True, out, seen)
 
+    def edit_envelope(
+        self, envelope: Envelope, edits: EnvelopeEdits, *, mappings: bool = True
+    ) -> Envelope:
+        """The envelope after the milters' requests (blocks): deleted recipients go with
+        all their expansions (matched by the address the client gave, as Postfix does);
+        added ones are rewritten and expanded like automatic BCC recipients (with their
+        ``NOTIFY=`` and ``ORCPT=``); a new sender goes through the canonical maps."""
+        recipients = list(envelope.recipients)
+        for address in edits.deleted:
+            gone = _internal(address)
+            recipients = [r for r in recipients if (r.original or r.address) != gone]
+        added = []
+        for address, args in edits.added:
+            notify, orcpt = _dsn_args(args)
+            added.append(Rcpt(_internal(address), notify, orcpt))
+        if added:
+            have = {(r.orcpt, r.notify, r.original.lower(), r.address.lower()) for r in recipients}
+            for recipient in self.expand(added, mappings=mappings):
+                key = (
+                    recipient.orcpt,
+                    recipient.notify,
+                    recipient.original.lower(),
+                    recipient.address.lower(),
+                )
+                if key not in have:
+                    have.add(key)
+                    recipients.append(recipient)
+        sender = envelope.sender
+        if edits.sender is not None:
+            sender = _internal(edits.sender[0])
+            sender = self._sender(sender) if mappings else sender
+        return replace(envelope, sender=sender, recipients=tuple(recipients))
+
+    def _local_macro(self, name: str) -> str | None:
+        key = name if name.startswith("{") else "{" + name + "}"
+        return self.milter_macro_values.get(key)
+
     def open(self, sub: Submission) -> CleanupMessage:
         """Expand the recipients, start the queue file and write ``Received:`` (blocks).
 
@@ -375,6 +428,18 @@ class Cleanup:
         message = CleanupMessage(
             writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks, hops
         )
+        chain, macros, emulate = sub.milters, sub.milter_macros, False
+        if chain is None and sub.origin == "local" and self.local_milters:
+            # non_smtpd_milters: cleanup plays the SMTP session, from localhost
+            chain, macros, emulate = MilterChain(self.local_milters), self._local_macro, True
+        if chain is not None and "no_milters" not in sub.receive_options:
+            message.milters = MilterStep(
+                chain,
+                _with_queue_id(macros, writer.planned_id),
+                partial(_milter_log, writer.planned_id, sub),
+                partial(self.edit_envelope, mappings=mappings),
+                (sub.sender, tuple(r.address for r in sub.recipients)) if emulate else None,
+            )
         if sub.hold:
             message.hold()
         try:
@@ -475,6 +540,133 @@ def _report(queue_id: str, sub: Submission, what: str, line: str, action: Header
     )
 
 
+@dataclass(frozen=True)
+class MilterStep:
+    """The milters' turn at the end of a message, as Postfix's cleanup gives it: they
+    read the message as it will be queued (cleanup's own ``Received:`` hidden), their
+    edits are made to the queue file and envelope, and their decision is taken."""
+
+    chain: MilterChain
+    macros: Callable[[str], str | None]
+    report: Callable[[str, str], None]  # (action, text): cleanup's log line
+    edit_envelope: Callable[[Envelope, EnvelopeEdits], Envelope]
+    emulate: tuple[str, tuple[str, ...]] | None = None  # non_smtpd_milters: sender, rcpts
+
+    def run(self, writer: QueueWriter) -> str | None:
+        """None to queue, ``H`` to hold, ``D`` to drop (blocks); raises a MailError
+        with the milter's reply when it refused the message."""
+        if self.emulate is None:
+            return self._message(writer, None)
+        try:
+            return self._message(writer, self._envelope_events(*self.emulate))
+        finally:
+            self.chain.disconnect()
+
+    def _envelope_events(self, sender: str, recipients: tuple[str, ...]) -> str | None:
+        """The SMTP events of a local submission, as Postfix's cleanup emulates them:
+        ESMTP from localhost/127.0.0.1. A milter must not refuse a recipient here (a
+        configuration error: the message stays with the sender)."""
+        chain, macros = self.chain, self.macros
+        answer = chain.connect("localhost", "127.0.0.1", 0, macros)
+        answer = answer or chain.helo("localhost", macros)
+        # addresses without <>, as Postfix's cleanup sends them
+        answer = answer or chain.mail([_external(sender)], macros)
+        if answer is None:
+            for recipient in recipients:
+                refused = chain.rcpt([_external(recipient)], macros)
+                if refused is not None and refused[:1] in ("4", "5"):
+                    log.warning(
+                        "milter configuration error: can't reject recipient in a "
+                        "non-SMTP submission: %s",
+                        refused,
+                    )
+                    raise TemporaryError(LOOKUP_ERROR)
+            answer = chain.data(macros)
+        return answer
+
+    def _message(self, writer: QueueWriter, answer: str | None) -> str | None:
+        edits = MessageEdits(writer.content())
+        if answer is None or answer == "H":
+            held = answer == "H"
+            answer = self.chain.message(edits, self.macros)
+            answer = "H" if held and answer is None else answer
+        if answer == "D":
+            self.report("milter-discard", "milter triggers DISCARD action")
+            return "D"
+        if answer not in (None, "H"):
+            reply = MILTER_CLOSING if answer == "S" else to_reply(answer)
+            self.report("milter-reject", f"{reply.enhanced} {reply.text}".strip())
+            raise (TemporaryError if reply.temporary else PermanentError)(reply)
+        if edits.changed:
+            writer.replace_content(edits.content())
+        envelope = edits.envelope
+        if envelope.added or envelope.deleted or envelope.sender is not None:
+            writer.envelope = self.edit_envelope(writer.envelope, envelope)
+        if answer == "H":
+            self.report("milter-hold", "milter triggers HOLD action")
+        return answer
+
+
+MILTER_CLOSING = Reply(421, "4.7.0", "Server closing connection")
+
+
+def _milter_log(queue_id: str, sub: Submission, action: str, text: str) -> None:
+    """``ID: milter-reject: END-OF-MESSAGE from NAME[ADDR]: 5.7.1 Command rejected;
+    from=<...> to=<...> proto=ESMTP helo=<...>`` (Postfix's cleanup_milter_apply)."""
+    to = f" to=<{sub.recipients[-1].address}>" if sub.recipients else ""  # the last one
+    helo = f" helo=<{sub.helo}>" if sub.helo else ""
+    log.info(
+        "%s: %s: END-OF-MESSAGE from %s[%s]: %s; from=<%s>%s proto=%s%s",
+        queue_id,
+        action,
+        sub.client_name,
+        sub.client_address,
+        text,
+        sub.sender,
+        to,
+        sub.protocol,
+        helo,
+    )
+
+
+def _with_queue_id(
+    macros: Callable[[str], str | None] | None, queue_id: str
+) -> Callable[[str], str | None]:
+    """The macros with ``i``, the queue ID, which only cleanup knows."""
+
+    def lookup(name: str) -> str | None:
+        if name in ("i", "{i}"):
+            return queue_id
+        return macros(name) if macros is not None else None
+
+    return lookup
+
+
+def _external(address: str) -> str:
+    return Address.from_internal(address).external if address else ""
+
+
+def _internal(address: str) -> str:
+    """A milter's address (``<user@domain>`` or bare, external form) in internal form."""
+    try:
+        return Address.parse(address).internal
+    except AddressError:
+        return address.strip().removeprefix("<").removesuffix(">")
+
+
+def _dsn_args(args: str) -> tuple[tuple[str, ...], str]:
+    """NOTIFY= and ORCPT= of a milter's added recipient; the others are ignored."""
+    notify: tuple[str, ...] = ()
+    orcpt = ""
+    for arg in args.split():
+        name, _, value = arg.partition("=")
+        if name.upper() == "NOTIFY" and value:
+            notify = tuple(word.upper() for word in value.split(","))
+        elif name.upper() == "ORCPT" and value:
+            orcpt = value
+    return notify, orcpt
+
+
 class MissingHeaders(HeaderSection):
     """Streams the content, appending missing Message-Id:/Date:/From: at the header's end.
 
@@ -562,6 +754,7 @@ class CleanupMessage:
         self._hop_limit = hop_limit  # hopcount_limit: Received: headers (ours too); 0: none
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
+        self.milters: MilterStep | None = None  # the milters see the message at its end
 
     def hold(self) -> None:
         """Queue the message in ``hold`` when it is committed."""
@@ -599,6 +792,12 @@ class CleanupMessage:
                 log.warning("%s: message rejected: hopcount exceeded", self.queue_id)
                 raise PermanentError(TOO_MANY_HOPS)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
+            if self.milters is not None:
+                verdict = self.milters.run(self._writer)
+                if verdict == "D":
+                    self._writer.abort()
+                    return self.queue_id
+                held = held or verdict == "H"
             if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
                 envelope = self._writer.envelope
                 self._writer.envelope = replace(envelope, filter=self._checks.verdict.filter)

@@ -15,8 +15,6 @@ from vmail.config.master import MasterConfig
 
 NOT_IMPLEMENTED = frozenset(
     {
-        "smtpd_milters",
-        "non_smtpd_milters",
         "milter_header_checks",
         "smtpd_proxy_filter",
         "smtpd_upstream_proxy_protocol",

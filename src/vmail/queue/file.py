@@ -269,6 +269,7 @@ class QueueWriter:
         self.size = 0
         self._crc = 0
         self._fd: int | None = None
+        self._reader: int | None = None
         self.queue_id: QueueId | None = None
         try:
             # a spare file (see vmail.queue.spare) costs a rename; a new one an inode
@@ -309,6 +310,38 @@ class QueueWriter:
             raise queue_error(e) from e
         self.size += len(chunk)
         self._crc = zlib.crc32(chunk, self._crc)
+
+    def content(self) -> bytes:
+        """What was written so far (blocks; milters read the whole message back)."""
+        if self._fd is None:
+            raise ValueError("queue file is closed")
+        try:
+            return os.pread(self._read_fd(), self.size, len(MAGIC) + HEADER_SIZE)
+        except OSError as e:
+            self._discard()
+            raise queue_error(e) from e
+
+    def _read_fd(self) -> int:
+        """The file opened for reading too (the writer's descriptor is write-only)."""
+        if self._reader is None:
+            self._reader = os.open(self.temp_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return self._reader
+
+    def replace_content(self, content: bytes) -> None:
+        """Write ``content`` in place of what was written (blocks; a milter's edits)."""
+        fd = self._fd
+        if fd is None:
+            raise ValueError("queue file is closed")
+        start = len(MAGIC) + HEADER_SIZE
+        try:
+            os.ftruncate(fd, start)
+            os.lseek(fd, start, os.SEEK_SET)
+            write_all(fd, content)
+        except OSError as e:
+            self._discard()
+            raise queue_error(e) from e
+        self.size = len(content)
+        self._crc = zlib.crc32(content)
 
     def commit(self, into: Path | None = None) -> QueueId:
         """Make the message durable and return its queue ID (blocks: fsync twice).
@@ -351,6 +384,7 @@ class QueueWriter:
         except OSError as e:
             self._discard(final)
             raise queue_error(e) from e
+        self._close_reader()
         os.close(fd)
         self._fd = None
         self.queue_id = queue_id
@@ -360,7 +394,13 @@ class QueueWriter:
         """Forget the message (removes the temporary file)."""
         self._discard()
 
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            os.close(self._reader)
+            self._reader = None
+
     def _discard(self, final: Path | None = None) -> None:
+        self._close_reader()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

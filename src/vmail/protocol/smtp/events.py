@@ -90,6 +90,7 @@ class MailFrom(Decision):
     sender: Address | None
     raw: str
     params: MailParams
+    esmtp: tuple[str, ...] = ()  # the parameters as written (milters get them)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class RcptTo(Decision):
     recipient: Address
     raw: str
     params: RcptParams
+    esmtp: tuple[str, ...] = ()  # the parameters as written (milters get them)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ class ServerSession:
         self.improper_pipelining: tuple[str, bytes] | None = None
         self.tls_active = self.config.tls_active
         self.access_denied: Reply | None = None  # the reply to every command but QUIT
+        self.ehlo_limited = False  # a milter rejected the client: EHLO says little
         self.footer: Callable[[Reply], Reply] | None = None  # smtpd_reject_footer, 4xx/5xx
         self.helo: str | None = None
         self.esmtp = False
@@ -123,12 +124,16 @@ class ServerSession:
 
     # -- public API -----------------------------------------------------------------
 
-    def start(self, refusal: Reply | None = None, client: str = "") -> list[Event]:
-        """The greeting; or, when the client was refused at connect (``smtpd_delay_reject =
-        no``), that refusal, and then every command but QUIT gets ``503 5.7.0 Error:
-        access denied for`` ``client`` (``name[address]``), as Postfix answers."""
+    def start(
+        self, refusal: Reply | None = None, client: str = "", greeting: Reply | None = None
+    ) -> list[Event]:
+        """The greeting (``greeting`` instead of the banner: a milter's ``554 ... not
+        accepting connections``); or, when the client was refused at connect
+        (``smtpd_delay_reject = no``), that refusal, and then every command but QUIT gets
+        ``503 5.7.0 Error: access denied for`` ``client`` (``name[address]``), as Postfix
+        answers."""
         if refusal is None:
-            self._send(Reply(220, "", self.config.banner))
+            self._send(greeting or Reply(220, "", self.config.banner))
         else:
             self._send(refusal)
             self.access_denied = Reply(503, "5.7.0", f"Error: access denied for {client}")
@@ -386,7 +391,10 @@ class ServerSession:
         self._decide(Helo(arg, "LHLO" if self.config.lmtp else "EHLO"))
 
     def ehlo_keywords(self) -> list[str]:
-        """What EHLO/LHLO announces now, in Postfix's order."""
+        """What EHLO/LHLO announces now, in Postfix's order (only ENHANCEDSTATUSCODES
+        when a milter rejected the client: :attr:`ehlo_limited`)."""
+        if self.ehlo_limited:
+            return ["ENHANCEDSTATUSCODES"]
         c = self.config
         words = ["PIPELINING", f"SIZE {c.message_size_limit}" if c.message_size_limit else "SIZE"]
         if not c.disable_vrfy_command:
@@ -454,7 +462,7 @@ class ServerSession:
         if path.address is not None and sender is None:
             self._send(rp.BAD_SENDER)
             return
-        self._decide(MailFrom(sender, path.address or "", params))
+        self._decide(MailFrom(sender, path.address or "", params, path.params))
 
     def _rcpt(self, arg: str) -> None:
         if self._mail_from is None:
@@ -483,7 +491,7 @@ class ServerSession:
         if isinstance(params, Reply):
             self._send(params)
             return
-        self._decide(RcptTo(recipient, path.address, params))
+        self._decide(RcptTo(recipient, path.address, params, path.params))
 
     def _data(self, arg: str) -> None:
         if arg:

@@ -41,6 +41,7 @@ from vmail.cleanup import CleanupMessage, Rcpt, Submission
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
+from vmail.milter.chain import MilterChain, to_reply
 from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
     AuthCredentials,
@@ -82,6 +83,7 @@ WRITE_BATCH = 1 << 18  # bytes gathered before a worker thread appends them to t
 MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
+MILTER_SHUTDOWN = Reply(421, "4.7.0", "Server closing connection")
 _ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
@@ -188,6 +190,10 @@ class Connection:
         self.transactions = 0  # MAIL commands accepted (policy services' instance=)
         self.actions = MessageActions()  # what access tables said of this transaction
         self.error: Reply | None = None
+        self.milters: MilterChain | None = None  # smtpd_milters, for this session
+        self.shutdown = False  # a milter asked to close the session
+        self.milter_rcpt: Address | None = None  # the recipient the milters are asked about
+        self.local_port = str(sock[1]) if len(sock) > 1 else ""
 
     @property
     def namaddr(self) -> str:
@@ -225,7 +231,12 @@ class Connection:
             refusal = None
             if not settings.policy.delay_reject:
                 refusal = await self.check_early("smtpd_client_restrictions", "CONNECT")
-            await self.act(self.session.start(refusal, self.namaddr))
+            greeting = None
+            if settings.milters and refusal is None:
+                greeting = await self.milter_connect()
+            await self.act(self.session.start(refusal, self.namaddr, greeting))
+            if self.shutdown:
+                return
             while not self.closed:
                 try:
                     async with asyncio.timeout(settings.timeout):
@@ -345,6 +356,8 @@ class Connection:
         elif isinstance(event, Decision):
             answer = await self.decide(event)
             todo.extend(self.session.reply(answer))
+            if self.shutdown:  # a milter said SHUTDOWN: 421, then close
+                todo.append(Close("milter shutdown"))
 
     async def handshake(self) -> bool:
         """The STARTTLS handshake; False (connection over) if it failed. (SMTPS listeners
@@ -406,16 +419,37 @@ class Connection:
     async def decide(self, decision: Decision) -> Reply | list[Reply] | None:
         self._log_improper_pipelining()
         if isinstance(decision, Helo):
-            if self.settings.policy.delay_reject:
-                return None
-            return await self.check_early(
-                "smtpd_helo_restrictions", decision.verb, helo=decision.name
-            )
+            refused = None
+            if not self.settings.policy.delay_reject:
+                refused = await self.check_early(
+                    "smtpd_helo_restrictions", decision.verb, helo=decision.name
+                )
+            if refused is None and self.milters is not None:
+                # a milter's refusal is logged and comes back at MAIL; EHLO still says
+                # 250 (after a 5xx with ENHANCEDSTATUSCODES only), as in Postfix
+                chain, name = self.milters, decision.name
+                said = await self.ask_milters(
+                    lambda macros: chain.helo(name, macros), decision.verb, None, None, name
+                )
+                self.session.ehlo_limited = said is not None and said.permanent
+                if self.shutdown:
+                    return said
+            return refused
         if isinstance(decision, MailFrom):
             refused = self.mail_from(decision)
+            sender = decision.sender.internal if decision.sender else ""
             if refused is None and not self.settings.policy.delay_reject:
-                sender = decision.sender.internal if decision.sender else ""
                 refused = await self.check_early("smtpd_sender_restrictions", "MAIL", sender=sender)
+            if refused is None and self.milters is not None:
+                chain = self.milters
+                args = [f"<{decision.raw}>", *decision.esmtp]
+                if self.transactions > 1:
+                    chain.abort()  # the last transaction is over (libmilter resets)
+                refused = await self.ask_milters(
+                    lambda macros: chain.mail(args, macros), "MAIL", sender, None
+                )
+                if refused is not None:
+                    self.mail = None
             return refused
         if isinstance(decision, RcptTo):
             return await self.rcpt(decision)
@@ -426,6 +460,11 @@ class Connection:
             refused = None
             if policy.data_restrictions:
                 refused = await self.check_message(policy.check_data, "DATA")
+            if refused is None and self.milters is not None:
+                chain = self.milters
+                sender = self.mail.sender.internal if self.mail and self.mail.sender else ""
+                rcpt = self.rcpts[0].address if self.rcpts else None
+                refused = await self.ask_milters(chain.data, "DATA", sender, rcpt)
             if refused is not None:
                 return refused
             await self.open()
@@ -475,6 +514,15 @@ class Connection:
             reply = await self.lookup(self.lmtp_local, rcpt)
         if not reply.ok:
             self._log_reject("RCPT", reply, sender, rcpt)
+        elif self.milters is not None:
+            chain = self.milters
+            args = [f"<{decision.raw}>", *decision.esmtp]
+            self.milter_rcpt = decision.recipient
+            refused = await self.ask_milters(
+                lambda macros: chain.rcpt(args, macros), "RCPT", sender, rcpt
+            )
+            self.milter_rcpt = None
+            reply = refused or reply
         if reply.ok:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
@@ -661,6 +709,115 @@ class Connection:
             self.sasl_username = None
         self.xforward = {}
 
+    # -- milters -------------------------------------------------------------------
+
+    async def milter_connect(self) -> Reply | None:
+        """Connect the session's milters and report the client; the greeting that
+        replaces the banner when they refuse it, as Postfix's: a 5xx gives ``554 HOST
+        ESMTP not accepting connections`` (their reply comes at MAIL), a 421 closes."""
+        chain = self.milters = MilterChain(self.settings.milters)
+        name, address = self.name, self.address
+        port = int(self.port) if self.port.isdigit() else 0
+        refused = await self.ask_milters(
+            lambda macros: chain.connect(name, address, port, macros), "CONNECT", None, None
+        )
+        host = self.session.config.myhostname
+        if self.shutdown:
+            return Reply(421, "", f"{host} Service unavailable - try again later")
+        if refused is not None and refused.permanent:
+            return Reply(554, "", f"{host} ESMTP not accepting connections")
+        return None
+
+    async def ask_milters(
+        self,
+        ask: Callable[[Callable[[str], str | None]], str | None],
+        stage: str,
+        sender: str | None,
+        rcpt: str | None,
+        helo: str | None = None,
+    ) -> Reply | None:
+        """One event for the milters (in a worker thread: they block), and what their
+        answer means here, as Postfix's smtpd takes it (``check_milter_reply``): a
+        refusal to send (logged ``milter-reject``), or None after a hold or discard
+        (remembered for the message) or no objection."""
+        answer = await asyncio.to_thread(ask, self.milter_macro)
+        if answer is None:
+            return None
+        if answer == "H":
+            if not self.actions.hold:
+                self.actions.hold = True
+                self._log_action(
+                    "milter-hold", stage, "milter triggers HOLD action", sender, rcpt, helo
+                )
+            return None
+        if answer == "D":
+            self.actions.discard = True
+            text = "milter triggers DISCARD action"
+            self._log_action("milter-discard", stage, text, sender, rcpt, helo)
+            return None
+        reply = MILTER_SHUTDOWN if answer == "S" else to_reply(answer)
+        self.shutdown = reply.code == 421  # Postfix closes after a 421
+        text = str(reply).replace("\n", " ")
+        self._log_action("milter-reject", stage, text, sender, rcpt, helo)
+        return reply
+
+    def milter_macro(self, name: str) -> str | None:
+        """A Sendmail macro's value for the milters (MILTER_README's table); None when
+        this stage does not know it."""
+        key = name if name.startswith("{") else "{" + name + "}"
+        if key == "{j}":
+            return self.session.config.myhostname
+        if key == "{v}":
+            return self.settings.milter_v
+        if key == "{_}":
+            forged = "" if self.name.lower() == self.reverse_name.lower() else " (may be forged)"
+            return f"{self.reverse_name} [{self.address}]{forged}"
+        mail = self.mail
+        values = {
+            "{daemon_name}": self.settings.milter_daemon_name,
+            "{daemon_addr}": self.local_address,
+            "{daemon_port}": self.local_port,
+            "{client_addr}": self.address,
+            "{client_name}": self.name,
+            "{client_port}": self.port or "0",
+            "{client_ptr}": self.reverse_name,
+            "{auth_type}": self.sasl_method or None,
+            "{auth_authen}": self.sasl_username,
+        }
+        if key in values:
+            return values[key]
+        if key == "{mail_addr}" and mail is not None:
+            return mail.sender.external if mail.sender else ""
+        if key in ("{mail_host}", "{mail_mailer}") and mail is not None and mail.sender:
+            return self._milter_route(mail.sender, key == "{mail_mailer}")
+        rcpt = self.milter_rcpt
+        if key == "{rcpt_addr}" and rcpt is not None:
+            return rcpt.external
+        if key in ("{rcpt_host}", "{rcpt_mailer}") and rcpt is not None:
+            return self._milter_route(rcpt, key == "{rcpt_mailer}")
+        return self._tls_macro(key)
+
+    def _milter_route(self, address: Address, transport: bool) -> str | None:
+        """{mail_host}/{rcpt_host} (the next hop) or ..._mailer (the transport)."""
+        try:
+            route = self.settings.router.resolver.resolve(address)
+        except (TableError, AddressError):
+            return None
+        return route.transport if transport else route.nexthop
+
+    def _tls_macro(self, key: str) -> str | None:
+        ssl_object = self.writer.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return None
+        cipher = ssl_object.cipher()
+        if key == "{tls_version}":
+            return str(ssl_object.version())
+        if key == "{cipher}" and cipher:
+            return str(cipher[0])
+        if key == "{cipher_bits}" and cipher:
+            return str(cipher[2])
+        return None
+
     # -- the message ---------------------------------------------------------------
 
     async def open(self) -> None:
@@ -693,6 +850,8 @@ class Connection:
             prepend=tuple(self.actions.prepend),
             filter=self.actions.filter or settings.content_filter,
             receive_options=settings.receive_options,
+            milters=self.milters,
+            milter_macros=self.milter_macro,
         )
         self.pending, self.held, self.held_size = sub, [], 0
 
@@ -769,6 +928,7 @@ class Connection:
             else:
                 return self.error or Reply(451, "4.3.0", "Error: queue file write error")
         except MailError as e:
+            self.shutdown = self.milters is not None and e.reply.code == 421  # a milter's
             return e.reply
         sasl = (
             f", sasl_method={self.sasl_method}, sasl_username={self.sasl_username}"
@@ -802,6 +962,8 @@ class Connection:
         if self.connected:
             log.info("disconnect from %s %s", self.namaddr, self.session.stats)
         await self.discard()
+        if self.milters is not None:
+            await asyncio.to_thread(self.milters.disconnect)
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
 

@@ -17,6 +17,8 @@ from vmail.auth.service import Authenticator
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
+from vmail.milter.client import MilterSpec
+from vmail.milter.spec import milter_specs
 from vmail.policy.networks import NetworkList
 from vmail.policy.restrictions import RecipientPolicy
 from vmail.protocol.smtp import SessionConfig
@@ -129,6 +131,12 @@ class Settings:
         unknown = self.receive_options - RECEIVE_OPTIONS
         if unknown:
             raise ConfigError(f"receive_override_options: unknown value {sorted(unknown)[0]!r}")
+        # smtpd_milters (receive_override_options = no_milters: none on this listener)
+        self.milters: tuple[MilterSpec, ...] = ()
+        if not lmtp and "no_milters" not in self.receive_options:
+            self.milters = milter_specs(config, "smtpd_milters")
+        self.milter_daemon_name = config.get("milter_macro_daemon_name")
+        self.milter_v = config.get("milter_macro_v")
         base = session_config(config)
         self.session_config = dataclasses.replace(
             base,
