@@ -45,7 +45,7 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import PermanentError, TableError, TemporaryError
 from vmail.core.headersection import HeaderSection, header_name
 from vmail.core.reply import Reply
-from vmail.milter.chain import MilterChain, to_reply
+from vmail.milter.chain import MilterChain, printable, to_reply
 from vmail.milter.edits import EnvelopeEdits, MessageEdits
 from vmail.milter.spec import milter_specs
 from vmail.policy.contentchecks import ContentFilter, ContentTables
@@ -206,6 +206,7 @@ class Cleanup:
         self.milter_macro_values = {  # the macros of local submissions (no SMTP session)
             "{j}": self.myhostname,
             "{daemon_name}": config.get("milter_macro_daemon_name"),
+            "{daemon_addr}": "127.0.0.1",
             "{v}": config.get("milter_macro_v"),
             "{_}": "localhost [127.0.0.1]",
             "{client_addr}": "127.0.0.1",
@@ -431,7 +432,8 @@ class Cleanup:
         chain, macros, emulate = sub.milters, sub.milter_macros, False
         if chain is None and sub.origin == "local" and self.local_milters:
             # non_smtpd_milters: cleanup plays the SMTP session, from localhost
-            chain, macros, emulate = MilterChain(self.local_milters), self._local_macro, True
+            chain = MilterChain(self.local_milters, log)
+            macros, emulate = self._local_macro, True
         if chain is not None and "no_milters" not in sub.receive_options:
             message.milters = MilterStep(
                 chain,
@@ -552,13 +554,14 @@ class MilterStep:
     edit_envelope: Callable[[Envelope, EnvelopeEdits], Envelope]
     emulate: tuple[str, tuple[str, ...]] | None = None  # non_smtpd_milters: sender, rcpts
 
-    def run(self, writer: QueueWriter) -> str | None:
+    def run(self, writer: QueueWriter, held: bool = False) -> str | None:
         """None to queue, ``H`` to hold, ``D`` to drop (blocks); raises a MailError
-        with the milter's reply when it refused the message."""
+        with the milter's reply when it refused the message. ``held``: the message goes
+        to hold anyway (a milter's hold is not logged again)."""
         if self.emulate is None:
-            return self._message(writer, None)
+            return self._message(writer, None, held)
         try:
-            return self._message(writer, self._envelope_events(*self.emulate))
+            return self._message(writer, self._envelope_events(*self.emulate), held)
         finally:
             self.chain.disconnect()
 
@@ -566,13 +569,19 @@ class MilterStep:
         """The SMTP events of a local submission, as Postfix's cleanup emulates them:
         ESMTP from localhost/127.0.0.1. A milter must not refuse a recipient here (a
         configuration error: the message stays with the sender)."""
-        chain, macros = self.chain, self.macros
+        chain, envelope = self.chain, {"{mail_addr}": _external(sender)}
+
+        def macros(name: str) -> str | None:
+            key = name if name.startswith("{") else "{" + name + "}"
+            return envelope[key] if key in envelope else self.macros(name)
+
         answer = chain.connect("localhost", "127.0.0.1", 0, macros)
         answer = answer or chain.helo("localhost", macros)
         # addresses without <>, as Postfix's cleanup sends them
         answer = answer or chain.mail([_external(sender)], macros)
         if answer is None:
             for recipient in recipients:
+                envelope["{rcpt_addr}"] = _external(recipient)
                 refused = chain.rcpt([_external(recipient)], macros)
                 if refused is not None and refused[:1] in ("4", "5"):
                     log.warning(
@@ -584,25 +593,26 @@ class MilterStep:
             answer = chain.data(macros)
         return answer
 
-    def _message(self, writer: QueueWriter, answer: str | None) -> str | None:
+    def _message(self, writer: QueueWriter, answer: str | None, held: bool) -> str | None:
         edits = MessageEdits(writer.content())
         if answer is None or answer == "H":
-            held = answer == "H"
-            answer = self.chain.message(edits, self.macros)
-            answer = "H" if held and answer is None else answer
+            hold = answer == "H"
+            answer = self.chain.message(edits, self.macros, log)
+            answer = "H" if hold and answer is None else answer
         if answer == "D":
             self.report("milter-discard", "milter triggers DISCARD action")
             return "D"
         if answer not in (None, "H"):
             reply = MILTER_CLOSING if answer == "S" else to_reply(answer)
-            self.report("milter-reject", f"{reply.enhanced} {reply.text}".strip())
+            text = str(MILTER_CLOSING)[4:] if answer == "S" else printable(answer[4:])
+            self.report("milter-reject", text)
             raise (TemporaryError if reply.temporary else PermanentError)(reply)
         if edits.changed:
             writer.replace_content(edits.content())
         envelope = edits.envelope
         if envelope.added or envelope.deleted or envelope.sender is not None:
             writer.envelope = self.edit_envelope(writer.envelope, envelope)
-        if answer == "H":
+        if answer == "H" and not held:
             self.report("milter-hold", "milter triggers HOLD action")
         return answer
 
@@ -615,18 +625,22 @@ def _milter_log(queue_id: str, sub: Submission, action: str, text: str) -> None:
     from=<...> to=<...> proto=ESMTP helo=<...>`` (Postfix's cleanup_milter_apply)."""
     to = f" to=<{sub.recipients[-1].address}>" if sub.recipients else ""  # the last one
     helo = f" helo=<{sub.helo}>" if sub.helo else ""
+    proto = f" proto={sub.protocol}" if sub.origin == "smtp" else ""  # local: localhost
+    client = (sub.client_name, sub.client_address) if sub.origin == "smtp" else LOCALHOST
     log.info(
-        "%s: %s: END-OF-MESSAGE from %s[%s]: %s; from=<%s>%s proto=%s%s",
+        "%s: %s: END-OF-MESSAGE from %s[%s]: %s; from=<%s>%s%s%s",
         queue_id,
         action,
-        sub.client_name,
-        sub.client_address,
+        *client,
         text,
         sub.sender,
         to,
-        sub.protocol,
+        proto,
         helo,
     )
+
+
+LOCALHOST = ("localhost", "127.0.0.1")  # the client cleanup plays for non_smtpd_milters
 
 
 def _with_queue_id(
@@ -793,7 +807,7 @@ class CleanupMessage:
                 raise PermanentError(TOO_MANY_HOPS)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
             if self.milters is not None:
-                verdict = self.milters.run(self._writer)
+                verdict = self.milters.run(self._writer, held)
                 if verdict == "D":
                     self._writer.abort()
                     return self.queue_id

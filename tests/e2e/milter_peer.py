@@ -127,6 +127,11 @@ class Peer(Milter.Base):
                 self.quarantine(args[0])
         return self.answer("eom")
 
+    @Milter.decode("bytes")
+    def unknown(self, command):
+        self.record("unknown", command=text(command))
+        return self.answer("unknown")
+
     def abort(self):
         self.record("abort")
         return Milter.CONTINUE

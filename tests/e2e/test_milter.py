@@ -38,6 +38,10 @@ MASTER = (
     "    -o syslog_name=postfix/lenient\n"
     f"    -o smtpd_milters=inet:{DOWN}\n"
     "    -o milter_default_action=accept\n"
+    "127.0.0.1:0 inet n - n - - smtpd\n"
+    "    -o syslog_name=postfix/mapped\n"
+    f"    -o smtpd_milters=inet:{DOWN}\n"
+    "    -o { smtpd_milter_maps = cidr:{ {127.0.0.0/8 DISABLE} } }\n"
 )
 
 
@@ -346,3 +350,24 @@ def test_local_submissions_go_through_non_smtpd_milters(server: ServerProcess, p
     assert calls["connect"]["macros"]["_"] == "localhost [127.0.0.1]"
     assert calls["helo"]["args"]["hostname"] == "localhost"
     assert calls["envrcpt"]["args"]["addr"] == "carol@example.com"  # no <>, as Postfix
+
+
+def test_smtpd_milter_maps_disables_milters_for_a_client(server: ServerProcess) -> None:
+    client = Dialogue(server.port("mapped"))  # its milter is down, but not for 127.0.0.1
+    reply = client.send_message("alice@example.org", ["dave@example.com"])
+    client.say("QUIT")
+    assert reply.startswith("250 2.0.0 Ok: queued as ")
+
+
+def test_unknown_commands_are_reported(server: ServerProcess, peer: Peer) -> None:
+    peer.configure({"stages": {"unknown": {"action": "REJECT", "reply": ["550", "5.7.1", "no"]}}})
+    client = Dialogue(server.port())
+    client.say("EHLO client.example.net")
+    assert client.say("FOO bar") == "550 5.7.1 no"
+    client.say("QUIT")
+    server.wait_log(
+        r"NOQUEUE: milter-reject: UNKNOWN from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 no; "
+        r"proto=ESMTP helo=<client\.example\.net>"
+    )
+    (unknown,) = [call for call in peer.calls() if call["cb"] == "unknown"]
+    assert unknown["args"]["command"] == "FOO"  # the verb only, as Postfix sends it

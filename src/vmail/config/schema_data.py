@@ -386,7 +386,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('smtpd_helo_restrictions', L, '', 'Access restrictions applied to HELO/EHLO.'),
     _p('smtpd_history_flush_threshold', I, '100', 'Lines of session history kept for postmaster notices.'),
     _p('smtpd_junk_command_limit', S, '${stress?{1}:{100}}', 'Non-delivery commands allowed before they count as errors.'),
-    _p('smtpd_milter_maps', L, '', 'Postfix parameter kept because the default of proxy_read_maps refers to it; vmail does not act on it yet.'),
+    _p('smtpd_milter_maps', L, '', 'Milters by client address: a list like smtpd_milters, or DISABLE.'),
     _p('smtpd_milters', L, '', 'Milter applications for mail received over SMTP.'),
     _p('smtpd_noop_commands', L, '', 'Commands treated as NOOP.'),
     _p('smtpd_null_access_lookup_key', S, '<>', 'Key used for the null sender in access tables.'),

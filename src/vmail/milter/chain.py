@@ -8,6 +8,7 @@ before it left it, and makes its own edits; a hold (``H``) does not stop the oth
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 
@@ -19,8 +20,8 @@ from vmail.milter.edits import MessageEdits
 class MilterChain:
     """One session's conversations with the configured applications (blocking)."""
 
-    def __init__(self, specs: Sequence[MilterSpec]) -> None:
-        self.milters = [Milter(spec) for spec in specs]
+    def __init__(self, specs: Sequence[MilterSpec], logger: logging.Logger | None = None) -> None:
+        self.milters = [Milter(spec, logger) if logger else Milter(spec) for spec in specs]
 
     def _first(self, ask: Callable[[Milter], str | None]) -> str | None:
         for milter in self.milters:
@@ -41,17 +42,29 @@ class MilterChain:
     def rcpt(self, args: Sequence[str], macros: Macros) -> str | None:
         return self._first(lambda m: m.rcpt(args, macros))
 
+    def rejected_rcpt(self, args: Sequence[str], macros: Macros) -> None:
+        """A recipient smtpd rejected, for the applications that asked (their answer
+        changes nothing: the recipient is already refused)."""
+        for milter in self.milters:
+            if milter.wants_rejected:
+                milter.rcpt(args, macros)
+
     def data(self, macros: Macros) -> str | None:
         return self._first(lambda m: m.data(macros))
 
     def unknown(self, command: str, macros: Macros) -> str | None:
         return self._first(lambda m: m.unknown(command, macros))
 
-    def message(self, edits: MessageEdits, macros: Macros) -> str | None:
+    def message(
+        self, edits: MessageEdits, macros: Macros, logger: logging.Logger | None = None
+    ) -> str | None:
         """The end of the message: headers, body, edits; the decision (``H`` when only
-        a hold was asked for)."""
+        a hold was asked for). ``logger``: who logs the applications' failures now (cleanup,
+        as in Postfix)."""
         held = False
         for milter in self.milters:
+            if logger is not None:
+                milter.log = logger
             reply = milter.message(edits.visible_headers(), edits.visible_body(), macros, edits)
             if reply == "H":
                 held = True
@@ -83,3 +96,8 @@ def to_reply(text: str) -> Reply:
         enhanced = enhanced or (found.group(2) or "")
         lines.append(found.group(3))
     return Reply(code or 451, enhanced, "\n".join(lines))
+
+
+def printable(reply: str) -> str:
+    """A milter's reply as Postfix logs it: line breaks shown as ``?``."""
+    return reply.replace("\r", "?").replace("\n", "?")

@@ -88,8 +88,9 @@ class ProtocolError(Exception):
 class Milter:
     """The MTA side of one application's conversation."""
 
-    def __init__(self, spec: MilterSpec) -> None:
+    def __init__(self, spec: MilterSpec, logger: logging.Logger = log) -> None:
         self.spec = spec
+        self.log = logger  # Postfix logs as the program talking: smtpd or cleanup
         self.name = spec.endpoint
         self.state = State.CLOSED
         self.reply: str | None = None  # the default reply, once set
@@ -109,24 +110,24 @@ class Milter:
         mine, offered = 0, 0
         for word in versions:
             if word not in p.EVENT_MASKS or (word in p.VERSIONS and mine):
-                log.warning("milter %s: bad protocol information: %s", self.name, word)
+                self.log.warning("milter %s: bad protocol information: %s", self.name, word)
                 self._config_error()
                 return
             mine = p.VERSIONS.get(word, mine)
             offered |= p.EVENT_MASKS[word]
         if not mine:
-            log.warning("milter %s: no protocol version information", self.name)
+            self.log.warning("milter %s: no protocol version information", self.name)
             self._config_error()
             return
         self.not_sent = p.NOSEND & ~offered
         try:
             self._sock = _connect(self.name, self.spec.connect_timeout)
         except ValueError as e:
-            log.warning("%s", e)
+            self.log.warning("%s", e)
             self._config_error()
             return
         except OSError as e:
-            log.warning("connect to Milter service %s: %s", self.name, _reason(e))
+            self.log.warning("connect to Milter service %s: %s", self.name, _reason(e))
             self._comm_error()
             return
         try:
@@ -149,7 +150,7 @@ class Milter:
             self.version, self.actions, self.events = version, actions, events
             self.own_macros = _macro_lists(data[12:])
         except (ProtocolError, ValueError, OSError) as e:
-            log.warning("milter %s: %s", self.name, _reason(e))
+            self.log.warning("milter %s: %s", self.name, _reason(e))
             self._comm_error()
             return
         self.state, self.reply, self.skip = State.ENVELOPE, None, None
@@ -158,7 +159,7 @@ class Milter:
         self._close_socket()
         action = self.spec.default_action.lower()
         if action not in DEFAULT_REPLIES:
-            log.warning("milter %s: unrecognized default action: %s", self.name, action)
+            self.log.warning("milter %s: unrecognized default action: %s", self.name, action)
             self.reply = CONFIG_ERROR_REPLY
         else:
             self.reply = DEFAULT_REPLIES[action]
@@ -251,10 +252,8 @@ class Milter:
             self.skip = None
         try:
             out = b""
-            if stage is not None and lookup is not None:
-                pairs = self._macros(stage, lookup)
-                if pairs:
-                    out = p.macros(command, pairs)
+            if stage is not None and lookup is not None:  # sent even when empty, as Postfix
+                out = p.macros(command, self._macros(stage, lookup))
             if flag & self.events:
                 if out:
                     self._send(out)
@@ -264,7 +263,7 @@ class Milter:
                 return self.reply
             return self._replies(command, editor)
         except (ProtocolError, ValueError, OSError) as e:
-            log.warning("milter %s: %s", self.name, _reason(e))
+            self.log.warning("milter %s: %s", self.name, _reason(e))
             return self._comm_error()
 
     def _replies(self, command: bytes, editor: Editor | None) -> str | None:
@@ -294,7 +293,7 @@ class Milter:
                 return self.reply
             if reply == p.DISCARD:
                 if in_connect:
-                    log.warning(
+                    self.log.warning(
                         "milter %s: DISCARD action is not allowed for connect or helo", self.name
                     )
                     return self.reply
@@ -308,7 +307,7 @@ class Milter:
             if reply == p.REPLYCODE:
                 code = _reply_code(data)
                 if code is None:
-                    log.warning("milter %s: malformed reply: %s", self.name, _printable(data))
+                    self.log.warning("milter %s: malformed reply: %s", self.name, _printable(data))
                     return self._config_error()
                 return self._reject_connection(code) if in_connect else code
             if reply == p.QUARANTINE:
@@ -391,6 +390,11 @@ class Milter:
         data = b"".join(p.text(arg) for arg in args)
         return self._event(p.RCPT, p.NORCPT, p.NR_RCPT, data, p.STAGE_RCPT, lookup)
 
+    @property
+    def wants_rejected(self) -> bool:
+        """The application asked to hear of recipients smtpd rejected (SMFIP_RCPT_REJ)."""
+        return bool(self.events & p.RCPT_REJ) and self.state is State.ENVELOPE
+
     def data(self, lookup: Macros) -> str | None:
         if self.state is not State.ENVELOPE:
             return self.reply
@@ -399,7 +403,8 @@ class Milter:
     def unknown(self, command: str, lookup: Macros) -> str | None:
         if self.state is not State.ENVELOPE:
             return self.reply
-        return self._event(p.UNKNOWN, p.NOUNKNOWN, p.NR_UNKN, p.text(command), None, lookup)
+        data = p.text(command)
+        return self._event(p.UNKNOWN, p.NOUNKNOWN, p.NR_UNKN, data, p.STAGE_UNKNOWN, lookup)
 
     def message(
         self,
@@ -456,7 +461,7 @@ class Milter:
             try:
                 self._send(p.packet(p.ABORT))
             except OSError as e:
-                log.warning("milter %s: %s", self.name, _reason(e))
+                self.log.warning("milter %s: %s", self.name, _reason(e))
                 self._comm_error()
                 return
             self.state = State.ENVELOPE
@@ -465,7 +470,7 @@ class Milter:
         """The session is over: QUIT, and close."""
         if self._sock is not None and self.state in (State.ENVELOPE, State.ACCEPT_MESSAGE):
             with contextlib.suppress(OSError):
-                self._send(p.packet(p.QUIT))
+                self._send(p.packet(p.ABORT) + p.packet(p.QUIT))
         self._close_socket()
         self.state, self.reply = State.CLOSED, None
 
@@ -519,16 +524,10 @@ def _pair(data: bytes) -> tuple[str, str]:
 
 
 def _reply_code(data: bytes) -> str | None:
-    """A REPLYCODE's SMTP reply as Postfix takes it (``%%`` is ``%``), or None when it
-    is not ``4xx 4...`` or ``5xx 5...``."""
+    """A REPLYCODE's SMTP reply as Postfix 3.7 takes it (``%%`` is ``%``; ``553 text``
+    without an enhanced status code is fine), or None when it is not a 4xx or 5xx."""
     text = data.rstrip(b"\0").decode("utf-8", "replace")
-    if (
-        len(text) < 5
-        or text[0] not in "45"
-        or not text[1:3].isdigit()
-        or text[3] not in " -"
-        or text[4] != text[0]
-    ):
+    if len(text) < 4 or text[0] not in "45" or not text[1:3].isdigit() or text[3] not in " -":
         return None
     out, i = [], 0
     while i < len(text):

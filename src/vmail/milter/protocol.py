@@ -44,6 +44,7 @@ NOSEND = NOCONNECT | NOHELO | NOMAIL | NORCPT | NOBODY | NOHDRS | NOEOH | NOUNKN
 # macro stages of SMFIR_SETSYMLIST / the MACRO packet (SMFIM_*)
 STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT = 0, 1, 2, 3
 STAGE_DATA, STAGE_EOM, STAGE_EOH = 4, 5, 6
+STAGE_UNKNOWN = 7  # not a protocol stage: milter_unknown_command_macros (Postfix's own)
 
 # address families of CONNECT (SMFIA_*)
 FAMILY_UNKNOWN, FAMILY_UNIX, FAMILY_INET, FAMILY_INET6 = b"U", b"L", b"4", b"6"

@@ -27,6 +27,7 @@ MACRO_LISTS = (
     (p.STAGE_DATA, "milter_data_macros"),
     (p.STAGE_EOH, "milter_end_of_header_macros"),
     (p.STAGE_EOM, "milter_end_of_data_macros"),
+    (p.STAGE_UNKNOWN, "milter_unknown_command_macros"),
 )
 
 

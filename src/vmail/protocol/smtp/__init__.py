@@ -21,6 +21,7 @@ from vmail.protocol.smtp.events import (
     RcptTo,
     Send,
     StartTls,
+    UnknownCommand,
     Vrfy,
 )
 from vmail.protocol.smtp.session import Mode, ServerSession
@@ -43,5 +44,6 @@ __all__ = [
     "ServerSession",
     "SessionConfig",
     "StartTls",
+    "UnknownCommand",
     "Vrfy",
 ]

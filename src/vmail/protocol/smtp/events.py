@@ -146,6 +146,15 @@ class Vrfy(Decision):
 
 
 @dataclass(frozen=True)
+class UnknownCommand(Decision):
+    """A command the server does not know, for a driver that reports them (milters):
+    its answer, or the default ``500 5.5.2 Error: command not recognized``."""
+
+    default: ClassVar[Reply | None] = rp.NOT_RECOGNIZED
+    verb: str
+
+
+@dataclass(frozen=True)
 class Extension(Decision):
     """ETRN, XCLIENT or XFORWARD from a client allowed to use it; the driver must reply."""
 

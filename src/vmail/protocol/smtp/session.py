@@ -36,6 +36,7 @@ from vmail.protocol.smtp.events import (
     RcptTo,
     Send,
     StartTls,
+    UnknownCommand,
     Vrfy,
 )
 from vmail.protocol.smtp.hostnames import valid_address_literal, valid_hostname
@@ -114,6 +115,7 @@ class ServerSession:
         self.tls_active = self.config.tls_active
         self.access_denied: Reply | None = None  # the reply to every command but QUIT
         self.ehlo_limited = False  # a milter rejected the client: EHLO says little
+        self.report_unknown = False  # unknown commands are decisions (milters see them)
         self.footer: Callable[[Reply], Reply] | None = None  # smtpd_reject_footer, 4xx/5xx
         self.helo: str | None = None
         self.esmtp = False
@@ -343,7 +345,10 @@ class ServerSession:
             self._send(self.access_denied)
             return
         if handler is None:
-            self._send(rp.NOT_RECOGNIZED)
+            if self.report_unknown:
+                self._decide(UnknownCommand(verb))
+            else:
+                self._send(rp.NOT_RECOGNIZED)
             return
         if (
             self.improper_pipelining is None
@@ -698,6 +703,8 @@ class ServerSession:
         elif isinstance(decision, AuthCredentials):
             self._send_all(replies)
             self.authenticated = first is not None and first.code == 235
+        elif isinstance(decision, UnknownCommand):
+            self._send_all(replies)
         elif isinstance(decision, Vrfy):
             self._send_all(replies or [rp.vrfy_default(decision.argument)])
         elif isinstance(decision, Extension):

@@ -41,7 +41,9 @@ from vmail.cleanup import CleanupMessage, Rcpt, Submission
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
-from vmail.milter.chain import MilterChain, to_reply
+from vmail.milter.chain import MilterChain, printable, to_reply
+from vmail.milter.client import MilterSpec
+from vmail.milter.spec import milter_specs
 from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
     AuthCredentials,
@@ -61,6 +63,7 @@ from vmail.protocol.smtp import (
     ServerSession,
     SessionConfig,
     StartTls,
+    UnknownCommand,
 )
 from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.sasl import SaslFactory
@@ -232,8 +235,9 @@ class Connection:
             if not settings.policy.delay_reject:
                 refusal = await self.check_early("smtpd_client_restrictions", "CONNECT")
             greeting = None
-            if settings.milters and refusal is None:
+            if (settings.milters or settings.milter_maps) and refusal is None:
                 greeting = await self.milter_connect()
+            self.session.report_unknown = self.milters is not None
             await self.act(self.session.start(refusal, self.namaddr, greeting))
             if self.shutdown:
                 return
@@ -428,6 +432,8 @@ class Connection:
                 # a milter's refusal is logged and comes back at MAIL; EHLO still says
                 # 250 (after a 5xx with ENHANCEDSTATUSCODES only), as in Postfix
                 chain, name = self.milters, decision.name
+                if self.session.helo is not None:
+                    chain.abort()  # HELO/EHLO again resets the session, as in Postfix
                 said = await self.ask_milters(
                     lambda macros: chain.helo(name, macros), decision.verb, None, None, name
                 )
@@ -474,6 +480,11 @@ class Connection:
             return await self.complete(len(decision.recipients), decision.bdat_size)
         if isinstance(decision, AuthCredentials):
             return await self.authenticate(decision)
+        if isinstance(decision, UnknownCommand) and self.milters is not None:
+            chain, verb = self.milters, decision.verb  # the verb only, as Postfix sends it
+            return await self.ask_milters(
+                lambda macros: chain.unknown(verb, macros), "UNKNOWN", None, None
+            )
         if isinstance(decision, Extension):
             if decision.verb == "ETRN":
                 return await self.etrn(decision.argument)
@@ -514,6 +525,8 @@ class Connection:
             reply = await self.lookup(self.lmtp_local, rcpt)
         if not reply.ok:
             self._log_reject("RCPT", reply, sender, rcpt)
+            if self.milters is not None:
+                await self._milter_rejected(decision, reply)
         elif self.milters is not None:
             chain = self.milters
             args = [f"<{decision.raw}>", *decision.esmtp]
@@ -715,18 +728,38 @@ class Connection:
         """Connect the session's milters and report the client; the greeting that
         replaces the banner when they refuse it, as Postfix's: a 5xx gives ``554 HOST
         ESMTP not accepting connections`` (their reply comes at MAIL), a 421 closes."""
-        chain = self.milters = MilterChain(self.settings.milters)
+        host = self.session.config.myhostname
+        try:
+            specs = await asyncio.to_thread(self._client_milters)
+        except (TableError, ConfigError) as e:
+            log.warning("smtpd_milter_maps: %s", e)
+            self.shutdown = True
+            return Reply(421, "", f"{host} Service unavailable - try again later")
+        if not specs:
+            return None
+        chain = self.milters = MilterChain(specs, log)
         name, address = self.name, self.address
         port = int(self.port) if self.port.isdigit() else 0
         refused = await self.ask_milters(
             lambda macros: chain.connect(name, address, port, macros), "CONNECT", None, None
         )
-        host = self.session.config.myhostname
         if self.shutdown:
             return Reply(421, "", f"{host} Service unavailable - try again later")
         if refused is not None and refused.permanent:
             return Reply(554, "", f"{host} ESMTP not accepting connections")
         return None
+
+    def _client_milters(self) -> tuple[MilterSpec, ...]:
+        """``smtpd_milters``, or what ``smtpd_milter_maps`` says for this client's address
+        (blocks): another list of milters, or DISABLE for none (Postfix 3.2)."""
+        settings = self.settings
+        found = settings.milter_maps.find(self.address) if settings.milter_maps else None
+        if found is None:
+            return settings.milters
+        if found.strip().upper() == "DISABLE":
+            return ()
+        config = settings.config.with_overrides({"smtpd_milters": found})
+        return milter_specs(config, "smtpd_milters")
 
     async def ask_milters(
         self,
@@ -743,12 +776,10 @@ class Connection:
         answer = await asyncio.to_thread(ask, self.milter_macro)
         if answer is None:
             return None
-        if answer == "H":
-            if not self.actions.hold:
-                self.actions.hold = True
-                self._log_action(
-                    "milter-hold", stage, "milter triggers HOLD action", sender, rcpt, helo
-                )
+        if answer == "H":  # logged at each event, as Postfix does
+            self.actions.hold = True
+            text = "milter triggers HOLD action"
+            self._log_action("milter-hold", stage, text, sender, rcpt, helo)
             return None
         if answer == "D":
             self.actions.discard = True
@@ -757,9 +788,28 @@ class Connection:
             return None
         reply = MILTER_SHUTDOWN if answer == "S" else to_reply(answer)
         self.shutdown = reply.code == 421  # Postfix closes after a 421
-        text = str(reply).replace("\n", " ")
+        text = str(reply) if answer == "S" else printable(answer)
         self._log_action("milter-reject", stage, text, sender, rcpt, helo)
         return reply
+
+    async def _milter_rejected(self, decision: RcptTo, reply: Reply) -> None:
+        """A refused recipient, for applications that asked for them (SMFIP_RCPT_REJ),
+        with Postfix's macros: {rcpt_mailer} ``error``, {rcpt_host} the status code,
+        {rcpt_addr} the reason."""
+        chain = self.milters
+        assert chain is not None
+        args = [f"<{decision.raw}>", *decision.esmtp]
+        rejected = {"{rcpt_mailer}": "error", "{rcpt_host}": reply.enhanced}
+        reason = reply.text.replace("\n", " ")
+        if reason.startswith("<") and ">: " in reason:
+            reason = reason.partition(">: ")[2]  # "<addr>: Recipient address rejected: ..."
+        rejected["{rcpt_addr}"] = reason
+
+        def macro(name: str) -> str | None:
+            key = name if name.startswith("{") else "{" + name + "}"
+            return rejected[key] if key in rejected else self.milter_macro(name)
+
+        await asyncio.to_thread(chain.rejected_rcpt, args, macro)
 
     def milter_macro(self, name: str) -> str | None:
         """A Sendmail macro's value for the milters (MILTER_README's table); None when

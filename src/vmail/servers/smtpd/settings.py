@@ -27,6 +27,7 @@ from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
 from vmail.servers.smtpd.rewrite import RewriteClients
 from vmail.servers.smtpd.tls import security_level, server_context
+from vmail.tables.maps import Maps
 
 # LMTP takes mail another MTA already accepted: no client/sender checks, no relaying,
 # only recipients that exist here.
@@ -133,6 +134,7 @@ class Settings:
             raise ConfigError(f"receive_override_options: unknown value {sorted(unknown)[0]!r}")
         # smtpd_milters (receive_override_options = no_milters: none on this listener)
         self.milters: tuple[MilterSpec, ...] = ()
+        self.milter_maps: Maps | None = None  # smtpd_milter_maps: per-client milters
         if not lmtp and "no_milters" not in self.receive_options:
             self.milters = milter_specs(config, "smtpd_milters")
         self.milter_daemon_name = config.get("milter_macro_daemon_name")
@@ -178,3 +180,6 @@ class Settings:
             self.policy = RecipientPolicy(
                 RoutingContext(policy_config), router.resolver, router.canonical, router.policy.dns
             )
+        if not lmtp and "no_milters" not in self.receive_options:
+            # with the listener's own table handles when it has -o overrides
+            self.milter_maps = self.policy.context.maps("smtpd_milter_maps") or None
