@@ -46,6 +46,7 @@ from vmail.core.errors import PermanentError, TableError, TemporaryError
 from vmail.core.headersection import HeaderSection, header_name
 from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
+from vmail.milter.client import macro_key
 from vmail.milter.edits import EnvelopeEdits, MessageEdits
 from vmail.milter.spec import milter_specs
 from vmail.policy.contentchecks import ContentFilter, ContentTables
@@ -367,7 +368,7 @@ class Cleanup:
         return replace(envelope, sender=sender, recipients=tuple(recipients))
 
     def _local_macro(self, name: str) -> str | None:
-        key = name if name.startswith("{") else "{" + name + "}"
+        key = macro_key(name)
         return self.milter_macro_values.get(key)
 
     def open(self, sub: Submission) -> CleanupMessage:
@@ -572,7 +573,7 @@ class MilterStep:
         chain, envelope = self.chain, {"{mail_addr}": _external(sender)}
 
         def macros(name: str) -> str | None:
-            key = name if name.startswith("{") else "{" + name + "}"
+            key = macro_key(name)
             return envelope[key] if key in envelope else self.macros(name)
 
         answer = chain.connect("localhost", "127.0.0.1", 0, macros)

@@ -193,6 +193,7 @@ def test_the_milter_sees_the_session_and_the_message(server: ServerProcess, peer
     assert [name for name, _ in headers[5:]] == ["Date"]
     assert calls["body"]["args"]["data"] == "line one\r\nline two\r\n"
     assert calls["eom"]["macros"]["i"] == queue_id
+    assert calls["data"]["macros"]["i"] == queue_id  # the queue file is named at DATA
 
 
 def test_end_of_message_edits(server: ServerProcess, peer: Peer) -> None:
@@ -262,8 +263,9 @@ def test_refusals_during_the_transaction(
     }
     client.say("QUIT")
     assert replies[command] == reply
+    queue = r"\w{15}" if command == "DATA" else "NOQUEUE"  # the queue file is named at DATA
     server.wait_log(
-        rf"NOQUEUE: milter-reject: {command} from unknown\[127\.0\.0\.1\]: {re.escape(reply)};"
+        rf"{queue}: milter-reject: {command} from unknown\[127\.0\.0\.1\]: {re.escape(reply)};"
         r" from=<alice@example\.org>"
     )
 

@@ -76,9 +76,9 @@ class MilterChain:
         for milter in self.milters:
             milter.abort()
 
-    def disconnect(self) -> None:
+    def disconnect(self, aborts: int = 0) -> None:
         for milter in self.milters:
-            milter.disconnect()
+            milter.disconnect(aborts)
 
 
 _LINE = re.compile(r"(\d{3})[ -](?:(\d\.\d{1,3}\.\d{1,3})(?: |$))?(.*)")

@@ -466,11 +466,12 @@ class Milter:
                 return
             self.state = State.ENVELOPE
 
-    def disconnect(self) -> None:
-        """The session is over: QUIT, and close."""
+    def disconnect(self, aborts: int = 0) -> None:
+        """The session is over: ``aborts`` ABORTs (Postfix's smtpd sends two, its
+        cleanup none), QUIT, and close."""
         if self._sock is not None and self.state in (State.ENVELOPE, State.ACCEPT_MESSAGE):
             with contextlib.suppress(OSError):
-                self._send(p.packet(p.ABORT) + p.packet(p.QUIT))
+                self._send(p.packet(p.ABORT) * aborts + p.packet(p.QUIT))
         self._close_socket()
         self.state, self.reply = State.CLOSED, None
 
@@ -514,6 +515,11 @@ _REPLY_NAMES = {
     p.SETSYMLIST: "SMFIR_SETSYMLIST",
     p.CONN_FAIL: "SMFIR_CONN_FAIL",
 }
+
+
+def macro_key(name: str) -> str:
+    """A macro's name in braces (``i`` and ``{i}`` are one macro, as in Sendmail)."""
+    return name if name.startswith("{") else "{" + name + "}"
 
 
 def _pair(data: bytes) -> tuple[str, str]:

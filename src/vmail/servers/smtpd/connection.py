@@ -42,7 +42,7 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
-from vmail.milter.client import MilterSpec
+from vmail.milter.client import MilterSpec, macro_key
 from vmail.milter.spec import milter_specs
 from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
@@ -431,12 +431,12 @@ class Connection:
             if refused is None and self.milters is not None:
                 # a milter's refusal is logged and comes back at MAIL; EHLO still says
                 # 250 (after a 5xx with ENHANCEDSTATUSCODES only), as in Postfix
-                chain, name = self.milters, decision.name
-                if self.session.helo is not None:
-                    chain.abort()  # HELO/EHLO again resets the session, as in Postfix
+                chain, name, again = self.milters, decision.name, self.session.helo is not None
                 said = await self.ask_milters(
                     lambda macros: chain.helo(name, macros), decision.verb, None, None, name
                 )
+                if again:
+                    chain.abort()  # HELO/EHLO again resets the session, as in Postfix
                 self.session.ehlo_limited = said is not None and said.permanent
                 if self.shutdown:
                     return said
@@ -467,10 +467,16 @@ class Connection:
             if policy.data_restrictions:
                 refused = await self.check_message(policy.check_data, "DATA")
             if refused is None and self.milters is not None:
+                # the queue file first: the milters' i macro names it from DATA on
+                await self.open()
+                await self.spool()
                 chain = self.milters
                 sender = self.mail.sender.internal if self.mail and self.mail.sender else ""
                 rcpt = self.rcpts[0].address if self.rcpts else None
                 refused = await self.ask_milters(chain.data, "DATA", sender, rcpt)
+                if refused is not None:
+                    await self.discard()
+                return refused
             if refused is not None:
                 return refused
             await self.open()
@@ -615,13 +621,14 @@ class Connection:
     ) -> None:
         """``NOQUEUE: VERB: STAGE from NAME[ADDR]: TEXT; from=<...> to=<...> proto=...
         helo=<...>``: no ``from=`` before MAIL, ``helo=`` the name being checked at HELO.
-        The queue file does not exist before DATA here, hence always NOQUEUE (Postfix
-        names the queue file it opened at the first recipient)."""
+        The queue file does not exist before DATA here, hence NOQUEUE (Postfix names the
+        queue file it opened at the first recipient)."""
         session = self.session
         proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
         helo = helo or session.helo
         log.info(
-            "NOQUEUE: %s: %s from %s: %s;%s%s proto=%s%s",
+            "%s: %s: %s from %s: %s;%s%s proto=%s%s",
+            self.message.queue_id if self.message is not None else "NOQUEUE",
             verb,
             stage,
             self.namaddr,
@@ -806,7 +813,7 @@ class Connection:
         rejected["{rcpt_addr}"] = reason
 
         def macro(name: str) -> str | None:
-            key = name if name.startswith("{") else "{" + name + "}"
+            key = macro_key(name)
             return rejected[key] if key in rejected else self.milter_macro(name)
 
         await asyncio.to_thread(chain.rejected_rcpt, args, macro)
@@ -814,9 +821,11 @@ class Connection:
     def milter_macro(self, name: str) -> str | None:
         """A Sendmail macro's value for the milters (MILTER_README's table); None when
         this stage does not know it."""
-        key = name if name.startswith("{") else "{" + name + "}"
+        key = macro_key(name)
         if key == "{j}":
             return self.session.config.myhostname
+        if key == "{i}":
+            return self.message.queue_id if self.message is not None else None
         if key == "{v}":
             return self.settings.milter_v
         if key == "{_}":
@@ -1013,7 +1022,7 @@ class Connection:
             log.info("disconnect from %s %s", self.namaddr, self.session.stats)
         await self.discard()
         if self.milters is not None:
-            await asyncio.to_thread(self.milters.disconnect)
+            await asyncio.to_thread(self.milters.disconnect, 2)  # ABORT twice, as smtpd
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
 
