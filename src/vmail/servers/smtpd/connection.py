@@ -27,12 +27,15 @@ reading loses its connection, never blocks the others); a connection idle that l
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
+import functools
 import logging
 import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from vmail.auth.sasl import Credentials, new_exchange
@@ -87,6 +90,18 @@ MUST_STARTTLS = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_TEMPFAIL = Reply(454, "4.7.0", "Temporary authentication failure")
 XFORWARD_OK = Reply(250, "2.0.0", "Ok")
 MILTER_SHUTDOWN = Reply(421, "4.7.0", "Server closing connection")
+MILTER_THREADS = 128  # sessions that may wait on milters at once (Postfix: a process each)
+_milter_pool: ThreadPoolExecutor | None = None
+
+
+def milter_threads() -> ThreadPoolExecutor:
+    """The threads milter conversations block in, made at first use (after the fork)."""
+    global _milter_pool
+    if _milter_pool is None:
+        _milter_pool = ThreadPoolExecutor(MILTER_THREADS, thread_name_prefix="milter")
+    return _milter_pool
+
+
 _ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
@@ -756,6 +771,18 @@ class Connection:
             return Reply(554, "", f"{host} ESMTP not accepting connections")
         return None
 
+    async def milter_call(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """A blocking call that may wait on milters (up to their timeouts): in the
+        milters' own threads, so that slow applications cannot hold up the worker threads
+        every session's queue files and lookups need. Without milters: a worker thread."""
+        if self.milters is None:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            milter_threads(), functools.partial(context.run, call, *args, **kwargs)
+        )
+
     def _client_milters(self) -> tuple[MilterSpec, ...]:
         """``smtpd_milters``, or what ``smtpd_milter_maps`` says for this client's address
         (blocks): another list of milters, or DISABLE for none (Postfix 3.2)."""
@@ -780,7 +807,7 @@ class Connection:
         answer means here, as Postfix's smtpd takes it (``check_milter_reply``): a
         refusal to send (logged ``milter-reject``), or None after a hold or discard
         (remembered for the message) or no objection."""
-        answer = await asyncio.to_thread(ask, self.milter_macro)
+        answer = await self.milter_call(ask, self.milter_macro)
         if answer is None:
             return None
         if answer == "H":  # logged at each event, as Postfix does
@@ -816,7 +843,7 @@ class Connection:
             key = macro_key(name)
             return rejected[key] if key in rejected else self.milter_macro(name)
 
-        await asyncio.to_thread(chain.rejected_rcpt, args, macro)
+        await self.milter_call(chain.rejected_rcpt, args, macro)
 
     def milter_macro(self, name: str) -> str | None:
         """A Sendmail macro's value for the milters (MILTER_README's table); None when
@@ -980,10 +1007,10 @@ class Connection:
                 queue_id = await asyncio.to_thread(self.memo.run, self._discarded, sub, message)
             elif sub is not None:
                 cleanup = self.settings.cleanup
-                queue_id = await asyncio.to_thread(self.memo.run, cleanup.store, sub, held)
+                queue_id = await self.milter_call(self.memo.run, cleanup.store, sub, held)
             elif message is not None:
                 chunks, self.unwritten, self.unwritten_size = self.unwritten, [], 0
-                queue_id = await asyncio.to_thread(_commit_after, message, chunks)
+                queue_id = await self.milter_call(_commit_after, message, chunks)
             else:
                 return self.error or Reply(451, "4.3.0", "Error: queue file write error")
         except MailError as e:
@@ -1022,7 +1049,7 @@ class Connection:
             log.info("disconnect from %s %s", self.namaddr, self.session.stats)
         await self.discard()
         if self.milters is not None:
-            await asyncio.to_thread(self.milters.disconnect, 2)  # ABORT twice, as smtpd
+            await self.milter_call(self.milters.disconnect, 2)  # ABORT twice, as smtpd
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
 
