@@ -24,8 +24,6 @@ NOT_IMPLEMENTED = frozenset(
         "smtpd_discard_ehlo_keyword_address_maps",
         "smtpd_tls_ask_ccert",
         "smtpd_tls_req_ccert",
-        "smtp_generic_maps",
-        "lmtp_generic_maps",
         "smtp_header_checks",
         "smtp_mime_header_checks",
         "smtp_nested_header_checks",

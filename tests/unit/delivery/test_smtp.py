@@ -8,9 +8,12 @@ import pytest
 
 from tests.unit.delivery.smtp_sink import FakeDns, SmtpSink, free_port
 from vmail.config import MainConfig
+from vmail.core.errors import TableError
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, MessageInfo, Status
 from vmail.delivery.smtp import SmtpAgent
 from vmail.dns import DnsLookupError, LookupStatus, MxRecord
+from vmail.tables import Table
+from vmail.tables.registry import register
 
 MESSAGE = b"From: a@client.test\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -525,3 +528,33 @@ def test_smtp_bind_address_is_the_source_of_the_connection(sink: SmtpSink) -> No
     )
     assert (result.status, result.dsn) == (Status.DEFERRED, "4.4.1")
     assert "Cannot assign requested address" in result.text
+
+
+def test_smtp_generic_maps_rewrite_envelope_and_headers(sink: SmtpSink) -> None:
+    agent = make_agent(
+        smtp_generic_maps="inline:{alice@client.test=alice.smith@public.example,"
+        "@client.test=@public.example}"
+    )
+    data = b"From: Alice <alice@client.test>\r\nCc: b@client.test, c@other.test\r\n\r\nbody\r\n"
+    [result] = deliver(agent, requests(hop(sink), "bob@remote.test"), data)
+    assert result.status is Status.SENT
+    assert "MAIL FROM:<alice.smith@public.example> SIZE=" in " ".join(sink.commands)
+    assert "RCPT TO:<bob@remote.test>" in sink.commands  # no entry: as it was
+    assert sink.messages == [
+        b"From: Alice <alice.smith@public.example>\r\n"
+        b"Cc: b@public.example, c@other.test\r\n\r\nbody\r\n"
+    ]
+
+
+def test_a_generic_table_that_fails_defers(sink: SmtpSink) -> None:
+    register("gendown", lambda spec, name, context: _Down(spec))
+    agent = make_agent(smtp_generic_maps="gendown:x")
+    [result] = deliver(agent, requests(hop(sink), "bob@remote.test"))
+    assert (result.status, result.dsn) == (Status.DEFERRED, "4.3.0")
+    assert result.text == "smtp_generic_maps lookup failure"
+    assert sink.messages == []
+
+
+class _Down(Table):
+    def lookup(self, key: str) -> str | None:
+        raise TableError(self.spec, "server down")

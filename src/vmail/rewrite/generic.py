@@ -1,0 +1,84 @@
+"""generic(5): the address mapping of outbound mail (``smtp_generic_maps``,
+``lmtp_generic_maps``), as Postfix's smtp(8) applies it when mail leaves the machine.
+
+It maps the envelope sender, the envelope recipients and the addresses of the sender and
+recipient headers, once each (no recursion), with canonical(5)'s search order:
+``user+ext@domain``, ``user@domain``, ``user+ext`` and ``user`` when the domain is
+``$myorigin`` or in ``$mydestination``, ``@domain``. A result ``@otherdomain`` keeps the
+user; an unmatched extension is kept when ``propagate_unmatched_extensions`` names
+``generic``. A table that cannot be searched raises
+:class:`~vmail.core.errors.TableError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+
+from vmail.core.address import Address
+from vmail.rewrite.addrfind import find_address, map_address
+from vmail.rewrite.canonical import Canonicalizer
+from vmail.rewrite.context import RoutingContext
+from vmail.rewrite.headeraddrs import HeaderRewriter
+
+log = logging.getLogger("vmail.delivery.smtp")
+
+
+class GenericMaps:
+    """One agent's generic mapping (lookups block on tables)."""
+
+    def __init__(self, context: RoutingContext, parameter: str) -> None:
+        config = context.config
+        self.maps = context.maps(parameter)
+        self.canonical = Canonicalizer(config)
+        self.delimiters = config.get("recipient_delimiter")
+        self.propagate = "generic" in config.get_list("propagate_unmatched_extensions")
+        self.myorigin = config.get("myorigin").lower()
+        self.mydestination = context.domain_list("mydestination")
+
+    def __bool__(self) -> bool:
+        return bool(self.maps)
+
+    def _is_local(self, domain: str) -> bool:
+        name = domain.lower().rstrip(".")
+        return name == self.myorigin or self.mydestination.match(name)
+
+    def map(self, address: Address) -> Address:
+        """``address`` after the mapping (itself when nothing matches)."""
+        if not address.internal:
+            return address  # the null sender
+        found = find_address(
+            self.maps, address, delimiters=self.delimiters, is_local=self._is_local
+        )
+        if found is None:
+            return address
+        results = map_address(found, address, self.canonical, propagate=self.propagate)
+        if not results:
+            return address
+        if len(results) > 1:
+            log.warning("multi-valued %s entry for %s", self.maps.parameter, address.external)
+        return results[0]
+
+    def map_internal(self, address: str) -> str:
+        """The same for an address in internal form."""
+        return self.map(Address.from_internal(address)).internal if address else address
+
+
+def mapped_content(chunks: Iterator[bytes], generic: GenericMaps, limit: int) -> Iterator[bytes]:
+    """The message with its header addresses mapped. The header section is read and
+    mapped now (so a failing table shows before anything is sent); the body streams."""
+    mapping = (generic.map, generic.map)
+    rewriter = HeaderRewriter(limit, mapping, frozenset())
+    head: list[bytes] = []
+    for chunk in chunks:
+        head.append(rewriter.feed(chunk))
+        if not rewriter.in_header:
+            break
+    else:
+        head.append(rewriter.finish())
+        return iter([b"".join(head)])
+    return itertools.chain([b"".join(head)], (rewriter.feed(chunk) for chunk in chunks))
+
+
+__all__ = ["GenericMaps", "mapped_content"]
