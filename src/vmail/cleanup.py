@@ -43,7 +43,7 @@ from pathlib import Path
 from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import PermanentError, TableError, TemporaryError
-from vmail.core.headersection import HeaderSection, header_name
+from vmail.core.headersection import HeaderSection, header_name, through_stages
 from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
 from vmail.milter.client import macro_key
@@ -782,8 +782,7 @@ class CleanupMessage:
     def _append(self, chunk: bytes, *, last: bool = False) -> None:
         """Through the stages to the queue file; ``last``: the stages give what they hold."""
         try:
-            for stage in self._stages:
-                chunk = stage.feed(chunk) + stage.finish() if last else stage.feed(chunk)
+            chunk = through_stages(self._stages, chunk, last=last)
         except TableError as e:  # a check table, or a canonical map in header rewriting
             raise TemporaryError(LOOKUP_ERROR) from e
         if chunk:

@@ -10,8 +10,10 @@ the body too.
 
 from __future__ import annotations
 
+import itertools
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 
 _FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")  # printable ASCII but ":", then ":"
 
@@ -78,3 +80,31 @@ class HeaderSection(ABC):
     @abstractmethod
     def end(self, out: list[bytes]) -> None:
         """The header section is over: write what is held and set :attr:`in_header`."""
+
+
+def through_stages(stages: Sequence[HeaderSection], chunk: bytes, *, last: bool = False) -> bytes:
+    """``chunk`` through each stage in order; ``last``: the stages give what they hold."""
+    for stage in stages:
+        chunk = stage.feed(chunk) + stage.finish() if last else stage.feed(chunk)
+    return chunk
+
+
+def stream_stages(chunks: Iterable[bytes], stages: Sequence[HeaderSection]) -> Iterator[bytes]:
+    """Content through ``stages``: the header section is read and passed now (so that a
+    table failing on a header shows before anything is sent), the body streams."""
+    source = iter(chunks)
+    head: list[bytes] = []
+    for chunk in source:
+        head.append(through_stages(stages, chunk))
+        if not any(stage.in_header for stage in stages):
+            break
+    else:
+        head.append(through_stages(stages, b"", last=True))
+        return iter([b"".join(head)])
+
+    def rest() -> Iterator[bytes]:
+        for chunk in source:
+            yield through_stages(stages, chunk)
+        yield through_stages(stages, b"", last=True)
+
+    return itertools.chain([b"".join(head)], rest())

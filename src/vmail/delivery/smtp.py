@@ -37,6 +37,7 @@ from vmail.config import MainConfig
 from vmail.core.errors import ConfigError, TableError
 from vmail.delivery.content import iter_content
 from vmail.delivery.nexthop import Nexthop, NexthopError, parse_nexthop
+from vmail.delivery.outbound import Outbound
 from vmail.delivery.request import (
     ContentSource,
     DeliveryRequest,
@@ -59,7 +60,6 @@ from vmail.delivery.smtp_session import (
 from vmail.delivery.smtp_transaction import run_transaction
 from vmail.dns import DnsLookupError, DnsPythonMxResolver, MxResolver, native_addresses
 from vmail.rewrite.context import RoutingContext
-from vmail.rewrite.generic import GenericMaps, mapped_content
 
 log = logging.getLogger("vmail.delivery.smtp")
 
@@ -114,10 +114,8 @@ class SmtpAgent:
         self.queue_directory = config.get("queue_directory")
         self.sasl = self._sasl_policy()
         self.fallback_relays = [] if lmtp else self._list("fallback_relay", "")
-        self.generic: GenericMaps | None = None  # smtp_generic_maps / lmtp_generic_maps
-        if self._list("generic_maps", ""):
-            self.generic = GenericMaps(RoutingContext(config), self._name("generic_maps"))
-        self.header_limit = config.get_size("header_size_limit") or 102400
+        # smtp_*_checks and smtp_generic_maps (lmtp_ for lmtp) on the way out
+        self.outbound = Outbound(config, self.prefix)
         self.cache = ConnectionCache(
             self._time("connection_cache_time_limit", 2),
             self._time("connection_reuse_time_limit", 300),
@@ -442,21 +440,23 @@ class _Delivery:
         open_ = self.pending
         chosen = [self.requests[i] for i in open_]
         content = iter_content(self.content())
-        generic = self.agent.generic
-        if generic is not None:  # the addresses as they leave the machine
+        outbound = self.agent.outbound
+        if outbound.active:
             try:
-                chosen = [
-                    replace(
-                        request,
-                        sender=generic.map_internal(request.sender),
-                        recipient=generic.map_internal(request.recipient),
-                    )
-                    for request in chosen
-                ]
-                content = mapped_content(content, generic, self.agent.header_limit)
-            except TableError:
-                text = f"{generic.maps.parameter} lookup failure"
-                self.site_failure(SiteFailure("4.3.0", text, target.relay), open_)
+                generic = outbound.generic
+                if generic is not None:  # the addresses as they leave the machine
+                    chosen = [
+                        replace(
+                            request,
+                            sender=generic.map_internal(request.sender),
+                            recipient=generic.map_internal(request.recipient),
+                        )
+                        for request in chosen
+                    ]
+                content = outbound.content(content, self.message.queue_id)
+            except TableError as e:
+                failure = SiteFailure("4.3.0", f"table {e.table} lookup failure", target.relay)
+                self.site_failure(failure, open_)
                 self.agent.cache.park(key, entry or Cached(conn, target, self.agent.cache.clock()))
                 return
         outcome = run_transaction(conn, target, self.settings, chosen, self.message, content)

@@ -65,10 +65,17 @@ class ContentTables:
 class ContentFilter(HeaderSection):
     """Streams message content through the :class:`ContentTables` (module docstring)."""
 
-    def __init__(self, tables: ContentTables, limit: int, report: Report) -> None:
+    def __init__(
+        self,
+        tables: ContentTables,
+        limit: int,
+        report: Report,
+        supported: frozenset[str] | None = None,
+    ) -> None:
         super().__init__(limit)
         self.tables = tables
         self.report = report
+        self.supported = supported  # the actions taken (smtp's checks: a few); None: all
         self.verdict = Verdict()
         self._lines: list[bytes] = []  # the logical header being read
         self._size = 0
@@ -227,6 +234,9 @@ class ContentFilter(HeaderSection):
             out.append(raw)
             return
         self.report(what, text, action)
+        if self.supported is not None and action.verb not in self.supported:
+            out.append(raw)  # reported as unsupported, and the line passes
+            return
         self.verdict.apply(action, raw, out)
 
 

@@ -28,6 +28,7 @@ NOTHING = frozenset({"DUNNO", "OK"})
 KNOWN = (
     frozenset(
         {"REJECT", "DISCARD", "HOLD", "IGNORE", "PREPEND", "REPLACE", "WARN", "INFO", "FILTER"}
+        | {"STRIP"}
     )
     | NOTHING
 )
@@ -100,7 +101,7 @@ class Verdict:
             self.outcome = action
         if verb == "FILTER" and ":" in action.text:
             self.filter = action.text
-        if verb == "IGNORE":
+        if verb in ("IGNORE", "STRIP"):  # STRIP: the same, but logged
             return
         if verb == "REPLACE" and action.text:
             out.append(_line_bytes(action.text))

@@ -12,9 +12,7 @@ user; an unmatched extension is kept when ``propagate_unmatched_extensions`` nam
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterator
 
 from vmail.core.address import Address
 from vmail.rewrite.addrfind import find_address, map_address
@@ -65,20 +63,9 @@ class GenericMaps:
         return self.map(Address.from_internal(address)).internal if address else address
 
 
-def mapped_content(chunks: Iterator[bytes], generic: GenericMaps, limit: int) -> Iterator[bytes]:
-    """The message with its header addresses mapped. The header section is read and
-    mapped now (so a failing table shows before anything is sent); the body streams."""
-    mapping = (generic.map, generic.map)
-    rewriter = HeaderRewriter(limit, mapping, frozenset())
-    head: list[bytes] = []
-    for chunk in chunks:
-        head.append(rewriter.feed(chunk))
-        if not rewriter.in_header:
-            break
-    else:
-        head.append(rewriter.finish())
-        return iter([b"".join(head)])
-    return itertools.chain([b"".join(head)], (rewriter.feed(chunk) for chunk in chunks))
+def header_mapping(generic: GenericMaps, limit: int) -> HeaderRewriter:
+    """The stage that maps the sender and recipient header addresses."""
+    return HeaderRewriter(limit, (generic.map, generic.map), frozenset())
 
 
-__all__ = ["GenericMaps", "mapped_content"]
+__all__ = ["GenericMaps", "header_mapping"]

@@ -551,7 +551,7 @@ def test_a_generic_table_that_fails_defers(sink: SmtpSink) -> None:
     agent = make_agent(smtp_generic_maps="gendown:x")
     [result] = deliver(agent, requests(hop(sink), "bob@remote.test"))
     assert (result.status, result.dsn) == (Status.DEFERRED, "4.3.0")
-    assert result.text == "smtp_generic_maps lookup failure"
+    assert result.text == "table gendown:x lookup failure"
     assert sink.messages == []
 
 
