@@ -12,6 +12,7 @@ another domain"; each address is made canonical; an unmatched extension is appen
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -128,3 +129,27 @@ def map_address(
             mapped = mapped.with_local(mapped.local + extension)
         results.append(mapped)
     return results
+
+
+def map_once(
+    maps: Maps,
+    address: Address,
+    canonical: Canonicalizer,
+    *,
+    delimiters: str,
+    is_local: Callable[[str], bool],
+    propagate: bool,
+    logger: logging.Logger,
+    trace: Trace | None = None,
+) -> Address | None:
+    """One one-to-one mapping step (canonical(5), generic(5)): the first address the
+    tables give for ``address``, or None when they give none; a list is warned about."""
+    found = find_address(maps, address, delimiters=delimiters, is_local=is_local, trace=trace)
+    if found is None:
+        return None
+    results = map_address(found, address, canonical, propagate=propagate)
+    if not results:
+        return None
+    if len(results) > 1:
+        logger.warning("multi-valued %s entry for %s", maps.parameter, address.external)
+    return results[0]

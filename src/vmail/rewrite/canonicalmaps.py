@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from vmail.core.address import Address
-from vmail.rewrite.addrfind import find_address, map_address
+from vmail.rewrite.addrfind import map_once
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.masquerade import Masquerade
@@ -73,17 +73,19 @@ class CanonicalMaps:
 
     def _map11(self, maps: Maps, address: Address, trace: Trace | None) -> Address:
         for _ in range(MAX_RECURSION):
-            found = find_address(
-                maps, address, delimiters=self.delimiters, is_local=self.is_local, trace=trace
+            mapped = map_once(
+                maps,
+                address,
+                self.canonical,
+                delimiters=self.delimiters,
+                is_local=self.is_local,
+                propagate=self.propagate,
+                logger=log,
+                trace=trace,
             )
-            if found is None:
+            if mapped is None:
                 return address
-            results = map_address(found, address, self.canonical, propagate=self.propagate)
-            if not results:
-                return address
-            if len(results) > 1:
-                log.warning("multi-valued %s entry for %s", maps.parameter, address.external)
-            previous, address = address, results[0]
+            previous, address = address, mapped
             if address.internal.lower() == previous.internal.lower():
                 return address
         log.warning("unreasonable %s map nesting for %s", maps.parameter, address.external)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from vmail.core.address import Address
-from vmail.rewrite.addrfind import find_address, map_address
+from vmail.rewrite.addrfind import map_once
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.headeraddrs import HeaderRewriter
@@ -46,17 +46,16 @@ class GenericMaps:
         """``address`` after the mapping (itself when nothing matches)."""
         if not address.internal:
             return address  # the null sender
-        found = find_address(
-            self.maps, address, delimiters=self.delimiters, is_local=self._is_local
+        mapped = map_once(
+            self.maps,
+            address,
+            self.canonical,
+            delimiters=self.delimiters,
+            is_local=self._is_local,
+            propagate=self.propagate,
+            logger=log,
         )
-        if found is None:
-            return address
-        results = map_address(found, address, self.canonical, propagate=self.propagate)
-        if not results:
-            return address
-        if len(results) > 1:
-            log.warning("multi-valued %s entry for %s", self.maps.parameter, address.external)
-        return results[0]
+        return address if mapped is None else mapped
 
     def map_internal(self, address: str) -> str:
         """The same for an address in internal form."""
