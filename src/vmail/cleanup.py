@@ -50,7 +50,7 @@ from vmail.milter.client import macro_key
 from vmail.milter.edits import EnvelopeEdits, MessageEdits
 from vmail.milter.spec import milter_specs
 from vmail.policy.contentchecks import ContentFilter, ContentTables
-from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks
+from vmail.policy.headerchecks import KNOWN, HeaderAction, HeaderChecks, Verdict
 from vmail.queue import Envelope, QueueId, QueueWriter, Recipient, Spool
 from vmail.queue import log as qlog
 from vmail.queue.spool import HOLD
@@ -204,6 +204,7 @@ class Cleanup:
             name.lower().encode() for name in config.get_list("message_drop_headers")
         )
         self.local_milters = milter_specs(config, "non_smtpd_milters")
+        self.milter_header_checks = HeaderChecks(maps("milter_header_checks"))
         self.milter_macro_values = {  # the macros of local submissions (no SMTP session)
             "{j}": self.myhostname,
             "{daemon_name}": config.get("milter_macro_daemon_name"),
@@ -442,6 +443,11 @@ class Cleanup:
                 partial(_milter_log, writer.planned_id, sub),
                 partial(self.edit_envelope, mappings=mappings),
                 (sub.sender, tuple(r.address for r in sub.recipients)) if emulate else None,
+                MilterHeaderChecks(
+                    self.milter_header_checks, partial(_milter_header_log, writer.planned_id, sub)
+                )
+                if self.milter_header_checks
+                else None,
             )
         if sub.hold:
             message.hold()
@@ -554,6 +560,7 @@ class MilterStep:
     report: Callable[[str, str], None]  # (action, text): cleanup's log line
     edit_envelope: Callable[[Envelope, EnvelopeEdits], Envelope]
     emulate: tuple[str, tuple[str, ...]] | None = None  # non_smtpd_milters: sender, rcpts
+    header_checks: MilterHeaderChecks | None = None  # milter_header_checks
 
     def run(self, writer: QueueWriter, held: bool = False) -> str | None:
         """None to queue, ``H`` to hold, ``D`` to drop (blocks); raises a MailError
@@ -595,11 +602,23 @@ class MilterStep:
         return answer
 
     def _message(self, writer: QueueWriter, answer: str | None, held: bool) -> str | None:
-        edits = MessageEdits(writer.content())
+        checks = self.header_checks
+        edits = MessageEdits(writer.content(), checks)
         if answer is None or answer == "H":
             hold = answer == "H"
             answer = self.chain.message(edits, self.macros, log)
             answer = "H" if hold and answer is None else answer
+        if checks is not None and checks.verdict.outcome is not None:
+            # what milter_header_checks decided wins (logged there, not again)
+            outcome = checks.verdict.outcome
+            if outcome.verb == "REJECT":
+                raise PermanentError(Reply(550, *outcome.reject_reply()))
+            if outcome.verb == "DISCARD":
+                return "D"
+            held = True
+            answer = "H" if answer is None else answer
+        if checks is not None and checks.verdict.filter:
+            writer.envelope = replace(writer.envelope, filter=checks.verdict.filter)
         if answer == "D":
             self.report("milter-discard", "milter triggers DISCARD action")
             return "D"
@@ -621,24 +640,62 @@ class MilterStep:
 MILTER_CLOSING = Reply(421, "4.7.0", "Server closing connection")
 
 
+class MilterHeaderChecks:
+    """``milter_header_checks``: the headers milters add or change, checked as
+    ``header_checks`` checks the client's (Postfix's cleanup_milter_header_checks): the
+    header to write, or None to leave it out; what the actions decide for the message
+    is in :attr:`verdict`. PREPEND is logged and not done, as in Postfix."""
+
+    def __init__(self, checks: HeaderChecks, log_line: Callable[[str, str, str], None]) -> None:
+        self.checks = checks
+        self.log_line = log_line  # (action, header, text)
+        self.verdict = Verdict()
+
+    def __call__(self, header: bytes) -> bytes | None:
+        if self.verdict.stopped:
+            return header
+        key = header.removesuffix(b"\r\n").replace(b"\r\n", b"\n")
+        line = key.decode("utf-8", "surrogateescape")
+        action = self.checks.check(line)
+        if action is None:
+            return header
+        verb = action.verb
+        if verb not in KNOWN:
+            log.warning("milter_header_checks: unsupported action %s", verb)
+            return header
+        if verb != "IGNORE":
+            text = " ".join(action.reject_reply()) if verb == "REJECT" else action.text
+            self.log_line("warning" if verb == "WARN" else verb.lower(), line, text)
+        if verb == "PREPEND":
+            log.warning("the milter_header/body_checks prepend action is not implemented")
+            return header
+        out: list[bytes] = []
+        self.verdict.apply(action, header, out)
+        return b"".join(out) or None
+
+
+def _milter_header_log(queue_id: str, sub: Submission, action: str, line: str, text: str) -> None:
+    """``ID: milter-header-warning: header X-Spam: yes from NAME[ADDR]; from=<...>
+    to=<...> proto=ESMTP helo=<...>: text`` (Postfix's cleanup_milter_hbc_log)."""
+    shown = _CONTROL.sub("?", line)[:60]
+    log.info("%s: milter-header-%s: header %s %s: %s", queue_id, action, shown, _whom(sub), text)
+
+
 def _milter_log(queue_id: str, sub: Submission, action: str, text: str) -> None:
     """``ID: milter-reject: END-OF-MESSAGE from NAME[ADDR]: 5.7.1 Command rejected;
     from=<...> to=<...> proto=ESMTP helo=<...>`` (Postfix's cleanup_milter_apply)."""
-    to = f" to=<{sub.recipients[-1].address}>" if sub.recipients else ""  # the last one
+    client, _, envelope = _whom(sub).partition("; ")
+    log.info("%s: %s: END-OF-MESSAGE %s: %s; %s", queue_id, action, client, text, envelope)
+
+
+def _whom(sub: Submission) -> str:
+    """``from NAME[ADDR]; from=<...> to=<...> proto=... helo=<...>`` of cleanup's milter
+    lines: the last recipient; for local mail localhost and no protocol or HELO."""
+    to = f" to=<{sub.recipients[-1].address}>" if sub.recipients else ""
     helo = f" helo=<{sub.helo}>" if sub.helo else ""
-    proto = f" proto={sub.protocol}" if sub.origin == "smtp" else ""  # local: localhost
-    client = (sub.client_name, sub.client_address) if sub.origin == "smtp" else LOCALHOST
-    log.info(
-        "%s: %s: END-OF-MESSAGE from %s[%s]: %s; from=<%s>%s%s%s",
-        queue_id,
-        action,
-        *client,
-        text,
-        sub.sender,
-        to,
-        proto,
-        helo,
-    )
+    proto = f" proto={sub.protocol}" if sub.origin == "smtp" else ""
+    name, address = (sub.client_name, sub.client_address) if sub.origin == "smtp" else LOCALHOST
+    return f"from {name}[{address}]; from=<{sub.sender}>{to}{proto}{helo}"
 
 
 LOCALHOST = ("localhost", "127.0.0.1")  # the client cleanup plays for non_smtpd_milters

@@ -30,6 +30,9 @@ MESSAGE = (
     b"Message-ID: <m1@example.org>\r\nX-Folded: one\r\n\ttwo\r\n\r\nline one\r\nline two\r\n"
 )
 DOWN = "127.0.0.1:1"  # nothing listens there
+HEADER_CHECKS = (
+    "/^X-Spam-Flag: YES/ REJECT spam flagged\n/^X-Hidden:/ IGNORE\n/^X-Noted:/ WARN noted\n"
+)
 MASTER = (
     "127.0.0.1:0 inet n - n - - smtpd\n"
     "    -o syslog_name=postfix/down\n"
@@ -109,9 +112,14 @@ def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
 def server(tmp_path_factory: pytest.TempPathFactory, peer: Peer) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("serve")
     milter = f"inet:127.0.0.1:{peer.port}"
-    config_dir = make_config(
-        root, {"smtpd_milters": milter, "non_smtpd_milters": "$smtpd_milters"}, MASTER
-    )
+    checks = root / "milter_header_checks"
+    checks.write_text(HEADER_CHECKS)
+    settings = {
+        "smtpd_milters": milter,
+        "non_smtpd_milters": "$smtpd_milters",
+        "milter_header_checks": f"regexp:{checks}",
+    }
+    config_dir = make_config(root, settings, MASTER)
     for started in running(config_dir):
         for user in ("bob", "carol", "dave"):
             started.add_mailbox(f"{user}@example.com")
@@ -373,3 +381,30 @@ def test_unknown_commands_are_reported(server: ServerProcess, peer: Peer) -> Non
     )
     (unknown,) = [call for call in peer.calls() if call["cb"] == "unknown"]
     assert unknown["args"]["command"] == "FOO"  # the verb only, as Postfix sends it
+
+
+def test_milter_header_checks(server: ServerProcess, peer: Peer) -> None:
+    """The headers milters add go through milter_header_checks, with Postfix's log lines."""
+    peer.configure({"mods": [["addheader", "X-Noted", "1"], ["addheader", "X-Hidden", "2"]]})
+    before = len(server.messages("bob@example.com"))
+    client = Dialogue(server.port())
+    queue_id = _queued_id(client.send_message("alice@example.org", ["bob@example.com"]))
+    client.say("QUIT")
+    delivered = server.wait_for("bob@example.com", before + 1)[-1]
+    head = delivered.split(b"\n\n")[0]
+    assert head.endswith(b"\nX-Noted: 1")
+    assert b"X-Hidden" not in head
+    server.wait_log(
+        rf"{queue_id}: milter-header-warning: header X-Noted: 1 from unknown\[127\.0\.0\.1\]; "
+        r"from=<alice@example\.org> to=<bob@example\.com> proto=ESMTP "
+        r"helo=<client\.example\.net>: noted"
+    )
+    peer.configure({"mods": [["addheader", "X-Spam-Flag", "YES"]]})
+    client = Dialogue(server.port())
+    assert client.send_message("alice@example.org", ["bob@example.com"]) == (
+        "550 5.7.1 spam flagged"
+    )
+    client.say("QUIT")
+    server.wait_log(
+        r": milter-header-reject: header X-Spam-Flag: YES from .*: 5\.7\.1 spam flagged"
+    )

@@ -219,7 +219,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('milter_protocol', S, '6', 'Milter protocol version (2, 3, 4 or 6) and extensions.'),
     _p('milter_rcpt_macros', L, 'i {rcpt_addr} {rcpt_host} {rcpt_mailer}', 'Macros sent to milters with the RCPT TO event.'),
     _p('milter_unknown_command_macros', L, '', 'Macros sent to milters with an unknown command.'),
-    _p('milter_header_checks', L, '', 'Postfix parameter kept because the default of proxy_read_maps refers to it; vmail does not act on it yet.'),
+    _p('milter_header_checks', L, '', 'header_checks(5) tables for the headers milters add or change.'),
     _p('mime_boundary_length_limit', I, '2048', 'Longest MIME boundary string.'),
     _p('mime_header_checks', L, '$header_checks', 'Tables checked against MIME headers.'),
     _p('mime_nesting_limit', I, '100', 'Deepest MIME nesting.'),

@@ -15,7 +15,6 @@ from vmail.config.master import MasterConfig
 
 NOT_IMPLEMENTED = frozenset(
     {
-        "milter_header_checks",
         "smtpd_proxy_filter",
         "smtpd_upstream_proxy_protocol",
         "smtpd_reject_footer_maps",

@@ -11,6 +11,7 @@ inserted above it); a replaced body keeps the empty line that starts it. Envelop
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmail.core.headersection import header_name
@@ -28,8 +29,11 @@ class EnvelopeEdits:
 class MessageEdits:
     """The content being inspected, changed in place by the applications' requests."""
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(
+        self, content: bytes, check: Callable[[bytes], bytes | None] | None = None
+    ) -> None:
         self.headers, self.body = split_content(content)
+        self.check = check  # milter_header_checks: the header to write, or None to drop
         self.own = 1 if self.headers else 0  # cleanup's Received:, not shown to milters
         self.envelope = EnvelopeEdits()
         self.changed = False
@@ -57,15 +61,24 @@ class MessageEdits:
 
     # -- the requests (see vmail.milter.client.Editor) --------------------------------
 
+    def _new(self, name: str, text: str) -> bytes | None:
+        header = _header(name, text)
+        return header if self.check is None else self.check(header)
+
     def add_header(self, name: str, text: str) -> None:
-        self.headers.append(_header(name, text))
-        self.changed = True
+        header = self._new(name, text)
+        if header is not None:
+            self.headers.append(header)
+            self.changed = True
 
     def insert_header(self, index: int, name: str, text: str) -> None:
         if index >= len(self.headers):
             self.add_header(name, text)
             return
-        self.headers.insert(index, _header(name, text))
+        header = self._new(name, text)
+        if header is None:
+            return
+        self.headers.insert(index, header)
         if index < self.own:
             self.own = 0  # from now on cleanup's own header is like the others
         self.changed = True
@@ -84,7 +97,10 @@ class MessageEdits:
                 if text is None:
                     del self.headers[position]
                 else:
-                    self.headers[position] = _header(name, text)
+                    header = self._new(name, text)
+                    if header is None:  # milter_header_checks dropped it: the old one stays
+                        return
+                    self.headers[position] = header
                 self.changed = True
                 return
         if text is not None:

@@ -56,3 +56,33 @@ def test_envelope_requests_are_recorded() -> None:
     assert edits.envelope.deleted == ["<c@d>"]
     assert edits.envelope.sender == ("<e@f>", "")
     assert not edits.changed
+
+
+def test_milter_header_checks_see_new_headers_only() -> None:
+    seen: list[bytes] = []
+
+    def check(header: bytes) -> bytes | None:
+        seen.append(header)
+        return None if header.startswith(b"X-Drop") else header.replace(b"old", b"new")
+
+    edits = MessageEdits(CONTENT, check)
+    edits.add_header("X-Drop", " 1")
+    edits.add_header("X-Keep", " old")
+    edits.change_header(1, "Subject", " X-Drop-not")  # not dropped: "Subject:" does not match
+    edits.change_header(1, "X-A", None)  # a deletion is no new header: not checked
+    edits.insert_header(1, "X-Drop", " 2")
+    assert seen == [
+        b"X-Drop: 1\r\n",
+        b"X-Keep: old\r\n",
+        b"Subject: X-Drop-not\r\n",
+        b"X-Drop: 2\r\n",
+    ]
+    assert edits.content().endswith(
+        b"Subject: X-Drop-not\r\nSubject: two\r\nX-Keep: new\r\n\r\nbody\r\n"
+    )
+
+
+def test_a_changed_header_that_checks_drop_leaves_the_old_one() -> None:
+    edits = MessageEdits(CONTENT, lambda header: None)
+    edits.change_header(1, "Subject", " replaced")
+    assert edits.content() == CONTENT  # as Postfix's cleanup_patch_header returns early
