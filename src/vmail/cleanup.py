@@ -350,23 +350,45 @@ class Cleanup:
         for address, args in edits.added:
             notify, orcpt = _dsn_args(args)
             added.append(Rcpt(_internal(address), notify, orcpt))
-        if added:
-            have = {(r.orcpt, r.notify, r.original.lower(), r.address.lower()) for r in recipients}
-            for recipient in self.expand(added, mappings=mappings):
-                key = (
-                    recipient.orcpt,
-                    recipient.notify,
-                    recipient.original.lower(),
-                    recipient.address.lower(),
-                )
-                if key not in have:
-                    have.add(key)
-                    recipients.append(recipient)
+        recipients += self._more(recipients, added, mappings)
         sender = envelope.sender
         if edits.sender is not None:
             sender = _internal(edits.sender[0])
             sender = self._sender(sender) if mappings else sender
         return replace(envelope, sender=sender, recipients=tuple(recipients))
+
+    def _more(
+        self, recipients: Sequence[Recipient], added: Sequence[Rcpt], mappings: bool
+    ) -> list[Recipient]:
+        """The expansions of ``added`` that ``recipients`` does not have yet (blocks)."""
+        if not added:
+            return []
+        have = {(r.orcpt, r.notify, r.original.lower(), r.address.lower()) for r in recipients}
+        more = []
+        for recipient in self.expand(added, mappings=mappings):
+            key = (
+                recipient.orcpt,
+                recipient.notify,
+                recipient.original.lower(),
+                recipient.address.lower(),
+            )
+            if key not in have:
+                have.add(key)
+                more.append(recipient)
+        return more
+
+    def retarget(self, envelope: Envelope, verdict: Verdict, *, mappings: bool = True) -> Envelope:
+        """The envelope after header or body checks said REDIRECT (every recipient goes,
+        and the address takes the first one's place and original recipient: one delivery,
+        as in Postfix) or BCC (recipients added, ``NOTIFY=NEVER``) (blocks)."""
+        recipients = list(envelope.recipients)
+        if verdict.redirect and recipients:
+            first = recipients[0]
+            given = Rcpt(first.original or first.address, first.notify, first.orcpt)
+            recipients = list(self.expand([given], _internal(verdict.redirect), mappings=mappings))
+        bcc = [Rcpt(_internal(address), BCC_NOTIFY) for address in verdict.bcc]
+        recipients += self._more(recipients, bcc, mappings)
+        return replace(envelope, recipients=tuple(recipients))
 
     def _local_macro(self, name: str) -> str | None:
         key = macro_key(name)
@@ -431,6 +453,7 @@ class Cleanup:
         message = CleanupMessage(
             writer, self.on_commit, stages, self.spool.queue_dir(HOLD), checks, hops
         )
+        message.retarget = partial(self.retarget, mappings=mappings)
         chain, macros, emulate = sub.milters, sub.milter_macros, False
         if chain is None and sub.origin == "local" and self.local_milters:
             # non_smtpd_milters: cleanup plays the SMTP session, from localhost
@@ -530,7 +553,7 @@ def _report(queue_id: str, sub: Submission, what: str, line: str, action: Header
     if action.verb == "IGNORE":
         return  # not logged by Postfix either
     verb = "warning" if action.verb == "WARN" else action.verb.lower()
-    to = f" to=<{sub.recipients[0].address}>" if sub.recipients else ""
+    to = f" to=<{sub.recipients[-1].address}>" if sub.recipients else ""  # the last one
     helo = f" helo=<{sub.helo}>" if sub.helo else ""
     text = " ".join(action.reject_reply()) if action.verb == "REJECT" else action.text
     log.info(
@@ -827,6 +850,8 @@ class CleanupMessage:
         self._peek = HeaderPeek()
         self.queue_id: QueueId = writer.planned_id
         self.milters: MilterStep | None = None  # the milters see the message at its end
+        # REDIRECT and BCC of the content checks: the envelope they make
+        self.retarget: Callable[[Envelope, Verdict], Envelope] | None = None
 
     def hold(self) -> None:
         """Queue the message in ``hold`` when it is committed."""
@@ -864,14 +889,17 @@ class CleanupMessage:
                 raise PermanentError(TOO_MANY_HOPS)
             held = self._hold or (outcome is not None and outcome.verb == "HOLD")
             if self.milters is not None:
-                verdict = self.milters.run(self._writer, held)
-                if verdict == "D":
+                said = self.milters.run(self._writer, held)
+                if said == "D":
                     self._writer.abort()
                     return self.queue_id
-                held = held or verdict == "H"
+                held = held or said == "H"
             if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
                 envelope = self._writer.envelope
                 self._writer.envelope = replace(envelope, filter=self._checks.verdict.filter)
+            verdict = self._checks.verdict if self._checks is not None else None
+            if verdict is not None and (verdict.redirect or verdict.bcc) and self.retarget:
+                self._writer.envelope = self.retarget(self._writer.envelope, verdict)
             self.queue_id = self._writer.commit(self._hold_dir if held else None)
         except BaseException:
             self._writer.abort()

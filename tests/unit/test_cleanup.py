@@ -414,3 +414,30 @@ def test_the_sender_bcc_lookup_sees_the_sender_not_the_recipient_maps(tmp_path: 
     sub = Submission("s@example.org", [Rcpt("a@example.com")])
     qf = spool.load("incoming", c.store(sub, [b"Subject: x\r\n\r\nbody\r\n"]))
     assert [r.address for r in qf.envelope.recipients] == ["archive@example.com", "a@example.com"]
+
+
+def test_header_checks_redirect_and_bcc(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """As a private Postfix 3.7.11 did with the same table: REDIRECT leaves one delivery,
+    with the first recipient as its original; BCC adds a recipient; the log lines name
+    the last recipient."""
+    rules = tmp_path / "hc"
+    rules.write_text("/^X-Redirect:/ REDIRECT c@example.com\n/^X-Bcc:/ BCC b@example.com\n")
+    c, spool = cleanup(tmp_path, f"header_checks = regexp:{rules}\n")
+    given = Submission("s@example.org", [Rcpt("a@example.com"), Rcpt("d@example.com")])
+    with caplog.at_level(logging.INFO, "vmail.cleanup"):
+        redirected = c.store(given, [b"X-Redirect: yes\r\n\r\nbody\r\n"])
+        copied = c.store(given, [b"X-Bcc: yes\r\n\r\nbody\r\n"])
+    envelope = spool.load("incoming", redirected).envelope
+    assert [(r.address, r.original) for r in envelope.recipients] == [
+        ("c@example.com", "a@example.com")
+    ]
+    envelope = spool.load("incoming", copied).envelope
+    assert [(r.address, r.notify) for r in envelope.recipients] == [
+        ("a@example.com", ()),
+        ("d@example.com", ()),
+        ("b@example.com", ("NEVER",)),
+    ]
+    assert f"{redirected}: redirect: header X-Redirect: yes from localhost[127.0.0.1]; " in (
+        caplog.text
+    )
+    assert "to=<d@example.com> proto=ESMTP: c@example.com" in caplog.text

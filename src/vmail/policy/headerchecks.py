@@ -18,17 +18,19 @@ goes to that content filter; the last FILTER wins), ``DUNNO``/``OK`` (nothing).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmail.tables import Maps
 from vmail.tables.maps import query
 
+log = logging.getLogger("vmail.cleanup")
 NOTHING = frozenset({"DUNNO", "OK"})
 KNOWN = (
     frozenset(
         {"REJECT", "DISCARD", "HOLD", "IGNORE", "PREPEND", "REPLACE", "WARN", "INFO", "FILTER"}
-        | {"STRIP"}
+        | {"STRIP", "REDIRECT", "BCC"}
     )
     | NOTHING
 )
@@ -82,11 +84,15 @@ Report = Callable[[str, str, HeaderAction], None]  # ("header" or "body", line, 
 
 class Verdict:
     """What the checks decided for the whole message: :attr:`outcome` (REJECT, DISCARD
-    or HOLD) and :attr:`filter` (the last FILTER's ``transport:destination``)."""
+    or HOLD), :attr:`filter` (the last FILTER's ``transport:destination``),
+    :attr:`redirect` (the last REDIRECT's address: it replaces the recipients) and
+    :attr:`bcc` (BCC's addresses, added as recipients)."""
 
     def __init__(self) -> None:
         self.outcome: HeaderAction | None = None
         self.filter = ""
+        self.redirect = ""
+        self.bcc: list[str] = []
 
     @property
     def stopped(self) -> bool:
@@ -101,6 +107,13 @@ class Verdict:
             self.outcome = action
         if verb == "FILTER" and ":" in action.text:
             self.filter = action.text
+        if verb in ("REDIRECT", "BCC"):
+            if "@" not in action.text:
+                log.warning('bad %s target "%s" -- need user@domain', verb, action.text)
+            elif verb == "REDIRECT":
+                self.redirect = action.text
+            elif action.text not in self.bcc:
+                self.bcc.append(action.text)
         if verb in ("IGNORE", "STRIP"):  # STRIP: the same, but logged
             return
         if verb == "REPLACE" and action.text:
