@@ -46,7 +46,7 @@ from vmail.core.errors import PermanentError, TableError, TemporaryError
 from vmail.core.headersection import HeaderSection, header_name, through_stages
 from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
-from vmail.milter.client import macro_key
+from vmail.milter.client import with_values
 from vmail.milter.edits import EnvelopeEdits, MessageEdits
 from vmail.milter.spec import milter_specs
 from vmail.policy.contentchecks import ContentFilter, ContentTables
@@ -205,17 +205,19 @@ class Cleanup:
         )
         self.local_milters = milter_specs(config, "non_smtpd_milters")
         self.milter_header_checks = HeaderChecks(maps("milter_header_checks"))
-        self.milter_macro_values = {  # the macros of local submissions (no SMTP session)
-            "{j}": self.myhostname,
-            "{daemon_name}": config.get("milter_macro_daemon_name"),
-            "{daemon_addr}": "127.0.0.1",
-            "{v}": config.get("milter_macro_v"),
-            "{_}": "localhost [127.0.0.1]",
-            "{client_addr}": "127.0.0.1",
-            "{client_name}": "localhost",
-            "{client_port}": "0",
-            "{client_ptr}": "localhost",
-        }
+        self.local_macros = with_values(
+            {  # the macros of local submissions (no SMTP session)
+                "{j}": self.myhostname,
+                "{daemon_name}": config.get("milter_macro_daemon_name"),
+                "{daemon_addr}": "127.0.0.1",
+                "{v}": config.get("milter_macro_v"),
+                "{_}": "localhost [127.0.0.1]",
+                "{client_addr}": "127.0.0.1",
+                "{client_name}": "localhost",
+                "{client_port}": "0",
+                "{client_ptr}": "localhost",
+            }
+        )
 
     def expand(
         self,
@@ -390,10 +392,6 @@ class Cleanup:
         recipients += self._more(recipients, bcc, mappings)
         return replace(envelope, recipients=tuple(recipients))
 
-    def _local_macro(self, name: str) -> str | None:
-        key = macro_key(name)
-        return self.milter_macro_values.get(key)
-
     def open(self, sub: Submission) -> CleanupMessage:
         """Expand the recipients, start the queue file and write ``Received:`` (blocks).
 
@@ -458,11 +456,11 @@ class Cleanup:
         if chain is None and sub.origin == "local" and self.local_milters:
             # non_smtpd_milters: cleanup plays the SMTP session, from localhost
             chain = MilterChain(self.local_milters, log)
-            macros, emulate = self._local_macro, True
+            macros, emulate = self.local_macros, True
         if chain is not None and "no_milters" not in sub.receive_options:
             message.milters = MilterStep(
                 chain,
-                _with_queue_id(macros, writer.planned_id),
+                with_values({"{i}": writer.planned_id}, macros),  # only cleanup knows i
                 partial(_milter_log, writer.planned_id, sub),
                 partial(self.edit_envelope, mappings=mappings),
                 (sub.sender, tuple(r.address for r in sub.recipients)) if emulate else None,
@@ -601,10 +599,7 @@ class MilterStep:
         ESMTP from localhost/127.0.0.1. A milter must not refuse a recipient here (a
         configuration error: the message stays with the sender)."""
         chain, envelope = self.chain, {"{mail_addr}": _external(sender)}
-
-        def macros(name: str) -> str | None:
-            key = macro_key(name)
-            return envelope[key] if key in envelope else self.macros(name)
+        macros = with_values(envelope, self.macros)  # {rcpt_addr} is set per recipient
 
         answer = chain.connect("localhost", "127.0.0.1", 0, macros)
         answer = answer or chain.helo("localhost", macros)
@@ -722,19 +717,6 @@ def _whom(sub: Submission) -> str:
 
 
 LOCALHOST = ("localhost", "127.0.0.1")  # the client cleanup plays for non_smtpd_milters
-
-
-def _with_queue_id(
-    macros: Callable[[str], str | None] | None, queue_id: str
-) -> Callable[[str], str | None]:
-    """The macros with ``i``, the queue ID, which only cleanup knows."""
-
-    def lookup(name: str) -> str | None:
-        if name in ("i", "{i}"):
-            return queue_id
-        return macros(name) if macros is not None else None
-
-    return lookup
 
 
 def _external(address: str) -> str:

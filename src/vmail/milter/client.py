@@ -18,7 +18,7 @@ import contextlib
 import encodings.idna  # noqa: F401  (for host names; sendmail connects after it dropped privileges)
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -520,6 +520,19 @@ _REPLY_NAMES = {
 def macro_key(name: str) -> str:
     """A macro's name in braces (``i`` and ``{i}`` are one macro, as in Sendmail)."""
     return name if name.startswith("{") else "{" + name + "}"
+
+
+def with_values(values: Mapping[str, str], fallback: Macros | None = None) -> Macros:
+    """The macros ``values`` (keyed ``{name}``, read at each lookup) in front of
+    ``fallback``'s."""
+
+    def lookup(name: str) -> str | None:
+        key = macro_key(name)
+        if key in values:
+            return values[key]
+        return fallback(name) if fallback is not None else None
+
+    return lookup
 
 
 def _pair(data: bytes) -> tuple[str, str]:

@@ -45,7 +45,7 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
-from vmail.milter.client import MilterSpec, macro_key
+from vmail.milter.client import MilterSpec, macro_key, with_values
 from vmail.milter.spec import milter_specs
 from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
@@ -462,8 +462,7 @@ class Connection:
             if refused is None and not self.settings.policy.delay_reject:
                 refused = await self.check_early("smtpd_sender_restrictions", "MAIL", sender=sender)
             if refused is None and self.milters is not None:
-                chain = self.milters
-                args = [f"<{decision.raw}>", *decision.esmtp]
+                chain, args = self.milters, _milter_args(decision)
                 if self.transactions > 1:
                     chain.abort()  # the last transaction is over (libmilter resets)
                 refused = await self.ask_milters(
@@ -549,8 +548,7 @@ class Connection:
             if self.milters is not None:
                 await self._milter_rejected(decision, reply)
         elif self.milters is not None:
-            chain = self.milters
-            args = [f"<{decision.raw}>", *decision.esmtp]
+            chain, args = self.milters, _milter_args(decision)
             self.milter_rcpt = decision.recipient
             refused = await self.ask_milters(
                 lambda macros: chain.rcpt(args, macros), "RCPT", sender, rcpt
@@ -832,18 +830,13 @@ class Connection:
         {rcpt_addr} the reason."""
         chain = self.milters
         assert chain is not None
-        args = [f"<{decision.raw}>", *decision.esmtp]
         rejected = {"{rcpt_mailer}": "error", "{rcpt_host}": reply.enhanced}
         reason = reply.text.replace("\n", " ")
         if reason.startswith("<") and ">: " in reason:
             reason = reason.partition(">: ")[2]  # "<addr>: Recipient address rejected: ..."
         rejected["{rcpt_addr}"] = reason
-
-        def macro(name: str) -> str | None:
-            key = macro_key(name)
-            return rejected[key] if key in rejected else self.milter_macro(name)
-
-        await self.milter_call(chain.rejected_rcpt, args, macro)
+        macros = with_values(rejected, self.milter_macro)
+        await self.milter_call(chain.rejected_rcpt, _milter_args(decision), macros)
 
     def milter_macro(self, name: str) -> str | None:
         """A Sendmail macro's value for the milters (MILTER_README's table); None when
@@ -1052,6 +1045,12 @@ class Connection:
             await self.milter_call(self.milters.disconnect, 2)  # ABORT twice, as smtpd
         if self.counted:
             self.server.limits.disconnect(self.address_at_connect)
+
+
+def _milter_args(decision: MailFrom | RcptTo) -> list[str]:
+    """MAIL or RCPT as milters get it: the path in angle brackets, then the ESMTP
+    parameters as the client wrote them."""
+    return [f"<{decision.raw}>", *decision.esmtp]
 
 
 def _write_chunks(message: CleanupMessage, chunks: list[bytes]) -> None:
