@@ -269,14 +269,13 @@ class QueueWriter:
         self.size = 0
         self._crc = 0
         self._fd: int | None = None
-        self._reader: int | None = None
         self.queue_id: QueueId | None = None
         try:
             # a spare file (see vmail.queue.spare) costs a rename; a new one an inode
             if spares is not None and spares.take(str(self.temp_path)):
-                flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+                flags = os.O_RDWR | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
             else:
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
             self._fd = os.open(self.temp_path, flags, 0o600)
             self._fault("created")
             # The ID is chosen now (as Postfix's cleanup does) so that a Received: header
@@ -316,16 +315,10 @@ class QueueWriter:
         if self._fd is None:
             raise ValueError("queue file is closed")
         try:
-            return os.pread(self._read_fd(), self.size, len(MAGIC) + HEADER_SIZE)
+            return os.pread(self._fd, self.size, len(MAGIC) + HEADER_SIZE)
         except OSError as e:
             self._discard()
             raise queue_error(e) from e
-
-    def _read_fd(self) -> int:
-        """The file opened for reading too (the writer's descriptor is write-only)."""
-        if self._reader is None:
-            self._reader = os.open(self.temp_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        return self._reader
 
     def replace_content(self, content: bytes) -> None:
         """Write ``content`` in place of what was written (blocks; a milter's edits)."""
@@ -384,7 +377,6 @@ class QueueWriter:
         except OSError as e:
             self._discard(final)
             raise queue_error(e) from e
-        self._close_reader()
         os.close(fd)
         self._fd = None
         self.queue_id = queue_id
@@ -394,13 +386,7 @@ class QueueWriter:
         """Forget the message (removes the temporary file)."""
         self._discard()
 
-    def _close_reader(self) -> None:
-        if self._reader is not None:
-            os.close(self._reader)
-            self._reader = None
-
     def _discard(self, final: Path | None = None) -> None:
-        self._close_reader()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
