@@ -635,8 +635,6 @@ class MilterStep:
                 return "D"
             held = True
             answer = "H" if answer is None else answer
-        if checks is not None and checks.verdict.filter:
-            writer.envelope = replace(writer.envelope, filter=checks.verdict.filter)
         if answer == "D":
             self.report("milter-discard", "milter triggers DISCARD action")
             return "D"
@@ -681,6 +679,8 @@ class MilterHeaderChecks:
         if verb not in KNOWN:
             log.warning("milter_header_checks: unsupported action %s", verb)
             return header
+        if verb == "BCC":
+            return header  # Postfix's milter_header_checks: no effect, not logged
         if verb != "IGNORE":
             text = " ".join(action.reject_reply()) if verb == "REJECT" else action.text
             self.log_line("warning" if verb == "WARN" else verb.lower(), line, text)
@@ -876,12 +876,8 @@ class CleanupMessage:
                     self._writer.abort()
                     return self.queue_id
                 held = held or said == "H"
-            if self._checks is not None and self._checks.verdict.filter:  # a FILTER action
-                envelope = self._writer.envelope
-                self._writer.envelope = replace(envelope, filter=self._checks.verdict.filter)
-            verdict = self._checks.verdict if self._checks is not None else None
-            if verdict is not None and (verdict.redirect or verdict.bcc) and self.retarget:
-                self._writer.envelope = self.retarget(self._writer.envelope, verdict)
+            for verdict in self._verdicts():
+                self._envelope_actions(verdict)
             self.queue_id = self._writer.commit(self._hold_dir if held else None)
         except BaseException:
             self._writer.abort()
@@ -890,6 +886,18 @@ class CleanupMessage:
         if self._on_commit is not None and not held:  # held mail is not for qmgr
             self._on_commit(self.queue_id)
         return self.queue_id
+
+    def _verdicts(self) -> list[Verdict]:
+        """What the header and body checks and ``milter_header_checks`` decided."""
+        checks = self.milters.header_checks if self.milters is not None else None
+        return [c.verdict for c in (self._checks, checks) if c is not None]
+
+    def _envelope_actions(self, verdict: Verdict) -> None:
+        """A verdict's FILTER, REDIRECT and BCC, into the envelope (blocks)."""
+        if verdict.filter:
+            self._writer.envelope = replace(self._writer.envelope, filter=verdict.filter)
+        if (verdict.redirect or verdict.bcc) and self.retarget is not None:
+            self._writer.envelope = self.retarget(self._writer.envelope, verdict)
 
     def abort(self) -> None:
         """Forget the message (removes the partial queue file)."""

@@ -32,6 +32,7 @@ MESSAGE = (
 DOWN = "127.0.0.1:1"  # nothing listens there
 HEADER_CHECKS = (
     "/^X-Spam-Flag: YES/ REJECT spam flagged\n/^X-Hidden:/ IGNORE\n/^X-Noted:/ WARN noted\n"
+    "/^X-Redirect:/ REDIRECT carol@example.com\n/^X-Copy:/ BCC dave@example.com\n"
 )
 MASTER = (
     "127.0.0.1:0 inet n - n - - smtpd\n"
@@ -408,3 +409,23 @@ def test_milter_header_checks(server: ServerProcess, peer: Peer) -> None:
     server.wait_log(
         r": milter-header-reject: header X-Spam-Flag: YES from .*: 5\.7\.1 spam flagged"
     )
+
+
+def test_milter_header_checks_redirect_and_bcc(server: ServerProcess, peer: Peer) -> None:
+    """As with Postfix 3.7.11: REDIRECT sends the message to that address instead; BCC
+    has no effect in milter_header_checks and is not logged."""
+    peer.configure({"mods": [["addheader", "X-Redirect", "1"], ["addheader", "X-Copy", "2"]]})
+    carol = len(server.messages("carol@example.com"))
+    client = Dialogue(server.port())
+    queue_id = _queued_id(client.send_message("alice@example.org", ["bob@example.com"]))
+    client.say("QUIT")
+    server.wait_for("carol@example.com", carol + 1)
+    server.wait_log(rf"{queue_id}: removed")
+    assert re.search(
+        rf"{queue_id}: milter-header-redirect: header X-Redirect: 1 from .*: carol@example\.com",
+        server.log,
+    )
+    assert f"{queue_id}: to=<carol@example.com>, orig_to=<bob@example.com>" in server.log
+    assert f"{queue_id}: to=<bob@example.com>" not in server.log
+    assert f"{queue_id}: to=<dave@example.com>" not in server.log
+    assert "milter-header-bcc" not in server.log
