@@ -94,8 +94,6 @@ class Milter:
         self.name = spec.endpoint
         self.state = State.CLOSED
         self.reply: str | None = None  # the default reply, once set
-        self.version = 0
-        self.actions = 0
         self.events = 0  # the application's SMFIP_* flags
         self.not_sent = 0  # events my protocol version does not have
         self.own_macros: dict[int, tuple[str, ...]] = {}  # SETSYMLIST overrides
@@ -147,7 +145,7 @@ class Milter:
                 raise ProtocolError(
                     f"request mask 0x{actions:x} conflict with MTA request mask 0x{p.ACTIONS:x}"
                 )
-            self.version, self.actions, self.events = version, actions, events
+            self.events = events
             self.own_macros = _macro_lists(data[12:])
         except (ProtocolError, ValueError, OSError) as e:
             self.log.warning("milter %s: %s", self.name, _reason(e))
