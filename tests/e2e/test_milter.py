@@ -46,7 +46,11 @@ MASTER = (
     "    -o syslog_name=postfix/mapped\n"
     f"    -o smtpd_milters=inet:{DOWN}\n"
     "    -o { smtpd_milter_maps = cidr:{ {127.0.0.0/8 DISABLE} } }\n"
+    "127.0.0.1:0 inet n - n - - smtpd\n"
+    "    -o syslog_name=postfix/mapsdown\n"
+    "    -o smtpd_milter_maps=pgsql:{down}\n"
 )
+DOWN_TABLE = "hosts = 127.0.0.1:1\nuser = x\npassword = y\ndbname = z\nquery = SELECT 1\n"
 
 
 def _free_port() -> int:
@@ -120,7 +124,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, peer: Peer) -> Iterator[Ser
         "non_smtpd_milters": "$smtpd_milters",
         "milter_header_checks": f"regexp:{checks}",
     }
-    config_dir = make_config(root, settings, MASTER)
+    down = root / "down.cf"  # a table whose server is not there
+    down.write_text(DOWN_TABLE)
+    config_dir = make_config(root, settings, MASTER.replace("{down}", str(down)))
     for started in running(config_dir):
         for user in ("bob", "carol", "dave"):
             started.add_mailbox(f"{user}@example.com")
@@ -429,3 +435,15 @@ def test_milter_header_checks_redirect_and_bcc(server: ServerProcess, peer: Peer
     assert f"{queue_id}: to=<bob@example.com>" not in server.log
     assert f"{queue_id}: to=<dave@example.com>" not in server.log
     assert "milter-header-bcc" not in server.log
+
+
+def test_smtpd_milter_maps_that_cannot_be_searched(server: ServerProcess) -> None:
+    """The client is told to come back later, as when a milter is down, and the reason
+    is logged; the other listeners go on."""
+    client = Dialogue(server.port("mapsdown"))
+    assert client.greeting == "421 mx.test Service unavailable - try again later"
+    assert client.read() == "<closed>"
+    found = server.wait_log(r"warning: smtpd_milter_maps: pgsql:\S+down\.cf: connect to pgsql .*")
+    assert found.group(0).endswith(
+        "Is the server running on that host and accepting TCP/IP connections?"
+    )

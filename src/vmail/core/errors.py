@@ -44,8 +44,9 @@ class TableError(VmailError):
 
     def __init__(self, table: str, message: str) -> None:
         self.table = table
-        self.message = message
-        super().__init__(f"{table}: {message}")
+        # one line: database drivers' messages have line breaks, log lines must not
+        self.message = " ".join(message.split())
+        super().__init__(f"{table}: {self.message}")
 
 
 class MailError(VmailError):

@@ -51,7 +51,7 @@ class MilterSpec:
     default_action: str = "tempfail"
     protocol: str = "6"
     macro_lists: tuple[tuple[int, tuple[str, ...]], ...] = ()  # per stage, from main.cf
-    macro_defaults: tuple[tuple[str, str], ...] = ()  # milter_macro_defaults
+    macro_defaults: tuple[tuple[str, str], ...] = ()  # milter_macro_defaults, {name} keys
 
 
 class Editor(Protocol):
@@ -224,7 +224,7 @@ class Milter:
         for name in names:
             value = lookup(name)
             if value is None:
-                value = defaults.get(name)
+                value = defaults.get(macro_key(name))
             if value is not None:
                 pairs.append((name, value))
         return pairs

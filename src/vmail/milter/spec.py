@@ -15,9 +15,11 @@ from vmail.config import MainConfig
 from vmail.config.values import split_list
 from vmail.core.errors import ConfigError
 from vmail.milter import protocol as p
-from vmail.milter.client import MilterSpec
+from vmail.milter.client import MilterSpec, macro_key
 
 _MACRO_SEPARATORS = re.compile(r"[\s,]+")
+# milter_macro_defaults items: {name}=value, name=value, or { name = value }
+_DEFAULTS = re.compile(r"\{[^{}]*\}=[^\s,]*|\{(?:[^{}]|\{[^{}]*\})*\}|[^\s,]+")
 SETTINGS = ("command_timeout", "connect_timeout", "content_timeout", "default_action", "protocol")
 MACRO_LISTS = (
     (p.STAGE_CONNECT, "milter_connect_macros"),
@@ -47,14 +49,16 @@ def milter_specs(config: MainConfig, parameter: str) -> tuple[MilterSpec, ...]:
         for stage, name in MACRO_LISTS
     )
     defaults = []
-    for pair in split_list(config.get("milter_macro_defaults")):
+    for pair in _DEFAULTS.findall(config.get("milter_macro_defaults")):
+        if pair.startswith("{") and pair.endswith("}") and "=" in pair:
+            pair = pair[1:-1]  # "{ name = value }": spaces kept
         name, equals, value = pair.partition("=")
         if not equals or not name.strip():
             raise ConfigError(
                 f"milter_macro_defaults: bad name=value pair {pair!r}",
                 config.locations.get("milter_macro_defaults"),
             )
-        defaults.append((name.strip(), value.strip()))
+        defaults.append((macro_key(name.strip()), value.strip()))
     specs = []
     for item in items:
         endpoint, *settings = split_list(item)  # "{ name = value }" may hold spaces

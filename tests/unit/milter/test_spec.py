@@ -42,3 +42,20 @@ def test_an_unknown_setting_is_a_configuration_error(tmp_path: Path) -> None:
     config = _config(tmp_path, "smtpd_milters = { inet:127.0.0.1:1, timeout=5s }\n")
     with pytest.raises(ConfigError, match="unknown milter setting 'timeout=5s'"):
         milter_specs(config, "smtpd_milters")
+
+
+def test_milter_macro_defaults(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        "smtpd_milters = inet:127.0.0.1:1\n"
+        "milter_macro_defaults = {auth_type}=none, { {client_name} = a b }, v=x\n",
+    )
+    (spec,) = milter_specs(config, "smtpd_milters")
+    assert spec.macro_defaults == (
+        ("{auth_type}", "none"),
+        ("{client_name}", "a b"),
+        ("{v}", "x"),
+    )
+    bad = _config(tmp_path, "smtpd_milters = inet:127.0.0.1:1\nmilter_macro_defaults = nonsense\n")
+    with pytest.raises(ConfigError, match=r"main\.cf:2: milter_macro_defaults: bad name=value"):
+        milter_specs(bad, "smtpd_milters")
