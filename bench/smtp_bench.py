@@ -11,7 +11,7 @@ tree, reaped children included), peak RSS/PSS, and the ratios vmail/Postfix. fsy
 Prints a table, then one JSON line with every figure.
 
     .venv/bin/python bench/smtp_bench.py [--messages 2000] [--concurrency 20] [--size 2048]
-        [--no-postfix] [--matrix] [--profile FILE]
+        [--no-postfix] [--matrix] [--profile FILE] [--main-cf LINE ...]
 
 ``--matrix`` runs concurrency 1, 20 and 100 with 2 KB and 1 MB messages (1 MB cells send
 ``--messages-1mb``). ``--profile FILE`` adds one unmeasured vmail run of the default load
@@ -60,6 +60,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=2048, help="message size in bytes")
     parser.add_argument("--mailboxes", type=int, default=20, help="mailboxes; one random each")
     parser.add_argument("--no-postfix", action="store_true", help="measure vmail only")
+    parser.add_argument(
+        "--main-cf",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a main.cf line for both servers, e.g. 'smtpd_milters = inet:127.0.0.1:8891'",
+    )
     parser.add_argument("--matrix", action="store_true", help="concurrency 1/20/100 x 2 KB/1 MB")
     parser.add_argument("--messages-1mb", type=int, default=200, help="messages per 1 MB cell")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured messages first")
@@ -216,6 +223,9 @@ def main() -> int:
         for server in servers:
             server.root.mkdir()
             server.setup()
+            if args.main_cf:
+                with open(server.main_cf, "a") as main_cf:
+                    main_cf.write("".join(f"{line}\n" for line in args.main_cf))
             server.start()
             print(f"{server.name}: listening on 127.0.0.1:{server.port}", flush=True)
             if args.warmup:

@@ -77,6 +77,10 @@ class VmailServer:
         if done.returncode != 0:
             raise RuntimeError(f"vmail {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
+    @property
+    def main_cf(self) -> Path:
+        return self.config_dir / "main.cf"
+
     def setup(self) -> None:
         self.vmail(
             "init", str(self.config_dir), "--data-dir", str(self.data_dir), "--hostname", "mx.test"
@@ -215,6 +219,10 @@ class PostfixServer:
         self.etc = root / "etc"
         self.port = 0
         self.master_pid = 0
+
+    @property
+    def main_cf(self) -> Path:
+        return self.etc / "main.cf"
 
     @staticmethod
     def available() -> bool:
