@@ -405,7 +405,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('smtpd_recipient_overshoot_limit', I, '1000', 'Recipients beyond the limit before the session is ended.'),
     _p('smtpd_recipient_restrictions', L, '', 'Access restrictions applied to RCPT TO.'),
     _p('smtpd_reject_footer', S, '', 'Text appended to every 4xx/5xx reply of the SMTP server ($client_address etc. expanded per reply).', raw=True),
-    _p('smtpd_reject_footer_maps', L, '', 'Postfix parameter kept because the default of proxy_read_maps refers to it; vmail does not act on it yet.'),
+    _p('smtpd_reject_footer_maps', L, '', 'Tables indexed by the whole 4xx/5xx reply, with reply footer templates.'),
     _p('smtpd_reject_unlisted_recipient', B, 'yes', 'Reject recipients not listed for their address class.'),
     _p('smtpd_reject_unlisted_sender', B, 'no', 'Reject senders not listed for their address class.'),
     _p('smtpd_relay_before_recipient_restrictions', B, 'yes', 'Evaluate relay restrictions before recipient restrictions.'),

@@ -16,11 +16,7 @@ from vmail.config.master import MasterConfig
 NOT_IMPLEMENTED = frozenset(
     {
         "smtpd_proxy_filter",
-        "smtpd_upstream_proxy_protocol",
-        "smtpd_reject_footer_maps",
-        "smtpd_command_filter",
         "smtpd_client_auth_rate_limit",
-        "smtpd_discard_ehlo_keyword_address_maps",
         "smtpd_tls_ask_ccert",
         "smtpd_tls_req_ccert",
         "smtp_tls_policy_maps",

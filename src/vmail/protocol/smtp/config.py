@@ -45,6 +45,8 @@ class SessionConfig:
     etrn_allowed: bool = False
     xclient_allowed: bool = False
     xforward_allowed: bool = False
+    # EHLO keywords (upper case, see vmail.protocol.smtp.ehlomask) this client is not
+    # offered; as in Postfix, AUTH, DSN, SMTPUTF8, CHUNKING and STARTTLS are then off too
     smtpd_discard_ehlo_keywords: frozenset[str] = frozenset()
     max_pipelined_input: int = 1 << 20  # bytes held while a decision is pending
 

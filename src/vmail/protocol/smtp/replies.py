@@ -61,6 +61,14 @@ AUTH_IN_TRANSACTION = Reply(503, "5.5.1", "Error: MAIL transaction in progress")
 
 # refused features
 NOT_IMPLEMENTED = Reply(502, "5.5.1", "Error: command not implemented")
+CHUNKING_DISCARDED = Reply(521, "5.5.1", "Error: command not implemented")  # then hang up
+
+
+def local_data_error(myhostname: str) -> Reply:
+    """Postfix's answer when a table it needs for the session fails (then it hangs up)."""
+    return Reply(421, "4.3.0", f"{myhostname} Server local data error")
+
+
 VRFY_DISABLED = Reply(502, "5.5.1", "VRFY command is disabled")
 TLS_ACTIVE = Reply(554, "5.5.1", "Error: TLS already active")
 AUTH_NOT_ENABLED = Reply(503, "5.5.1", "Error: authentication not enabled")

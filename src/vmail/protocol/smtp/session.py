@@ -117,6 +117,9 @@ class ServerSession:
         self.ehlo_limited = False  # a milter rejected the client: EHLO says little
         self.report_unknown = False  # unknown commands are decisions (milters see them)
         self.footer: Callable[[Reply], Reply] | None = None  # smtpd_reject_footer, 4xx/5xx
+        # smtpd_command_filter: a command line (text) -> the line to run instead, None to
+        # run it as it came, or the reply to hang up with (the table failed)
+        self.command_filter: Callable[[str], str | Reply | None] | None = None
         self.helo: str | None = None
         self.esmtp = False
         self.authenticated = False
@@ -316,6 +319,13 @@ class ServerSession:
     # -- commands -------------------------------------------------------------------
 
     def _command(self, raw: bytes) -> None:
+        if self.command_filter is not None:
+            filtered = self.command_filter(raw.decode("utf-8", "surrogateescape"))
+            if isinstance(filtered, Reply):  # the table failed: hang up
+                self._close(filtered, "command filter failed")
+                return
+            if filtered is not None:
+                raw = filtered.encode("utf-8", "surrogateescape")
         if _CONTROL.search(raw):
             self._send(rp.BAD_SYNTAX)
             return
@@ -422,7 +432,7 @@ class ServerSession:
         if c.smtputf8_enable:
             words.append("SMTPUTF8")
         words.append("CHUNKING")
-        discard = {k.upper() for k in c.smtpd_discard_ehlo_keywords}
+        discard = c.smtpd_discard_ehlo_keywords
         return [w for w in words if w.split()[0] not in discard]
 
     def _auth_offered(self) -> bool:
@@ -431,11 +441,18 @@ class ServerSession:
             c.smtpd_sasl_auth_enable
             and self._sasl is not None
             and (self.tls_active or not c.smtpd_tls_auth_only)
+            and "AUTH" not in c.smtpd_discard_ehlo_keywords
         )
 
     def _features(self) -> Features:
         c = self.config
-        return Features(c.dsn_enable, c.smtputf8_enable, c.binarymime, self._auth_offered())
+        discard = c.smtpd_discard_ehlo_keywords
+        return Features(
+            c.dsn_enable and "DSN" not in discard,
+            c.smtputf8_enable and "SMTPUTF8" not in discard,
+            c.binarymime,
+            self._auth_offered(),
+        )
 
     def _mail(self, arg: str) -> None:
         if self.helo is None and (self.config.smtpd_helo_required or self.config.lmtp):
@@ -511,6 +528,9 @@ class ServerSession:
         self._decide(DataCommand(bdat=False))
 
     def _bdat(self, arg: str) -> None:
+        if "CHUNKING" in self.config.smtpd_discard_ehlo_keywords:
+            self._close(rp.CHUNKING_DISCARDED, "CHUNKING discarded")  # Postfix: 521, hang up
+            return
         words = arg.split()
         last = len(words) == 2 and words[1].upper() == "LAST"
         if not (len(words) == 1 or last) or not words[0].isascii() or not words[0].isdigit():
@@ -560,7 +580,7 @@ class ServerSession:
             self._decide(Vrfy(arg))
 
     def _starttls(self, arg: str) -> None:
-        if not self.config.tls_available:
+        if not self.config.tls_available or "STARTTLS" in self.config.smtpd_discard_ehlo_keywords:
             self._send(rp.NOT_IMPLEMENTED)
         elif self.tls_active:
             self._send(rp.TLS_ACTIVE)

@@ -69,10 +69,12 @@ from vmail.protocol.smtp import (
     UnknownCommand,
 )
 from vmail.protocol.smtp import replies as rp
+from vmail.protocol.smtp.ehlomask import ehlo_keywords, ehlo_mask_names
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.queue.tools import flush_site
-from vmail.servers.smtpd import xclient
+from vmail.servers.smtpd import proxy, xclient
 from vmail.servers.smtpd.footer import with_footer
+from vmail.servers.smtpd.logtext import escape
 from vmail.servers.smtpd.tls import received_details
 from vmail.tables.memo import LookupMemo, WouldBlockError
 
@@ -100,9 +102,6 @@ def milter_threads() -> ThreadPoolExecutor:
     if _milter_pool is None:
         _milter_pool = ThreadPoolExecutor(MILTER_THREADS, thread_name_prefix="milter")
     return _milter_pool
-
-
-_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\"}
 
 
 async def client_names(address: str, timeout: float = 5.0) -> tuple[str, str]:
@@ -212,6 +211,9 @@ class Connection:
         self.shutdown = False  # a milter asked to close the session
         self.milter_rcpt: Address | None = None  # the recipient the milters are asked about
         self.local_port = str(sock[1]) if len(sock) > 1 else ""
+        # smtpd_discard_ehlo_keyword_address_maps for this client (or the main.cf list)
+        self.ehlo_discards = self.settings.session_config.smtpd_discard_ehlo_keywords
+        self.ehlo_discards_failed = False  # its lookup failed: EHLO gets 421, as Postfix
 
     @property
     def namaddr(self) -> str:
@@ -231,10 +233,14 @@ class Connection:
 
     async def run(self) -> None:
         server, settings = self.server, self.settings
+        proxied = settings.upstream_proxy is None or await self.from_proxy(settings.upstream_proxy)
         if server.peername_lookup:
             self.name, self.reverse_name = await client_names(self.address)
         log.info("connect from %s", self.namaddr)
         self.connected = True
+        if not proxied:  # no usable PROXY header: hang up, as Postfix, uncounted
+            await self.send(f"{proxy.hangup_reply(self.session.config.myhostname)}\r\n".encode())
+            return
         self.counted = True
         refused = server.limits.connect(self.address, self.name)
         if refused is not None:
@@ -242,9 +248,12 @@ class Connection:
             return
         if settings.wrappermode:  # the listener's transport did the handshake
             self._tls_established()
+        await self.look_up_ehlo_discards()
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
-        if settings.reject_footer:
+        if settings.reject_footer or settings.reject_footer_maps:
             self.session.footer = self._footer
+        if settings.command_filter:
+            self.session.command_filter = self._filter_command
         try:
             refusal = None
             if not settings.policy.delay_reject:
@@ -275,8 +284,40 @@ class Connection:
         except ClientGoneError:
             self._lost()
 
+    async def from_proxy(self, settings: proxy.ProxySettings) -> bool:
+        """The client and server the PROXY header gives replace the socket's (a v2 LOCAL
+        header keeps them); False when there is no usable header (logged)."""
+        header = await proxy.receive(self.reader, settings)
+        if header is None:
+            return False
+        if header.endpoints is not None:
+            ends = header.endpoints
+            self.address = self.address_at_connect = ends.client_address
+            self.port, self.local_port = ends.client_port, ends.server_port
+            self.local_address = ends.server_address
+        return True
+
     def _footer(self, reply: Reply) -> Reply:
-        """``smtpd_reject_footer`` after a 4xx/5xx reply, expanded for this client."""
+        """The footer after a 4xx/5xx reply, expanded for this client: what
+        ``smtpd_reject_footer_maps`` gives for the whole reply, else ``smtpd_reject_footer``."""
+        footer = self.settings.reject_footer
+        maps = self.settings.reject_footer_maps
+        if maps is not None:
+            key = str(reply)
+            try:
+                found = maps.find(key)
+            except TableError as e:
+                log.warning('%s lookup error for "%s"', e.table, key)
+                return reply  # no footer at all, as in Postfix
+            if found == "":
+                log.warning(
+                    "smtpd_reject_footer_maps lookup of %s returns an empty string result", key
+                )
+                log.warning("smtpd_reject_footer_maps should return NO RESULT in case of NOT FOUND")
+            elif found is not None:
+                footer = found
+        if not footer:
+            return reply
         macros = {
             "client_address": self.address,
             "client_name": self.name,
@@ -287,7 +328,58 @@ class Connection:
             "sasl_method": self.sasl_method,
             "sasl_username": self.sasl_username or "",
         }
-        return with_footer(reply, self.settings.reject_footer, macros)
+        return with_footer(reply, footer, macros)
+
+    def _filter_command(self, line: str) -> str | Reply | None:
+        """``smtpd_command_filter``: the command to run instead of ``line``, logged as
+        Postfix logs it; a failed lookup ends the session with this 421, as in Postfix."""
+        table = self.settings.command_filter
+        assert table is not None
+        key = line.lstrip(" \t")
+        try:
+            found = table.find(key)
+        except TableError as e:
+            log.warning('%s lookup error for "%s"', e.table, key)
+            return self._local_data_error(self.session.where)
+        if found is not None:
+            log.info('%s: replacing command "%.100s" with "%.100s"', self.namaddr, line, found)
+        return found
+
+    async def look_up_ehlo_discards(self) -> None:
+        """The EHLO keywords not to offer this client: what
+        ``smtpd_discard_ehlo_keyword_address_maps`` gives for its address, else
+        ``smtpd_discard_ehlo_keywords``. Looked up at connect and after XCLIENT, as Postfix
+        does; a failed lookup is reported at EHLO."""
+        maps = self.settings.ehlo_discard_maps
+        self.ehlo_discards = self.settings.session_config.smtpd_discard_ehlo_keywords
+        self.ehlo_discards_failed = False
+        if maps is None:
+            return
+        try:
+            found = await self.lookup(maps.find, self.address)
+        except TableError as e:
+            log.warning('%s lookup error for "%s"', e.table, self.address)
+            self.ehlo_discards_failed = True
+            return
+        if found is not None:
+            self.ehlo_discards = ehlo_keywords(found)
+
+    def _ehlo_discard_log(self) -> Reply | None:
+        """At EHLO: Postfix's ``discarding EHLO keywords`` line, or the 421 for a failed
+        lookup of the keywords."""
+        if self.ehlo_discards_failed:
+            log.warning("don't know what EHLO features to announce to %s", self.namaddr)
+            return self._local_data_error("EHLO")
+        discards = self.ehlo_discards
+        if discards and not discards & {"SILENT-DISCARD", "ENHANCEDSTATUSCODES"}:
+            log.info("discarding EHLO keywords: %s", " ".join(ehlo_mask_names(discards)))
+        return None
+
+    def _local_data_error(self, where: str) -> Reply:
+        """The 421 for a table the session needs that failed, logged as Postfix does."""
+        reply = rp.local_data_error(self.session.config.myhostname)
+        log.info("NOQUEUE: reject: %s from %s: %s", where, self.namaddr, reply)
+        return reply
 
     def _lost(self) -> None:
         """Postfix's line for a client that went away without QUIT."""
@@ -305,6 +397,7 @@ class Connection:
             smtpd_forbid_bare_newline=bare_newline,
             tls_active=self.tls_info != "" or settings.wrappermode,
             xclient_allowed=settings.xclient_hosts.match(self.address, self.name),
+            smtpd_discard_ehlo_keywords=self.ehlo_discards,
             xforward_allowed=settings.xforward_hosts.match(self.address, self.name),
             sasl_exception=settings.sasl_exceptions.match(self.address, self.name),
         )
@@ -432,7 +525,7 @@ class Connection:
             "improper command pipelining after %s from %s: %s",
             command,
             self.namaddr,
-            _escape(after),
+            escape(after),
         )
 
     async def decide(self, decision: Decision) -> Reply | list[Reply] | None:
@@ -455,6 +548,11 @@ class Connection:
                 self.session.ehlo_limited = said is not None and said.permanent
                 if self.shutdown:
                     return said
+            if refused is None and decision.verb == "EHLO" and not self.session.ehlo_limited:
+                failed = self._ehlo_discard_log()
+                if failed is not None:
+                    self.shutdown = True  # 421: hang up
+                    return failed
             return refused
         if isinstance(decision, MailFrom):
             refused = self.mail_from(decision)
@@ -508,7 +606,19 @@ class Connection:
         if isinstance(decision, Extension):
             if decision.verb == "ETRN":
                 return await self.etrn(decision.argument)
-            return self.extension(decision)
+            reply = self.extension(decision)
+            if decision.verb == "XCLIENT" and reply is not None and reply.code == 220:
+                # as Postfix: XCLIENT and the EHLO keywords are decided again for the new
+                # client, XFORWARD (and the rest, decided at connect) stays as it was
+                await self.look_up_ehlo_discards()
+                settings = self.settings
+                self.session.config = dataclasses.replace(
+                    self.session.config,
+                    xclient_allowed=settings.xclient_hosts.match(self.address, self.name),
+                    sasl_exception=settings.sasl_exceptions.match(self.address, self.name),
+                    smtpd_discard_ehlo_keywords=self.ehlo_discards,
+                )
+            return reply
         return None  # VRFY: the session's default
 
     def mail_from(self, decision: MailFrom) -> Reply | None:
@@ -1067,10 +1177,3 @@ def _commit_after(message: CleanupMessage, chunks: list[bytes]) -> str:
         message.abort()
         raise
     return message.commit()
-
-
-def _escape(data: bytes) -> str:
-    """``data`` as Postfix's escape() writes it in logs: C escapes, octal for the rest."""
-    return "".join(
-        _ESCAPES.get(byte) or (chr(byte) if 32 <= byte < 127 else f"\\{byte:03o}") for byte in data
-    )

@@ -23,8 +23,10 @@ from vmail.policy.networks import NetworkList
 from vmail.policy.restrictions import RecipientPolicy
 from vmail.protocol.smtp import SessionConfig
 from vmail.protocol.smtp.config import BareNewline
+from vmail.protocol.smtp.ehlomask import ehlo_keywords
 from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
+from vmail.servers.smtpd.proxy import listener_settings
 from vmail.servers.smtpd.rewrite import RewriteClients
 from vmail.servers.smtpd.tls import security_level, server_context
 from vmail.tables.maps import Maps
@@ -68,9 +70,7 @@ def session_config(config: MainConfig) -> SessionConfig:
         etrn_allowed=True,  # as Postfix (answered from fast_flush_domains)
         smtputf8_enable=config.get_bool("smtputf8_enable"),
         line_length_limit=max(config.get_int("line_length_limit"), 512),
-        smtpd_discard_ehlo_keywords=frozenset(
-            word.upper() for word in config.get_list("smtpd_discard_ehlo_keywords")
-        ),
+        smtpd_discard_ehlo_keywords=ehlo_keywords(config.get_list("smtpd_discard_ehlo_keywords")),
     )
 
 
@@ -122,6 +122,8 @@ class Settings:
         self.tls_level = security_level(config)
         self.tls_context = server_context(config)
         self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
+        # smtpd_upstream_proxy_protocol: the PROXY header read before anything else
+        self.upstream_proxy = listener_settings(config)
         self.tls_received_header = config.get_bool("smtpd_tls_received_header")
         self.sasl_auth_header = config.get_bool("smtpd_sasl_authenticated_header")
         self.reject_footer = config.get("smtpd_reject_footer")  # raw: expanded per reply
@@ -183,3 +185,8 @@ class Settings:
         if not lmtp and "no_milters" not in self.receive_options:
             # with the listener's own table handles when it has -o overrides
             self.milter_maps = self.policy.context.maps("smtpd_milter_maps") or None
+        # per-client EHLO keywords, reply footers and command rewriting (Postfix's tables)
+        context = self.policy.context
+        self.ehlo_discard_maps = context.maps("smtpd_discard_ehlo_keyword_address_maps") or None
+        self.reject_footer_maps = context.maps("smtpd_reject_footer_maps") or None
+        self.command_filter = context.maps("smtpd_command_filter") or None

@@ -10,6 +10,7 @@ import pytest
 
 from vmail.core.reply import Reply
 from vmail.protocol.smtp import Decision, Extension, MailFrom, RcptTo, SessionConfig
+from vmail.protocol.smtp.ehlomask import ehlo_keywords
 
 from .transcript import HOST, talk
 
@@ -69,7 +70,7 @@ def test_default_ehlo_hides_vrfy_etrn_starttls_auth() -> None:
 
 def test_discard_ehlo_keywords_and_no_size_limit() -> None:
     config = SessionConfig(
-        myhostname=HOST, message_size_limit=0, smtpd_discard_ehlo_keywords=frozenset({"dsn"})
+        myhostname=HOST, message_size_limit=0, smtpd_discard_ehlo_keywords=ehlo_keywords("dsn")
     )
     lines = talk(E, config).lines()
     assert "250-SIZE" in lines
