@@ -16,7 +16,6 @@ from vmail.config.master import MasterConfig
 NOT_IMPLEMENTED = frozenset(
     {
         "smtpd_proxy_filter",
-        "smtpd_client_auth_rate_limit",
         "smtpd_tls_ask_ccert",
         "smtpd_tls_req_ccert",
         "smtp_tls_policy_maps",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.servers.helpers import MESSAGE, dialogue, queued, serve, setup
+from tests.unit.servers.helpers import MESSAGE, authenticator, dialogue, queued, serve, setup
 from vmail.cleanup import Cleanup
 from vmail.queue import Spool
 from vmail.route import Router
@@ -95,6 +95,38 @@ def test_message_and_recipient_rate_limits(tmp_path: Path) -> None:
     assert rcpt1[0] == 250
     assert rcpt2 == (450, b"4.7.1 Error: too many recipients from 127.0.0.1")
     assert mail2 == (450, b"4.7.1 Error: too much mail from 127.0.0.1")
+
+
+def test_auth_rate_limit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every AUTH counts, accepted or not, and the limit comes before the other checks: the
+    replies and warnings Postfix 3.7.11 gave with the same limit and commands."""
+    router, spool = setup(
+        tmp_path,
+        NO_EXCEPTIONS + "smtpd_sasl_auth_enable = yes\nsmtpd_client_auth_rate_limit = 2\n",
+    )
+    caplog.set_level(logging.INFO, "vmail")
+    auth = b"AUTH PLAIN AGEAYg=="  # user "a", no password
+
+    def client(port: int) -> tuple[list[str], list[str]]:
+        first = dialogue(
+            port, [b"EHLO x", auth, auth, auth, b"AUTH FOO", b"MAIL FROM:<a@b.test>", auth]
+        )
+        return first, dialogue(port, [auth, b"HELO x", b"AUTH"])
+
+    first, second = serve(router, spool, client, authenticator=authenticator())
+    too_many = "450 4.7.1 Error: too many AUTH commands from 127.0.0.1"
+    assert first[2:] == [
+        "535 5.7.8 Error: authentication failed: authentication failure",
+        "535 5.7.8 Error: authentication failed: authentication failure",
+        too_many,
+        too_many,
+        "250 2.1.0 Ok",
+        too_many,
+    ]
+    assert second[1:] == [too_many, "250 mail.example.net", too_many]  # AUTH before HELO too
+    warnings = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+    assert warnings[0].startswith("AUTH command rate limit exceeded: 3 from unknown[127.0.0.1]")
+    assert len(warnings) == 5
 
 
 def test_xclient_and_xforward_refused_from_unauthorized_hosts(tmp_path: Path) -> None:

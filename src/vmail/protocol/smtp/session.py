@@ -117,6 +117,7 @@ class ServerSession:
         self.ehlo_limited = False  # a milter rejected the client: EHLO says little
         self.report_unknown = False  # unknown commands are decisions (milters see them)
         self.footer: Callable[[Reply], Reply] | None = None  # smtpd_reject_footer, 4xx/5xx
+        self.auth_limit: Callable[[], Reply | None] | None = None  # a refusal, or None
         # smtpd_command_filter: a command line (text) -> the line to run instead, None to
         # run it as it came, or the reply to hang up with (the table failed)
         self.command_filter: Callable[[str], str | Reply | None] | None = None
@@ -633,12 +634,17 @@ class ServerSession:
     # -- AUTH -----------------------------------------------------------------------
 
     def _auth(self, arg: str) -> None:
+        if self.config.smtpd_helo_required and self.helo is None:
+            self._send(rp.SEND_HELO_FIRST)  # only then: Postfix takes AUTH before EHLO
+            return
         if not self._auth_offered():
             self._send(rp.AUTH_NOT_ENABLED)
             return
-        if self.helo is None:
-            self._send(rp.SEND_HELO_FIRST)
-            return
+        if self.auth_limit is not None:  # smtpd_client_auth_rate_limit counts every AUTH
+            refused = self.auth_limit()
+            if refused is not None:
+                self._send(refused)
+                return
         if self.authenticated:
             self._send(rp.ALREADY_AUTHENTICATED)
             return

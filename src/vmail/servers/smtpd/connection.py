@@ -254,6 +254,7 @@ class Connection:
             self.session.footer = self._footer
         if settings.command_filter:
             self.session.command_filter = self._filter_command
+        self.session.auth_limit = self._auth_limit
         try:
             refusal = None
             if not settings.policy.delay_reject:
@@ -374,6 +375,12 @@ class Connection:
         if discards and not discards & {"SILENT-DISCARD", "ENHANCEDSTATUSCODES"}:
             log.info("discarding EHLO keywords: %s", " ".join(ehlo_mask_names(discards)))
         return None
+
+    def _auth_limit(self) -> Reply | None:
+        """``smtpd_client_auth_rate_limit``; XCLIENT hosts are not limited, as in Postfix."""
+        if self.session.config.xclient_allowed:
+            return None
+        return self.server.limits.auth(self.address, self.name)
 
     def _local_data_error(self, where: str) -> Reply:
         """The 421 for a table the session needs that failed, logged as Postfix does."""

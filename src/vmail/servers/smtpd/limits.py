@@ -2,7 +2,8 @@
 
 One :class:`ClientLimits` per listener counts, per client IP address, the open
 connections (``smtpd_client_connection_count_limit``) and, per ``anvil_rate_time_unit``,
-connections, messages and recipients (``smtpd_client_*_rate_limit``; 0 = no limit).
+connections, messages, recipients and AUTH commands (``smtpd_client_*_rate_limit``; 0 =
+no limit).
 Clients in ``smtpd_client_event_limit_exceptions`` are never limited. The replies and
 warnings are Postfix's.
 """
@@ -52,6 +53,7 @@ class ClientLimits:
         self.conn_rate = config.get_int("smtpd_client_connection_rate_limit")
         self.msg_rate = config.get_int("smtpd_client_message_rate_limit")
         self.rcpt_rate = config.get_int("smtpd_client_recipient_rate_limit")
+        self.auth_rate = config.get_int("smtpd_client_auth_rate_limit")
         known = config.is_known("anvil_rate_time_unit")
         self.unit = float(config.get_time("anvil_rate_time_unit")) if known else DEFAULT_RATE_UNIT
         self.exceptions = NetworkList(
@@ -120,6 +122,20 @@ class ClientLimits:
             rate, name, address, self.service,
         )  # fmt: skip
         return Reply(450, "4.7.1", f"Error: too many recipients from {address}")
+
+    def auth(self, address: str, name: str) -> Reply | None:
+        """AUTH: ``450 4.7.1 Error: too many AUTH commands from IP`` over the rate (every
+        AUTH counts, accepted or not)."""
+        if self.auth_rate <= 0 or self.exempt(address, name):
+            return None
+        rate = self._event("auth", address)
+        if rate <= self.auth_rate:
+            return None
+        log.warning(
+            "AUTH command rate limit exceeded: %d from %s[%s] for service %s",
+            rate, name, address, self.service,
+        )  # fmt: skip
+        return Reply(450, "4.7.1", f"Error: too many AUTH commands from {address}")
 
     def _event(self, kind: str, address: str) -> int:
         now = self.clock()
