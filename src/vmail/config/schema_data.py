@@ -164,7 +164,7 @@ POSTFIX_PARAMETERS: tuple[Parameter, ...] = (
     _p('lmtp_tls_fingerprint_digest', S, 'sha256', 'Digest for LMTP server certificate fingerprints.'),
     _p('lmtp_tls_key_file', S, '$lmtp_tls_cert_file', 'Private key for lmtp_tls_cert_file.'),
     _p('lmtp_tls_loglevel', I, '0', 'Amount of TLS logging by the LMTP client.'),
-    _p('lmtp_tls_policy_maps', L, '', 'Postfix parameter kept because the default of proxy_read_maps refers to it; vmail does not act on it yet.'),
+    _p('lmtp_tls_policy_maps', L, '', 'Per-destination TLS policy tables of the LMTP client.'),
     _p('lmtp_tls_security_level', S, '', 'LMTP client TLS policy.'),
     _p('lmtp_tls_servername', S, '', 'SNI name the LMTP client sends.'),
     _p('lmtp_use_tls', B, 'no', 'Obsolete: opportunistic TLS for LMTP (use lmtp_tls_security_level).'),

@@ -18,8 +18,6 @@ NOT_IMPLEMENTED = frozenset(
         "smtpd_proxy_filter",
         "smtpd_tls_ask_ccert",
         "smtpd_tls_req_ccert",
-        "smtp_tls_policy_maps",
-        "lmtp_tls_policy_maps",
     }
 )
 

@@ -11,13 +11,14 @@ the way smtp(8) does:
    ``smtp_mx_session_limit`` sessions) while the failure is soft: a refused connection,
    a 4xx (or 5xx, see ``smtp_skip_5xx_greeting``) greeting, a lost connection. A hard
    failure bounces the recipients still open; the last soft one defers them.
-3. A session (:mod:`.smtp_session`) says EHLO/LHLO and STARTTLS per
-   ``smtp_tls_security_level``; a transaction (:mod:`.smtp_transaction`) gives each
+3. A session (:mod:`.smtp_session`) says EHLO/LHLO and STARTTLS per the next hop's TLS
+   policy (:mod:`.tls_policy`: ``smtp_tls_policy_maps``, else
+   ``smtp_tls_security_level``); a transaction (:mod:`.smtp_transaction`) gives each
    recipient its outcome with Postfix's texts (``host mx[192.0.2.1] said: 550 ... (in
    reply to RCPT TO command)``).
 4. A connection that completed its transaction is parked (:mod:`.smtp_cache`) for
    ``smtp_connection_cache_time_limit`` and reused, after RSET, by the next batch for
-   the same next hop.
+   the same next hop and TLS policy (a TLS connection only with ``connection_reuse``).
 
 The same class serves lmtp(8) with ``lmtp=True`` (``lmtp_*`` parameters, LHLO, one
 reply per recipient after the message, ``unix:`` sockets, no MX lookups).
@@ -54,27 +55,26 @@ from vmail.delivery.smtp_session import (
     Target,
     Timeouts,
     TlsFallback,
-    TlsPolicy,
     open_session,
 )
 from vmail.delivery.smtp_transaction import run_transaction
+from vmail.delivery.tls_policy import (
+    LEVELS,
+    ClientSettings,
+    TlsPolicies,
+    TlsPolicy,
+    TlsPolicyError,
+)
 from vmail.dns import DnsLookupError, DnsPythonMxResolver, MxResolver, native_addresses
 from vmail.rewrite.context import RoutingContext
+from vmail.tables import Maps
 
 log = logging.getLogger("vmail.delivery.smtp")
 
+CacheKey = tuple[str, bool, str, TlsPolicy]
+
 # lmtp(8) names for the parameters smtp(8) calls smtp_helo_*.
 _LMTP_NAMES = {"helo_name": "lhlo_name", "helo_timeout": "lhlo_timeout"}
-_TLS_LEVELS = {
-    "none": ("none", False),
-    "may": ("may", False),
-    "dane": ("may", False),
-    "encrypt": ("encrypt", False),
-    "dane-only": ("encrypt", False),
-    "fingerprint": ("encrypt", False),
-    "verify": ("encrypt", True),
-    "secure": ("encrypt", True),
-}
 
 
 class SmtpAgent:
@@ -94,12 +94,13 @@ class SmtpAgent:
         self.service_name = service_name
         self._dns = dns
         self.tls_problem = ""
+        self.tls = self._tls_policies()
         self.settings = SessionSettings(
             lmtp=lmtp,
             helo_name=self._get("helo_name", "$myhostname"),
             myhostname=config.get("myhostname"),
             timeouts=self._timeouts(),
-            tls=self._tls_policy(),
+            tls=TlsPolicy(),  # each delivery uses its next hop's policy
             skip_5xx_greeting=self._bool("skip_5xx_greeting", True),
             always_send_ehlo=self._bool("always_send_ehlo", True),
             never_send_ehlo=self._bool("never_send_ehlo", False),
@@ -175,7 +176,7 @@ class SmtpAgent:
             starttls=limit("starttls_timeout", 300),
         )
 
-    def _tls_policy(self) -> TlsPolicy:
+    def _tls_policies(self) -> TlsPolicies:
         level = self._get("tls_security_level", "").strip().lower()
         if not level:
             if self._bool("enforce_tls", False):
@@ -184,19 +185,53 @@ class SmtpAgent:
                 level = "may"
             else:
                 level = "none"
-        if level not in _TLS_LEVELS:
+        if level not in LEVELS:
             raise ConfigError(f"{self._name('tls_security_level')}: unknown TLS level: {level}")
-        level, verify = _TLS_LEVELS[level]
-        if level == "none":
-            return TlsPolicy()
-        try:
-            context = self._tls_context(verify)
-        except (OSError, ssl.SSLError) as e:
-            log.warning("%s: cannot set up TLS: %s", self.service_name, e)
-            self.tls_problem = str(e)
-            context = None
-        server_name = self._get("tls_servername", "") or None
-        return TlsPolicy(level, context, server_name, verify)
+        parameter = self._name("tls_policy_maps")
+        context = RoutingContext(self.config)
+
+        def maps() -> Maps:
+            return context.maps(parameter)  # opened on first use, then cached
+
+        has_maps = bool(self._list("tls_policy_maps", ""))
+        dnssec = self._get("dns_support_level", "").strip().lower() == "dnssec"
+        tls = TlsPolicies(
+            ClientSettings(
+                level=level,
+                parameter=parameter,
+                ciphers=self._get("tls_ciphers", "medium"),
+                mandatory_ciphers=self._get("tls_mandatory_ciphers", "medium"),
+                exclude_ciphers=" ".join(self._list("tls_exclude_ciphers", "")),
+                mandatory_exclude_ciphers=" ".join(self._list("tls_mandatory_exclude_ciphers", "")),
+                protocols=" ".join(self._list("tls_protocols", ">=TLSv1")),
+                mandatory_protocols=" ".join(self._list("tls_mandatory_protocols", ">=TLSv1")),
+                verify_match=" ".join(self._list("tls_verify_cert_match", "hostname")),
+                secure_match=" ".join(
+                    self._list(
+                        "tls_secure_cert_match", "nexthop" if self.lmtp else "nexthop, dot-nexthop"
+                    )
+                ),
+                fingerprint_match=" ".join(self._list("tls_fingerprint_cert_match", "")),
+                fingerprint_digest=self._get("tls_fingerprint_digest", "sha256").strip().lower(),
+                servername=self._get("tls_servername", "").strip(),
+                servername_parameter=self._name("tls_servername"),
+                connection_reuse=self._bool("tls_connection_reuse", False),
+                trust_anchor_files=" ".join(self._list("tls_trust_anchor_file", "")),
+                cafile=self._get("tls_CAfile", ""),
+                capath=self._get("tls_CApath", ""),
+                cert_file=self._get("tls_cert_file", ""),
+                key_file=self._get("tls_key_file", ""),
+                dnssec=dnssec and "dns" in (w.lower() for w in self._list("host_lookup", "dns")),
+            ),
+            maps if has_maps else None,
+        )
+        if level != "none" or has_maps:
+            try:
+                tls.check_client_certificate()
+            except (OSError, ssl.SSLError) as e:
+                log.warning("%s: cannot set up TLS: %s", self.service_name, e)
+                self.tls_problem = str(e)
+        return tls
 
     def _sasl_policy(self) -> SaslPolicy:
         if not self._bool("sasl_auth_enable", False):
@@ -217,24 +252,6 @@ class SmtpAgent:
         mechanisms = tuple(self._list("sasl_mechanism_filter", ""))
         return SaslPolicy(lookup, options, tls_options, mechanisms)
 
-    def _tls_context(self, verify: bool) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        cafile = self._get("tls_CAfile", "") or None
-        capath = self._get("tls_CApath", "") or None
-        if verify:
-            if cafile or capath:
-                context.load_verify_locations(cafile=cafile, capath=capath)
-            else:
-                context.load_default_certs()
-        else:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        cert_file = self._get("tls_cert_file", "")
-        if cert_file:
-            key_file = self._get("tls_key_file", "") or cert_file
-            context.load_cert_chain(cert_file, key_file)
-        return context
-
     # -- delivery ---------------------------------------------------------------------
 
     def deliver_batch(
@@ -253,8 +270,18 @@ class SmtpAgent:
         """Close the idle cached connections."""
         self.cache.close()
 
-    def cache_key(self, nexthop: str) -> tuple[str, bool, str]:
-        return (self.service_name, self.lmtp, nexthop)
+    def cache_key(self, nexthop: str, policy: TlsPolicy) -> CacheKey:
+        """Where connections for ``nexthop`` opened under ``policy`` are parked."""
+        return (self.service_name, self.lmtp, nexthop, policy)
+
+    def tls_policy(self, nexthop: str) -> TlsPolicy:
+        """The TLS policy for a next hop (raises TlsPolicyError or NexthopError)."""
+        hop = self.parse(nexthop)
+        destination = nexthop.strip()
+        if self.lmtp and destination[:5].lower() in ("unix:", "inet:"):
+            destination = destination[5:]
+        domain = self.settings.myhostname if hop.is_unix else hop.host
+        return self.tls.lookup(destination, domain, unix=hop.is_unix)
 
     # -- finding servers --------------------------------------------------------------
 
@@ -350,6 +377,7 @@ class _Delivery:
         self.nexthop = nexthop
         self.results: list[DeliveryResult | None] = [None] * len(requests)
         self.soft: list[DeliveryResult | None] = [None] * len(requests)
+        self._policies: dict[str, TlsPolicy | TlsPolicyError] = {}
 
     @property
     def pending(self) -> list[int]:
@@ -360,15 +388,42 @@ class _Delivery:
         if agent.tls_problem:
             self.site_failure(SiteFailure("4.7.0", "client TLS configuration problem", "none"))
             return
-        key = agent.cache_key(self.nexthop)
-        self._try_cached(key)
+        if self._use_policy(self.nexthop):
+            self._try_cached(agent.cache_key(self.nexthop, self.settings.tls))
         if not self.pending:
             return
-        self._try(self._resolve(self.nexthop), key)
+        self._try(self.nexthop)
         for relay in agent.fallback_relays:
             if not self.pending or relay == self.nexthop:
                 break
-            self._try(self._resolve(relay), key)
+            self._try(relay)
+
+    def _use_policy(self, nexthop: str, targets: Sequence[Target] = ()) -> bool:
+        """Take the TLS policy of ``nexthop`` for the next sessions; False when it has none.
+
+        As smtp(8), a destination without a usable policy is not connected to: each of its
+        servers gets a warning and the mail defers (``4.7.5``).
+        """
+        policy = self._policies.get(nexthop)
+        if policy is None:
+            try:
+                policy = self.agent.tls_policy(nexthop)
+            except TlsPolicyError as e:
+                policy = e
+            except NexthopError:
+                return False  # _resolve() reports it
+            self._policies[nexthop] = policy
+        if isinstance(policy, TlsPolicyError):
+            for target in targets:
+                where = f"for {nexthop}/{target.hostname}"
+                if target.unix_path:
+                    where = f"error for {target.hostname}/{target.address}"
+                log.warning("TLS policy lookup %s: %s", where, policy.reason)
+            if targets:
+                self.site_failure(SiteFailure(policy.dsn, policy.reason, "none"))
+            return False
+        self.settings = replace(self.agent.settings, tls=policy)
+        return True
 
     def _resolve(self, nexthop: str) -> list[Target]:
         """The servers for ``nexthop``; [] (and the failure recorded) when there are none."""
@@ -385,8 +440,12 @@ class _Delivery:
             self.site_failure(e)
         return []
 
-    def _try(self, targets: list[Target], key: tuple[str, bool, str]) -> None:
+    def _try(self, nexthop: str) -> None:
         """Try the servers in order while recipients are open (within the session limit)."""
+        targets = self._resolve(nexthop)
+        if not targets or not self._use_policy(nexthop, targets):
+            return
+        key = self.agent.cache_key(self.nexthop, self.settings.tls)
         sessions = 0
         for target in targets:
             if not self.pending or sessions >= self.agent.session_limit > 0:
@@ -416,7 +475,7 @@ class _Delivery:
             self.site_failure(e)
             return None
 
-    def _try_cached(self, key: tuple[str, bool, str]) -> None:
+    def _try_cached(self, key: CacheKey) -> None:
         """Deliver over a parked connection, if there is one that still answers RSET."""
         while (entry := self.agent.cache.take(key)) is not None:
             try:
@@ -434,7 +493,7 @@ class _Delivery:
         self,
         conn: ClientConnection,
         target: Target,
-        key: tuple[str, bool, str],
+        key: CacheKey,
         entry: Cached | None = None,
     ) -> None:
         open_ = self.pending
@@ -457,7 +516,7 @@ class _Delivery:
             except TableError as e:
                 failure = SiteFailure("4.3.0", f"table {e.table} lookup failure", target.relay)
                 self.site_failure(failure, open_)
-                self.agent.cache.park(key, entry or Cached(conn, target, self.agent.cache.clock()))
+                self._park(key, conn, target, entry)
                 return
         outcome = run_transaction(conn, target, self.settings, chosen, self.message, content)
         for i, result in zip(open_, outcome.results, strict=True):
@@ -473,9 +532,16 @@ class _Delivery:
         if outcome.broken:
             conn.close()
             return
-        if entry is None:
-            entry = Cached(conn, target, self.agent.cache.clock())
-        self.agent.cache.park(key, entry)
+        self._park(key, conn, target, entry)
+
+    def _park(
+        self, key: CacheKey, conn: ClientConnection, target: Target, entry: Cached | None
+    ) -> None:
+        """Keep the connection for reuse; a TLS one only with ``connection_reuse``."""
+        if conn.tls and not self.settings.tls.reuse:
+            conn.quit(self.settings.timeouts.quit)
+            return
+        self.agent.cache.park(key, entry or Cached(conn, target, self.agent.cache.clock()))
 
     def site_failure(self, failure: SiteFailure, indices: list[int] | None = None) -> None:
         """A failure for the open recipients (or ``indices``): kept if soft, else final."""

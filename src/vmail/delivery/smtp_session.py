@@ -5,12 +5,13 @@ HOST[ADDR]:PORT: Connection refused``, 4.4.1), read the greeting (non-2xx: ``hos
 HOST[ADDR] refused to talk to me: ...``; a 5xx counts as 4xx with
 ``smtp_skip_5xx_greeting``), say EHLO (HELO when EHLO is refused, LHLO for LMTP), detect
 a server that answers with our own host name (``mail for NEXTHOP loops back to
-myself``), and STARTTLS per the TLS security level. Failures raise
+myself``), and STARTTLS per the destination's TLS policy (:mod:`.tls_policy`). Failures raise
 :class:`SiteFailure`; ``soft`` ones let the caller try the next server.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ from vmail.delivery.smtp_client import (
     ConversationTimeoutError,
     Reply,
 )
+from vmail.delivery.tls_policy import (
+    HANDSHAKE_FAILURE,
+    NOT_VERIFIED,
+    TlsPolicy,
+    peer_certificate,
+)
+
+__all__ = ["TlsPolicy"]  # re-exported: the policy a session is opened with
+
+log = logging.getLogger("vmail.delivery.smtp")
 
 
 @dataclass(frozen=True)
@@ -58,20 +69,6 @@ class Timeouts:
     rset: float | None = 20
     quit: float | None = 300
     starttls: float | None = 300
-
-
-@dataclass(frozen=True)
-class TlsPolicy:
-    """What to do about STARTTLS: ``none``, ``may`` (opportunistic) or ``encrypt``."""
-
-    level: str = "none"
-    context: ssl.SSLContext | None = None
-    server_name: str | None = None
-    verify: bool = False  # verify/secure: the certificate must be trusted and match
-
-    @property
-    def required(self) -> bool:
-        return self.level == "encrypt"
 
 
 @dataclass(frozen=True)
@@ -152,7 +149,7 @@ def open_session(
     try:
         _greet(conn, target, settings)
         _hello(conn, target, settings, nexthop)
-        if use_tls and not target.unix_path:
+        if use_tls:
             _negotiate_tls(conn, target, settings, nexthop)
     except ClientError as e:
         conn.close()
@@ -229,13 +226,19 @@ def _negotiate_tls(
             text = f"TLS is required, but host {target.label} refused to start TLS: {reply.text}"
             raise SiteFailure(reply.dsn, text, target.relay)
         return
-    server_name = policy.server_name or (target.hostname if policy.verify else None)
+    if policy.problem:  # bad ciphers/protocols: no TLS session, no plaintext either
+        log.warning("%s: %s", target.relay, policy.problem)
+        raise SiteFailure("4.7.5", HANDSHAKE_FAILURE, target.relay)
     try:
-        conn.start_tls(policy.context, server_name, settings.timeouts.starttls)
-    except ssl.SSLCertVerificationError:
-        raise SiteFailure("4.7.5", "Server certificate not trusted", target.relay) from None
+        conn.start_tls(policy.context, policy.sni(target.hostname), settings.timeouts.starttls)
+    except ssl.SSLCertVerificationError:  # untrusted: Postfix completes the handshake
+        raise SiteFailure("4.7.5", NOT_VERIFIED, target.relay) from None  # (then QUIT)
     except (ssl.SSLError, OSError):
         if not policy.required:
             raise TlsFallback() from None
-        raise SiteFailure("4.7.5", "Cannot start TLS: handshake failure", target.relay) from None
+        raise SiteFailure("4.7.5", HANDSHAKE_FAILURE, target.relay) from None
+    problem = policy.check_peer(peer_certificate(conn.sock), target.hostname)
+    if problem:
+        conn.quit(settings.timeouts.quit)  # the TLS session works: say QUIT, as Postfix does
+        raise SiteFailure("4.7.5", problem, target.relay)
     _hello(conn, target, settings, nexthop)

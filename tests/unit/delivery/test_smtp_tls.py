@@ -162,7 +162,7 @@ def test_verify_with_cafile(cert_files: tuple[Path, Path]) -> None:
     assert (bad.status, bad.dsn, bad.text) == (
         Status.DEFERRED,
         "4.7.5",
-        "Server certificate not trusted",
+        "Server certificate not verified",
     )
 
 
