@@ -107,6 +107,9 @@ class Submission:
     receive_options: frozenset[str] = frozenset()  # receive_override_options
     milters: MilterChain | None = None  # smtpd's milters: they see the message at its end
     milter_macros: Callable[[str], str | None] | None = None  # their macros (smtpd's values)
+    # called with the queue ID once the queue file is named, before cleanup logs anything
+    # of it: smtpd's "ID: client=..." line comes first, as in Postfix
+    announce: Callable[[str], None] | None = None
 
     @property
     def protocol(self) -> str:
@@ -423,6 +426,8 @@ class Cleanup:
             filter=sub.filter,
         )
         writer = self.spool.writer(envelope)
+        if sub.announce is not None:
+            sub.announce(writer.planned_id)
         checks = None
         if (
             self.content_checks

@@ -75,6 +75,17 @@ def build_agents(config: MainConfig, master: MasterConfig) -> dict[str, Agent]:
     return agents
 
 
+def agent_programs(master: MasterConfig) -> dict[str, str]:
+    """Transport name -> the program its deliveries are logged under, as Postfix logs them
+    (``postfix/virtual``, ``postfix/smtp`` for ``relay`` too, ``postfix/error`` for
+    ``retry``): the master.cf command of each delivery service."""
+    programs = {"virtual": "virtual", "discard": "discard", "error": "error", "retry": "error"}
+    for service in master:
+        if service.type == "unix" and service.command in (*FACTORIES, "discard", "error"):
+            programs[service.name] = service.command
+    return programs
+
+
 def _implicit(command: str) -> Service:
     master = MasterConfig.from_text(f"{command} unix - n n - - {command}\n")
     service: Service = master.services[0]

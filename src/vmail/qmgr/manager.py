@@ -172,8 +172,15 @@ class QueueManager:
         clock: Clock = time.time,
         resolver: Resolver | None = None,
         notifier: Notifier | None = None,
+        programs: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        # transport -> the logger of its delivery lines (vmail.virtual: "vmail/virtual[PID]"
+        # as Postfix's "postfix/virtual[PID]"); lines qmgr decides itself stay qmgr's
+        self._delivery_logs = {
+            transport: logging.getLogger(f"vmail.{program}")
+            for transport, program in (programs or {}).items()
+        }
         self.spool = spool
         self.agents = dict(agents)
         self.notifier = notifier
@@ -604,7 +611,12 @@ class QueueManager:
                 outcomes = [Outcome.from_result(result, transport) for result in results]
         # the crash window: the mailbox holds the message until this record is fsynced
         self._record(
-            attempt, list(zip(batch.indexes, outcomes, strict=True)), self.clock() - started
+            attempt,
+            list(zip(batch.indexes, outcomes, strict=True)),
+            self.clock() - started,
+            self._delivery_logs.get(transport, log)
+            if agent is not None or builtin is not None
+            else log,
         )
 
     def _request(self, qf: QueueFile, index: int, transport: str, nexthop: str) -> DeliveryRequest:
@@ -626,8 +638,15 @@ class QueueManager:
 
     # -- recording -----------------------------------------------------------------------
 
-    def _record(self, attempt: _Attempt, outcomes: list[tuple[int, Outcome]], took: float) -> None:
-        """Append the recipients' statuses durably (one fsync), then log them (blocking)."""
+    def _record(
+        self,
+        attempt: _Attempt,
+        outcomes: list[tuple[int, Outcome]],
+        took: float,
+        logger: logging.Logger = log,
+    ) -> None:
+        """Append the recipients' statuses durably (one fsync), then log them with
+        ``logger`` (the delivery agent's, for what an agent decided) (blocking)."""
         qf = attempt.queue_file
         now = self.clock()
         updates = []
@@ -663,7 +682,7 @@ class QueueManager:
             recipient = qf.envelope.recipients[index]
             address = _external(recipient.address)
             original = _external(recipient.original) if recipient.original else ""
-            log.info(
+            logger.info(
                 qlog.delivery(
                     qf.queue_id,
                     address,

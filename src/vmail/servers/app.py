@@ -94,7 +94,7 @@ from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
 from vmail.dns import DnsPythonMxResolver
 from vmail.qmgr import QueueManager
-from vmail.qmgr.agents import build_agents, close_agents
+from vmail.qmgr.agents import agent_programs, build_agents, close_agents
 from vmail.queue import Spool
 from vmail.route import Router
 from vmail.servers.delivery import DeliveryProcess, WakeReader
@@ -472,7 +472,11 @@ class MailSystem:
 
     def _queue_manager(self, snapshot: Snapshot) -> QueueManager:
         return QueueManager(
-            snapshot.config, snapshot.spool, snapshot.agents, notifier=snapshot.bounce
+            snapshot.config,
+            snapshot.spool,
+            snapshot.agents,
+            notifier=snapshot.bounce,
+            programs=agent_programs(snapshot.master),
         )
 
     @property

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from vmail.config import MainConfig
+from vmail.config.master import MasterConfig
 from vmail.core.errors import TemporaryError
 from vmail.delivery.request import (
     ContentSource,
@@ -21,6 +22,7 @@ from vmail.delivery.request import (
 )
 from vmail.delivery.virtual import VirtualAgent
 from vmail.qmgr import QueueManager, default_agents
+from vmail.qmgr.agents import agent_programs
 from vmail.qmgr.backoff import backoff
 from vmail.queue import Envelope, QueueFile, Recipient, Spool
 from vmail.queue.file import WRITE_ERROR
@@ -119,6 +121,35 @@ def test_delivers_to_maildir_logs_and_removes(
         f"{qid}: to=<bob@example.com>, orig_to=<info@example.com>, relay=virtual, delay=5,"
         " delays=5/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
         f"{qid}: removed",
+    ]
+
+
+def test_deliveries_are_logged_under_the_agents_program(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Postfix logs a delivery under its agent (postfix/virtual, postfix/smtp for relay,
+    postfix/error for retry) and the rest under qmgr; vmail's loggers do the same."""
+    caplog.set_level(logging.INFO, "vmail")
+    clock = FakeClock(ARRIVAL + 5)
+    cfg = config(tmp_path)
+    spool = Spool.from_config(cfg).create()
+    master = MasterConfig.from_text(
+        "relay unix - - n - - smtp\nretry unix - - n - - error\nmybox unix - n n - - virtual\n"
+    )
+    programs = agent_programs(master)
+    assert programs["relay"] == "smtp"
+    assert programs["retry"] == "error"
+    assert programs["mybox"] == "virtual"
+    qmgr = QueueManager(cfg, spool, default_agents(cfg), clock=clock, programs=programs)
+    qid = queue(spool, "bob@example.com")
+    run(qmgr, clock.now)
+    names = [
+        (r.name, r.getMessage().split(",")[0]) for r in caplog.records if qid in r.getMessage()
+    ]
+    assert names == [
+        ("vmail.qmgr", f"{qid}: from=<alice@example.org>"),
+        ("vmail.virtual", f"{qid}: to=<bob@example.com>"),
+        ("vmail.qmgr", f"{qid}: removed"),
     ]
 
 

@@ -371,6 +371,27 @@ def test_sessions_are_logged_as_postfix_logs_them(
     ]
 
 
+def test_client_line_comes_before_cleanups_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Postfix's order for one message: smtpd's ``ID: client=...`` (logged when the queue
+    file is named), then cleanup's ``ID: message-id=...``."""
+    caplog.set_level(logging.INFO, logger="vmail")
+    router, spool = setup(tmp_path, "mynetworks = 127.0.0.0/8\n")
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.sendmail("a@b.example", ["alice@example.com"], MESSAGE)
+
+    serve(router, spool, client)
+    [qf] = queued(spool)
+    mine = [r for r in caplog.records if r.getMessage().startswith(f"{qf.queue_id}: ")]
+    assert [(r.name, r.getMessage().split("=")[0]) for r in mine][:2] == [
+        ("vmail.smtpd", f"{qf.queue_id}: client"),
+        ("vmail.cleanup", f"{qf.queue_id}: message-id"),
+    ]
+
+
 def logged_setup(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, main_cf: str
 ) -> tuple[Router, Spool]:

@@ -1048,6 +1048,7 @@ class Connection:
             receive_options=settings.receive_options,
             milters=self.milters,
             milter_macros=self.milter_macro,
+            announce=self._log_client,
         )
         self.pending, self.held, self.held_size = sub, [], 0
 
@@ -1126,15 +1127,19 @@ class Connection:
         except MailError as e:
             self.shutdown = self.milters is not None and e.reply.code == 421  # a milter's
             return e.reply
+        if bdat_size is not None:
+            return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
+        return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+    def _log_client(self, queue_id: str) -> None:
+        """``ID: client=NAME[ADDR]`` (with the SASL login), when cleanup names the queue
+        file: before cleanup's and the queue manager's lines, as Postfix's smtpd logs it."""
         sasl = (
             f", sasl_method={self.sasl_method}, sasl_username={self.sasl_username}"
             if self.sasl_username
             else ""
         )
         log.info("%s: client=%s%s", queue_id, self.namaddr, sasl)
-        if bdat_size is not None:
-            return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
-        return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
 
     def _discarded(self, sub: Submission | None, message: CleanupMessage | None) -> str:
         """A DISCARD action's message: dropped, under the ID it would have had (blocks;
