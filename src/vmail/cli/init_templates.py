@@ -271,13 +271,13 @@ def master_cf(setup: Setup) -> str:
 # ==========================================================================
 {smtp:<9} inet  n       -       n       -       -       smtpd
 {submission:<9} inet  n       -       n       -       -       smtpd
-  -o syslog_name=postfix/submission
+  -o syslog_name=vmail/submission
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 {submissions:<9} inet  n       -       n       -       -       smtpd
-  -o syslog_name=postfix/submissions
+  -o syslog_name=vmail/submissions
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject

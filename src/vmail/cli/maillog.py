@@ -18,6 +18,7 @@ import os
 import time
 
 from vmail.core.fileio import write_all
+from vmail.core.logname import SERVICE_LOG_NAME
 
 
 class LineHandler(logging.Handler):
@@ -72,7 +73,9 @@ class PostfixFormatter(logging.Formatter):
         if second != self._second:
             self._second = second
             self._stamp = time.strftime(self.datefmt or "", time.localtime(second))
-        program = f"{self.syslog_name}/{service}[{self.pid}]"
+        override = SERVICE_LOG_NAME.get()  # a master.cf -o syslog_name, for its program
+        name = override[1] if override is not None and override[0] == service else self.syslog_name
+        program = f"{name}/{service}[{self.pid}]"
         return f"{self._stamp} {self.hostname} {program}: {level}{text}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from vmail.cli.maillog import LineHandler, PostfixFormatter
+from vmail.core.logname import SERVICE_LOG_NAME
 
 
 def logger_to(path: Path, name: str = "vmail.qmgr") -> tuple[logging.Logger, int]:
@@ -35,6 +37,30 @@ def test_records_are_lines_in_postfix_layout(tmp_path: Path) -> None:
     )
     assert lines[1].endswith(f"vmail/qmgr[{pid}]: warning: table sqlite:x: lookup failed")
     assert len(lines) == 2  # the other logger has no handler
+
+
+def test_a_services_syslog_name_names_its_own_programs_lines(tmp_path: Path) -> None:
+    """master.cf "-o syslog_name=postfix/submission": that session's smtpd lines say
+    postfix/submission/smtpd, its cleanup lines keep main.cf's name (as in Postfix)."""
+    smtpd, fd = logger_to(tmp_path / "maillog", "vmail.smtpd")
+    cleanup = logging.Logger("vmail.cleanup")
+    cleanup.addHandler(smtpd.handlers[0])
+
+    def session() -> None:
+        SERVICE_LOG_NAME.set(("smtpd", "postfix/submission"))
+        smtpd.info("connect from unknown[127.0.0.1]")
+        cleanup.info("Q: message-id=<m@x>")
+
+    contextvars.copy_context().run(session)
+    smtpd.info("connect from unknown[127.0.0.2]")  # another session: no override
+    os.close(fd)
+    programs = [line.split()[4] for line in (tmp_path / "maillog").read_text().splitlines()]
+    pid = os.getpid()
+    assert programs == [
+        f"postfix/submission/smtpd[{pid}]:",
+        f"vmail/cleanup[{pid}]:",
+        f"vmail/smtpd[{pid}]:",
+    ]
 
 
 def test_lines_from_many_threads_stay_whole(tmp_path: Path) -> None:

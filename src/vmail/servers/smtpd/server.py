@@ -21,6 +21,7 @@ import logging
 from vmail.auth.service import Authenticator
 from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
+from vmail.core.logname import SERVICE_LOG_NAME
 from vmail.protocol.smtp import SessionConfig
 from vmail.route import Router
 from vmail.servers.smtpd.connection import Connection, client_names
@@ -94,6 +95,8 @@ class SmtpServer(StreamListener):
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(self, reader, writer)
+        if conn.settings.log_name is not None:  # this task's lines only (see core.logname)
+            SERVICE_LOG_NAME.set(("smtpd", conn.settings.log_name))
         self.connections.add(conn)
         try:
             await conn.run()

@@ -128,6 +128,9 @@ class Settings:
         self.sasl_auth_header = config.get_bool("smtpd_sasl_authenticated_header")
         self.reject_footer = config.get("smtpd_reject_footer")  # raw: expanded per reply
         self.sasl_service = config.get("smtpd_sasl_service") or "smtp"
+        # master.cf "-o syslog_name=postfix/submission": this listener's smtpd lines
+        own_name = config.get("syslog_name")
+        self.log_name = own_name if own_name != router.config.get("syslog_name") else None
         # what this listener's mail carries into cleanup (master.cf "-o content_filter=")
         self.content_filter = config.get("content_filter")
         self.receive_options = frozenset(config.get_list("receive_override_options"))
