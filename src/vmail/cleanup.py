@@ -90,6 +90,7 @@ class Submission:
     esmtp: bool = True
     tls: bool = False
     tls_info: str = ""  # "(using TLSv1.3 with cipher ... (256/256 bits))", for Received:
+    tls_ccert: str = "(No client certificate requested)"  # the next line (client certificate)
     sasl_username: str | None = None
     auth_header: bool = False  # smtpd_sasl_authenticated_header: name the login in Received:
     local_rewrite: bool = False  # the client matches local_header_rewrite_clients
@@ -107,9 +108,7 @@ class Submission:
     receive_options: frozenset[str] = frozenset()  # receive_override_options
     milters: MilterChain | None = None  # smtpd's milters: they see the message at its end
     milter_macros: Callable[[str], str | None] | None = None  # their macros (smtpd's values)
-    # called with the queue ID once the queue file is named, before cleanup logs anything
-    # of it: smtpd's "ID: client=..." line comes first, as in Postfix
-    announce: Callable[[str], None] | None = None
+    queue_id: str | None = None  # the ID smtpd gave it at the first recipient, as Postfix
 
     @property
     def protocol(self) -> str:
@@ -158,7 +157,7 @@ def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: 
         f"Received: from {sub.helo or sub.client_name} ({sub.client_name} [{literal}])",
     ]
     if sub.tls_info:
-        lines += [f"\t{sub.tls_info}", "\t(No client certificate requested)"]
+        lines += [f"\t{sub.tls_info}", f"\t{sub.tls_ccert}"]
     if sub.auth_header and sub.sasl_username:
         lines.append(f"\t(Authenticated sender: {_CONTROL.sub('?', sub.sasl_username)})")
     by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
@@ -425,9 +424,7 @@ class Cleanup:
             attributes=dict(sub.attributes),
             filter=sub.filter,
         )
-        writer = self.spool.writer(envelope)
-        if sub.announce is not None:
-            sub.announce(writer.planned_id)
+        writer = self.spool.writer(envelope, queue_id=sub.queue_id)
         checks = None
         if (
             self.content_checks

@@ -16,8 +16,6 @@ from vmail.config.master import MasterConfig
 NOT_IMPLEMENTED = frozenset(
     {
         "smtpd_proxy_filter",
-        "smtpd_tls_ask_ccert",
-        "smtpd_tls_req_ccert",
     }
 )
 

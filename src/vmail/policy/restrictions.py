@@ -34,6 +34,7 @@ from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
 from vmail.policy.access import Action, address_keys, host_keys, network_keys, parse_action
+from vmail.policy.clientcerts import Certificate, access_spec
 from vmail.policy.delegation import query_policy
 from vmail.policy.dnsaccess import SERVER_TYPES, ServerKeys, ip_versions
 from vmail.policy.mxbackup import MxBackup
@@ -59,6 +60,7 @@ SENDER = "Sender address"
 CLIENT = "Client host"
 REVERSE_CLIENT = "Unverified Client host"
 SASL_LOGIN = "SASL login name"
+CLIENT_CERT = "Client certificate"
 HELO = "Helo command"
 ETRN = "Etrn command"
 DATA, DATA_CLASS = "DATA", "Data command"
@@ -95,6 +97,7 @@ class Client:
     reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
     instance: str = ""  # names the transaction to policy services (Postfix's instance=)
     encrypted: bool = False  # the session runs over TLS (reject_plaintext_session)
+    certificate: Certificate | None = None  # the TLS client certificate, when one was sent
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class RecipientPolicy:
             "parent_domain_matches_subdomains"
         )
         self.sasl_enabled = config.get_bool("smtpd_sasl_auth_enable")
+        self.ask_ccert = config.get_bool("smtpd_tls_ask_ccert")
         self.null_sender_key = config.get("smtpd_null_access_lookup_key")
         self.inet_addresses = interface_addresses(config.get_list("inet_interfaces"))
         versions = ip_versions(config.get_list("inet_protocols"))
@@ -405,6 +409,8 @@ class RecipientPolicy:
             return OK if state.client.sasl_username else DUNNO
         if name == "permit_inet_interfaces":
             return OK if self._on_inet_interfaces(state.client.address) else DUNNO
+        if name in ("permit_tls_clientcerts", "permit_tls_all_clientcerts"):
+            return self._tls_clientcerts(state, name)
         if name == "reject_plaintext_session":
             if state.client.encrypted:
                 return DUNNO
@@ -869,6 +875,8 @@ class RecipientPolicy:
     def _check_access(self, state: _State, restriction: str, spec: str) -> str:
         """check_*_access: search the table for what the restriction names (see
         :meth:`_access_subject`) and apply the entry found, as Postfix does."""
+        if restriction == "check_ccert_access":
+            return self._check_ccert(state, restriction, spec)
         try:
             table = self.context.table(spec)
         except ConfigError as e:
@@ -943,6 +951,60 @@ class RecipientPolicy:
         if value is None:
             return DUNNO
         return self._apply(state, parse_action(value), name, SASL_LOGIN)
+
+    def _certificate(self, state: _State, restriction: str) -> Certificate | None:
+        """The client's certificate; None (with Postfix's warning when a TLS client was
+        not asked for one) when it sent none."""
+        client = state.client
+        if client.certificate is None and client.encrypted and not self.ask_ccert:
+            self._warn(state, '%s is requested, but "smtpd_tls_ask_ccert = no"', restriction)
+        return client.certificate
+
+    def _tls_clientcerts(self, state: _State, restriction: str) -> str:
+        """permit_tls_clientcerts: the certificate's or its public key's fingerprint is in
+        ``relay_clientcerts`` (verified or not); permit_tls_all_clientcerts also permits
+        any verified certificate. A table that fails gives a temporary failure."""
+        cert = self._certificate(state, restriction)
+        if cert is None:
+            return DUNNO
+        if cert.verified and restriction == "permit_tls_all_clientcerts":
+            return OK
+        try:
+            maps = self.context.maps("relay_clientcerts")
+            for key in (cert.fingerprint, cert.pkey_fingerprint):
+                if maps.find(key, trace=state.trace) is not None:
+                    return OK
+        except ConfigError as e:
+            self._warn(state, "relay_clientcerts: %s", e)
+            self._config_error(state)
+        except TableError:
+            self._warn(
+                state,
+                "relay_clientcerts: lookup error for fingerprint '%s', pkey fingerprint %s",
+                cert.fingerprint,
+                cert.pkey_fingerprint,
+            )
+            self._tempfail(state, state.reply_name, CLIENT_CERT)
+        return DUNNO
+
+    def _check_ccert(self, state: _State, restriction: str, argument: str) -> str:
+        """check_ccert_access: the fingerprints in the search order (certificate, then
+        public key) are looked up; replies name the subject's common name."""
+        try:
+            spec, order = access_spec(argument)
+            table = self.context.table(spec)
+        except ConfigError as e:
+            self._warn(state, "%s: %s", restriction, e)
+            self._config_error(state)
+        cert = self._certificate(state, restriction)
+        if cert is None:
+            return DUNNO
+        name = "".join(c if c.isprintable() else "_" for c in cert.subject_cn)
+        keys = [(cert.key(search), False) for search in order]
+        value = self._find(state, table, keys, name, CLIENT_CERT)
+        if value is None:
+            return DUNNO
+        return self._apply(state, parse_action(value), name, CLIENT_CERT)
 
     def _check_servers(
         self, state: _State, restriction: str, table: Table, kind: str, rtype: str
@@ -1215,7 +1277,7 @@ _NEEDS_TABLE = {
     f"check_{subject}{suffix}_access"
     for subject in _ACCESS_SUBJECTS
     for suffix in ("", *(f"_{rtype}" for rtype in SERVER_TYPES))
-} | {"check_sasl_access"}
+} | {"check_sasl_access", "check_ccert_access"}
 
 # restriction -> whether it wants a fully-qualified name (else: a valid one)
 _HELO_SYNTAX = {
@@ -1226,8 +1288,6 @@ _HELO_SYNTAX = {
 }
 
 _IGNORED_AT_RCPT = {
-    "permit_tls_clientcerts",
-    "permit_tls_all_clientcerts",
     "reject_unverified_recipient",
     "reject_unverified_sender",
 }

@@ -260,6 +260,7 @@ class QueueWriter:
         id_clock: IdClock = DEFAULT_CLOCK,
         fault: FaultHook | None = None,
         spares: SparePool | None = None,
+        queue_id: QueueId | None = None,
     ) -> None:
         self.incoming = incoming
         self.envelope = envelope
@@ -280,7 +281,10 @@ class QueueWriter:
             self._fault("created")
             # The ID is chosen now (as Postfix's cleanup does) so that a Received: header
             # can name it before the content is written; commit links under it.
-            self.planned_id: QueueId = make_id(*self._clock.next(), os.fstat(self._fd).st_ino)
+            # (or it was chosen before: smtpd names a message at its first recipient)
+            self.planned_id: QueueId = queue_id or make_id(
+                *self._clock.next(), os.fstat(self._fd).st_ino
+            )
             write_all(self._fd, MAGIC + record_header(CONTENT, 0, 0))
         except OSError as e:
             self._discard()

@@ -6,7 +6,9 @@ An ID such as ``4jbQrC6PdLzJC10`` reads, left to right:
   the year 2594),
 * the microsecond, 4 digits base 52,
 * the letter ``z``, a separator that cannot occur in what follows,
-* the inode number of the queue file, base 51 (the alphabet without ``z``).
+* the inode number of the queue file, base 51 (the alphabet without ``z``); for an ID
+  chosen before its file exists (:func:`reserved_id`: smtpd names the message at its
+  first accepted recipient, as Postfix does), the process ID instead.
 
 The 52-digit alphabet is ``0-9``, then the upper-case and lower-case consonants
 (vowels are left out so that no word appears by chance). Its ASCII order is its numeric
@@ -15,13 +17,15 @@ order, so sorting IDs as strings sorts them by time.
 Uniqueness: the time part comes from a per-process clock that never repeats a microsecond
 (it steps forward when two IDs are asked for in one microsecond), and the inode part
 separates processes; two files that exist at the same time never share an inode on one
-file system. The spool's final link is also no-clobber (see :mod:`vmail.queue.file`), so
-even an inode reused within one microsecond cannot overwrite a queued message.
+file system, nor two live processes a process ID. The spool's final link is also
+no-clobber (see :mod:`vmail.queue.file`), so even an inode reused within one microsecond
+cannot overwrite a queued message.
 Pure computation; nothing here blocks.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -65,6 +69,11 @@ def make_id(seconds: int, micros: int, inode: int) -> QueueId:
         + SEPARATOR
         + _encode(inode, INODE_ALPHABET)
     )
+
+
+def reserved_id(clock: IdClock) -> QueueId:
+    """An ID for a queue file that does not exist yet (time, then this process's ID)."""
+    return make_id(*clock.next(), os.getpid())
 
 
 def is_valid_id(text: str) -> bool:

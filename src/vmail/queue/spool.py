@@ -50,7 +50,7 @@ from vmail.queue.file import (
     QueueWriter,
     fsync_dir,
 )
-from vmail.queue.ids import DEFAULT_CLOCK, IdClock, QueueId, is_valid_id
+from vmail.queue.ids import DEFAULT_CLOCK, IdClock, QueueId, is_valid_id, reserved_id
 from vmail.queue.spare import SparePool
 
 INCOMING = "incoming"
@@ -98,15 +98,28 @@ class Spool:
             raise ValueError(f"invalid queue id: {queue_id}")
         return self.queue_dir(queue) / queue_id
 
-    def writer(self, envelope: Envelope, *, fault: FaultHook | None = None) -> QueueWriter:
-        """Start a new message in ``incoming`` (see :class:`QueueWriter`)."""
+    def writer(
+        self,
+        envelope: Envelope,
+        *,
+        fault: FaultHook | None = None,
+        queue_id: QueueId | None = None,
+    ) -> QueueWriter:
+        """Start a new message in ``incoming`` (see :class:`QueueWriter`), under
+        ``queue_id`` when one was reserved for it (:meth:`reserve_id`)."""
         return QueueWriter(
             self.queue_dir(INCOMING),
             envelope,
             id_clock=self.id_clock,
             fault=fault,
             spares=self.spares,
+            queue_id=queue_id,
         )
+
+    def reserve_id(self) -> QueueId:
+        """An ID for a message whose queue file comes later (pure; see
+        :func:`vmail.queue.ids.reserved_id`)."""
+        return reserved_id(self.id_clock)
 
     def ids(self, queue: str) -> list[QueueId]:
         """The queue IDs in ``queue``, oldest first (temporary and stray names skipped)."""

@@ -179,6 +179,11 @@ class ServerSession:
         return []
 
     @property
+    def in_transaction(self) -> bool:
+        """Between an accepted MAIL and the end of the message (or RSET)."""
+        return self._mail_from is not None
+
+    @property
     def want_read(self) -> bool:
         """False while the driver should pause reading (decision pending, closed, TLS)."""
         return self.mode not in (Mode.CLOSED, Mode.TLS) and self.pending is None

@@ -47,6 +47,7 @@ from vmail.core.reply import Reply
 from vmail.milter.chain import MilterChain, printable, to_reply
 from vmail.milter.client import MilterSpec, macro_key, with_values
 from vmail.milter.spec import milter_specs
+from vmail.policy.clientcerts import Certificate
 from vmail.policy.restrictions import Client, MessageAction
 from vmail.protocol.smtp import (
     AuthCredentials,
@@ -72,7 +73,7 @@ from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.ehlomask import ehlo_keywords, ehlo_mask_names
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.queue.tools import flush_site
-from vmail.servers.smtpd import proxy, xclient
+from vmail.servers.smtpd import ccert, proxy, xclient
 from vmail.servers.smtpd.footer import with_footer
 from vmail.servers.smtpd.logtext import escape
 from vmail.servers.smtpd.tls import received_details
@@ -192,11 +193,15 @@ class Connection:
         self.closed = False
         self.finishing = False  # end of data seen, reply not yet sent
         self.tls_info = ""
+        self.certificate: Certificate | None = None  # the TLS client's (smtpd_tls_ask_ccert)
         self.sasl_username: str | None = None
         self.sasl_method = ""
         self.xforward: dict[str, str | None] = {}
         self.mail: MailFrom | None = None
         self.rcpts: list[Rcpt] = []
+        # the message's queue ID, from the first accepted recipient on (Postfix's smtpd
+        # opens the queue file there: its later lines and milters' {i} name it)
+        self.queue_id: str | None = None
         self.message: CleanupMessage | None = None
         self.pending: Submission | None = None  # DATA accepted, queue file not yet open
         self.held: list[bytes] = []  # content received while pending
@@ -246,8 +251,8 @@ class Connection:
         if refused is not None:
             await self.send(f"{refused}\r\n".encode())
             return
-        if settings.wrappermode:  # the listener's transport did the handshake
-            self._tls_established()
+        if settings.wrappermode and not await self._tls_ready():  # the transport did it
+            return
         await self.look_up_ehlo_discards()
         self.session = ServerSession(self.new_session_config(), self.sasl_factory())
         if settings.reject_footer or settings.reject_footer_maps:
@@ -496,17 +501,34 @@ class Connection:
             self.closed = True
             self.writer.transport.abort()
             return False
+        return await self._tls_ready()
+
+    async def _tls_ready(self) -> bool:
+        """After a handshake: its details, then smtpd_tls_req_ccert's verdict (False: the
+        client got Postfix's 421 and the session is over)."""
         self._tls_established()
-        return True
+        reason = ccert.refusal(self.settings.ccert, self.certificate)
+        if reason is None:
+            return True
+        log.info("NOQUEUE: abort: TLS from %s: %s", self.namaddr, reason)
+        host = self.session.config.myhostname
+        await self.send(f"421 4.7.1 {host} Error: {reason}\r\n".encode())
+        self.closed = True
+        return False
 
     def _tls_established(self) -> None:
         """After a handshake: the TLS details for Received:, a fresh SASL state, the log."""
         ssl_object = self.writer.get_extra_info("ssl_object")
         self.tls_info = received_details(ssl_object) or "(using TLS)"
+        digest = self.settings.ccert.digest
+        self.certificate, error = ccert.session_certificate(ssl_object, digest)
         self.sasl_username = None
         self.sasl_method = ""
         self.xforward = {}
-        log.info("Anonymous TLS connection established from %s: %s", self.namaddr, self.tls_info)
+        if error is not None:
+            log.info("certificate verification failed for %s: %s", self.namaddr, error)
+        trust = ccert.trust(self.certificate)
+        log.info("%s TLS connection established from %s: %s", trust, self.namaddr, self.tls_info)
 
     @property
     def client(self) -> Client:
@@ -519,6 +541,7 @@ class Connection:
             reverse_name=self.reverse_name,
             instance=f"{id(self):x}.{self.transactions}",
             encrypted=self.tls_info != "",  # after STARTTLS, or SMTPS from the start
+            certificate=self.certificate,
         )
 
     def _log_improper_pipelining(self) -> None:
@@ -586,16 +609,10 @@ class Connection:
             if policy.data_restrictions:
                 refused = await self.check_message(policy.check_data, "DATA")
             if refused is None and self.milters is not None:
-                # the queue file first: the milters' i macro names it from DATA on
-                await self.open()
-                await self.spool()
                 chain = self.milters
                 sender = self.mail.sender.internal if self.mail and self.mail.sender else ""
                 rcpt = self.rcpts[0].address if self.rcpts else None
                 refused = await self.ask_milters(chain.data, "DATA", sender, rcpt)
-                if refused is not None:
-                    await self.discard()
-                return refused
             if refused is not None:
                 return refused
             await self.open()
@@ -634,7 +651,7 @@ class Connection:
         refused = self.server.limits.message(self.address, self.name)
         if refused is not None:
             return refused
-        self.mail, self.rcpts = decision, []
+        self.mail, self.rcpts, self.queue_id = decision, [], None
         self.memo = LookupMemo()
         self.transactions += 1
         self.actions = MessageActions()
@@ -676,6 +693,9 @@ class Connection:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
             self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
+            if self.queue_id is None:
+                self.queue_id = self.settings.cleanup.spool.reserve_id()
+                self._log_client(self.queue_id)
         return reply
 
     async def check_early(
@@ -758,7 +778,7 @@ class Connection:
         helo = helo or session.helo
         log.info(
             "%s: %s: %s from %s: %s;%s%s proto=%s%s",
-            self.message.queue_id if self.message is not None else "NOQUEUE",
+            self.current_queue_id or "NOQUEUE",
             verb,
             stage,
             self.namaddr,
@@ -962,7 +982,7 @@ class Connection:
         if key == "{j}":
             return self.session.config.myhostname
         if key == "{i}":
-            return self.message.queue_id if self.message is not None else None
+            return self.current_queue_id
         if key == "{v}":
             return self.settings.milter_v
         if key == "{_}":
@@ -1005,6 +1025,8 @@ class Connection:
         ssl_object = self.writer.get_extra_info("ssl_object")
         if ssl_object is None:
             return None
+        if key in ("{cert_subject}", "{cert_issuer}"):
+            return ccert.milter_macro(key, self.certificate)
         cipher = ssl_object.cipher()
         if key == "{tls_version}":
             return str(ssl_object.version())
@@ -1034,6 +1056,7 @@ class Connection:
             esmtp=self.session.esmtp,
             tls=self.session.tls_active,
             tls_info=self.tls_info if settings.tls_received_header else "",
+            tls_ccert=ccert.received_comment(settings.ccert, self.certificate),
             sasl_username=self.sasl_username,
             auth_header=settings.sasl_auth_header,
             local_rewrite=local,
@@ -1048,7 +1071,7 @@ class Connection:
             receive_options=settings.receive_options,
             milters=self.milters,
             milter_macros=self.milter_macro,
-            announce=self._log_client,
+            queue_id=self.current_queue_id,
         )
         self.pending, self.held, self.held_size = sub, [], 0
 
@@ -1131,9 +1154,14 @@ class Connection:
             return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
         return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
 
+    @property
+    def current_queue_id(self) -> str | None:
+        """The queue ID of the transaction in progress, once a recipient was accepted."""
+        return self.queue_id if self.session.in_transaction else None
+
     def _log_client(self, queue_id: str) -> None:
-        """``ID: client=NAME[ADDR]`` (with the SASL login), when cleanup names the queue
-        file: before cleanup's and the queue manager's lines, as Postfix's smtpd logs it."""
+        """``ID: client=NAME[ADDR]`` (with the SASL login) at the first accepted recipient,
+        before cleanup's and the queue manager's lines, as Postfix's smtpd logs it."""
         sasl = (
             f", sasl_method={self.sasl_method}, sasl_username={self.sasl_username}"
             if self.sasl_username

@@ -26,6 +26,7 @@ from vmail.protocol.smtp.config import BareNewline
 from vmail.protocol.smtp.ehlomask import ehlo_keywords
 from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
+from vmail.servers.smtpd.ccert import ask_for_certificates, ccert_settings
 from vmail.servers.smtpd.proxy import listener_settings
 from vmail.servers.smtpd.rewrite import RewriteClients
 from vmail.servers.smtpd.tls import security_level, server_context
@@ -121,6 +122,10 @@ class Settings:
         self.tls_timeout = float(config.get_time("smtpd_starttls_timeout"))
         self.tls_level = security_level(config)
         self.tls_context = server_context(config)
+        # smtpd_tls_ask_ccert, smtpd_tls_req_ccert: client certificates (see .ccert)
+        self.ccert = ccert_settings(config, self.tls_level)
+        if self.tls_context is not None and self.ccert.ask:
+            ask_for_certificates(self.tls_context, config)
         self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
         # smtpd_upstream_proxy_protocol: the PROXY header read before anything else
         self.upstream_proxy = listener_settings(config)
