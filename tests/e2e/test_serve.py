@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import smtplib
+import socket
+import ssl
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ServerProcess
+from tests.e2e.harness import ServerProcess, make_config, running
+from vmail.cli.init_tls import self_signed
 
 MESSAGE = b"From: alice@example.org\r\nSubject: hello\r\n\r\nhello bob\r\n"
 
@@ -58,3 +62,61 @@ def test_vmail_stop_and_reload_commands(server: ServerProcess) -> None:
     assert "stopping the mail system" in server.vmail("stop")
     assert server.proc is not None
     assert server.proc.wait(30) == 0
+
+
+def _served_certificate(port: int) -> bytes:
+    """The DER certificate an implicit-TLS listener presents now."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with context.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="vmail serve drops root only when started as root")
+def test_reload_loads_a_renewed_certificate_only_root_may_read(tmp_path: Path) -> None:
+    """As after a certbot renewal: the key is root's alone (0600 in a 0700 directory),
+    the files change, `vmail reload` runs as the mail owner. SMTPS and IMAPS present the
+    new certificate to new clients (Postfix and Dovecot read keys as root in each process;
+    vmail asks its privileged helper, which reads the files main.cf named at start)."""
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+
+    def install(hostname: str) -> None:
+        cert, key = self_signed(hostname, 2048)
+        (keys / "cert.pem").write_bytes(cert)
+        (keys / "key.pem").write_bytes(key)
+        (keys / "key.pem").chmod(0o600)
+
+    install("old.example.net")
+    config_dir = make_config(
+        tmp_path,
+        {"smtpd_tls_cert_file": f"{keys}/cert.pem", "smtpd_tls_key_file": f"{keys}/key.pem"},
+    )
+    for server in running(config_dir):
+        before = {name: _served_certificate(server.port(name)) for name in ("submissions", "imaps")}
+        install("new.example.net")
+        server.signal(signal.SIGHUP)
+        server.wait_log(r"reload -- version")
+        for name, old in before.items():
+            new = _served_certificate(server.port(name))
+            assert new != old, name
+            assert b"new.example.net" in new
+        assert "reload failed" not in server.log
+
+
+def test_a_reload_that_cannot_load_a_listener_changes_nothing(server: ServerProcess) -> None:
+    """A certificate that does not load fails the whole reload, logged, and the running
+    listeners keep their settings (a reload used to stop half-way, without a word)."""
+    main_cf = server.config_dir / "main.cf"
+    main_cf.write_text(main_cf.read_text() + "smtpd_tls_cert_file = /nonexistent/cert.pem\n")
+    server.signal(signal.SIGHUP)
+    server.wait_log(r"error: reload failed, keeping the running configuration: .*/nonexistent/")
+    with server.smtp() as client:
+        client.ehlo("client.example.org")
+        assert client.has_extn("starttls")
+        assert client.sendmail("alice@example.org", ["bob@example.com"], MESSAGE) == {}
+    server.wait_for("bob@example.com")

@@ -37,7 +37,9 @@ from vmail.cli.control import PID_FILE
 from vmail.cli.maillog import LineHandler, PostfixFormatter
 from vmail.config import MainConfig
 from vmail.config.main import DEFAULT_CONFIG_DIR
+from vmail.config.master import MasterConfig
 from vmail.core.errors import VmailError
+from vmail.core.privread import install_privileged_reader
 
 if TYPE_CHECKING:
     from vmail.servers.app import MailSystem
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from vmail.delivery.command import install_spawner
     from vmail.delivery.spawn import Spawner
     from vmail.servers.app import MailSystem  # the server stack loads only for serve
+    from vmail.servers.tls import tls_files
 
     config_dir = _config_dir(args.config_dir)
     config = MainConfig.load(config_dir).validate()
@@ -75,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
     owner = _run_as(config)
     # root's helper that starts pipe(8) user= and local(8) default_privs commands after
     # root is dropped; forked before any listener or thread exists, it ends with vmail
-    spawner = Spawner().start() if owner is not None else None
+    # (it also reads the TLS keys only root may read, for reloads: see core.privread)
+    spawner = None
+    if owner is not None:
+        master = MasterConfig.load(config_dir).validate()
+        services = [service.effective(config) for service in master]
+        spawner = Spawner(readable=tls_files([config, *services])).start()
     install_spawner(spawner)
+    install_privileged_reader(spawner.read_file if spawner is not None else None)
     try:
         system = MailSystem(
             config_dir,
@@ -87,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_serve(system, config))
     finally:
         install_spawner(None)
+        install_privileged_reader(None)
         if spawner is not None:
             spawner.close()
 

@@ -34,6 +34,7 @@ run_command turns into a temporary failure (``4.3.0``), never a hang.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gc
 import logging
@@ -45,6 +46,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterable
 from types import TracebackType
 from typing import IO, Any
 
@@ -133,8 +135,9 @@ class Spawned:
 class Spawner:
     """The unprivileged side of the helper; :meth:`start` it while still root."""
 
-    def __init__(self, max_children: int = MAX_CHILDREN) -> None:
+    def __init__(self, max_children: int = MAX_CHILDREN, readable: Iterable[str] = ()) -> None:
         self.max_children = max_children
+        self.readable = frozenset(readable)  # files read_file() may ask the helper for
         self.pid: int | None = None
         self._control: socket.socket | None = None
         self._lock = threading.Lock()
@@ -160,7 +163,7 @@ class Spawner:
             try:
                 ours.close()
                 _become_helper(theirs.fileno())
-                serve(theirs, self.max_children)
+                serve(theirs, self.max_children, self.readable)
                 status = 0
             except BaseException:
                 with contextlib.suppress(BaseException):
@@ -210,19 +213,50 @@ class Spawner:
             raise
         return Spawned(pid, mine, open(in_write, "wb", buffering=0), open(out_read, "rb", 0))
 
+    def read_file(self, path: str) -> bytes:
+        """The contents of ``path`` as root reads it: one of the ``readable`` files given
+        when the helper started (a TLS key only root may read, loaded again at a
+        reload). OSError (SpawnError when the helper cannot be asked) on failure."""
+        control = self._control
+        if control is None:
+            raise SpawnError("privileged spawner is not running")
+        mine, helper_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            try:
+                with self._lock:
+                    send(control, {"read": path}, (helper_end.fileno(),))
+            except (OSError, ProtocolError) as e:
+                raise SpawnError(f"privileged spawner is not running: {e}") from None
+            finally:
+                helper_end.close()
+            reply = self._reply(mine)
+        finally:
+            mine.close()
+        data = reply.get("data")
+        if isinstance(data, str):
+            return base64.b64decode(data)
+        code = reply.get("errno")
+        if type(code) is int:
+            raise OSError(code, str(reply.get("strerror") or os.strerror(code)), path)
+        raise SpawnError(f"privileged spawner refused: {reply.get('error', reply)}")
+
     @staticmethod
-    def _started(channel: socket.socket) -> int:
+    def _reply(channel: socket.socket) -> dict[str, Any]:
         channel.settimeout(START_TIMEOUT)
         try:
             data, _fds = receive(channel)
         except (OSError, ProtocolError) as e:
             raise SpawnError(f"privileged spawner did not answer: {e}") from None
         if not data:
-            raise SpawnError("privileged spawner died before starting the command")
+            raise SpawnError("privileged spawner died before it answered")
         try:
-            reply: dict[str, Any] = decode(data)
+            return decode(data)
         except ProtocolError as e:
             raise SpawnError(f"privileged spawner sent a bad reply: {e}") from None
+
+    @classmethod
+    def _started(cls, channel: socket.socket) -> int:
+        reply = cls._reply(channel)
         pid = reply.get("pid")
         if type(pid) is int and pid > 0:
             return pid

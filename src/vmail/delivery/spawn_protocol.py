@@ -22,6 +22,9 @@ MAX_MESSAGE = 1 << 20
 REQUEST_FDS = 3
 """A spawn request carries exactly: reply channel, command's stdin, command's stdout."""
 
+MAX_READ = 64 * 1024
+"""Largest file a read request returns (TLS certificates and keys; base64 in one reply)."""
+
 _LENGTH = struct.Struct(">I")
 _REQUEST_KEYS = frozenset({"argv", "uid", "gid", "env", "cwd", "time_limit"})
 
@@ -120,6 +123,13 @@ def _string(value: object, what: str) -> str:
     if not isinstance(value, str) or "\0" in value:
         raise ProtocolError(f"{what} must be a string without NUL")
     return value
+
+
+def parse_read(message: dict[str, Any]) -> str:
+    """The path of a read request (``{"read": PATH}``); ProtocolError when malformed."""
+    if set(message) != {"read"}:
+        raise ProtocolError("a read request has exactly one field, read")
+    return _string(message["read"], "read")
 
 
 def parse_request(message: dict[str, Any]) -> SpawnRequest:

@@ -23,6 +23,7 @@ its reply channel, and the nearest time limit:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import selectors
@@ -34,11 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmail.delivery.spawn_protocol import (
+    MAX_READ,
     REQUEST_FDS,
     ProtocolError,
     SpawnRequest,
     close_all,
     decode,
+    parse_read,
     parse_request,
     receive,
     send,
@@ -80,9 +83,10 @@ def _drain(channel: socket.socket) -> None:
 
 
 class _Helper:
-    def __init__(self, control: socket.socket, max_children: int) -> None:
+    def __init__(self, control: socket.socket, max_children: int, readable: frozenset[str]) -> None:
         self.control = control
         self.max_children = max_children
+        self.readable = readable
         self.sel = selectors.DefaultSelector()
         self.children: list[_Child] = []
         self.running = True
@@ -131,11 +135,17 @@ class _Helper:
                     channel.setblocking(False)
                 except OSError:
                     channel = None
-            if len(fds) != REQUEST_FDS - 1:
-                raise ProtocolError(f"a request carries {REQUEST_FDS} descriptors")
             if channel is None:
                 raise ProtocolError("the first descriptor is not a socket")
-            request = parse_request(decode(data))
+            message = decode(data)
+            if "read" in message:  # a file vmail's user may not read (a TLS key)
+                if fds:
+                    raise ProtocolError("a read request carries its reply channel only")
+                _reply(channel, self._read(parse_read(message)))
+                return
+            if len(fds) != REQUEST_FDS - 1:
+                raise ProtocolError(f"a request carries {REQUEST_FDS} descriptors")
+            request = parse_request(message)
             if len(self.children) >= self.max_children:
                 raise ProtocolError(f"too many commands running (limit {self.max_children})")
             if not self.running:
@@ -150,6 +160,20 @@ class _Helper:
             close_all(fds)
             if channel is not None:
                 channel.close()
+
+    def _read(self, path: str) -> dict[str, Any]:
+        """The contents of ``path``, one of the files vmail named when it started the
+        helper (its TLS certificates and keys), and nothing else."""
+        if path not in self.readable:
+            return {"error": f"not a file the spawner reads for vmail: {path}"}
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_READ + 1)
+        except OSError as e:
+            return {"errno": e.errno, "strerror": e.strerror or str(e), "filename": path}
+        if len(data) > MAX_READ:
+            return {"error": f"{path}: larger than {MAX_READ} bytes"}
+        return {"data": base64.b64encode(data).decode("ascii")}
 
     def _start(self, request: SpawnRequest, channel: socket.socket, stdin: int, out: int) -> None:
         try:
@@ -227,9 +251,14 @@ class _Helper:
             child.channel = None
 
 
-def serve(control: socket.socket, max_children: int = MAX_CHILDREN) -> None:
-    """Answer spawn requests on ``control`` until its end of file; all children reaped."""
-    helper = _Helper(control, max_children)
+def serve(
+    control: socket.socket,
+    max_children: int = MAX_CHILDREN,
+    readable: frozenset[str] = frozenset(),
+) -> None:
+    """Answer spawn requests (and reads of the ``readable`` files) on ``control`` until
+    its end of file; all children reaped."""
+    helper = _Helper(control, max_children, readable)
     try:
         helper.run()
     finally:

@@ -133,6 +133,15 @@ class Snapshot:
 
 
 @dataclass
+class _ListenerChanges:
+    """A reload's changes to the listeners, built before any is made."""
+
+    removed: list[str] = field(default_factory=list)
+    refreshed: list[Callable[[], None]] = field(default_factory=list)
+    opened: list[tuple[str, Service, Endpoint, Server]] = field(default_factory=list)
+
+
+@dataclass
 class Listener:
     """One bound listener of one master.cf service."""
 
@@ -489,10 +498,18 @@ class MailSystem:
         snapshot = await self._load_or_keep()
         if snapshot is None:
             return False
+        web_before = {key: listener.service for key, listener in self._web_listeners().items()}
+        try:
+            changes = self._plan_listeners(snapshot)
+        except Exception as e:  # a listener's settings do not load (an unreadable key...)
+            log.error("reload failed, keeping the running configuration: %s", e)
+            return False
         old = self.snapshot
         self.snapshot = snapshot
-        web_before = {key: listener.service for key, listener in self._web_listeners().items()}
-        await self._sync_listeners(snapshot)
+        try:
+            await self._apply_listeners(changes)
+        except OSError as e:  # a new listener's address is taken: the others carry on
+            log.error("reload: cannot open a listener: %s", e)
         if self.delivery is not None:
             self.delivery.signal(signal.SIGHUP)
             await self._reload_web_processes(web_before)
@@ -549,6 +566,11 @@ class MailSystem:
 
     async def _sync_listeners(self, snapshot: Snapshot) -> None:
         """Open listeners new in master.cf, close removed ones, refresh the others."""
+        await self._apply_listeners(self._plan_listeners(snapshot))
+
+    def _plan_listeners(self, snapshot: Snapshot) -> _ListenerChanges:
+        """What :meth:`_sync_listeners` will do, with every listener's new settings built
+        first: an error (ConfigError, an unreadable certificate) changes nothing."""
         wanted: dict[str, tuple[Service, Endpoint]] = {}
         for service in snapshot.master:
             if service.type != "inet" or service.command not in LISTENER_COMMANDS:
@@ -559,18 +581,27 @@ class MailSystem:
             for endpoint in points:
                 key = label if len(points) == 1 else f"{label}@{endpoint.host}"
                 wanted[key] = (service, endpoint)
-        for key in [k for k in self.listeners if k not in wanted]:
-            listener = self.listeners.pop(key)
-            await listener.server.close()
-            log.info("closed listener %s", key)
+        changes = _ListenerChanges(removed=[k for k in self.listeners if k not in wanted])
         for key, (service, endpoint) in wanted.items():
             current = self.listeners.get(key)
             if current is not None and current.service == service:
-                self._refresh(current.server, service, snapshot)
-                continue
+                changes.refreshed.append(self._prepare_refresh(current.server, service, snapshot))
+            else:
+                server = self._server(service, endpoint, snapshot)
+                changes.opened.append((key, service, endpoint, server))
+        return changes
+
+    async def _apply_listeners(self, changes: _ListenerChanges) -> None:
+        for key in changes.removed:
+            listener = self.listeners.pop(key)
+            await listener.server.close()
+            log.info("closed listener %s", key)
+        for refresh in changes.refreshed:
+            refresh()
+        for key, service, endpoint, server in changes.opened:
+            current = self.listeners.get(key)
             if current is not None:
                 await current.server.close()
-            server = self._server(service, endpoint, snapshot)
             await server.start(accept=self._accepting and not self._served_elsewhere(server))
             listener = Listener(key, service, server, endpoint, server.port)
             self.listeners[key] = listener
@@ -625,17 +656,30 @@ class MailSystem:
 
     def _refresh(self, server: Server, service: Service, snapshot: Snapshot) -> None:
         """New sessions of an unchanged listener use the new snapshot."""
+        self._prepare_refresh(server, service, snapshot)()
+
+    def _prepare_refresh(
+        self, server: Server, service: Service, snapshot: Snapshot
+    ) -> Callable[[], None]:
+        """Build an unchanged listener's new settings (raises when they do not load);
+        the returned call makes new sessions use them."""
         if self._served_elsewhere(server):
-            return  # the web processes reload their own
+            return lambda: None  # the web processes reload their own
         config = service.effective(snapshot.config)
         if isinstance(server, SmtpServer):
-            server.reconfigure(
+            settings = server.configure(
                 config, snapshot.router, snapshot.cleanup, authenticator=snapshot.authenticator
             )
-        elif isinstance(server, WebServer):
-            server.reconfigure(config, _web_context_of(snapshot, config))
-        else:
-            server.reconfigure(config, snapshot.authenticator)
+            return lambda: server.use(settings)
+        if isinstance(server, WebServer):
+            context = _web_context_of(snapshot, config)
+            return lambda: server.reconfigure(config, context)
+        if isinstance(server, ImapServer):
+            imap = server.configure(config, snapshot.authenticator)
+            return lambda: server.use(imap)
+        pop3 = server.configure(config)
+        authenticator = snapshot.authenticator
+        return lambda: server.use(pop3, authenticator)
 
     def _dir(self) -> str:
         return str(self.config_dir) if self.config_dir else "(default)"

@@ -124,6 +124,25 @@ class StreamListener(ABC):
         """Whether a connection is in the middle of something :meth:`drain` waits for."""
         return self.busy_count > 0
 
+    def renew_tls(self, context: ssl.SSLContext | None) -> None:
+        """Implicit TLS from now on with ``context`` (a reload's new certificate).
+
+        asyncio's server keeps the context it was started with, so that one's SNI callback,
+        which OpenSSL calls for every ClientHello (with or without a server name), hands
+        each new handshake to ``context``: its certificate and key. Protocol and cipher
+        settings stay the bound context's (they change with a restart)."""
+        bound = self.wrap_context
+        if bound is None or context is None:
+            return
+        if context is bound:
+            bound.sni_callback = None
+            return
+
+        def switch(ssl_object: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: object) -> None:
+            ssl_object.context = context
+
+        bound.sni_callback = switch
+
     @abstractmethod
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Run one client's session until it ends."""
@@ -143,6 +162,11 @@ class SocketListener(StreamListener):
         super().__init__(host=host, port=port, ssl_context=ssl_context)
         self._sockets: list[socket.socket] = []
         self._acceptors: list[asyncio.Task[None]] = []
+
+    def renew_tls(self, context: ssl.SSLContext | None) -> None:
+        """Implicit TLS from now on with ``context``: each connection's handshake is ours."""
+        if self.wrap_context is not None and context is not None:
+            self.wrap_context = context
 
     async def start(self, *, accept: bool = True) -> None:
         """Bind and listen (asyncio's choice of addresses for ``host``); connections wait in

@@ -9,10 +9,14 @@ server's) and their protocol versions from ``smtpd_tls_protocols``.
 
 from __future__ import annotations
 
+import os
 import ssl
+from collections.abc import Iterable
 
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
+from vmail.core.fileio import write_all
+from vmail.core.privread import read_privileged
 
 LEVELS = ("none", "may", "encrypt")
 CIPHERS = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!DSS:!PSK:!SRP:!CAMELLIA"
@@ -82,13 +86,66 @@ def _versions(items: list[str]) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
     return low, high
 
 
+TLS_FILE_PARAMETERS = (
+    *(
+        f"{prefix}_tls_{kind}"
+        for prefix in ("smtpd", "imapd", "pop3d", "web")
+        for kind in ("cert_file", "key_file")
+    ),
+    "smtpd_tls_chain_files",
+)
+
+
+def tls_files(configs: Iterable[MainConfig]) -> frozenset[str]:
+    """The certificate and key files the listeners of ``configs`` (main.cf and each
+    service's ``-o`` view) load: what root's helper may read for a reload."""
+    files: set[str] = set()
+    for config in configs:
+        for parameter in TLS_FILE_PARAMETERS:
+            if config.is_known(parameter) or config.is_set(parameter):
+                files.update(name for name in config.get_list(parameter) if name.startswith("/"))
+    return frozenset(files)
+
+
 def load_pair(context: ssl.SSLContext, cert: str, key: str | None) -> None:
     """Load a certificate (chain) and its key (``None``: in the same file); ConfigError
-    naming the files when that fails."""
+    naming the files when that fails. Files only root may read are read through the
+    privileged helper (a reload after vmail dropped root, see :mod:`vmail.core.privread`)."""
     try:
-        context.load_cert_chain(cert, key)
+        try:
+            context.load_cert_chain(cert, key)
+        except PermissionError:
+            if not _load_as_root(context, cert, key):
+                raise
     except (OSError, ssl.SSLError) as e:
         raise ConfigError(f"cannot load TLS certificate {cert} (key {key or cert}): {e}") from e
 
 
-__all__ = ["CIPHERS", "LEVELS", "access_context", "load_pair", "new_context", "wrapper_context"]
+def _load_as_root(context: ssl.SSLContext, cert: str, key: str | None) -> bool:
+    """Load the pair from what root's helper read (False: there is no helper). The bytes
+    go to anonymous memory files that OpenSSL opens by their /proc/self/fd name."""
+    contents = [read_privileged(name) for name in (cert, key) if name]
+    if any(data is None for data in contents):
+        return False
+    fds = [os.memfd_create("vmail-tls", os.MFD_CLOEXEC) for _ in contents]
+    try:
+        for fd, data in zip(fds, contents, strict=True):
+            assert data is not None
+            write_all(fd, data)
+        names = [f"/proc/self/fd/{fd}" for fd in fds]
+        context.load_cert_chain(names[0], names[1] if len(names) > 1 else None)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return True
+
+
+__all__ = [
+    "CIPHERS",
+    "LEVELS",
+    "access_context",
+    "load_pair",
+    "new_context",
+    "tls_files",
+    "wrapper_context",
+]

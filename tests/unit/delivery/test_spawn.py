@@ -7,6 +7,8 @@ needed). Without root they are skipped, unless ``CI`` is set: then they fail.
 
 from __future__ import annotations
 
+import base64
+import errno
 import json
 import os
 import pwd
@@ -550,3 +552,27 @@ def test_framing_errors() -> None:
         send(left, {"a": 1})
         data, fds = receive(right)
         assert (decode(data), fds) == ({"a": 1}, [])
+
+
+def test_reads_only_the_files_named_at_start(root: None, tmp_path: Path) -> None:
+    """A reload after root was dropped reads TLS keys through the helper: the files named
+    when it started and no other, with the errors of open()."""
+    secret = tmp_path / "key.pem"
+    secret.write_bytes(b"-----BEGIN PRIVATE KEY-----\nx\n")
+    secret.chmod(0o600)
+    other = tmp_path / "other"
+    other.write_bytes(b"not yours")
+    missing = tmp_path / "gone.pem"
+    with Spawner(readable=[str(secret), str(missing)]).start() as helper:
+
+        def read(path: Path) -> object:
+            try:
+                return base64.b64encode(helper.read_file(str(path))).decode()
+            except OSError as e:
+                return [type(e).__name__, e.errno, str(e)]
+
+        assert as_nobody(lambda: read(secret)) == base64.b64encode(secret.read_bytes()).decode()
+        refused = as_nobody(lambda: read(other))
+        assert refused[0] == "SpawnError"
+        assert "not a file the spawner reads for vmail" in refused[2]
+        assert as_nobody(lambda: read(missing))[:2] == ["FileNotFoundError", errno.ENOENT]

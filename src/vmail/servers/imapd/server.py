@@ -52,7 +52,16 @@ class ImapServer(SocketListener):
 
     def reconfigure(self, config: MainConfig, authenticator: Authenticator | None) -> None:
         """New connections use this snapshot; open ones finish with theirs."""
-        self.settings = ImapSettings.from_config(config, authenticator, self.service_name)
+        self.use(self.configure(config, authenticator))
+
+    def configure(self, config: MainConfig, authenticator: Authenticator | None) -> ImapSettings:
+        """The settings of a new snapshot (ConfigError when it is unusable); nothing changes."""
+        return ImapSettings.from_config(config, authenticator, self.service_name)
+
+    def use(self, settings: ImapSettings) -> None:
+        """New connections use ``settings`` (and 993's new certificate)."""
+        self.settings = settings
+        self.renew_tls(settings.tls_context if settings.wrappermode else None)
 
     async def serve_client(self, stream: ClientStream) -> None:
         settings = self.settings

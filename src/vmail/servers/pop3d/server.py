@@ -54,8 +54,17 @@ class Pop3Server(SocketListener):
 
     def reconfigure(self, config: MainConfig, authenticator: Authenticator | None) -> None:
         """New connections use this snapshot (ConfigError keeps the old one)."""
-        self.settings = Pop3Settings.from_config(config)
+        self.use(self.configure(config), authenticator)
+
+    def configure(self, config: MainConfig) -> Pop3Settings:
+        """The settings of a new snapshot (ConfigError when it is unusable); nothing changes."""
+        return Pop3Settings.from_config(config)
+
+    def use(self, settings: Pop3Settings, authenticator: Authenticator | None) -> None:
+        """New connections use ``settings`` (and 995's new certificate)."""
+        self.settings = settings
         self.authenticator = authenticator
+        self.renew_tls(settings.tls_context if settings.wrapper else None)
 
     def internal_error(self) -> bytes:
         return rp.INTERNAL

@@ -81,9 +81,25 @@ class SmtpServer(StreamListener):
 
         Raises ConfigError (and keeps the old snapshot) if the new one is unusable.
         """
-        settings = Settings(config, router, cleanup, authenticator=authenticator, lmtp=self.lmtp)
-        self.limits.configure(config, router.context.table)
+        self.use(self.configure(config, router, cleanup, authenticator=authenticator))
+
+    def configure(
+        self,
+        config: MainConfig,
+        router: Router,
+        cleanup: Cleanup,
+        *,
+        authenticator: Authenticator | None = None,
+    ) -> Settings:
+        """The settings of a new snapshot (ConfigError when it is unusable); nothing changes."""
+        return Settings(config, router, cleanup, authenticator=authenticator, lmtp=self.lmtp)
+
+    def use(self, settings: Settings) -> None:
+        """New connections use ``settings`` (and SMTPS's new certificate)."""
+        self.limits.configure(settings.config, settings.router.context.table)
         self.settings = settings
+        if settings.wrappermode:
+            self.renew_tls(settings.tls_context)
 
     @property
     def session_config(self) -> SessionConfig:
