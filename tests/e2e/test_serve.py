@@ -108,6 +108,34 @@ def test_reload_loads_a_renewed_certificate_only_root_may_read(tmp_path: Path) -
         assert "reload failed" not in server.log
 
 
+def test_reload_gives_the_web_listener_a_renewed_certificate(tmp_path: Path) -> None:
+    """The admin UI's HTTPS listener (its web processes reload themselves) presents a
+    renewed certificate too, when its key is readable to the mail owner; a web process
+    has no root helper, so a root-only key keeps the certificate it has (warned)."""
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o755)
+
+    def install(hostname: str) -> None:
+        cert, key = self_signed(hostname, 2048)
+        (keys / "cert.pem").write_bytes(cert)
+        (keys / "key.pem").write_bytes(key)
+        (keys / "key.pem").chmod(0o644)
+
+    install("old.example.net")
+    config_dir = make_config(
+        tmp_path,
+        {"smtpd_tls_cert_file": f"{keys}/cert.pem", "smtpd_tls_key_file": f"{keys}/key.pem"},
+    )
+    for server in running(config_dir):
+        old = _served_certificate(server.port("web"))
+        install("new.example.net")
+        server.signal(signal.SIGHUP)
+        server.wait_log(r"web process reloaded")
+        new = _served_certificate(server.port("web"))
+        assert new != old
+        assert b"new.example.net" in new
+
+
 def test_a_reload_that_cannot_load_a_listener_changes_nothing(server: ServerProcess) -> None:
     """A certificate that does not load fails the whole reload, logged, and the running
     listeners keep their settings (a reload used to stop half-way, without a word)."""

@@ -90,6 +90,7 @@ from vmail.cleanup import Cleanup
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
 from vmail.config.unimplemented import unimplemented_settings
+from vmail.core.errors import ConfigError
 from vmail.delivery.request import Agent
 from vmail.directory.database import database_url, open_database
 from vmail.dns import DnsPythonMxResolver
@@ -406,9 +407,17 @@ class MailSystem:
         snapshot = await self._load_or_keep()
         if snapshot is None:
             return
+        try:
+            refreshes = [
+                self._prepare_refresh(listener.server, listener.service, snapshot)
+                for listener in self.listeners.values()
+            ]
+        except Exception as e:
+            log.error("reload failed, keeping the running configuration: %s", e)
+            return
         self.snapshot = snapshot
-        for listener in self.listeners.values():
-            self._refresh(listener.server, listener.service, snapshot)
+        for refresh in refreshes:
+            refresh()
         log.info("web process reloaded")
 
     # -- the delivery process ----------------------------------------------------------
@@ -654,10 +663,6 @@ class MailSystem:
         assert self.snapshot is not None
         return service.effective(self.snapshot.config)
 
-    def _refresh(self, server: Server, service: Service, snapshot: Snapshot) -> None:
-        """New sessions of an unchanged listener use the new snapshot."""
-        self._prepare_refresh(server, service, snapshot)()
-
     def _prepare_refresh(
         self, server: Server, service: Service, snapshot: Snapshot
     ) -> Callable[[], None]:
@@ -673,7 +678,13 @@ class MailSystem:
             return lambda: server.use(settings)
         if isinstance(server, WebServer):
             context = _web_context_of(snapshot, config)
-            return lambda: server.reconfigure(config, context)
+            tls = None
+            if server.ssl_context is not None:
+                try:
+                    tls = web_tls(config)
+                except ConfigError as e:  # a web process has no root helper (by design)
+                    log.warning("%s: keeping the TLS certificate it has: %s", service.name, e)
+            return lambda: server.reconfigure(config, context, tls)
         if isinstance(server, ImapServer):
             imap = server.configure(config, snapshot.authenticator)
             return lambda: server.use(imap)

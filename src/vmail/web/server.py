@@ -96,9 +96,14 @@ class WebServer:
             raise RuntimeError("server not started")
         return self._sock.fileno()
 
-    def reconfigure(self, config: MainConfig, context: WebContext) -> None:
-        """Serve new requests with a new application (requests in progress keep theirs)."""
+    def reconfigure(
+        self, config: MainConfig, context: WebContext, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Serve new requests with a new application (requests in progress keep theirs)
+        and new connections with ``tls`` when given (a renewed certificate)."""
         self.app = create_app(context)
+        if tls is not None and self.ssl_context is not None:
+            self.ssl_context = tls
 
     async def start(self, *, accept: bool = True, sock: socket.socket | None = None) -> None:
         """Bind and listen; with ``accept`` False, connections wait until :meth:`accept`.
