@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vmail.config import MainConfig
-from vmail.policy.restrictions import Client
+from vmail.policy.evaluation import Client
 from vmail.route import RecipientReport, Router
 
 BASE = """\

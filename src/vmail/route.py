@@ -17,7 +17,8 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
-from vmail.policy.restrictions import Client, RecipientPolicy
+from vmail.policy.evaluation import Client
+from vmail.policy.restrictions import RecipientPolicy
 from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.canonicalmaps import CanonicalMaps

@@ -20,7 +20,7 @@ from tests.oracle.postfix import write_files
 
 from vmail.config import MainConfig
 from vmail.core.address import Address, AddressError
-from vmail.policy.restrictions import Client
+from vmail.policy.evaluation import Client
 from vmail.route import Router
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.routing_helpers import OUTSIDE, finals, make_router, route1
-from vmail.policy.restrictions import Client
+from vmail.policy.evaluation import Client
 from vmail.route import Router
 
 HOWTO_MAIN_CF = """\

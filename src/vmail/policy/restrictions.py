@@ -19,13 +19,10 @@ and recipient checks see the recipient only when there is exactly one (as Postfi
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import NoReturn
+from collections.abc import Iterator
 
 from vmail.config.hostinfo import interface_addresses
 from vmail.config.values import split_list
@@ -33,13 +30,32 @@ from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, TableError
 from vmail.core.reply import Reply
 from vmail.dns import Resolver as DNSResolver
-from vmail.policy.access import Action, address_keys, host_keys, network_keys, parse_action
-from vmail.policy.clientcerts import Certificate, access_spec
+from vmail.policy.access import Action, parse_action
+from vmail.policy.accesschecks import NEEDS_TABLE, AccessChecks
 from vmail.policy.delegation import query_policy
-from vmail.policy.dnsaccess import SERVER_TYPES, ServerKeys, ip_versions
+from vmail.policy.dnsaccess import ServerKeys, ip_versions
+from vmail.policy.dnslists import DNS_LISTS, DnsListChecks
+from vmail.policy.evaluation import (
+    ACCEPTED,
+    CLIENT,
+    DATA,
+    DATA_CLASS,
+    DUNNO,
+    END_OF_DATA,
+    END_OF_DATA_CLASS,
+    ETRN,
+    HELO,
+    OK,
+    RECIPIENT,
+    SENDER,
+    Client,
+    MessageAction,
+    RejectedError,
+    State,
+    namaddr,
+)
 from vmail.policy.mxbackup import MxBackup
 from vmail.policy.networks import LOOPBACK_NETWORKS, NetworkList
-from vmail.policy.rblreply import address_macros, expand_template, request_macros, split_reply
 from vmail.policy.senderlogin import RESTRICTIONS as LOGIN_RESTRICTIONS
 from vmail.policy.senderlogin import SenderLogins
 from vmail.protocol.smtp.hostnames import is_ip_address, valid_address_literal, valid_hostname
@@ -47,26 +63,11 @@ from vmail.rewrite.addrfind import find_address
 from vmail.rewrite.canonical import Canonicalizer
 from vmail.rewrite.context import RoutingContext
 from vmail.rewrite.resolve import AddressClass, Resolution, Resolver
-from vmail.tables import Maps, Table
+from vmail.tables import Maps
 from vmail.tables.base import Trace
-from vmail.tables.maps import query
 from vmail.tables.memo import may_block
 
 log = logging.getLogger("vmail.policy")
-
-ACCEPTED = Reply(250, "2.1.5", "Ok")
-RECIPIENT = "Recipient address"
-SENDER = "Sender address"
-CLIENT = "Client host"
-REVERSE_CLIENT = "Unverified Client host"
-SASL_LOGIN = "SASL login name"
-CLIENT_CERT = "Client certificate"
-HELO = "Helo command"
-ETRN = "Etrn command"
-DATA, DATA_CLASS = "DATA", "Data command"
-END_OF_DATA, END_OF_DATA_CLASS = "END-OF-MESSAGE", "End-of-data"
-
-OK, DUNNO = "OK", "DUNNO"
 
 
 # the per-server settings of "check_policy_service { endpoint, name=value, ... }": the
@@ -85,69 +86,7 @@ POLICY_SETTINGS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Client:
-    """The SMTP client as the policy sees it."""
-
-    address: str = "127.0.0.1"
-    name: str = "localhost"
-    helo: str | None = None
-    sasl_username: str | None = None
-    improper_pipelining: bool = False  # for reject_unauth_pipelining
-    reverse_name: str | None = None  # the PTR name even if not confirmed (None: as name)
-    instance: str = ""  # names the transaction to policy services (Postfix's instance=)
-    encrypted: bool = False  # the session runs over TLS (reject_plaintext_session)
-    certificate: Certificate | None = None  # the TLS client certificate, when one was sent
-
-
-@dataclass(frozen=True)
-class MessageAction:
-    """An access table action that does not decide the command: ``verb`` is ``hold``,
-    ``discard``, ``redirect``, ``bcc``, ``prepend``, ``warn`` or ``info``; ``text`` what
-    Postfix logs for it (``<a@b>: Sender address triggers HOLD action``); ``argument``
-    the address (REDIRECT, BCC) or header (PREPEND)."""
-
-    verb: str
-    text: str
-    argument: str = ""
-
-
-class RejectedError(Exception):
-    """Stops evaluation: the request gets ``reply``."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        super().__init__(str(reply))
-
-
-def _fix_dsn(code: int, dsn: str) -> str:
-    """Make the enhanced code's class agree with the reply code (4xx ↔ 4.x.x)."""
-    first = str(code)[0]
-    return dsn if dsn.startswith(first) else first + dsn[1:]
-
-
-@dataclass
-class _State:
-    """Per-request evaluation state: who is asking, and pending defer_if_* decisions."""
-
-    client: Client
-    sender: str | None
-    recipient: str | None
-    trace: Trace | None
-    reply_name: str = ""  # whom the current stage's generic restrictions name
-    recipient_count: int = 0  # recipients accepted so far (reject_multi_recipient_bounce)
-    at_rcpt: bool = True  # RCPT stage, not DATA or end of data
-    command: str = ""  # the SMTP command of an early stage (policy services' protocol_state)
-    defer_if_permit: Reply | None = None
-    defer_if_reject: Reply | None = None
-    warn_if_reject: bool = False
-    notes: list[str] = field(default_factory=list)
-    resolutions: dict[str, Resolution] = field(default_factory=dict)
-    warnings: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
-    actions: list[MessageAction] = field(default_factory=list)
-
-
-class RecipientPolicy:
+class RecipientPolicy(AccessChecks, DnsListChecks):
     """Decides the RCPT TO reply for one configuration."""
 
     def __init__(
@@ -230,7 +169,7 @@ class RecipientPolicy:
         ``accepted`` recipients of the transaction came before it. Access table actions
         that apply to the message (HOLD, DISCARD, REDIRECT, BCC, PREPEND) or only log
         (WARN, INFO) are added to ``actions``."""
-        state = _State(client, sender, recipient, trace, recipient_count=accepted)
+        state = State(client, sender, recipient, trace, recipient_count=accepted)
         if not recipient:
             return Reply(501, "5.1.3", "Bad recipient address syntax")
         reply = self._evaluate(state, recipient)
@@ -249,7 +188,7 @@ class RecipientPolicy:
         ``HELO``/``EHLO`` with ``client.helo`` the name given, ``smtpd_sender_restrictions``
         at ``MAIL``): the refusal, or None. Access table actions for the message are not
         taken there."""
-        state = _State(client, sender, None, None, at_rcpt=False, command=command)
+        state = State(client, sender, None, None, at_rcpt=False, command=command)
         subject = _subject(state, parameter)
         restrictions = self.stages[_STAGES.index(parameter)]
         if subject is None or not restrictions:
@@ -263,7 +202,7 @@ class RecipientPolicy:
         restrictions = self.config.get_list("smtpd_etrn_restrictions")
         if not restrictions:
             return None
-        return self._refusal(_State(client, None, None, None, reply_name=site), restrictions, ETRN)
+        return self._refusal(State(client, None, None, None, reply_name=site), restrictions, ETRN)
 
     def check_data(self, client: Client, sender: str, recipients: list[str]) -> Reply | None:
         """``smtpd_data_restrictions`` at DATA: the reply refusing it, or None."""
@@ -294,7 +233,7 @@ class RecipientPolicy:
         if not restrictions:
             return None
         recipient = recipients[0] if len(recipients) == 1 else None
-        state = _State(
+        state = State(
             client,
             sender,
             recipient,
@@ -305,7 +244,7 @@ class RecipientPolicy:
         )
         return self._refusal(state, restrictions, reply_class)
 
-    def _refusal(self, state: _State, restrictions: list[str], reply_class: str) -> Reply | None:
+    def _refusal(self, state: State, restrictions: list[str], reply_class: str) -> Reply | None:
         """One restriction list outside RCPT: its refusal, a pending defer_if_permit, or
         None (then the command goes ahead)."""
         try:
@@ -318,7 +257,7 @@ class RecipientPolicy:
 
     # -- evaluation ----------------------------------------------------------------
 
-    def _evaluate(self, state: _State, recipient: str) -> Reply:
+    def _evaluate(self, state: State, recipient: str) -> Reply:
         try:
             stages = zip(_STAGES, self.stages, strict=True)
             for parameter, restrictions in stages if self.delay_reject else list(stages)[3:]:
@@ -334,15 +273,12 @@ class RecipientPolicy:
             return r.reply
         return ACCEPTED
 
-    def _warn(self, state: _State, message: str, *args: object) -> None:
-        state.warnings.append((message, args))
-
-    def _run(self, state: _State, restrictions: list[str], reply_class: str) -> str:
+    def _run(self, state: State, restrictions: list[str], reply_class: str) -> str:
         """Evaluate one restriction list; OK or DUNNO, or raise RejectedError."""
         items = iter(restrictions)
         for name in items:
             low = name.lower()
-            if low in _NEEDS_TABLE:
+            if low in NEEDS_TABLE:
                 result = self._check_access(
                     state, low, self._argument(state, items, name, "a table")
                 )
@@ -357,7 +293,7 @@ class RecipientPolicy:
             elif low == "check_policy_service":
                 spec = self._argument(state, items, name, "a server")
                 result = self._policy_service(state, spec, reply_class)
-            elif low in _DNS_LISTS:
+            elif low in DNS_LISTS:
                 result = self._dns_list(state, low, self._argument(state, items, name, "a domain"))
             else:
                 result = self._restriction(state, low, reply_class)
@@ -370,7 +306,7 @@ class RecipientPolicy:
                 return OK
         return DUNNO
 
-    def _argument(self, state: _State, items: Iterator[str], name: str, what: str) -> str:
+    def _argument(self, state: State, items: Iterator[str], name: str, what: str) -> str:
         """The list item after a restriction that takes one (a configuration error when
         the list ends there)."""
         argument = next(items, None)
@@ -379,7 +315,7 @@ class RecipientPolicy:
             self._config_error(state)
         return argument
 
-    def _restriction(self, state: _State, name: str, reply_class: str) -> str:
+    def _restriction(self, state: State, name: str, reply_class: str) -> str:
         recipient = state.recipient or ""
         # the generic restrictions name the stage's subject (Postfix's reply_name/class)
         rejected = f"<{state.reply_name}>: {reply_class} rejected:"
@@ -487,14 +423,14 @@ class RecipientPolicy:
         except ValueError:
             return False
 
-    def _in_mynetworks(self, state: _State) -> bool:
+    def _in_mynetworks(self, state: State) -> bool:
         try:
             return self.mynetworks.match(state.client.address, state.client.name)
         except TableError:
             self._tempfail(state, state.client.address, CLIENT)
             return False
 
-    def _sender_login(self, state: _State, name: str) -> str:
+    def _sender_login(self, state: State, name: str) -> str:
         """Postfix's reject_*_sender_login_mismatch (553 5.7.1); the null sender passes."""
         sender = state.sender
         if not sender:
@@ -514,13 +450,13 @@ class RecipientPolicy:
             return DUNNO
         return self._reject(state, 553, "5.7.1", f"<{sender}>: {SENDER} rejected: {why}")
 
-    def _parse(self, state: _State, text: str) -> Address:
+    def _parse(self, state: State, text: str) -> Address:
         try:
             return self.canonical.rewrite(Address.parse(text))
         except AddressError:
             raise RejectedError(Reply(501, "5.1.3", "Bad recipient address syntax")) from None
 
-    def _resolve(self, state: _State, text: str, reply_class: str) -> Resolution:
+    def _resolve(self, state: State, text: str, reply_class: str) -> Resolution:
         """Resolve an address once per request (Postfix's smtpd caches resolutions too)."""
         resolution = state.resolutions.get(text)
         if resolution is None:
@@ -532,14 +468,14 @@ class RecipientPolicy:
             state.resolutions[text] = resolution
         return resolution
 
-    def _auth_destination(self, state: _State, recipient: str) -> bool:
+    def _auth_destination(self, state: State, recipient: str) -> bool:
         """Postfix's permit_auth_destination: we are the final destination or relay for it."""
         resolution = self._resolve(state, recipient, RECIPIENT)
         if resolution.routed and not self.allow_untrusted_routing:
             return False
         return resolution.address_class.final or resolution.address_class is AddressClass.RELAY
 
-    def _mx_backup(self, state: _State, recipient: str) -> bool:
+    def _mx_backup(self, state: State, recipient: str) -> bool:
         """Postfix's permit_mx_backup: our domains and relay domains, or a domain this
         machine is a backup MX host of (see :mod:`.mxbackup`)."""
         resolution = self._resolve(state, recipient, RECIPIENT)
@@ -557,7 +493,7 @@ class RecipientPolicy:
             domain, lambda why: self._defer_if_reject(state, f"{rejected} {why}", "4.4.4")
         )
 
-    def _reject_unlisted(self, state: _State, recipient: str, reply_class: str = RECIPIENT) -> None:
+    def _reject_unlisted(self, state: State, recipient: str, reply_class: str = RECIPIENT) -> None:
         """Postfix's check_rcpt_maps: unknown users in our own domains are rejected (the
         sender too with reject_unlisted_sender: ``5.1.0 ... Sender address rejected``).
         ``receive_override_options = no_unknown_recipient_checks`` turns it off."""
@@ -593,7 +529,7 @@ class RecipientPolicy:
 
     def _unlisted_in_class(
         self,
-        state: _State,
+        state: State,
         recipient: str,
         address_class: AddressClass,
         final: Address,
@@ -633,7 +569,7 @@ class RecipientPolicy:
             f"<{recipient}>: {reply_class} rejected: User unknown{suffix}",
         )
 
-    def _listed(self, address: Address, parameter: str, state: _State) -> bool:
+    def _listed(self, address: Address, parameter: str, state: State) -> bool:
         maps: Maps = self.context.maps(parameter)
         if not maps:
             return False
@@ -646,7 +582,7 @@ class RecipientPolicy:
         )
         return found is not None
 
-    def _non_fqdn(self, state: _State, text: str, reply_class: str) -> str:
+    def _non_fqdn(self, state: State, text: str, reply_class: str) -> str:
         if reply_class == RECIPIENT and text.lower() == "postmaster":
             return DUNNO  # RFC 5321 requires accepting a bare <postmaster>; Postfix does
         address = Address.parse(text)
@@ -660,7 +596,7 @@ class RecipientPolicy:
             f"<{text}>: {reply_class} rejected: need fully-qualified address",
         )
 
-    def _unknown_domain(self, state: _State, text: str, reply_class: str) -> str:
+    def _unknown_domain(self, state: State, text: str, reply_class: str) -> str:
         resolution = self._resolve(state, text, reply_class)
         if resolution.address_class.final or resolution.address_class is AddressClass.RELAY:
             return DUNNO
@@ -681,7 +617,7 @@ class RecipientPolicy:
             return DUNNO
         return self._reject(state, self.code["unknown_address_reject_code"], dsn, message)
 
-    def _helo_syntax(self, state: _State, fqdn: bool) -> str:
+    def _helo_syntax(self, state: State, fqdn: bool) -> str:
         """Postfix's reject_invalid_helo_hostname (``fqdn`` False) and
         reject_non_fqdn_helo_hostname: an address literal must hold a valid address, a
         name (one trailing dot dropped) must be a valid host name, or for the first an IP
@@ -706,7 +642,7 @@ class RecipientPolicy:
         code = self.code["invalid_hostname_reject_code"]
         return self._reject(state, code, "5.5.2", f"{prefix} Invalid name")
 
-    def _unknown_helo(self, state: _State) -> str:
+    def _unknown_helo(self, state: State) -> str:
         """Postfix's reject_unknown_helo_hostname: the HELO name has no A, AAAA or MX
         record (address literals are not looked up)."""
         helo = state.client.helo
@@ -722,7 +658,7 @@ class RecipientPolicy:
             return DUNNO
         return self._reject(state, self.code["unknown_hostname_reject_code"], "4.7.1", message)
 
-    def _unknown_client(self, state: _State, name: str, dsn: str, what: str) -> str:
+    def _unknown_client(self, state: State, name: str, dsn: str, what: str) -> str:
         """Postfix's reject_unknown_client_hostname (the name smtpd verified) and
         reject_unknown_reverse_client_hostname (any reverse name): ``unknown`` fails."""
         if name and name != "unknown":
@@ -731,7 +667,7 @@ class RecipientPolicy:
         text = f"{CLIENT} rejected: cannot find your {what}, [{address}]"
         return self._reject(state, self.code["unknown_client_reject_code"], dsn, text)
 
-    def _policy_service(self, state: _State, spec: str, reply_class: str) -> str:
+    def _policy_service(self, state: State, spec: str, reply_class: str) -> str:
         """check_policy_service: ask the server (see :mod:`.delegation`) and apply its
         action as an access table's, naming the stage's subject."""
         endpoint, *options = split_list(spec)  # "{ name = value }" may hold spaces
@@ -780,285 +716,7 @@ class RecipientPolicy:
         action = query_policy(config, endpoint, attributes)
         return self._apply(state, parse_action(action), state.reply_name, reply_class)
 
-    def _dns_list(self, state: _State, restriction: str, spec: str) -> str:
-        """reject_rbl_client, permit_dnswl_client, reject_rhsbl_* and permit_rhswl_client:
-        ``domain`` or ``domain=127.0.0.2`` (only that answer counts; octets may be
-        ``[2..11]`` or ``[2;4]``). Listed: the rejection of :meth:`_rbl_reject`, or OK
-        for an allow list, which is ignored for a recipient we would not relay to. A DNS
-        failure counts as not listed; for an allow list it also turns a later
-        rejection into ``450 4.7.1 <name>: Client host rejected: Service unavailable``."""
-        domain, _, wanted = spec.partition("=")
-        subject = _dns_list_subject(state, restriction)
-        if subject is None or self.dns is None:
-            return DUNNO
-        query_name, what, reply_class = subject
-        allow = restriction.startswith("permit_")
-        if allow and not self._may_allow(state):
-            return DUNNO
-        may_block()  # a DNS query: not on smtpd's event loop
-        query = f"{query_name}.{domain}"
-        answers = self.dns.lookup_a(query)
-        if answers is None:
-            self._warn(
-                state,
-                "%s: RBL lookup error: Host or domain name not found. Name service error"
-                " for name=%s type=A: Host not found, try again",
-                query,
-                query,
-            )
-            if allow:
-                why = f"<{what}>: {reply_class} rejected: Service unavailable"
-                self._defer_if_reject(state, why)
-            return DUNNO
-        if not answers or (wanted and not any(_rbl_match(wanted, a) for a in answers)):
-            return DUNNO
-        if allow:
-            return OK
-        reason = " / ".join(self.dns.lookup_txt(query))[:_RBL_TXT_LIMIT]
-        return self._rbl_reject(state, spec, what, reply_class, reason)
-
-    def _may_allow(self, state: _State) -> bool:
-        """Whether an allow list (permit_dnswl_client, permit_rhswl_client) may permit:
-        never for a recipient we would not relay to, as Postfix's safety."""
-        recipient = state.recipient
-        return not (state.at_rcpt and recipient) or self._auth_destination(state, recipient)
-
-    def _rbl_reject(
-        self, state: _State, spec: str, what: str, reply_class: str, reason: str
-    ) -> str:
-        """The rejection for a listed request: ``rbl_reply_maps``'s template for the list
-        or ``default_rbl_reply`` (``554 5.7.1 Service unavailable; Client host [ADDR]
-        blocked using DOMAIN; TXT``), see :mod:`.rblreply`; a result without a 4xx or
-        5xx code is ``450 4.7.1 Service unavailable`` (with a warning), as in Postfix."""
-        client = state.client
-        values = {
-            **request_macros(
-                _namaddr(client),
-                client.address,
-                client.name,
-                client.reverse_name or client.name,
-                client.helo,
-            ),
-            **address_macros("sender", state.sender),
-            **address_macros("recipient", state.recipient),
-            "rbl_code": str(self.code["maps_rbl_reject_code"]),
-            "rbl_domain": spec.partition("=")[0],
-            "rbl_reason": reason,
-            "rbl_txt": reason,
-            "rbl_what": what,
-            "rbl_class": reply_class,
-        }
-        warn = functools.partial(self._warn, state)
-        text = None
-        template = self._rbl_template(state, spec)
-        if template is not None:
-            text = expand_template(template, values, warn)
-            if text is None:
-                warn("bad rbl reply template for domain %s: %s", spec, template)
-        if text is None:
-            text = expand_template(self.config.get("default_rbl_reply"), values, warn)
-        reply = split_reply(text or "")
-        if reply is None:
-            warn("rbl response code configuration error: %s", text)
-            return self._reject(state, 450, "4.7.1", "Service unavailable")
-        code, dsn, rest = reply
-        return self._reject(state, code, dsn or "4.7.1", rest or "Service unavailable")
-
-    def _rbl_template(self, state: _State, spec: str) -> str | None:
-        """``rbl_reply_maps``'s template for a DNS list, keyed by the argument as written."""
-        try:
-            return self.context.maps("rbl_reply_maps").find(spec, trace=state.trace)
-        except (ConfigError, TableError) as e:
-            self._warn(state, "rbl_reply_maps: %s", e)
-            self._config_error(state)
-
-    def _check_access(self, state: _State, restriction: str, spec: str) -> str:
-        """check_*_access: search the table for what the restriction names (see
-        :meth:`_access_subject`) and apply the entry found, as Postfix does."""
-        if restriction == "check_ccert_access":
-            return self._check_ccert(state, restriction, spec)
-        try:
-            table = self.context.table(spec)
-        except ConfigError as e:
-            self._warn(state, "%s: cannot open table %s: %s", restriction, spec, e)
-            self._config_error(state)
-        kind = restriction[len("check_") : -len("_access")]
-        if kind == "sasl":
-            return self._check_sasl(state, restriction, table)
-        subject, _, rtype = kind.rpartition("_")
-        if rtype in SERVER_TYPES:
-            return self._check_servers(state, restriction, table, subject, rtype)
-        found = self._access_subject(state, kind)
-        if found is None:
-            return DUNNO
-        text, name, reply_class = found
-        keys = self._access_keys(state, kind, text)
-        value = None if keys is None else self._find(state, table, keys, name, reply_class)
-        if value is None:
-            return DUNNO
-        result = self._apply(state, parse_action(value), name, reply_class)
-        if kind == "reverse_client_hostname":
-            self._forbid_ok(state, restriction, result, text)
-        return result
-
-    def _access_subject(self, state: _State, kind: str) -> tuple[str, str, str] | None:
-        """What a check_KIND_access restriction looks up, whom its replies name, and as
-        what: the client (``name[addr]``, as ``Client host``), the unverified reverse name
-        (``Unverified Client host``), the HELO name, the sender (``""``: the null sender)
-        or the recipient; None when the request has none."""
-        client = state.client
-        if kind == "client":
-            return client.name, _namaddr(client), CLIENT
-        if kind == "reverse_client_hostname":
-            reverse = client.reverse_name or client.name
-            return reverse, reverse, REVERSE_CLIENT
-        if kind == "helo":
-            return None if client.helo is None else (client.helo, client.helo, HELO)
-        if kind == "sender":
-            return None if state.sender is None else (state.sender, state.sender, SENDER)
-        return (state.recipient, state.recipient, RECIPIENT) if state.recipient else None
-
-    def _access_keys(self, state: _State, kind: str, text: str) -> list[tuple[str, bool]] | None:
-        """The keys of check_KIND_access in Postfix's order: a client's name and parent
-        domains, then its address and networks; a HELO name and parent domains; an
-        address's keys (after canonical rewriting), the null sender as
-        ``smtpd_null_access_lookup_key``. None for an address that cannot be parsed."""
-        if kind in ("client", "reverse_client_hostname"):
-            names = host_keys(text, self.access_parent_style)
-            return [*names, *network_keys(state.client.address)]
-        if kind == "helo":
-            return list(host_keys(text, self.access_parent_style))
-        if not text:
-            return [(self.null_sender_key, False)]
-        try:
-            address = self.canonical.rewrite(Address.parse(text))
-        except AddressError:
-            return None
-        return list(address_keys(address, self.delimiters, self.access_parent_style))
-
-    def _check_sasl(self, state: _State, restriction: str, table: Table) -> str:
-        """check_sasl_access: the SASL login name is the key (no parent domains or
-        networks); nothing for a client that did not log in. Needs
-        ``smtpd_sasl_auth_enable``, else it is ignored with a warning, as in Postfix."""
-        if not self.sasl_enabled:
-            self._warn(state, "restriction `%s' ignored: no SASL support", restriction)
-            return DUNNO
-        login = state.client.sasl_username
-        if not login:
-            return DUNNO
-        name = "".join(c if c.isprintable() else "_" for c in login)
-        value = self._find(state, table, [(login, False)], name, SASL_LOGIN)
-        if value is None:
-            return DUNNO
-        return self._apply(state, parse_action(value), name, SASL_LOGIN)
-
-    def _certificate(self, state: _State, restriction: str) -> Certificate | None:
-        """The client's certificate; None (with Postfix's warning when a TLS client was
-        not asked for one) when it sent none."""
-        client = state.client
-        if client.certificate is None and client.encrypted and not self.ask_ccert:
-            self._warn(state, '%s is requested, but "smtpd_tls_ask_ccert = no"', restriction)
-        return client.certificate
-
-    def _tls_clientcerts(self, state: _State, restriction: str) -> str:
-        """permit_tls_clientcerts: the certificate's or its public key's fingerprint is in
-        ``relay_clientcerts`` (verified or not); permit_tls_all_clientcerts also permits
-        any verified certificate. A table that fails gives a temporary failure."""
-        cert = self._certificate(state, restriction)
-        if cert is None:
-            return DUNNO
-        if cert.verified and restriction == "permit_tls_all_clientcerts":
-            return OK
-        try:
-            maps = self.context.maps("relay_clientcerts")
-            for key in (cert.fingerprint, cert.pkey_fingerprint):
-                if maps.find(key, trace=state.trace) is not None:
-                    return OK
-        except ConfigError as e:
-            self._warn(state, "relay_clientcerts: %s", e)
-            self._config_error(state)
-        except TableError:
-            self._warn(
-                state,
-                "relay_clientcerts: lookup error for fingerprint '%s', pkey fingerprint %s",
-                cert.fingerprint,
-                cert.pkey_fingerprint,
-            )
-            self._tempfail(state, state.reply_name, CLIENT_CERT)
-        return DUNNO
-
-    def _check_ccert(self, state: _State, restriction: str, argument: str) -> str:
-        """check_ccert_access: the fingerprints in the search order (certificate, then
-        public key) are looked up; replies name the subject's common name."""
-        try:
-            spec, order = access_spec(argument)
-            table = self.context.table(spec)
-        except ConfigError as e:
-            self._warn(state, "%s: %s", restriction, e)
-            self._config_error(state)
-        cert = self._certificate(state, restriction)
-        if cert is None:
-            return DUNNO
-        name = "".join(c if c.isprintable() else "_" for c in cert.subject_cn)
-        keys = [(cert.key(search), False) for search in order]
-        value = self._find(state, table, keys, name, CLIENT_CERT)
-        if value is None:
-            return DUNNO
-        return self._apply(state, parse_action(value), name, CLIENT_CERT)
-
-    def _check_servers(
-        self, state: _State, restriction: str, table: Table, kind: str, rtype: str
-    ) -> str:
-        """check_KIND_{a,mx,ns}_access: the table is searched for the servers behind the
-        name (see :mod:`.dnsaccess`); the first entry found decides. OK is refused (451
-        4.3.5, with Postfix's warnings): these tables may reject or exempt (DUNNO) a host,
-        not permit a request. A client without a name, or no sender, is not looked up."""
-        found = self._access_subject(state, kind)
-        if found is None or self.server_keys is None:
-            return DUNNO
-        text, name, reply_class = found
-        if not text or (reply_class in (CLIENT, REVERSE_CLIENT) and text == "unknown"):
-            return DUNNO
-        may_block()  # DNS queries: not on smtpd's event loop
-        warn = functools.partial(self._warn, state)
-        for keys in self.server_keys.search(text, rtype, warn, f"{reply_class} {name}"):
-            value = self._find(state, table, keys, name, reply_class)
-            if value is not None:
-                result = self._apply(state, parse_action(value), name, reply_class)
-                self._forbid_ok(state, restriction, result, text)
-                return result
-        return DUNNO
-
-    def _forbid_ok(self, state: _State, restriction: str, result: str, target: str) -> None:
-        """Postfix's forbid_allowlist: a restriction that may not permit gave OK (DISCARD,
-        which ends the evaluation too, is allowed): a configuration error."""
-        if result != OK or any(action.verb == "discard" for action in state.actions):
-            return
-        self._warn(state, "restriction %s returns OK for %s", restriction, target)
-        self._warn(state, "this is not allowed for security reasons")
-        self._warn(state, "use DUNNO instead of OK if you want to make an exception")
-        self._config_error(state)
-
-    def _find(
-        self,
-        state: _State,
-        table: Table,
-        keys: Iterable[tuple[str, bool]],
-        name: str,
-        reply_class: str,
-    ) -> str | None:
-        for key, partial in keys:
-            if partial and table.pattern:
-                continue  # pattern tables only see the full key, as in Maps
-            try:
-                value = query(table, key, state.trace)
-            except TableError:
-                self._tempfail(state, name, reply_class)
-            if value is not None:
-                return value
-        return None
-
-    def _apply(self, state: _State, action: Action, name: str, reply_class: str) -> str:
+    def _apply(self, state: State, action: Action, name: str, reply_class: str) -> str:
         prefix = f"<{name}>: {reply_class} rejected: "
         verb = action.verb
         if verb == "OK":
@@ -1116,103 +774,18 @@ class RecipientPolicy:
 
     # -- outcomes ------------------------------------------------------------------
 
-    def _reject(self, state: _State, code: int, dsn: str, text: str) -> str:
-        if state.warn_if_reject:
-            self._warn(state, "reject_warning: %d %s %s", code, dsn, text)
-            return DUNNO
-        if state.defer_if_reject is not None and code >= 500:
-            # Postfix replaces the whole reply with the one defer_if_reject recorded.
-            raise RejectedError(state.defer_if_reject)
-        if self.soft_bounce and code >= 500:
-            code -= 100  # soft_bounce keeps the rest of the code: 554 -> 454, 550 -> 450
-        raise RejectedError(Reply(code, _fix_dsn(code, dsn), text))
 
-    def _defer_if_reject(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
-        """Remember the reply that a later 5xx rejection is turned into (first one wins)."""
-        if state.defer_if_reject is None:
-            code = self.code["defer_code"]
-            state.defer_if_reject = Reply(code, _fix_dsn(code, dsn), text)
-
-    def _defer_if_permit(self, state: _State, text: str, dsn: str = "4.7.1") -> None:
-        if state.defer_if_permit is None:
-            code = self.code["defer_code"]
-            state.defer_if_permit = Reply(code, _fix_dsn(code, dsn), text)
-
-    def _tempfail(self, state: _State, name: str, reply_class: str) -> NoReturn:
-        raise RejectedError(Reply(451, "4.3.0", f"<{name}>: Temporary lookup failure"))
-
-    def _config_error(self, state: _State) -> NoReturn:
-        raise RejectedError(Reply(451, "4.3.5", "Server configuration error"))
-
-
-def _dns_list_subject(state: _State, restriction: str) -> tuple[str, str, str] | None:
-    """What a DNS list is asked about: (name to prefix, what the reply names, class);
-    an address's domain is asked about, and the reply names the address (as Postfix).
-    None when there is nothing to ask: no such name, or (for the name lists) one that is
-    not a host name or ends in a numeric label."""
-    client = state.client
-    if restriction in ("reject_rbl_client", "permit_dnswl_client"):
-        try:
-            pointer = ipaddress.ip_address(client.address).reverse_pointer
-        except ValueError:
-            return None
-        reversed_address = pointer.removesuffix(".in-addr.arpa").removesuffix(".ip6.arpa")
-        return reversed_address, client.address, CLIENT
-    if restriction in ("reject_rhsbl_client", "permit_rhswl_client"):
-        what, domain, reply_class = client.name, client.name, CLIENT
-    elif restriction == "reject_rhsbl_reverse_client":
-        reverse = client.reverse_name or client.name
-        what, domain, reply_class = reverse, reverse, REVERSE_CLIENT
-    elif restriction == "reject_rhsbl_helo":
-        what, domain, reply_class = client.helo or "", client.helo or "", HELO
-    else:  # sender, recipient: the address's domain
-        sender = restriction == "reject_rhsbl_sender"
-        what = (state.sender if sender else state.recipient) or ""
-        domain, reply_class = what.rpartition("@")[2], SENDER if sender else RECIPIENT
-    if reply_class in (CLIENT, REVERSE_CLIENT) and what == "unknown":
-        return None
-    name = domain.rstrip(".")
-    if not valid_hostname(name) or name.rpartition(".")[2].isdigit():
-        return None
-    return name, what, reply_class
-
-
-def _rbl_match(wanted: str, answer: str) -> bool:
-    """Whether an A answer matches ``d.d.d.d`` whose octets may be ``[lo..hi]`` or
-    ``[a;b;c]`` (Postfix's reply filter for DNS lists)."""
-    octets, got = wanted.split("."), answer.split(".")
-    if len(octets) != 4 or len(got) != 4:
-        return False
-    for pattern, value in zip(octets, got, strict=True):
-        if pattern.startswith("[") and pattern.endswith("]"):
-            inner = pattern[1:-1]
-            if ".." in inner:
-                low, _, high = inner.partition("..")
-                if not (low.isdigit() and high.isdigit() and int(low) <= int(value) <= int(high)):
-                    return False
-            elif value not in inner.split(";"):
-                return False
-        elif pattern != value:
-            return False
-    return True
-
-
-def _log_warnings(state: _State) -> None:
+def _log_warnings(state: State) -> None:
     """Log what a decision found wrong on its way (see :meth:`RecipientPolicy._warn`)."""
     for message, args in state.warnings:
         log.warning(message, *args)
 
 
-def _namaddr(client: Client) -> str:
-    """``name[address]``: how Postfix names the client in replies."""
-    return f"{client.name}[{client.address}]"
-
-
-def _subject(state: _State, parameter: str) -> tuple[str, str] | None:
+def _subject(state: State, parameter: str) -> tuple[str, str] | None:
     """Whom a restriction stage's replies name, and as what (Postfix's reply_name and
     reply_class); None when the stage is skipped: HELO restrictions without a HELO."""
     if parameter == "smtpd_client_restrictions":
-        return _namaddr(state.client), CLIENT
+        return namaddr(state.client), CLIENT
     if parameter == "smtpd_helo_restrictions":
         return None if state.client.helo is None else (state.client.helo, HELO)
     if parameter == "smtpd_sender_restrictions":
@@ -1248,7 +821,6 @@ _CODES = (
     "plaintext_reject_code",
 )
 
-_RBL_TXT_LIMIT = 500  # Postfix keeps this much of a DNS list's TXT records
 
 _NEEDS_RECIPIENT = {
     "permit_auth_destination",
@@ -1260,24 +832,6 @@ _NEEDS_RECIPIENT = {
     "permit_mx_backup",
 }
 
-_DNS_LISTS = {
-    "reject_rbl_client",
-    "permit_dnswl_client",
-    "reject_rhsbl_client",
-    "reject_rhsbl_reverse_client",
-    "reject_rhsbl_helo",
-    "reject_rhsbl_sender",
-    "reject_rhsbl_recipient",
-    "permit_rhswl_client",
-}
-
-# what the check_*_access restrictions look up: check_client_access, check_client_a_access, ...
-_ACCESS_SUBJECTS = ("client", "reverse_client_hostname", "helo", "sender", "recipient")
-_NEEDS_TABLE = {
-    f"check_{subject}{suffix}_access"
-    for subject in _ACCESS_SUBJECTS
-    for suffix in ("", *(f"_{rtype}" for rtype in SERVER_TYPES))
-} | {"check_sasl_access", "check_ccert_access"}
 
 # restriction -> whether it wants a fully-qualified name (else: a valid one)
 _HELO_SYNTAX = {
@@ -1291,3 +845,6 @@ _IGNORED_AT_RCPT = {
     "reject_unverified_recipient",
     "reject_unverified_sender",
 }
+
+
+__all__ = ["Client", "MessageAction", "RecipientPolicy"]  # the first two from .evaluation

@@ -10,7 +10,7 @@ from tests.routing_helpers import BASE, INSIDE, OUTSIDE
 from tests.unit.policy.fake_dns import FakeDNS
 from vmail.config import MainConfig
 from vmail.core.errors import TableError
-from vmail.policy.restrictions import Client, MessageAction
+from vmail.policy.evaluation import Client, MessageAction
 from vmail.route import Router
 from vmail.tables import Table
 from vmail.tables.memo import LookupMemo, WouldBlockError

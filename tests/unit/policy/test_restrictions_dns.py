@@ -14,7 +14,7 @@ import pytest
 from tests.routing_helpers import BASE, OUTSIDE
 from tests.unit.policy.fake_dns import FakeDNS
 from vmail.config import MainConfig
-from vmail.policy.restrictions import Client, MessageAction
+from vmail.policy.evaluation import Client, MessageAction
 from vmail.route import Router
 
 HOST = Client("192.0.2.7", "host.test", "client.example")

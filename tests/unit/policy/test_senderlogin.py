@@ -8,7 +8,7 @@ import pytest
 
 from tests.routing_helpers import BASE
 from vmail.config import MainConfig
-from vmail.policy.restrictions import Client
+from vmail.policy.evaluation import Client
 from vmail.route import Router
 
 MAPS = (
