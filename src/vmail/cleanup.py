@@ -134,7 +134,9 @@ def mail_date(when: float) -> str:
     return text
 
 
-def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: str) -> bytes:
+def received_header(
+    sub: Submission, myhostname: str, mail_name: str, queue_id: str | None
+) -> bytes:
     """Postfix's ``Received:`` header, CRLF line ends; empty for
     notices the mail system generates itself (``origin="bounce"``).
 
@@ -160,7 +162,9 @@ def received_header(sub: Submission, myhostname: str, mail_name: str, queue_id: 
         lines += [f"\t{sub.tls_info}", f"\t{sub.tls_ccert}"]
     if sub.auth_header and sub.sasl_username:
         lines.append(f"\t(Authenticated sender: {_CONTROL.sub('?', sub.sasl_username)})")
-    by = f"\tby {myhostname} ({mail_name}) with {sub.protocol} id {queue_id}"
+    by = f"\tby {myhostname} ({mail_name}) with {sub.protocol}"
+    if queue_id:  # none before a before-queue filter (smtpd_proxy_filter)
+        by += f" id {queue_id}"
     if len(sub.recipients) == 1:
         rcpt = Address.from_internal(sub.recipients[0].address).external
         lines += [by, f"\tfor <{rcpt}>; {date}"]

@@ -11,14 +11,14 @@ from vmail.config.unimplemented import unimplemented_settings
 
 def test_set_features_vmail_lacks_are_named(tmp_path: Path) -> None:
     (tmp_path / "main.cf").write_text(
-        "smtpd_proxy_filter = 127.0.0.1:10025\nsmtp_tls_policy_maps =\nrelayhost = [relay]\n"
+        "smtp_reply_filter = pcre:/etc/postfix/reply\nsmtp_tls_policy_maps =\nrelayhost = [relay]\n"
     )
     (tmp_path / "master.cf").write_text(
-        "smtp inet n - n - - smtpd\n  -o smtpd_proxy_filter=127.0.0.1:10025\n"
+        "smtp inet n - n - - smtpd\n  -o smtpd_dns_reply_filter=pcre:/etc/postfix/dns\n"
     )
     warnings = unimplemented_settings(MainConfig.load(tmp_path), MasterConfig.load(tmp_path))
     assert len(warnings) == 2  # an empty setting is no feature
     assert warnings[0].endswith(
-        "main.cf: smtpd_proxy_filter is not implemented by vmail: the setting has no effect"
+        "main.cf: smtp_reply_filter is not implemented by vmail: the setting has no effect"
     )
-    assert "service smtp: -o smtpd_proxy_filter is not implemented" in warnings[1]
+    assert "service smtp: -o smtpd_dns_reply_filter is not implemented" in warnings[1]

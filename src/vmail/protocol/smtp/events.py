@@ -91,6 +91,7 @@ class MailFrom(Decision):
     raw: str
     params: MailParams
     esmtp: tuple[str, ...] = ()  # the parameters as written (milters get them)
+    line: str = ""  # the command as received (a before-queue filter gets it verbatim)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class RcptTo(Decision):
     raw: str
     params: RcptParams
     esmtp: tuple[str, ...] = ()  # the parameters as written (milters get them)
+    line: str = ""  # the command as received (a before-queue filter gets it verbatim)
 
 
 @dataclass(frozen=True)

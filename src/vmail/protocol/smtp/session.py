@@ -97,6 +97,7 @@ class ServerSession:
         self._sasl = sasl
         self._buf = bytearray()
         self._pos = 0
+        self._line = ""  # the command being handled, as received
         self._skipping = False
         self._skip_prefix = b""
         self._skip_last = 0
@@ -340,6 +341,7 @@ class ServerSession:
         except UnicodeDecodeError:
             self._send(rp.BAD_UTF8)
             return
+        self._line = text
         parts = text.strip(" \t").split(None, 1)
         if not parts:
             self._send(rp.BAD_SYNTAX)
@@ -490,7 +492,7 @@ class ServerSession:
         if path.address is not None and sender is None:
             self._send(rp.BAD_SENDER)
             return
-        self._decide(MailFrom(sender, path.address or "", params, path.params))
+        self._decide(MailFrom(sender, path.address or "", params, path.params, self._line))
 
     def _rcpt(self, arg: str) -> None:
         if self._mail_from is None:
@@ -519,7 +521,7 @@ class ServerSession:
         if isinstance(params, Reply):
             self._send(params)
             return
-        self._decide(RcptTo(recipient, path.address, params, path.params))
+        self._decide(RcptTo(recipient, path.address, params, path.params, self._line))
 
     def _data(self, arg: str) -> None:
         if arg:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from vmail.auth.sasl import Credentials, new_exchange
 from vmail.auth.service import AuthStatus
-from vmail.cleanup import CleanupMessage, Rcpt, Submission
+from vmail.cleanup import CleanupMessage, Rcpt, Submission, received_header
 from vmail.core.address import Address, AddressError
 from vmail.core.errors import ConfigError, MailError, TableError
 from vmail.core.reply import Reply
@@ -48,7 +48,7 @@ from vmail.milter.chain import MilterChain, printable, to_reply
 from vmail.milter.client import MilterSpec, macro_key, with_values
 from vmail.milter.spec import milter_specs
 from vmail.policy.clientcerts import Certificate
-from vmail.policy.restrictions import Client, MessageAction
+from vmail.policy.evaluation import Client, MessageAction
 from vmail.protocol.smtp import (
     AuthCredentials,
     Close,
@@ -73,7 +73,7 @@ from vmail.protocol.smtp import replies as rp
 from vmail.protocol.smtp.ehlomask import ehlo_keywords, ehlo_mask_names
 from vmail.protocol.smtp.sasl import SaslFactory
 from vmail.queue.tools import flush_site
-from vmail.servers.smtpd import ccert, proxy, xclient
+from vmail.servers.smtpd import ccert, proxy, proxyfilter, xclient
 from vmail.servers.smtpd.footer import with_footer
 from vmail.servers.smtpd.logtext import escape
 from vmail.servers.smtpd.tls import received_details
@@ -219,6 +219,7 @@ class Connection:
         # smtpd_discard_ehlo_keyword_address_maps for this client (or the main.cf list)
         self.ehlo_discards = self.settings.session_config.smtpd_discard_ehlo_keywords
         self.ehlo_discards_failed = False  # its lookup failed: EHLO gets 421, as Postfix
+        self.proxy_filter: proxyfilter.ProxyFilter | None = None  # smtpd_proxy_filter's
 
     @property
     def namaddr(self) -> str:
@@ -466,6 +467,8 @@ class Connection:
             if replies and not self.writer.transport.is_closing():
                 self.writer.write(bytes(replies))
         self._log_improper_pipelining()
+        if self.proxy_filter is not None and not self.session.in_transaction:
+            await self.close_proxy_filter()
         await self.flush()
         self.finishing = False
 
@@ -477,6 +480,8 @@ class Connection:
             await self.write(event.data)
         elif isinstance(event, MessageAborted):
             await self.discard()
+            if self.proxy_filter is not None and self.proxy_filter.in_data:
+                await self.proxy_filter_aborted(event.reason)
         elif isinstance(event, Decision):
             answer = await self.decide(event)
             todo.extend(self.session.reply(answer))
@@ -598,6 +603,13 @@ class Connection:
                 )
                 if refused is not None:
                     self.mail = None
+            if refused is None and self.settings.proxy_filter is not None:
+                self.proxy_filter = proxyfilter.ProxyFilter(
+                    self.settings.proxy_filter,
+                    decision.line,
+                    self._forward,
+                    lambda: self._log_client("NOQUEUE"),
+                )
             return refused
         if isinstance(decision, RcptTo):
             return await self.rcpt(decision)
@@ -615,6 +627,10 @@ class Connection:
                 refused = await self.ask_milters(chain.data, "DATA", sender, rcpt)
             if refused is not None:
                 return refused
+            if self.proxy_filter is not None:
+                sub, cleanup = self.submission(), self.settings.cleanup
+                header = received_header(sub, cleanup.myhostname, cleanup.mail_name, None)
+                return await self.proxy_filter.data(header)
             await self.open()
             return None
         if isinstance(decision, DataComplete):
@@ -689,11 +705,13 @@ class Connection:
             )
             self.milter_rcpt = None
             reply = refused or reply
+        if reply.ok and self.proxy_filter is not None:  # not logged when refused
+            reply = await self.proxy_filter.rcpt(decision.line) or reply
         if reply.ok:
             params = decision.params
             orcpt = f"{params.orcpt_type};{params.orcpt}" if params.orcpt else ""
             self.rcpts.append(Rcpt(rcpt, params.notify or (), orcpt))
-            if self.queue_id is None:
+            if self.queue_id is None and self.proxy_filter is None:
                 self.queue_id = self.settings.cleanup.spool.reserve_id()
                 self._log_client(self.queue_id)
         return reply
@@ -773,21 +791,65 @@ class Connection:
         helo=<...>``: no ``from=`` before MAIL, ``helo=`` the name being checked at HELO.
         The queue file does not exist before DATA here, hence NOQUEUE (Postfix names the
         queue file it opened at the first recipient)."""
+        queue_id = self.current_queue_id or "NOQUEUE"
+        whatsup = self._whatsup(sender, rcpt, helo)
+        log.info("%s: %s: %s from %s: %s;%s", queue_id, verb, stage, self.namaddr, text, whatsup)
+
+    def _whatsup(self, sender: str | None, rcpt: str | None, helo: str | None = None) -> str:
+        """`` from=<...> to=<...> proto=... helo=<...>`` of Postfix's log lines."""
         session = self.session
         proto = "LMTP" if self.settings.lmtp else "ESMTP" if session.esmtp else "SMTP"
         helo = helo or session.helo
-        log.info(
-            "%s: %s: %s from %s: %s;%s%s proto=%s%s",
-            self.current_queue_id or "NOQUEUE",
-            verb,
-            stage,
-            self.namaddr,
-            text,
-            f" from=<{sender}>" if sender is not None else "",
-            f" to=<{rcpt}>" if rcpt is not None else "",
-            proto,
-            f" helo=<{helo}>" if helo else "",
+        parts = [f" from=<{sender}>" if sender is not None else ""]
+        parts.append(f" to=<{rcpt}>" if rcpt is not None else "")
+        parts.append(f" proto={proto}" + (f" helo=<{helo}>" if helo else ""))
+        return "".join(parts)
+
+    # -- smtpd_proxy_filter (see .proxyfilter) --------------------------------------
+
+    def _forward(self) -> proxyfilter.Forward:
+        """The client for the filter's XFORWARD (what our own XFORWARD client said first)."""
+        fwd, session = self.xforward, self.session
+        name = fwd.get("NAME") or self.name
+        address = fwd.get("ADDR") or self.address
+        return proxyfilter.Forward(
+            name=None if name == "unknown" else name,
+            address=None if address == "unknown" else address,
+            port=fwd.get("PORT") or self.port or None,
+            helo=fwd.get("HELO") or session.helo,
+            proto=fwd.get("PROTO") or ("ESMTP" if session.esmtp else "SMTP"),
+            local=self.settings.rewrite_clients.matches(
+                self.address, self.name, self.sasl_username, self.local_address
+            ),
         )
+
+    def _log_proxy_filter(self, accepted: bool) -> None:
+        """``proxy-accept: END-OF-MESSAGE: <the filter's reply>; from=<...> to=<...>``
+        (``to=`` the first recipient), as Postfix logs the end of a proxied message."""
+        assert self.proxy_filter is not None
+        mail = self.mail
+        sender = mail.sender.internal if mail and mail.sender else ""
+        rcpt = self.rcpts[0].address if self.rcpts else None
+        log.info(
+            "proxy-%s: END-OF-MESSAGE: %s;%s",
+            "accept" if accepted else "reject",
+            self.proxy_filter.buffer,
+            self._whatsup(sender, rcpt),
+        )
+
+    async def proxy_filter_aborted(self, reason: str) -> None:
+        """The message was refused while it streamed to the filter (too big, bare LF):
+        logged as Postfix logs it; the filter gets QUIT without the final dot."""
+        if reason in (rp.MESSAGE_TOO_BIG.text, rp.CHUNK_TOO_BIG.text):
+            log.warning("NOQUEUE: queue file size limit exceeded")
+        self._log_proxy_filter(accepted=False)
+        await self.close_proxy_filter()
+
+    async def close_proxy_filter(self) -> None:
+        """The transaction is over: the filter gets QUIT."""
+        proxy_filter, self.proxy_filter = self.proxy_filter, None
+        if proxy_filter is not None:
+            await proxy_filter.close()
 
     def lmtp_local(self, rcpt: str) -> Reply:
         """LMTP accepts only recipients this host delivers (no relaying)."""
@@ -1039,6 +1101,10 @@ class Connection:
     # -- the message ---------------------------------------------------------------
 
     async def open(self) -> None:
+        self.pending, self.held, self.held_size = self.submission(), [], 0
+
+    def submission(self) -> Submission:
+        """The transaction so far, for cleanup (and the Received: header)."""
         mail = self.mail
         params = mail.params if mail else None
         fwd = self.xforward
@@ -1046,7 +1112,7 @@ class Connection:
         local = settings.rewrite_clients.matches(
             self.address, self.name, self.sasl_username, self.local_address
         )
-        sub = Submission(
+        return Submission(
             sender=mail.sender.internal if mail and mail.sender else "",
             recipients=tuple(self.rcpts),
             client_address=fwd.get("ADDR") or self.address,
@@ -1073,9 +1139,11 @@ class Connection:
             milter_macros=self.milter_macro,
             queue_id=self.current_queue_id,
         )
-        self.pending, self.held, self.held_size = sub, [], 0
 
     async def write(self, data: bytes) -> None:
+        if self.proxy_filter is not None:
+            await self.proxy_filter.write(data)
+            return
         if self.pending is not None:
             self.held.append(data)
             self.held_size += len(data)
@@ -1124,6 +1192,11 @@ class Connection:
         if refused is not None:
             await self.discard()
             reply = refused
+            if self.proxy_filter is not None:
+                self._log_proxy_filter(accepted=False)
+        elif self.proxy_filter is not None:
+            reply, accepted = await self.proxy_filter.finish()
+            self._log_proxy_filter(accepted)
         else:
             reply = await self.commit(None if self.settings.lmtp else bdat_size)
         self.xforward = {}
@@ -1191,6 +1264,7 @@ class Connection:
         if self.connected:
             log.info("disconnect from %s %s", self.namaddr, self.session.stats)
         await self.discard()
+        await self.close_proxy_filter()
         if self.milters is not None:
             await self.milter_call(self.milters.disconnect, 2)  # ABORT twice, as smtpd
         if self.counted:

@@ -28,6 +28,7 @@ from vmail.rewrite.context import RoutingContext
 from vmail.route import Router
 from vmail.servers.smtpd.ccert import ask_for_certificates, ccert_settings
 from vmail.servers.smtpd.proxy import listener_settings
+from vmail.servers.smtpd.proxyfilter import proxy_settings
 from vmail.servers.smtpd.rewrite import RewriteClients
 from vmail.servers.smtpd.tls import security_level, server_context
 from vmail.tables.maps import Maps
@@ -129,6 +130,8 @@ class Settings:
         self.wrappermode = config.get_bool("smtpd_tls_wrappermode")
         # smtpd_upstream_proxy_protocol: the PROXY header read before anything else
         self.upstream_proxy = listener_settings(config)
+        # smtpd_proxy_filter: the before-queue content filter each transaction goes to
+        self.proxy_filter = None if lmtp else proxy_settings(config)
         self.tls_received_header = config.get_bool("smtpd_tls_received_header")
         self.sasl_auth_header = config.get_bool("smtpd_sasl_authenticated_header")
         self.reject_footer = config.get("smtpd_reject_footer")  # raw: expanded per reply
