@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -32,3 +34,21 @@ class Reply:
 
 
 OK = Reply(250, "2.1.5", "Ok")
+
+_REPLY_LINE = re.compile(r"(\d{3})(?:[ -]|$)(?:([245]\.\d{1,3}\.\d{1,3})(?: |$))?(.*)")
+
+
+def parse_reply_lines(lines: Iterable[str]) -> tuple[int, str, list[str]]:
+    """A (multi-line) SMTP reply another program wrote: the first code and enhanced
+    status code found (0 and "" when none), and each line's text without them (a line
+    without a code is kept whole)."""
+    code, enhanced, texts = 0, "", []
+    for line in lines:
+        found = _REPLY_LINE.fullmatch(line)
+        if found is None:
+            texts.append(line)
+            continue
+        code = code or int(found.group(1))
+        enhanced = enhanced or (found.group(2) or "")
+        texts.append(found.group(3))
+    return code, enhanced, texts

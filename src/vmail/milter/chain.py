@@ -9,10 +9,9 @@ before it left it, and makes its own edits; a hold (``H``) does not stop the oth
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 
-from vmail.core.reply import Reply
+from vmail.core.reply import Reply, parse_reply_lines
 from vmail.milter.client import Macros, Milter, MilterSpec
 from vmail.milter.edits import MessageEdits
 
@@ -81,20 +80,9 @@ class MilterChain:
             milter.disconnect(aborts)
 
 
-_LINE = re.compile(r"(\d{3})[ -](?:(\d\.\d{1,3}\.\d{1,3})(?: |$))?(.*)")
-
-
 def to_reply(text: str) -> Reply:
     """A milter's SMTP reply (``550 5.7.1 text``, multi-line with CRLF) as a Reply."""
-    code, enhanced, lines = 0, "", []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        found = _LINE.fullmatch(line)
-        if found is None:
-            lines.append(line)
-            continue
-        code = code or int(found.group(1))
-        enhanced = enhanced or (found.group(2) or "")
-        lines.append(found.group(3))
+    code, enhanced, lines = parse_reply_lines(text.replace("\r\n", "\n").split("\n"))
     return Reply(code or 451, enhanced, "\n".join(lines))
 
 

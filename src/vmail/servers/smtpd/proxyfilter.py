@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmail.config import MainConfig
 from vmail.core.errors import ConfigError
-from vmail.core.reply import Reply
+from vmail.core.reply import Reply, parse_reply_lines
 from vmail.delivery.smtp_client import DotStuffer
 from vmail.protocol.smtp import xtext
 
@@ -46,7 +45,6 @@ PAYLOAD_LIMIT = 512 - len("250 XFORWARD\r\n")  # longest XFORWARD argument, as P
 UNAVAILABLE = "[UNAVAILABLE]"
 MAX_REPLY_LINES = 1000
 SPOOL_MEMORY = 1 << 20  # speed_adjust: message bytes held in memory before a file is used
-_STATUS = re.compile(r"(\d{3})([ -]|$)(?:([245]\.\d{1,3}\.\d{1,3})(?: |$))?(.*)")
 
 
 @dataclass(frozen=True)
@@ -140,15 +138,7 @@ def ehlo_xforward(reply: str) -> set[str]:
 def client_reply(buffer: str) -> Reply:
     """The filter's reply (lines joined by CRLF) as the reply for the client; one that
     does not start with a reply code becomes :data:`GENERIC`."""
-    code, enhanced, texts = 0, "", []
-    for line in buffer.split("\r\n"):
-        found = _STATUS.fullmatch(line)
-        if found is None:
-            texts.append(line)
-            continue
-        code = code or int(found.group(1))
-        enhanced = enhanced or (found.group(3) or "")
-        texts.append(found.group(4))
+    code, enhanced, texts = parse_reply_lines(buffer.split("\r\n"))
     if not 200 <= code < 600 or not buffer[:3].isdigit():
         return GENERIC
     return Reply(code, enhanced, "\n".join(texts))
