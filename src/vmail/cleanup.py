@@ -98,7 +98,9 @@ class Submission:
     ret: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     arrival_time: float = field(default_factory=time.time)
-    origin: str = "smtp"  # "smtp"; "local" (sendmail, uid in local_uid); "bounce" (notices)
+    # "smtp"; "local" (sendmail, uid in local_uid); "bounce" (notices); "forward" (local(8)
+    # sending an alias's mail on to non-local addresses)
+    origin: str = "smtp"
     local_uid: int = 0
     hold: bool = False  # an access table said HOLD: queue it in hold, not incoming
     redirect: str | None = None  # ... REDIRECT: this replaces every recipient
@@ -147,6 +149,9 @@ def received_header(
     if sub.origin == "bounce":
         return b""
     date = mail_date(sub.arrival_time)
+    if sub.origin == "forward":  # Postfix's local(8) forward_send()
+        lines = [f"Received: by {myhostname} ({mail_name})", f"\tid {queue_id}; {date}"]
+        return ("\r\n".join(lines) + "\r\n").encode()
     if sub.origin == "local":
         lines = [
             f"Received: by {myhostname} ({mail_name}, from userid {sub.local_uid})",
@@ -432,7 +437,7 @@ class Cleanup:
         checks = None
         if (
             self.content_checks
-            and sub.origin != "bounce"
+            and sub.origin not in ("bounce", "forward")  # mail the system made or relays
             and NO_HEADER_BODY_CHECKS not in sub.receive_options
         ):
             checks = ContentFilter(

@@ -199,3 +199,35 @@ def test_submission_listeners_apply_their_own_restrictions(server: ServerProcess
     assert (code, text) == (554, b"5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied")
     with server.smtp() as client:  # the smtp listener keeps main.cf's restrictions
         assert client.sendmail("alice@example.org", ["bob@example.com"], MESSAGE) == {}
+
+
+def test_local_alias_forwards_to_another_domain(tmp_path: Path) -> None:
+    """/etc/aliases' "root: admin@elsewhere": Postfix's local(8) sends a new message (with
+    Received: by HOST and Delivered-To: root@...), and logs the alias's recipient as
+    "sent (forwarded as NEWID)"; the new message then takes its own way."""
+    aliases = tmp_path / "aliases"
+    aliases.write_text("root: bob@example.com\n")
+    aliases.chmod(0o644)
+    config_dir = make_config(
+        tmp_path,
+        {
+            "local_transport": "local",
+            "local_recipient_maps": "",
+            "alias_maps": f"texthash:{aliases}",
+        },
+        master="local     unix  -       n       n       -       -       local\n",
+    )
+    for server in running(config_dir):
+        server.add_mailbox("bob@example.com")
+        with server.smtp() as client:
+            client.sendmail(
+                "alice@example.org", ["root@localhost"], b"Subject: hi\r\n\r\nhello\r\n"
+            )
+        (delivered,) = server.wait_for("bob@example.com")
+        assert b"Delivered-To: root@localhost\n" in delivered
+        assert b"Received: by mx.test (vmail)\n" in delivered
+        found = server.wait_log(
+            r"vmail/local\[\d+\]: (\w+): to=<root@localhost>, relay=local, .*"
+            r"status=sent \(forwarded as (\w+)\)"
+        )
+        server.wait_log(rf"{found.group(2)}: to=<bob@example\.com>, relay=virtual, .*status=sent")

@@ -20,20 +20,10 @@ NOT_IMPLEMENTED = frozenset(
         "address_verify_sender_dependent_relayhost_maps",
         "address_verify_transport_maps",
         # rewriting what the delivery agents report, and what SMTP/DNS servers answer
-        "default_delivery_status_filter",
-        "lmtp_delivery_status_filter",
-        "local_delivery_status_filter",
-        "pipe_delivery_status_filter",
-        "smtp_delivery_status_filter",
-        "virtual_delivery_status_filter",
-        "lmtp_reply_filter",
-        "smtp_reply_filter",
         "lmtp_dns_reply_filter",
         "smtp_dns_reply_filter",
         "smtpd_dns_reply_filter",
         # the client side's per-server workarounds
-        "lmtp_discard_lhlo_keyword_address_maps",
-        "smtp_discard_ehlo_keyword_address_maps",
         "lmtp_pix_workaround_maps",
         "smtp_pix_workaround_maps",
         # local(8) features beyond aliases and .forward

@@ -26,9 +26,12 @@ vmail has no UNIX mailboxes, so local delivery is aliases(5) only. For each reci
    ``Delivered-To:`` per ``prepend_delivered_header``); files appended in mbox format under
    ``mailbox_delivery_lock`` (:mod:`.mbox`) or written as Maildir (:mod:`.maildir`).
 
-Forwarding to a non-local address needs a new message through cleanup, which this layer
-cannot submit: such a recipient is deferred (``4.3.5``) before any delivery is made, and
-a warning is logged. (vmail expands virtual aliases in cleanup; use those to forward.)
+Forwarding to a non-local address (``root: admin@example.net``) is a new message, as in
+Postfix's local(8): one per envelope sender, handed to cleanup through the ``forwarder``
+the queue manager gives the agent (this layer cannot reach cleanup itself), with
+``Received: by HOST (NAME)`` and ``Delivered-To: <recipient>`` above the original
+message; the recipient is then ``sent (forwarded as NEWID)``. Without a forwarder (an
+agent built alone) such a recipient is deferred (``4.3.5``) with a warning.
 
 One result per recipient: deferred if any target deferred, else bounced if any bounced
 (the others were delivered), else sent.
@@ -36,11 +39,12 @@ One result per recipient: deferred if any target deferred, else bounced if any b
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import pwd
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from vmail.config import MainConfig
@@ -110,11 +114,34 @@ class _Expansion:
     depth: int = 0
 
 
+@dataclass(frozen=True)
+class Forward:
+    """A new message local(8) sends on to non-local addresses: the envelope sender, the
+    recipients as (address, DSN NOTIFY, DSN ORCPT), the DSN envelope, and the content
+    (the Delivered-To: header first, then the queued message)."""
+
+    sender: str
+    recipients: tuple[tuple[str, tuple[str, ...], str], ...]
+    envid: str
+    ret: str
+    chunks: Iterable[bytes]
+
+
+Forwarder = Callable[[Forward], str]
+"""Queues a :class:`Forward` and returns its queue ID (raises MailError when it cannot)."""
+
+
 class LocalAgent:
     """local(8) for one configuration snapshot; ``deliver_batch`` is thread-safe."""
 
-    def __init__(self, config: MainConfig, context: RoutingContext | None = None) -> None:
+    def __init__(
+        self,
+        config: MainConfig,
+        context: RoutingContext | None = None,
+        forwarder: Forwarder | None = None,
+    ) -> None:
         self.config = config
+        self.forwarder = forwarder
         self.context = context or RoutingContext(config)
         self.canonical = Canonicalizer(config)
         self.resolver = Resolver(self.context)
@@ -182,7 +209,7 @@ class LocalAgent:
             log.warning("table %s: lookup %s: %s", e.table, recipient, e.message)
             return failed("4.3.0", "alias database unavailable")
         forwards = [t for t in targets if t.kind == "forward"]
-        if forwards:
+        if forwards and self.forwarder is None:
             log.warning(
                 "%s: %s: forwarding to non-local %s is not supported by the local agent; "
                 "use virtual_alias_maps",
@@ -191,8 +218,41 @@ class LocalAgent:
                 ", ".join(t.value for t in forwards),
             )
             return failed("4.3.5", CONFIG_ERROR)
-        results = [self._deliver_target(request, t, content) for t in _unique(targets)]
+        unique = _unique(targets)
+        results = [self._deliver_target(request, t, content) for t in unique if t not in forwards]
+        if forwards:
+            results.append(self._forward(request, [t for t in unique if t in forwards], content))
         return _combine(results)
+
+    def _forward(
+        self, request: DeliveryRequest, targets: list[Target], content: ContentSource
+    ) -> DeliveryResult:
+        """Send the message on to ``targets`` (non-local addresses): one new message per
+        envelope sender, as Postfix's forward_append()/forward_send(); ``sent (forwarded
+        as ID)``, or deferred when cleanup cannot take it."""
+        assert self.forwarder is not None
+        message = request.message or MessageInfo(request.queue_id, request.sender)
+        delivered = b""
+        if "forward" in self.delivered_contexts:
+            delivered = f"Delivered-To: {request.recipient.lower()}\r\n".encode()
+        by_sender: dict[str, list[Target]] = {}
+        for target in targets:
+            by_sender.setdefault(target.sender, []).append(target)
+        queued = []
+        for sender, group in by_sender.items():
+            forward = Forward(
+                sender,
+                tuple((t.value, request.notify, request.orcpt) for t in group),
+                message.envid,
+                message.ret,
+                itertools.chain((delivered,), iter_content(content())),
+            )
+            try:
+                queued.append(self.forwarder(forward))
+            except MailError as e:
+                reply = e.reply
+                return failed(reply.enhanced or "4.3.0", f"cannot forward: {reply.text}")
+        return sent(f"forwarded as {', '.join(queued)}")
 
     def _deliver_target(
         self, request: DeliveryRequest, target: Target, content: ContentSource

@@ -48,6 +48,7 @@ from vmail.delivery.request import (
 )
 from vmail.delivery.smtp_cache import Cached, ConnectionCache
 from vmail.delivery.smtp_client import ClientConnection, ClientError
+from vmail.delivery.smtp_filters import EhloDiscards, ReplyFilter
 from vmail.delivery.smtp_sasl import SaslPolicy, authenticate
 from vmail.delivery.smtp_session import (
     SessionSettings,
@@ -74,7 +75,12 @@ log = logging.getLogger("vmail.delivery.smtp")
 CacheKey = tuple[str, bool, str, TlsPolicy]
 
 # lmtp(8) names for the parameters smtp(8) calls smtp_helo_*.
-_LMTP_NAMES = {"helo_name": "lhlo_name", "helo_timeout": "lhlo_timeout"}
+_LMTP_NAMES = {
+    "helo_name": "lhlo_name",
+    "helo_timeout": "lhlo_timeout",
+    "discard_ehlo_keywords": "discard_lhlo_keywords",
+    "discard_ehlo_keyword_address_maps": "discard_lhlo_keyword_address_maps",
+}
 
 
 class SmtpAgent:
@@ -107,6 +113,8 @@ class SmtpAgent:
             line_limit=self._int("line_length_limit", 998),
             bind_address=self._get("bind_address", ""),
             bind_address6=self._get("bind_address6", ""),
+            ehlo_discards=self._ehlo_discards(),
+            reply_filter=self._reply_filter(),
         )
         self.default_port = self._int("tcp_port", 24) if lmtp else 25
         self.address_limit = self._int("mx_address_limit", 5)
@@ -251,6 +259,26 @@ class SmtpAgent:
         tls_options = frozenset(self._list("sasl_tls_security_options", ",".join(options)))
         mechanisms = tuple(self._list("sasl_mechanism_filter", ""))
         return SaslPolicy(lookup, options, tls_options, mechanisms)
+
+    def _ehlo_discards(self) -> EhloDiscards | None:
+        words = " ".join(self._list("discard_ehlo_keywords", ""))
+        has_maps = bool(self._list("discard_ehlo_keyword_address_maps", ""))
+        if not words and not has_maps:
+            return None
+        parameter = self._name("discard_ehlo_keyword_address_maps")
+        context = RoutingContext(self.config)
+
+        def maps() -> Maps:
+            return context.maps(parameter)  # opened on first use, then cached
+
+        return EhloDiscards(words, parameter, maps if has_maps else None)
+
+    def _reply_filter(self) -> ReplyFilter | None:
+        spec = self._get("reply_filter", "").strip()
+        if not spec:
+            return None
+        context = RoutingContext(self.config)
+        return ReplyFilter(spec, lambda: context.table(spec))  # opened on first use
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -470,6 +498,8 @@ class _Delivery:
                 raise
             return conn
         except SiteFailure as e:
+            if e.warning:
+                log.warning("%s: %s", self.message.queue_id, e.warning)
             if e.dsn.endswith(".4.6"):
                 log.warning("host %s replied to HELO/EHLO with my own hostname", target.relay)
             self.site_failure(e)
@@ -528,6 +558,11 @@ class _Delivery:
                 self.results[i] = result
         if outcome.failure is not None:
             left = [i for i, r in zip(open_, outcome.results, strict=True) if r is None]
+            if outcome.failure.warning:  # a table failed (smtp_reply_filter): QUIT, as Postfix
+                log.warning("%s: %s", self.message.queue_id, outcome.failure.warning)
+                conn.quit(self.settings.timeouts.quit)
+                self.site_failure(outcome.failure, left)
+                return
             self.site_failure(outcome.failure, left)
         if outcome.broken:
             conn.close()

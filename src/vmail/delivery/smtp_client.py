@@ -13,7 +13,7 @@ import contextlib
 import re
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 MAX_REPLY_LINE = 4096
@@ -37,6 +37,12 @@ class ProtocolError(ConnectionLostError):
     """The server sent something that is not an SMTP reply (handled as a lost connection)."""
 
 
+class LocalDataError(ClientError):
+    """A table the conversation needs failed (``smtp_reply_filter``, ...): Postfix's
+    SMTP_ERR_DATA, ``local data error while talking to HOST[ADDR]``. The text is the
+    warning to log."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """A server reply: the code and its lines as received (code and separator included)."""
@@ -51,13 +57,13 @@ class Reply:
 
     @property
     def dsn(self) -> str:
-        """The enhanced status code, or ``X.0.0`` derived from the reply code.
+        """The enhanced status code of the final line, or ``X.0.0`` from the reply code.
 
         As Postfix, an enhanced code is used only when its class matches the reply
         code's first digit; a reply code outside 2xx/4xx/5xx gives ``5.5.0``.
         """
-        first = self.lines[0][4:] if self.lines else ""
-        match = _ENHANCED.match(first)
+        final = self.lines[-1][4:].lstrip(" ") if self.lines else ""
+        match = _ENHANCED.match(final)
         klass = str(self.code // 100)
         if match and match.group(1) == klass:
             return f"{match.group(1)}.{match.group(2)}.{match.group(3)}"
@@ -170,6 +176,8 @@ class ClientConnection:
         self._buffer = b""
         self.extensions = Extensions()
         self.tls = False
+        # smtp_reply_filter: each reply line -> the line to use (raises LocalDataError)
+        self.reply_filter: Callable[[str], str] | None = None
 
     @classmethod
     def open_tcp(
@@ -226,10 +234,16 @@ class ClientConnection:
             self._buffer += self._recv(timeout)
 
     def read_reply(self, timeout: float | None) -> Reply:
-        """Read one (possibly multi-line) reply."""
+        """Read one (possibly multi-line) reply.
+
+        With a ``reply_filter`` (``smtp_reply_filter``), each line is replaced by what
+        the filter gives before it is parsed.
+        """
         lines: list[str] = []
         while True:
             line = self._read_line(timeout)
+            if self.reply_filter is not None:
+                line = self.reply_filter(line)
             if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] not in " -"):
                 raise ProtocolError(f"malformed reply: {line[:100]!r}")
             if len(lines) < MAX_REPLY_LINES:

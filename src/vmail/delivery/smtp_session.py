@@ -20,8 +20,10 @@ from vmail.delivery.smtp_client import (
     ClientConnection,
     ClientError,
     ConversationTimeoutError,
+    LocalDataError,
     Reply,
 )
+from vmail.delivery.smtp_filters import EhloDiscards, ReplyFilter
 from vmail.delivery.tls_policy import (
     HANDSHAKE_FAILURE,
     NOT_VERIFIED,
@@ -86,17 +88,22 @@ class SessionSettings:
     line_limit: int = 998
     bind_address: str = ""  # smtp_bind_address: the local IPv4 address to connect from
     bind_address6: str = ""  # smtp_bind_address6: ... IPv6
+    ehlo_discards: EhloDiscards | None = None  # smtp_discard_ehlo_keywords (+ _address_maps)
+    reply_filter: ReplyFilter | None = None  # smtp_reply_filter
 
 
 class SiteFailure(Exception):  # noqa: N818 - Postfix's name for it (smtp_site_fail)
     """The server (not one recipient) failed: ``soft`` ones let the next server be tried."""
 
-    def __init__(self, dsn: str, text: str, relay: str, *, soft: bool | None = None) -> None:
+    def __init__(
+        self, dsn: str, text: str, relay: str, *, soft: bool | None = None, warning: str = ""
+    ) -> None:
         super().__init__(text)
         self.dsn = dsn
         self.text = text
         self.relay = relay
         self.soft = dsn.startswith("4") if soft is None else soft
+        self.warning = warning  # logged with the queue ID (a table lookup error)
 
 
 class TlsFallback(Exception):  # noqa: N818 - a signal, not an error
@@ -110,6 +117,9 @@ def said(target: Target, reply: Reply, request: str) -> str:
 
 def stream_failure(target: Target, error: ClientError, stage: str) -> SiteFailure:
     """A lost connection or timeout while ``stage`` (Postfix's smtp_stream_except)."""
+    if isinstance(error, LocalDataError):  # a table failed: the connection still works
+        text = f"local data error while talking to {target.label}"
+        return SiteFailure("4.3.0", text, target.relay, warning=str(error))
     if isinstance(error, ConversationTimeoutError):
         text = f"conversation with {target.label} timed out while {stage}"
     else:
@@ -146,11 +156,16 @@ def open_session(
     handshake failed (the connection is closed; retry with ``use_tls=False``).
     """
     conn = connect(target, settings)
+    if settings.reply_filter is not None:
+        conn.reply_filter = settings.reply_filter.for_relay(target.relay)
     try:
         _greet(conn, target, settings)
         _hello(conn, target, settings, nexthop)
         if use_tls:
             _negotiate_tls(conn, target, settings, nexthop)
+    except LocalDataError as e:
+        conn.quit(settings.timeouts.quit)  # as Postfix: the session itself is fine
+        raise stream_failure(target, e, _stage(settings)) from None
     except ClientError as e:
         conn.close()
         raise stream_failure(target, e, _stage(settings)) from None
@@ -167,6 +182,8 @@ def _stage(settings: SessionSettings) -> str:
 def _greet(conn: ClientConnection, target: Target, settings: SessionSettings) -> None:
     try:
         reply = conn.read_reply(settings.timeouts.helo)
+    except LocalDataError:
+        raise
     except ClientError as e:
         raise stream_failure(target, e, "receiving the initial server greeting") from None
     if reply.code // 100 == 2:
@@ -183,6 +200,7 @@ def _hello(conn: ClientConnection, target: Target, settings: SessionSettings, ne
         reply = conn.hello("LHLO", settings.helo_name, timeout)
         if reply.code // 100 != 2:
             raise _refused(target, reply)
+        _discard(conn, target, settings)
         return
     esmtp = (settings.always_send_ehlo or conn.tls) and not settings.never_send_ehlo
     if esmtp:
@@ -190,11 +208,18 @@ def _hello(conn: ClientConnection, target: Target, settings: SessionSettings, ne
         if reply.code == 421:
             raise _refused(target, reply)
         if reply.code // 100 == 2:
+            _discard(conn, target, settings)
             _check_loop(conn, target, settings, nexthop)
             return
     reply = conn.hello("HELO", settings.helo_name, timeout)
     if reply.code // 100 != 2:
         raise _refused(target, reply)
+
+
+def _discard(conn: ClientConnection, target: Target, settings: SessionSettings) -> None:
+    """Ignore the EHLO keywords ``smtp_discard_ehlo_keywords`` lists (raises LocalDataError)."""
+    if settings.ehlo_discards is not None:
+        settings.ehlo_discards.apply(conn.extensions, target.address)
 
 
 def _check_loop(
@@ -219,6 +244,8 @@ def _negotiate_tls(
         return
     try:
         reply = conn.command("STARTTLS", settings.timeouts.starttls)
+    except LocalDataError:
+        raise
     except ClientError as e:
         raise stream_failure(target, e, "receiving the STARTTLS response") from None
     if reply.code // 100 != 2:

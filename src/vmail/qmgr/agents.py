@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from vmail.cleanup import Cleanup, Rcpt, Submission
 from vmail.config import MainConfig
 from vmail.config.master import MasterConfig, Service
-from vmail.delivery.local import LocalAgent
+from vmail.delivery.local import Forward, Forwarder, LocalAgent
 from vmail.delivery.pipe import PipeAgent
 from vmail.delivery.request import Agent, PerRecipient
 from vmail.delivery.smtp import SmtpAgent
+from vmail.delivery.status_filter import with_status_filter
 from vmail.delivery.virtual import VirtualAgent
 
 log = logging.getLogger("vmail.qmgr")
@@ -57,22 +59,53 @@ FACTORIES: dict[str, AgentFactory] = {
 }
 
 
-def build_agents(config: MainConfig, master: MasterConfig) -> dict[str, Agent]:
+def build_agents(
+    config: MainConfig, master: MasterConfig, cleanup: Cleanup | None = None
+) -> dict[str, Agent]:
     """One agent per master.cf delivery service vmail implements, keyed by service name.
 
     Without a ``virtual`` service in master.cf, ``virtual`` still gets its agent (the
-    transport ``virtual_transport`` names by default).
+    transport ``virtual_transport`` names by default). With ``cleanup``, local(8) can
+    forward to non-local addresses (a new message, see :func:`cleanup_forwarder`).
     """
     agents: dict[str, Agent] = {}
     for service in master:
         if service.type != "unix":
             continue
         factory = FACTORIES.get(service.command)
-        if factory is not None:
-            agents[service.name] = factory(service.effective(config), service)
+        if factory is None:
+            continue
+        effective = service.effective(config)
+        if service.command == "local" and cleanup is not None:
+            agent: Agent = LocalAgent(effective, forwarder=cleanup_forwarder(cleanup))
+        else:
+            agent = factory(effective, service)
+        # <command>_delivery_status_filter, the service's -o overrides included
+        agents[service.name] = with_status_filter(agent, effective, service.command)
     if "virtual" not in agents:
-        agents["virtual"] = _virtual(config, _implicit("virtual"))
+        agents["virtual"] = with_status_filter(
+            _virtual(config, _implicit("virtual")), config, "virtual"
+        )
     return agents
+
+
+def cleanup_forwarder(cleanup: Cleanup) -> Forwarder:
+    """local(8)'s forwarding through cleanup, as Postfix's forward.c submits it: no
+    client, no content checks or milters, virtual aliases and canonical maps applied."""
+
+    def forward(message: Forward) -> str:
+        sub = Submission(
+            sender=message.sender,
+            recipients=tuple(Rcpt(*recipient) for recipient in message.recipients),
+            client_address="127.0.0.1",
+            client_name="localhost",
+            origin="forward",
+            envid=message.envid,
+            ret=message.ret,
+        )
+        return cleanup.store(sub, message.chunks)
+
+    return forward
 
 
 def agent_programs(master: MasterConfig) -> dict[str, str]:

@@ -194,7 +194,7 @@ class MailSystem:
         if self.owner is not None:
             _give(spool.root, self.owner)
         cleanup = Cleanup(config, router, spool, on_commit=self._notify_qmgr)
-        agents = build_agents(config, master) if self._delivering else {}
+        agents = build_agents(config, master, cleanup) if self._delivering else {}
         authenticator = None
         admin = None
         if config.is_set("vmail_database"):

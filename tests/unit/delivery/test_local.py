@@ -9,7 +9,9 @@ import pytest
 
 from tests.unit.delivery.command_helpers import AS_ROOT, nobody_uid, open_dir, script
 from vmail.config import MainConfig
-from vmail.delivery.local import LocalAgent
+from vmail.core.errors import TemporaryError
+from vmail.core.reply import Reply
+from vmail.delivery.local import Forward, LocalAgent
 from vmail.delivery.request import DeliveryRequest, DeliveryResult, MessageInfo, Status
 
 __all__ = ["open_dir"]
@@ -245,6 +247,57 @@ def test_remote_forward_defers_before_any_delivery(open_dir: Path) -> None:
         Status.DEFERRED, "4.3.5", "mail system configuration error"
     )
     assert not (open_dir / "copy").exists()
+
+
+def test_remote_forward_is_a_new_message_through_the_forwarder(open_dir: Path) -> None:
+    """As Postfix's local(8): the other targets are delivered, the non-local ones get one
+    new message per envelope sender with Delivered-To: first, and the recipient is
+    ``sent (forwarded as ID)`` with the DSN parameters passed on."""
+    forwarded: list[tuple[Forward, bytes]] = []
+
+    def forwarder(message: Forward) -> str:
+        forwarded.append((message, b"".join(message.chunks)))
+        return "4jcNEWzQ"
+
+    (open_dir / "aliases").write_text(f"fw: {open_dir}/copy, someone@remote.org, Two@Remote.org\n")
+    values = {
+        "alias_maps": f"texthash:{open_dir}/aliases",
+        "myorigin": "example.com",
+        "mydestination": "example.com",
+    }
+    a = LocalAgent(
+        MainConfig.from_text("".join(f"{k} = {v}\n" for k, v in values.items())),
+        forwarder=forwarder,
+    )
+    request = DeliveryRequest(
+        "Q1", "s@x.org", "fw@example.com", notify=("FAILURE",), orcpt="rfc822;fw@example.com"
+    )
+    result = a.deliver(request, lambda: MESSAGE)
+    assert (result.status, result.dsn) == (Status.SENT, "2.0.0")
+    assert result.text == f"delivered to file: {open_dir}/copy; forwarded as 4jcNEWzQ"
+    assert (open_dir / "copy").exists()
+    [(message, content)] = forwarded
+    assert message.sender == "s@x.org"
+    assert message.recipients == (
+        ("someone@remote.org", ("FAILURE",), "rfc822;fw@example.com"),
+        ("Two@Remote.org", ("FAILURE",), "rfc822;fw@example.com"),
+    )
+    assert content == b"Delivered-To: fw@example.com\r\n" + MESSAGE
+
+
+def test_a_forward_cleanup_refuses_defers(open_dir: Path) -> None:
+    def forwarder(message: Forward) -> str:
+        raise TemporaryError(Reply(451, "4.3.0", "Queue file write error"))
+
+    (open_dir / "aliases").write_text("fw: someone@remote.org\n")
+    config = MainConfig.from_text(
+        f"alias_maps = texthash:{open_dir}/aliases\nmydestination = example.com\n"
+    )
+    a = LocalAgent(config, forwarder=forwarder)
+    result = a.deliver(DeliveryRequest("Q1", "s@x.org", "fw@example.com"), lambda: MESSAGE)
+    assert result == DeliveryResult(
+        Status.DEFERRED, "4.3.0", "cannot forward: Queue file write error"
+    )
 
 
 def test_delivered_to_loop(open_dir: Path) -> None:
