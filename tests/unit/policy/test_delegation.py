@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class Server:
             self.server: socketserver.BaseServer = socketserver.ThreadingTCPServer(
                 ("127.0.0.1", 0), Handler
             )
-            self.endpoint = f"inet:127.0.0.1:{self.server.server_address[1]}"  # type: ignore[index]
+            self.endpoint = f"inet:127.0.0.1:{self.server.server_address[1]}"
         else:
             self.server = socketserver.ThreadingUnixStreamServer(str(unix), Handler)
             self.endpoint = f"unix:{unix.name}"
@@ -155,3 +156,65 @@ def test_an_unknown_setting_is_a_configuration_error(tmp_path: Path) -> None:
     policy = _router(tmp_path, f"{{ inet:127.0.0.1:{_closed_port()}, colour=blue }}").policy
     reply = policy.check_recipient(INSIDE, "s@example.org", "a@mail.example.net")
     assert str(reply).startswith("451 4.3.5 ")
+
+
+class KeepingServer:
+    """A policy server that answers any number of queries per connection (as postgrey
+    and policyd-spf do) and counts its connections."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.queries = 0
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                outer.connections += 1
+                for raw in self.rfile:
+                    if raw == b"\n":
+                        outer.queries += 1
+                        self.wfile.write(b"action=DUNNO\n\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"inet:127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _ask_times(endpoint: str, times: int, settings: str = "") -> list[str]:
+    config = MainConfig.from_text(settings)
+    return [
+        query_policy(config, endpoint, {"request": "smtpd_access_policy"}) for _ in range(times)
+    ]
+
+
+def test_connections_are_kept_and_reused() -> None:
+    """As Postfix's smtpd: one connection for many queries, a new one after
+    smtpd_policy_service_request_limit queries or smtpd_policy_service_max_idle."""
+    server = KeepingServer()
+    try:
+        assert _ask_times(server.endpoint, 3) == ["DUNNO"] * 3
+        assert (server.connections, server.queries) == (1, 3)
+        _ask_times(server.endpoint, 4, "smtpd_policy_service_request_limit = 2\n")
+        assert server.connections == 3  # the kept one (then full), and one more
+        idle = "smtpd_policy_service_max_idle = 1s\n"
+        _ask_times(server.endpoint, 1, idle)
+        time.sleep(1.2)
+        _ask_times(server.endpoint, 1, idle)
+        assert server.connections == 4  # the idle one was closed, a new one opened
+    finally:
+        server.close()
+
+
+def test_a_kept_connection_the_service_closed_is_replaced(
+    policy_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # this server answers one query per connection, then closes it: the kept connection
+    # is dead at the next query, which quietly goes to a new one
+    assert _ask_times(policy_server.endpoint, 3) == ["DUNNO"] * 3
+    assert len(policy_server.requests) == 3
+    assert not [r for r in caplog.records if "problem talking" in r.getMessage()]
