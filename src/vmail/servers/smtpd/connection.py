@@ -622,9 +622,8 @@ class Connection:
                 refused = await self.check_message(policy.check_data, "DATA")
             if refused is None and self.milters is not None:
                 chain = self.milters
-                sender = self.mail.sender.internal if self.mail and self.mail.sender else ""
                 rcpt = self.rcpts[0].address if self.rcpts else None
-                refused = await self.ask_milters(chain.data, "DATA", sender, rcpt)
+                refused = await self.ask_milters(chain.data, "DATA", self.sender, rcpt)
             if refused is not None:
                 return refused
             if self.proxy_filter is not None:
@@ -677,8 +676,7 @@ class Connection:
         refused = self.server.limits.recipient(self.address, self.name)
         if refused is not None:
             return refused
-        mail = self.mail
-        sender = mail.sender.internal if mail and mail.sender else ""
+        sender = self.sender
         rcpt = decision.recipient.internal
         policy = self.settings.policy
         actions: list[MessageAction] = []
@@ -747,8 +745,7 @@ class Connection:
     ) -> Reply | None:
         """``smtpd_data_restrictions`` (``check_data``, stage ``DATA``) or
         ``smtpd_end_of_data_restrictions``: the refusal, logged as Postfix logs it."""
-        mail = self.mail
-        sender = mail.sender.internal if mail and mail.sender else ""
+        sender = self.sender
         recipients = [rcpt.address for rcpt in self.rcpts]
         reply = await self.lookup(check, self.client, sender, recipients)
         if reply is not None and not reply.ok:
@@ -789,8 +786,7 @@ class Connection:
     ) -> None:
         """``NOQUEUE: VERB: STAGE from NAME[ADDR]: TEXT; from=<...> to=<...> proto=...
         helo=<...>``: no ``from=`` before MAIL, ``helo=`` the name being checked at HELO.
-        The queue file does not exist before DATA here, hence NOQUEUE (Postfix names the
-        queue file it opened at the first recipient)."""
+        ``NOQUEUE`` until a recipient was accepted, then the transaction's queue ID."""
         queue_id = self.current_queue_id or "NOQUEUE"
         whatsup = self._whatsup(sender, rcpt, helo)
         log.info("%s: %s: %s from %s: %s;%s", queue_id, verb, stage, self.namaddr, text, whatsup)
@@ -818,23 +814,19 @@ class Connection:
             port=fwd.get("PORT") or self.port or None,
             helo=fwd.get("HELO") or session.helo,
             proto=fwd.get("PROTO") or ("ESMTP" if session.esmtp else "SMTP"),
-            local=self.settings.rewrite_clients.matches(
-                self.address, self.name, self.sasl_username, self.local_address
-            ),
+            local=self.local_client,
         )
 
     def _log_proxy_filter(self, accepted: bool) -> None:
         """``proxy-accept: END-OF-MESSAGE: <the filter's reply>; from=<...> to=<...>``
         (``to=`` the first recipient), as Postfix logs the end of a proxied message."""
         assert self.proxy_filter is not None
-        mail = self.mail
-        sender = mail.sender.internal if mail and mail.sender else ""
         rcpt = self.rcpts[0].address if self.rcpts else None
         log.info(
             "proxy-%s: END-OF-MESSAGE: %s;%s",
             "accept" if accepted else "reject",
             self.proxy_filter.buffer,
-            self._whatsup(sender, rcpt),
+            self._whatsup(self.sender, rcpt),
         )
 
     async def proxy_filter_aborted(self, reason: str) -> None:
@@ -1109,11 +1101,8 @@ class Connection:
         params = mail.params if mail else None
         fwd = self.xforward
         settings = self.settings
-        local = settings.rewrite_clients.matches(
-            self.address, self.name, self.sasl_username, self.local_address
-        )
         return Submission(
-            sender=mail.sender.internal if mail and mail.sender else "",
+            sender=self.sender,
             recipients=tuple(self.rcpts),
             client_address=fwd.get("ADDR") or self.address,
             client_name=fwd.get("NAME") or self.name,
@@ -1125,7 +1114,7 @@ class Connection:
             tls_ccert=ccert.received_comment(settings.ccert, self.certificate),
             sasl_username=self.sasl_username,
             auth_header=settings.sasl_auth_header,
-            local_rewrite=local,
+            local_rewrite=self.local_client,
             envid=(params.envid or "") if params else "",
             ret=(params.ret or "") if params else "",
             attributes={"smtputf8": "yes"} if params and params.smtputf8 else {},
@@ -1226,6 +1215,20 @@ class Connection:
         if bdat_size is not None:
             return Reply(250, "2.0.0", f"Ok: {bdat_size} bytes queued as {queue_id}")
         return Reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+    @property
+    def sender(self) -> str:
+        """The transaction's envelope sender, internal form ("": null sender, or no MAIL)."""
+        mail = self.mail
+        return mail.sender.internal if mail and mail.sender else ""
+
+    @property
+    def local_client(self) -> bool:
+        """The client matches ``local_header_rewrite_clients`` (cleanup's header
+        rewriting; the proxy filter's XFORWARD SOURCE=LOCAL)."""
+        return self.settings.rewrite_clients.matches(
+            self.address, self.name, self.sasl_username, self.local_address
+        )
 
     @property
     def current_queue_id(self) -> str | None:
