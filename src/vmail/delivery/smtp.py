@@ -98,6 +98,9 @@ class SmtpAgent:
         self.lmtp = lmtp
         self.prefix = "lmtp" if lmtp else "smtp"
         self.service_name = service_name
+        # the agent's tables (TLS policy, EHLO discards, reply filter, SASL passwords),
+        # each opened on first use and shared by the delivery threads
+        self.context = RoutingContext(config)
         self._dns = dns
         self.tls_problem = ""
         self.tls = self._tls_policies()
@@ -196,7 +199,7 @@ class SmtpAgent:
         if level not in LEVELS:
             raise ConfigError(f"{self._name('tls_security_level')}: unknown TLS level: {level}")
         parameter = self._name("tls_policy_maps")
-        context = RoutingContext(self.config)
+        context = self.context
 
         def maps() -> Maps:
             return context.maps(parameter)  # opened on first use, then cached
@@ -244,7 +247,7 @@ class SmtpAgent:
     def _sasl_policy(self) -> SaslPolicy:
         if not self._bool("sasl_auth_enable", False):
             return SaslPolicy()
-        context = RoutingContext(self.config)
+        context = self.context
         parameter = self._name("sasl_password_maps")
 
         def lookup(keys: Sequence[str]) -> str | None:
@@ -266,7 +269,7 @@ class SmtpAgent:
         if not words and not has_maps:
             return None
         parameter = self._name("discard_ehlo_keyword_address_maps")
-        context = RoutingContext(self.config)
+        context = self.context
 
         def maps() -> Maps:
             return context.maps(parameter)  # opened on first use, then cached
@@ -277,7 +280,7 @@ class SmtpAgent:
         spec = self._get("reply_filter", "").strip()
         if not spec:
             return None
-        context = RoutingContext(self.config)
+        context = self.context
         return ReplyFilter(spec, lambda: context.table(spec))  # opened on first use
 
     # -- delivery ---------------------------------------------------------------------
