@@ -77,6 +77,23 @@ def _served_certificate(port: int) -> bytes:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="vmail serve drops root only when started as root")
+def _install_certificate(keys: Path, hostname: str, key_mode: int) -> None:
+    """A new self-signed certificate for ``hostname`` in ``keys`` (a renewal)."""
+    cert, key = self_signed(hostname, 2048)
+    (keys / "cert.pem").write_bytes(cert)
+    (keys / "key.pem").write_bytes(key)
+    (keys / "key.pem").chmod(key_mode)
+
+
+def _with_certificate(tmp_path: Path, keys: Path, hostname: str, key_mode: int) -> Path:
+    """A configuration whose listeners use a certificate in ``keys``."""
+    _install_certificate(keys, hostname, key_mode)
+    return make_config(
+        tmp_path,
+        {"smtpd_tls_cert_file": f"{keys}/cert.pem", "smtpd_tls_key_file": f"{keys}/key.pem"},
+    )
+
+
 def test_reload_loads_a_renewed_certificate_only_root_may_read(tmp_path: Path) -> None:
     """As after a certbot renewal: the key is root's alone (0600 in a 0700 directory),
     the files change, `vmail reload` runs as the mail owner. SMTPS and IMAPS present the
@@ -85,20 +102,10 @@ def test_reload_loads_a_renewed_certificate_only_root_may_read(tmp_path: Path) -
     keys = tmp_path / "keys"
     keys.mkdir(mode=0o700)
 
-    def install(hostname: str) -> None:
-        cert, key = self_signed(hostname, 2048)
-        (keys / "cert.pem").write_bytes(cert)
-        (keys / "key.pem").write_bytes(key)
-        (keys / "key.pem").chmod(0o600)
-
-    install("old.example.net")
-    config_dir = make_config(
-        tmp_path,
-        {"smtpd_tls_cert_file": f"{keys}/cert.pem", "smtpd_tls_key_file": f"{keys}/key.pem"},
-    )
+    config_dir = _with_certificate(tmp_path, keys, "old.example.net", 0o600)
     for server in running(config_dir):
         before = {name: _served_certificate(server.port(name)) for name in ("submissions", "imaps")}
-        install("new.example.net")
+        _install_certificate(keys, "new.example.net", 0o600)
         server.signal(signal.SIGHUP)
         server.wait_log(r"reload -- version")
         for name, old in before.items():
@@ -115,20 +122,10 @@ def test_reload_gives_the_web_listener_a_renewed_certificate(tmp_path: Path) -> 
     keys = tmp_path / "keys"
     keys.mkdir(mode=0o755)
 
-    def install(hostname: str) -> None:
-        cert, key = self_signed(hostname, 2048)
-        (keys / "cert.pem").write_bytes(cert)
-        (keys / "key.pem").write_bytes(key)
-        (keys / "key.pem").chmod(0o644)
-
-    install("old.example.net")
-    config_dir = make_config(
-        tmp_path,
-        {"smtpd_tls_cert_file": f"{keys}/cert.pem", "smtpd_tls_key_file": f"{keys}/key.pem"},
-    )
+    config_dir = _with_certificate(tmp_path, keys, "old.example.net", 0o644)
     for server in running(config_dir):
         old = _served_certificate(server.port("web"))
-        install("new.example.net")
+        _install_certificate(keys, "new.example.net", 0o644)
         server.signal(signal.SIGHUP)
         server.wait_log(r"web process reloaded")
         new = _served_certificate(server.port("web"))
